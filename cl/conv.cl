@@ -1,0 +1,176 @@
+/* conv.cl: direct convolution (any KHxKW, stride 1 or 2, any padding below the kernel size)
+ * with a fused epilogue; with KH = KW = 1 it is the register-blocked GEMM for 1x1 convs.
+ *
+ * Layout: activations are [C][N][H][W] (channel-major, batch inside), so a channel slice of a
+ * concatenation is one contiguous range. Weights are packed at load time as
+ * [ceil(Cout/TM)][KH][KW][Cin][TM] (zero rows pad Cout to a multiple of TM).
+ *
+ * Each work-item computes TM output channels x VW output positions in VW-wide vector
+ * accumulators: per input channel one vector load of the shifted input row, then TM fmas
+ * with broadcast weights. Out-of-image lanes are zeroed with select() (never multiplied, so
+ * a NaN in guard memory cannot leak in); reads may touch up to a row plus 2*VW floats outside
+ * the tensor, so the host keeps guard space around every activation buffer.
+ *
+ * Required -D flags:
+ *   VW      lanes per work-item: 8 or 16            TM  output channels per work-item
+ *   KH, KW  kernel size    SH  stride (1 or 2)      PH, PW  padding
+ *   ROWS    0: lanes run over a virtual grid of H_out x W positions (stride 1 only; the
+ *              W - W_out rightmost columns are computed and dropped), so tiles wrap rows;
+ *           1: lanes run along one output row (any stride).
+ * Optional epilogue flags (see net.h): RELU1, RESIDUAL, AFFINE, RELU2.
+ *
+ * NDRange: (ceil(Cout/TM), tiles, N), local (1,1,1); tiles = ceil(H_out*W/VW) for ROWS=0,
+ * H_out * ceil(W_out/VW) for ROWS=1.
+ */
+
+#if VW == 8
+#define floatV float8
+#define intV int8
+#define vloadV vload8
+#define vstoreV vstore8
+#define LANES ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#elif VW == 16
+#define floatV float16
+#define intV int16
+#define vloadV vload16
+#define vstoreV vstore16
+#define LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#else
+#error "VW must be 8 or 16"
+#endif
+
+#if SH == 1
+#define LOAD_ROW(p) vloadV(0, (p))
+#elif SH == 2
+#define LOAD_ROW(p) ((floatV)(vloadV(0, (p)).even, vloadV(0, (p) + VW).even))
+#else
+#error "SH must be 1 or 2"
+#endif
+
+/* acc[m] += w[c][m] * x for the TM channels, over input channels c. */
+#define ACCUMULATE(X_EXPR)                                                                    \
+    for (int c = 0; c < cin; c++) {                                                           \
+        const floatV x = X_EXPR;                                                              \
+        __global const float *wc = wk + c * TM;                                               \
+        for (int m = 0; m < TM; m++) acc[m] = fma((floatV)(wc[m]), x, acc[m]);                \
+    }
+
+static float epilogue(float v, float old, int co, __global const float *bias,
+                      __global const float *scale, __global const float *shift)
+{
+    v += bias[co];
+#ifdef RELU1
+    v = fmax(v, 0.0f);
+#endif
+#ifdef RESIDUAL
+    v += old;
+#endif
+#ifdef AFFINE
+    v = v * scale[co] + shift[co];
+#endif
+#ifdef RELU2
+    v = fmax(v, 0.0f);
+#endif
+    return v;
+}
+
+__kernel void conv(__global const float *in, uint in_off, __global const float *weights,
+                   __global const float *bias, __global const float *scale,
+                   __global const float *shift, __global float *out, uint out_off, int cin,
+                   int cout, int H, int W, int Ho, int Wo, int in_cstride, int out_cstride)
+{
+    const int mt = get_global_id(0);
+    const int tile = get_global_id(1);
+    const int n = get_global_id(2);
+    __global const float *src = in + in_off + n * H * W;
+    __global const float *wt = weights + (size_t)mt * KH * KW * cin * TM;
+
+    floatV acc[TM];
+    for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
+
+#if ROWS
+    const int tiles_x = (Wo + VW - 1) / VW;
+    const int oy = tile / tiles_x;
+    const int ox0 = (tile - oy * tiles_x) * VW;
+    const intV ox = ox0 + LANES;
+    for (int kh = 0; kh < KH; kh++) {
+        const int iy = oy * SH + kh - PH;
+        if (iy < 0 || iy >= H) continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const intV ix = ox * SH + (kw - PW);
+            const intV ok = (ix >= 0) & (ix < W) & (ox < Wo);
+            __global const float *p = src + iy * W + ox0 * SH + (kw - PW);
+            __global const float *wk = wt + (kh * KW + kw) * cin * TM;
+            if (all(ok)) {
+                ACCUMULATE(LOAD_ROW(p + c * in_cstride))
+            } else {
+                ACCUMULATE(select((floatV)(0.0f), LOAD_ROW(p + c * in_cstride), ok))
+            }
+        }
+    }
+    const int first = oy * Wo + ox0;
+    const int full = ox0 + VW <= Wo;
+#else
+    const int q0 = tile * VW;
+    const int npos = Ho * W;
+    const intV q = q0 + LANES;
+    const intV oy = q / W;
+    const intV ox = q - oy * W;
+    for (int kh = 0; kh < KH; kh++) {
+        const intV iy = oy + (kh - PH);
+        const intV row_ok = (iy >= 0) & (iy < H) & (q < npos);
+        for (int kw = 0; kw < KW; kw++) {
+            const intV ix = ox + (kw - PW);
+            const intV ok = row_ok & (ix >= 0) & (ix < W);
+            __global const float *p = src + q0 + (kh - PH) * W + (kw - PW);
+            __global const float *wk = wt + (kh * KW + kw) * cin * TM;
+            if (all(ok)) {
+                ACCUMULATE(vloadV(0, p + c * in_cstride))
+            } else if (any(ok)) {
+                ACCUMULATE(select((floatV)(0.0f), vloadV(0, p + c * in_cstride), ok))
+            }
+        }
+    }
+    const int first = q0;
+    const int full = Wo == W && q0 + VW <= npos;
+#endif
+
+    for (int m = 0; m < TM; m++) {
+        const int co = mt * TM + m;
+        if (co >= cout) break;
+        __global float *dst = out + out_off + co * out_cstride + n * Ho * Wo;
+        float v[VW];
+        vstoreV(acc[m], 0, v);
+        if (full) {
+#ifdef RESIDUAL
+            float old[VW];
+            vstoreV(vloadV(0, dst + first), 0, old);
+#endif
+            for (int l = 0; l < VW; l++) {
+#ifdef RESIDUAL
+                v[l] = epilogue(v[l], old[l], co, bias, scale, shift);
+#else
+                v[l] = epilogue(v[l], 0.0f, co, bias, scale, shift);
+#endif
+            }
+            vstoreV(vloadV(0, v), 0, dst + first);
+        } else {
+            for (int l = 0; l < VW; l++) {
+#if ROWS
+                const int x = ox0 + l, y = oy;
+                if (x >= Wo) break;
+#else
+                const int qq = q0 + l, y = qq / W, x = qq - y * W;
+                if (qq >= npos) break;
+                if (x >= Wo) continue;
+#endif
+                const int idx = y * Wo + x;
+#ifdef RESIDUAL
+                dst[idx] = epilogue(v[l], dst[idx], co, bias, scale, shift);
+#else
+                dst[idx] = epilogue(v[l], 0.0f, co, bias, scale, shift);
+#endif
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/* main.c: the irv2 command-line tool: dispatch to devices / run / bench. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: irv2 <command> [options]\n"
+            "  devices                         list OpenCL platforms and devices\n"
+            "  run --weights W --input X.npy --output Y.npy [--device SPEC] [--softmax]\n"
+            "      [--gemm clblast|native]     classify a float32 N x 3 x 299 x 299 array\n"
+            "  bench [--device SPEC|all] [--batch LIST] [--iters N] [--weights W]\n"
+            "      [--gemm clblast|native] [--json FILE]   measure throughput and latency\n"
+            "W is a .safetensors file or synthetic[:SEED]; SPEC is cpu, gpu, accelerator, an\n"
+            "index from 'irv2 devices', or P:D (default: $IRV2_DEVICE, else the first GPU,\n"
+            "else the first device).\n");
+}
+
+int cli_fail(irv2_status st, const char *context)
+{
+    const char *msg = irv2_last_error();
+    if (context && *context)
+        fprintf(stderr, "irv2: %s: %s\n", context, *msg ? msg : irv2_status_string(st));
+    else
+        fprintf(stderr, "irv2: %s\n", *msg ? msg : irv2_status_string(st));
+    return 1;
+}
+
+int cli_parse_gemm(const char *s, irv2_model_options *opt)
+{
+    if (strcmp(s, "clblast") == 0) opt->gemm = IRV2_GEMM_CLBLAST;
+    else if (strcmp(s, "native") == 0) opt->gemm = IRV2_GEMM_NATIVE;
+    else return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("irv2 %s\n", IRV2_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "irv2: unknown command '%s' (try 'irv2 --help')\n", cmd);
+    return 2;
+}

@@ -1,0 +1,13 @@
+/* device.h: OpenCL device enumeration and device-spec resolution. */
+#ifndef IRV2_DEVICE_H
+#define IRV2_DEVICE_H
+
+#include "irv2.h"
+
+/* Fills the descriptive fields of info (not index/platform/device/spec). */
+void device_describe(cl_platform_id plat, cl_device_id dev, irv2_device_info *info);
+/* spec as in irv2_context_create(). */
+irv2_status device_resolve(const char *spec, cl_platform_id *plat, cl_device_id *dev,
+                           irv2_device_info *info);
+
+#endif

@@ -1,0 +1,323 @@
+/* plan.c: model -> plan for one batch size: activation storage by liveness in one arena
+ * (with guard space for the convolutions' shifted vector reads), one prepared launch per
+ * layer; and enqueueing the whole network with a single wait. */
+#include "model.h"
+
+#include <clblast_c.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct plan_step {
+    const net_layer *layer;
+    const char *kind;
+    double flops;            /* for the whole batch */
+    op_launch main;          /* the kernel, unless gemm */
+    int gemm;                /* CLBlast SGEMM of m x n x k, then the epilogue kernel */
+    int m, n, k;
+    op_buf a_in, c_out;
+    float beta;
+    op_launch epilogue;
+} plan_step;
+
+struct plan {
+    unsigned batch;
+    cl_mem arena;
+    size_t arena_floats;
+    size_t *root_off;        /* per tensor: element offset of its root (roots only) */
+    cl_mem out;              /* batch x classes */
+    plan_step *steps;
+    int nsteps;
+    op_launch head[2];       /* logits, probabilities */
+    float *staging;          /* input transposed to [3][N][299][299] */
+    cl_event *events;        /* 2 per step when profiling */
+    int have_events;
+};
+
+unsigned plan_batch(const plan *p) { return p->batch; }
+
+uint64_t plan_device_bytes(const plan *p)
+{
+    return (uint64_t)p->arena_floats * sizeof(float);
+}
+
+static size_t tensor_floats(const net_tensor *t, unsigned batch)
+{
+    return (size_t)t->c * batch * t->h * t->w;
+}
+
+/* Liveness of each root: first and last layer touching it (input: -1, logits: nlayers). */
+static void root_lifetimes(const net *n, int *first, int *last)
+{
+    for (int t = 0; t < n->ntensors; t++) first[t] = n->nlayers + 1, last[t] = -2;
+    for (int i = 0; i < n->nlayers; i++) {
+        int ids[2] = {net_root(n, n->layers[i].in, NULL), net_root(n, n->layers[i].out, NULL)};
+        for (int k = 0; k < 2; k++) {
+            if (i < first[ids[k]]) first[ids[k]] = i;
+            if (i > last[ids[k]]) last[ids[k]] = i;
+        }
+    }
+    first[n->input] = -1;
+    last[net_root(n, n->logits, NULL)] = n->nlayers;
+}
+
+/* Greedy placement, largest first, at the lowest offset free over the root's lifetime. */
+static irv2_status place_roots(const net *n, unsigned batch, size_t guard, size_t *off,
+                               size_t *total)
+{
+    int nt = n->ntensors;
+    int *first = malloc(nt * sizeof *first), *last = malloc(nt * sizeof *last);
+    int *order = malloc(nt * sizeof *order), *placed = calloc(nt, sizeof *placed);
+    irv2_status st = IRV2_OK;
+    if (!first || !last || !order || !placed) {
+        st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning buffers");
+        goto done;
+    }
+    root_lifetimes(n, first, last);
+    int count = 0;
+    for (int t = 0; t < nt; t++)
+        if (n->tensors[t].parent < 0 && last[t] >= first[t]) order[count++] = t;
+    for (int i = 1; i < count; i++) /* insertion sort by size, descending */
+        for (int j = i; j > 0 && tensor_floats(&n->tensors[order[j]], 1) >
+                                     tensor_floats(&n->tensors[order[j - 1]], 1); j--) {
+            int tmp = order[j];
+            order[j] = order[j - 1], order[j - 1] = tmp;
+        }
+    *total = guard;
+    for (int i = 0; i < count; i++) {
+        int t = order[i];
+        size_t size = tensor_floats(&n->tensors[t], batch), candidate = guard;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int j = 0; j < i; j++) {
+                int u = order[j];
+                if (first[u] > last[t] || first[t] > last[u]) continue;
+                size_t us = off[u], ue = us + tensor_floats(&n->tensors[u], batch);
+                if (candidate < ue && us < candidate + size) candidate = ue, moved = 1;
+            }
+        }
+        off[t] = candidate;
+        placed[t] = 1;
+        if (candidate + size > *total) *total = candidate + size;
+    }
+    *total += guard;
+done:
+    free(first);
+    free(last);
+    free(order);
+    free(placed);
+    return st;
+}
+
+static op_buf view(const net *n, const plan *p, int t)
+{
+    int coff, root = net_root(n, t, NULL);
+    net_root(n, t, &coff);
+    const net_tensor *r = &n->tensors[root];
+    return (op_buf){p->arena, p->root_off[root] + (size_t)coff * p->batch * r->h * r->w};
+}
+
+static op_epilogue epi_of(const net_layer *l)
+{
+    return (op_epilogue){l->epi.relu1, l->epi.residual, l->epi.affine, l->epi.relu2};
+}
+
+/* A 1x1 stride-1 conv runs as one GEMM over all N*H*W positions. */
+static conv_shape conv_shape_of(const net *n, const net_layer *l, unsigned batch)
+{
+    const net_tensor *x = &n->tensors[l->in];
+    conv_shape s = {.cin = l->cin, .cout = l->cout, .kh = l->kh, .kw = l->kw, .stride = l->sh,
+                    .ph = l->ph, .pw = l->pw, .n = (int)batch, .h = x->h, .w = x->w};
+    if (l->kh == 1 && l->kw == 1 && l->sh == 1) s.n = 1, s.h = 1, s.w = (int)batch * x->h * x->w;
+    return s;
+}
+
+static irv2_status prepare_step(irv2_model *m, plan *p, int i)
+{
+    const net *n = &m->net;
+    const net_layer *l = &n->layers[i];
+    const layer_device *d = &m->dev[i];
+    plan_step *s = &p->steps[i];
+    const net_tensor *x = &n->tensors[l->in], *y = &n->tensors[l->out];
+    s->layer = l;
+    s->kind = net_layer_kind_name(l);
+    if (l->kind != LAYER_CONV) {
+        pool_kind pk = l->kind == LAYER_MAXPOOL   ? POOL_MAX3S2
+                       : l->kind == LAYER_AVGPOOL ? POOL_AVG3S1
+                                                  : POOL_GLOBAL_AVG;
+        return pool_op(m->ctx, pk, x->c, (int)p->batch, x->h, x->w, epi_of(l), view(n, p, l->in),
+                       d->scale, d->shift, view(n, p, l->out), &s->main);
+    }
+    s->flops = 2.0 * l->cout * l->cin * l->kh * l->kw * (double)y->h * y->w * p->batch;
+    if (d->gemm_clblast) {
+        s->gemm = 1;
+        s->m = l->cout, s->k = l->cin, s->n = (int)p->batch * x->h * x->w;
+        s->a_in = view(n, p, l->in), s->c_out = view(n, p, l->out);
+        s->beta = l->epi.residual ? 1.0f : 0.0f;
+        return channel_epilogue_op(m->ctx, l->cout, s->n, epi_of(l), s->c_out, d->bias, d->scale,
+                                   d->shift, &s->epilogue);
+    }
+    conv_shape cs = conv_shape_of(n, l, p->batch);
+    irv2_status st = conv_shape_finish(&cs);
+    if (st != IRV2_OK) return st;
+    return conv_op(m->ctx, &cs, d->tiling, epi_of(l), view(n, p, l->in), d->w, d->bias, d->scale,
+                   d->shift, view(n, p, l->out), &s->main);
+}
+
+static size_t guard_floats(const irv2_model *m, unsigned batch)
+{
+    size_t g = 64;
+    for (int i = 0; i < m->net.nlayers; i++) {
+        const net_layer *l = &m->net.layers[i];
+        if (l->kind != LAYER_CONV || m->dev[i].gemm_clblast) continue;
+        conv_shape cs = conv_shape_of(&m->net, l, batch);
+        size_t need = conv_guard(&cs, m->dev[i].tiling);
+        if (need > g) g = need;
+    }
+    return g;
+}
+
+irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
+{
+    const net *n = &m->net;
+    irv2_context *ctx = m->ctx;
+    *out = NULL;
+    plan *p = calloc(1, sizeof *p);
+    if (!p) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    p->batch = batch;
+    p->nsteps = n->nlayers;
+    p->root_off = calloc((size_t)n->ntensors, sizeof *p->root_off);
+    p->steps = calloc((size_t)n->nlayers, sizeof *p->steps);
+    p->events = calloc((size_t)n->nlayers * 2, sizeof *p->events);
+    p->staging = malloc(tensor_floats(&n->tensors[n->input], batch) * sizeof(float));
+    irv2_status st = IRV2_OK;
+    if (!p->root_off || !p->steps || !p->events || !p->staging)
+        st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
+    if (st == IRV2_OK)
+        st = place_roots(n, batch, guard_floats(m, batch), p->root_off, &p->arena_floats);
+    if (st == IRV2_OK)
+        st = ctx_buffer(ctx, p->arena_floats * sizeof(float), CL_MEM_READ_WRITE, "activations",
+                        &p->arena);
+    if (st == IRV2_OK) {
+        /* Guard space is read (and masked) by shifted loads: keep it finite. */
+        float zero = 0.0f;
+        st = ctx_cl_check(ctx, clEnqueueFillBuffer(ctx->queue, p->arena, &zero, sizeof zero, 0,
+                                                   p->arena_floats * sizeof(float), 0, NULL, NULL),
+                          "clEnqueueFillBuffer");
+    }
+    if (st == IRV2_OK)
+        st = ctx_buffer(ctx, (size_t)batch * n->classes * sizeof(float), CL_MEM_WRITE_ONLY,
+                        "output", &p->out);
+    for (int i = 0; st == IRV2_OK && i < n->nlayers; i++) st = prepare_step(m, p, i);
+    for (int k = 0; st == IRV2_OK && k < 2; k++)
+        st = head_op(ctx, n->classes, (int)batch, k, view(n, p, n->logits), p->out, &p->head[k]);
+    if (st == IRV2_OK) st = ctx_cl_check(ctx, clFinish(ctx->queue), "clFinish");
+    if (st != IRV2_OK) {
+        plan_free(p);
+        return st;
+    }
+    *out = p;
+    return IRV2_OK;
+}
+
+static void release_events(plan *p)
+{
+    if (!p->have_events) return;
+    for (int i = 0; i < p->nsteps * 2; i++)
+        if (p->events[i]) clReleaseEvent(p->events[i]), p->events[i] = NULL;
+    p->have_events = 0;
+}
+
+void plan_free(plan *p)
+{
+    if (!p) return;
+    release_events(p);
+    for (int i = 0; p->steps && i < p->nsteps; i++) {
+        op_release(&p->steps[i].main);
+        op_release(&p->steps[i].epilogue);
+    }
+    op_release(&p->head[0]);
+    op_release(&p->head[1]);
+    if (p->arena) clReleaseMemObject(p->arena);
+    if (p->out) clReleaseMemObject(p->out);
+    free(p->root_off);
+    free(p->steps);
+    free(p->events);
+    free(p->staging);
+    free(p);
+}
+
+/* NCHW input -> [3][N][H][W] staging, then one write into the arena. */
+static irv2_status upload_input(irv2_model *m, plan *p, const float *input)
+{
+    const net_tensor *x = &m->net.tensors[m->net.input];
+    size_t plane = (size_t)x->h * x->w;
+    for (unsigned b = 0; b < p->batch; b++)
+        for (int c = 0; c < x->c; c++)
+            memcpy(p->staging + ((size_t)c * p->batch + b) * plane,
+                   input + ((size_t)b * x->c + c) * plane, plane * sizeof(float));
+    op_buf dst = view(&m->net, p, m->net.input);
+    cl_int err = clEnqueueWriteBuffer(m->ctx->queue, dst.mem, CL_FALSE, dst.off * sizeof(float),
+                                      tensor_floats(x, p->batch) * sizeof(float), p->staging, 0,
+                                      NULL, NULL);
+    return ctx_cl_check(m->ctx, err, "writing the input");
+}
+
+irv2_status plan_run(irv2_model *m, plan *p, const float *input, float *output, int softmax)
+{
+    irv2_context *ctx = m->ctx;
+    release_events(p);
+    irv2_status st = upload_input(m, p, input);
+    for (int i = 0; st == IRV2_OK && i < p->nsteps; i++) {
+        plan_step *s = &p->steps[i];
+        cl_event *ev = m->profiling ? &p->events[2 * i] : NULL;
+        if (s->gemm) {
+            cl_mem w = m->dev[i].w;
+            st = gemm_clblast(ctx, s->m, s->n, s->k, w, 0, s->a_in, s->c_out, s->beta, ev);
+            if (st == IRV2_OK) st = op_enqueue(ctx, &s->epilogue, m->profiling ? ev + 1 : NULL);
+        } else {
+            st = op_enqueue(ctx, &s->main, ev);
+        }
+        p->have_events |= m->profiling;
+    }
+    if (st == IRV2_OK) st = op_enqueue(ctx, &p->head[softmax ? 1 : 0], NULL);
+    if (st == IRV2_OK) {
+        size_t bytes = (size_t)p->batch * m->net.classes * sizeof(float);
+        st = ctx_cl_check(ctx, clEnqueueReadBuffer(ctx->queue, p->out, CL_TRUE, 0, bytes, output,
+                                                   0, NULL, NULL),
+                          "reading the output");
+    }
+    if (st != IRV2_OK) clFinish(ctx->queue); /* leave nothing in flight on failure */
+    return st;
+}
+
+static double event_ms(cl_event e)
+{
+    cl_ulong t0 = 0, t1 = 0;
+    if (!e || clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) !=
+                  CL_SUCCESS ||
+        clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) != CL_SUCCESS)
+        return 0.0;
+    return t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
+}
+
+irv2_status plan_profile(const irv2_model *m, const plan *p, irv2_layer_profile *out,
+                         size_t capacity, size_t *count)
+{
+    (void)m;
+    size_t nk = 0;
+    if (!p->have_events) return IRV2_OK;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        size_t k = 0;
+        while (k < nk && k < capacity && strcmp(out[k].kind, s->kind) != 0) k++;
+        if (k == nk) {
+            if (nk == capacity) continue;
+            out[nk++] = (irv2_layer_profile){.kind = s->kind};
+        }
+        out[k].ms += event_ms(p->events[2 * i]) + event_ms(p->events[2 * i + 1]);
+        out[k].gflop += s->flops * 1e-9;
+        out[k].launches += s->gemm ? 2 : 1;
+    }
+    *count = nk;
+    return IRV2_OK;
+}

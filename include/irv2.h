@@ -1,0 +1,156 @@
+/* irv2.h: the public C API of irv2, an OpenCL inference engine for Inception-ResNet-v2.
+ *
+ * Data flows one way: a checkpoint (safetensors file or synthetic weights) is loaded into a
+ * model bound to a context (one OpenCL device and queue); running the model plans buffers and
+ * kernels for the batch size on first use and enqueues the whole network with one wait.
+ *
+ * Every function that can fail returns an irv2_status. On failure, irv2_last_error() gives a
+ * one-line message naming the file, tensor or device involved (thread-local, valid until the
+ * next failing call on the same thread). The library never prints, exits or aborts.
+ *
+ * Thread-safety: distinct contexts may be used from distinct threads at once. A context and the
+ * models bound to it must be used by one thread at a time.
+ */
+#ifndef IRV2_H
+#define IRV2_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IRV2_VERSION "0.1.0"
+
+typedef enum irv2_status {
+    IRV2_OK = 0,
+    IRV2_ERR_INVALID_ARGUMENT,   /* a NULL pointer, a zero batch, an unknown option value */
+    IRV2_ERR_IO,                 /* a file could not be opened, read or written */
+    IRV2_ERR_FORMAT,             /* a checkpoint, .npy or image file is malformed */
+    IRV2_ERR_MISSING_TENSOR,     /* the checkpoint lacks a tensor the network needs */
+    IRV2_ERR_SHAPE,              /* a tensor or input has the wrong shape */
+    IRV2_ERR_DTYPE,              /* a tensor or input has an unsupported element type */
+    IRV2_ERR_NO_PLATFORM,        /* no OpenCL platform or device is installed */
+    IRV2_ERR_DEVICE_SPEC,        /* the device spec names no device */
+    IRV2_ERR_BUILD,              /* an OpenCL program failed to build: see the build log */
+    IRV2_ERR_OPENCL,             /* an OpenCL call failed: see irv2_context_cl_error() */
+    IRV2_ERR_CLBLAST,            /* a CLBlast call failed */
+    IRV2_ERR_HOST_MEMORY,        /* a host allocation failed */
+    IRV2_ERR_DEVICE_MEMORY,      /* a device allocation failed or exceeds the device's limits */
+    IRV2_ERR_UNSUPPORTED,        /* the device lacks something the engine needs */
+    IRV2_STATUS_COUNT
+} irv2_status;
+
+/* A short fixed name for a status ("ok", "file format error", ...). */
+const char *irv2_status_string(irv2_status status);
+
+/* The message of the last failure on this thread ("" if none). */
+const char *irv2_last_error(void);
+
+/* ---- Devices ---------------------------------------------------------------------------- */
+
+typedef struct irv2_device_info {
+    unsigned index;          /* position in the flat list over all platforms */
+    unsigned platform;       /* platform index */
+    unsigned device;         /* device index within the platform */
+    const char *type;        /* "CPU", "GPU", "ACCELERATOR" or "OTHER" */
+    char name[256];
+    char vendor[256];
+    char version[128];       /* CL_DEVICE_VERSION */
+    char driver[128];        /* CL_DRIVER_VERSION */
+    char platform_name[256];
+    unsigned compute_units;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    int fp16;                /* cl_khr_fp16 supported */
+    int compiler_available;  /* CL_DEVICE_COMPILER_AVAILABLE */
+    char spec[32];           /* the "P:D" string that selects this device */
+} irv2_device_info;
+
+/* Number of OpenCL devices over all platforms; IRV2_ERR_NO_PLATFORM when there are none. */
+irv2_status irv2_device_count(unsigned *count);
+irv2_status irv2_device_info_get(unsigned index, irv2_device_info *info);
+
+/* ---- Context: one device, one in-order queue ------------------------------------------- */
+
+typedef struct irv2_context irv2_context;
+
+/* spec: "cpu", "gpu", "accelerator", a flat index, or "P:D"; NULL or "" means the IRV2_DEVICE
+ * environment variable, else the first GPU, else the first device. */
+irv2_status irv2_context_create(const char *spec, irv2_context **out);
+
+/* Embed irv2 in an application that owns the OpenCL context and queue. irv2 retains both and
+ * releases them in irv2_context_free(). The queue must be in-order. */
+irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue queue,
+                                        irv2_context **out);
+void irv2_context_free(irv2_context *ctx);
+
+const irv2_device_info *irv2_context_device(const irv2_context *ctx);
+/* The last OpenCL error code seen by this context (CL_SUCCESS if none). */
+cl_int irv2_context_cl_error(const irv2_context *ctx);
+/* The build log of the last program build that failed ("" if none). */
+const char *irv2_context_build_log(const irv2_context *ctx);
+
+/* ---- Model ------------------------------------------------------------------------------ */
+
+typedef struct irv2_model irv2_model;
+
+typedef enum irv2_gemm_backend {
+    IRV2_GEMM_CLBLAST = 0,   /* 1x1 convolutions and the classifier through CLBlast SGEMM */
+    IRV2_GEMM_NATIVE = 1     /* through irv2's own register-blocked kernels */
+} irv2_gemm_backend;
+
+typedef struct irv2_model_options {
+    irv2_gemm_backend gemm;
+} irv2_model_options;
+
+/* weights: a safetensors path, or "synthetic" / "synthetic:SEED" for deterministic weights
+ * built in memory. options may be NULL for the defaults. Every tensor is checked against the
+ * network before anything is allocated on the device. */
+irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
+                            const irv2_model_options *options, irv2_model **out);
+void irv2_model_free(irv2_model *model);
+
+unsigned irv2_model_num_classes(const irv2_model *model);
+/* Multiply-adds x 2 for one image. */
+double irv2_model_flops_per_image(const irv2_model *model);
+
+/* input: batch x 3 x 299 x 299 floats (NCHW); output: batch x classes floats (logits, or
+ * probabilities when softmax is non-zero). Blocks until the results are on the host. */
+irv2_status irv2_model_run(irv2_model *model, const float *input, unsigned batch, float *output,
+                           int softmax);
+
+/* ---- Profiling (for benchmarks) --------------------------------------------------------- */
+
+/* Time spent in each kind of layer during the last run, from OpenCL profiling events. */
+typedef struct irv2_layer_profile {
+    const char *kind;        /* "conv1x1", "conv3x3", "conv1x7", "maxpool", ... */
+    double ms;               /* device time in the last run */
+    double gflop;            /* work done by these layers in the last run */
+    unsigned launches;       /* kernel launches in the last run */
+} irv2_layer_profile;
+
+/* Enable or disable event profiling for subsequent runs (off by default). */
+irv2_status irv2_model_set_profiling(irv2_model *model, int enable);
+/* Fills up to capacity entries; *count receives the number of kinds. */
+irv2_status irv2_model_profile(const irv2_model *model, irv2_layer_profile *out, size_t capacity,
+                               size_t *count);
+/* Peak bytes of device memory held by the model (weights + activations + scratch). */
+uint64_t irv2_model_device_bytes(const irv2_model *model);
+uint64_t irv2_model_weight_bytes(const irv2_model *model);
+
+/* ---- .npy files ------------------------------------------------------------------------- */
+
+/* Reads a float32 little-endian C-order array. *data is malloc'ed; free it with free(). */
+irv2_status irv2_npy_read(const char *path, unsigned *ndim, uint64_t shape[8], float **data);
+/* Writes a float32 array atomically (a temporary file renamed into place). */
+irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shape,
+                           const float *data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

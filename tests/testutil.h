@@ -1,0 +1,18 @@
+/* testutil.h: helpers shared by the cmocka tests (temporary files, data paths, random data). */
+#ifndef IRV2_TESTUTIL_H
+#define IRV2_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A path under the build's test scratch folder ($IRV2_TEST_TMP, else /tmp); static buffer. */
+const char *test_tmp_path(const char *name);
+/* A path under tests/data ($IRV2_TEST_DATA); static buffer. */
+const char *test_data_path(const char *name);
+/* Writes len bytes to path; returns 0 on success. */
+int test_write_file(const char *path, const void *data, size_t len);
+/* Deterministic uniform floats in [lo, hi). */
+void test_fill_random(float *dst, size_t n, uint64_t seed, float lo, float hi);
+int test_file_exists(const char *path);
+
+#endif
