@@ -52,7 +52,7 @@
     for (int c = 0; c < cin; c++) {                                                           \
         const floatV x = X_EXPR;                                                              \
         __global const float *wc = wk + c * TM;                                               \
-        for (int m = 0; m < TM; m++) acc[m] = fma((floatV)(wc[m]), x, acc[m]);                \
+        _Pragma("unroll") for (int m = 0; m < TM; m++) acc[m] = fma((floatV)(wc[m]), x, acc[m]); \
     }
 
 static float epilogue(float v, float old, int co, __global const float *bias,

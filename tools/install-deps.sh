@@ -1,0 +1,17 @@
+#!/bin/sh
+# install-deps.sh: installs the Debian 12 packages irv2 needs to build and test (as root),
+# skipping the download when they are all present already.
+set -eu
+PACKAGES="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
+clinfo libclblast-dev libjansson-dev libcmocka-dev"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing
+fi
