@@ -3,6 +3,7 @@
 #include "context.h"
 
 #include "device.h"
+#include "tune.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ void irv2_context_free(irv2_context *ctx)
     }
     free(ctx->programs);
     free(ctx->build_log);
+    tune_table_free(ctx->tune);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->context) clReleaseContext(ctx->context);
     free(ctx);

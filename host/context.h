@@ -9,7 +9,11 @@
 typedef struct program_entry {
     char *key;           /* file name + '\n' + build options */
     cl_program program;
+    uint64_t hash;       /* of source, options, device, driver: names the cached binary */
+    int saved;           /* its binary is in the on-disk cache */
 } program_entry;
+
+typedef struct tune_table tune_table;
 
 struct irv2_context {
     cl_platform_id platform;
@@ -22,6 +26,7 @@ struct irv2_context {
     char *build_log;
     program_entry *programs;
     size_t nprograms, programs_cap;
+    tune_table *tune;           /* kernel choices measured on this device (tune.c) */
 };
 
 /* Records err in the context and fails with IRV2_ERR_OPENCL (or IRV2_ERR_DEVICE_MEMORY for
@@ -34,6 +39,10 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
 /* A new kernel from that program; the caller releases it. */
 irv2_status ctx_kernel(irv2_context *ctx, const char *file, const char *options,
                        const char *kernel_name, cl_kernel *out);
+
+/* Writes the binaries of programs built from source to the on-disk cache. PoCL's binaries
+ * hold only the kernel variants launched so far, so this runs after a first full run. */
+void ctx_save_binaries(irv2_context *ctx);
 
 /* A device buffer of bytes (> 0); errors name the device and the purpose. */
 irv2_status ctx_buffer(irv2_context *ctx, size_t bytes, cl_mem_flags flags, const char *purpose,

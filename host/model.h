@@ -1,5 +1,5 @@
-/* model.h: the internals of irv2_model: the network, its folded host weights, their device
- * copies packed for the chosen kernels, and the plan for the current batch size. */
+/* model.h: the internals of irv2_model: the network, its folded host weights, and the plan
+ * (kernels, packed device weights, activation buffers) for the current batch size. */
 #ifndef IRV2_MODEL_H
 #define IRV2_MODEL_H
 
@@ -14,13 +14,6 @@ typedef struct layer_weights {
     float *scale, *shift;/* [cout] for epi.affine, else NULL */
 } layer_weights;
 
-/* Device copies of one layer's parameters. */
-typedef struct layer_device {
-    int gemm_clblast;    /* a 1x1 conv through CLBlast rather than cl/conv.cl */
-    conv_tiling tiling;
-    cl_mem w, bias, scale, shift;
-} layer_device;
-
 typedef struct plan plan;
 
 struct irv2_model {
@@ -28,8 +21,6 @@ struct irv2_model {
     irv2_model_options options;
     net net;
     layer_weights *weights;  /* per layer */
-    layer_device *dev;       /* per layer */
-    uint64_t weight_bytes;
     plan *plan;              /* for the last batch size run */
     int profiling;
 };
@@ -39,14 +30,12 @@ struct irv2_model {
 irv2_status model_load_weights(irv2_model *model, const char *weights);
 void model_free_weights(irv2_model *model);
 
-/* Uploads packed weights for the chosen kernels (model->dev). */
-irv2_status model_upload(irv2_model *model);
-
 /* ---- plan.c ---- */
 irv2_status plan_create(irv2_model *model, unsigned batch, plan **out);
 void plan_free(plan *p);
 unsigned plan_batch(const plan *p);
-uint64_t plan_device_bytes(const plan *p);
+uint64_t plan_weight_bytes(const plan *p);
+uint64_t plan_activation_bytes(const plan *p);
 /* Enqueues the whole network for input (NCHW) and reads the output; one wait. */
 irv2_status plan_run(irv2_model *model, plan *p, const float *input, float *output, int softmax);
 irv2_status plan_profile(const irv2_model *model, const plan *p, irv2_layer_profile *out,

@@ -2,8 +2,8 @@
  * (with guard space for the convolutions' shifted vector reads), one prepared launch per
  * layer; and enqueueing the whole network with a single wait. */
 #include "model.h"
+#include "tune.h"
 
-#include <clblast_c.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +19,22 @@ typedef struct plan_step {
     op_launch epilogue;
 } plan_step;
 
+/* Device copies of one layer's parameters, packed for the kernel chosen for it. */
+typedef struct layer_device {
+    conv_choice choice;
+    cl_mem w, bias, scale, shift;
+} layer_device;
+
 struct plan {
     unsigned batch;
+    layer_device *dev;       /* per layer */
+    uint64_t weight_bytes;
+    int binaries_saved;
     cl_mem arena;
     size_t arena_floats;
     size_t *root_off;        /* per tensor: element offset of its root (roots only) */
     cl_mem out;              /* batch x classes */
+    size_t out_floats;
     plan_step *steps;
     int nsteps;
     op_launch head[2];       /* logits, probabilities */
@@ -35,9 +45,12 @@ struct plan {
 
 unsigned plan_batch(const plan *p) { return p->batch; }
 
-uint64_t plan_device_bytes(const plan *p)
+uint64_t plan_weight_bytes(const plan *p) { return p->weight_bytes; }
+
+uint64_t plan_activation_bytes(const plan *p)
 {
-    return (uint64_t)p->arena_floats * sizeof(float);
+    return (uint64_t)p->arena_floats * sizeof(float) +
+           (p->out ? (uint64_t)p->out_floats * sizeof(float) : 0);
 }
 
 static size_t tensor_floats(const net_tensor *t, unsigned batch)
@@ -110,8 +123,7 @@ done:
 
 static op_buf view(const net *n, const plan *p, int t)
 {
-    int coff, root = net_root(n, t, NULL);
-    net_root(n, t, &coff);
+    int coff, root = net_root(n, t, &coff);
     const net_tensor *r = &n->tensors[root];
     return (op_buf){p->arena, p->root_off[root] + (size_t)coff * p->batch * r->h * r->w};
 }
@@ -131,15 +143,71 @@ static conv_shape conv_shape_of(const net *n, const net_layer *l, unsigned batch
     return s;
 }
 
+static int is_gemm_shaped(const net_layer *l)
+{
+    return l->kind == LAYER_CONV && l->kh == 1 && l->kw == 1 && l->sh == 1 && l->ph == 0 &&
+           l->pw == 0;
+}
+
+static irv2_status upload(irv2_context *ctx, plan *p, const char *what, const float *data,
+                          size_t count, cl_mem *out)
+{
+    irv2_status st = ctx_buffer(ctx, count * sizeof(float), CL_MEM_READ_ONLY, what, out);
+    if (st != IRV2_OK) return st;
+    p->weight_bytes += count * sizeof(float);
+    cl_int err = clEnqueueWriteBuffer(ctx->queue, *out, CL_TRUE, 0, count * sizeof(float), data,
+                                      0, NULL, NULL);
+    return ctx_cl_check(ctx, err, what);
+}
+
+/* Chooses the conv's kernel (measuring if need be) and uploads its weights packed for it. */
+static irv2_status upload_conv(irv2_model *m, plan *p, int i, const conv_shape *cs)
+{
+    const net_layer *l = &m->net.layers[i];
+    const layer_weights *lw = &m->weights[i];
+    layer_device *d = &p->dev[i];
+    size_t count = (size_t)l->cout * l->cin * l->kh * l->kw;
+    cl_mem canonical = NULL;
+    irv2_status st = upload(m->ctx, p, l->name, lw->bias, (size_t)l->cout, &d->bias);
+    if (st == IRV2_OK && is_gemm_shaped(l) && m->options.gemm != IRV2_GEMM_NATIVE)
+        st = upload(m->ctx, p, l->name, lw->w, count, &canonical);
+    if (st != IRV2_OK) return st;
+    tune_job job = {m->options.gemm, *cs, epi_of(l), lw->w, d->bias, canonical,
+                    view(&m->net, p, l->in), view(&m->net, p, l->out)};
+    st = tune_choose(m->ctx, &job, &d->choice);
+    if (st == IRV2_OK && d->choice.clblast) {
+        d->w = canonical;
+        return IRV2_OK;
+    }
+    if (canonical) {
+        clReleaseMemObject(canonical);
+        p->weight_bytes -= count * sizeof(float);
+    }
+    if (st != IRV2_OK) return st;
+    size_t packed_count = conv_packed_count(cs, d->choice.tiling);
+    float *packed = malloc(packed_count * sizeof(float));
+    if (!packed) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory packing %s", l->name);
+    conv_pack(cs, d->choice.tiling, lw->w, packed);
+    st = upload(m->ctx, p, l->name, packed, packed_count, &d->w);
+    free(packed);
+    return st;
+}
+
 static irv2_status prepare_step(irv2_model *m, plan *p, int i)
 {
     const net *n = &m->net;
     const net_layer *l = &n->layers[i];
-    const layer_device *d = &m->dev[i];
+    const layer_weights *lw = &m->weights[i];
+    layer_device *d = &p->dev[i];
     plan_step *s = &p->steps[i];
     const net_tensor *x = &n->tensors[l->in], *y = &n->tensors[l->out];
+    irv2_status st = IRV2_OK;
     s->layer = l;
     s->kind = net_layer_kind_name(l);
+    if (lw->scale) st = upload(m->ctx, p, l->name, lw->scale, (size_t)l->cout, &d->scale);
+    if (st == IRV2_OK && lw->shift)
+        st = upload(m->ctx, p, l->name, lw->shift, (size_t)l->cout, &d->shift);
+    if (st != IRV2_OK) return st;
     if (l->kind != LAYER_CONV) {
         pool_kind pk = l->kind == LAYER_MAXPOOL   ? POOL_MAX3S2
                        : l->kind == LAYER_AVGPOOL ? POOL_AVG3S1
@@ -147,8 +215,12 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
         return pool_op(m->ctx, pk, x->c, (int)p->batch, x->h, x->w, epi_of(l), view(n, p, l->in),
                        d->scale, d->shift, view(n, p, l->out), &s->main);
     }
+    conv_shape cs = conv_shape_of(n, l, p->batch);
+    st = conv_shape_finish(&cs);
+    if (st == IRV2_OK) st = upload_conv(m, p, i, &cs);
+    if (st != IRV2_OK) return st;
     s->flops = 2.0 * l->cout * l->cin * l->kh * l->kw * (double)y->h * y->w * p->batch;
-    if (d->gemm_clblast) {
+    if (d->choice.clblast) {
         s->gemm = 1;
         s->m = l->cout, s->k = l->cin, s->n = (int)p->batch * x->h * x->w;
         s->a_in = view(n, p, l->in), s->c_out = view(n, p, l->out);
@@ -156,21 +228,19 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
         return channel_epilogue_op(m->ctx, l->cout, s->n, epi_of(l), s->c_out, d->bias, d->scale,
                                    d->shift, &s->epilogue);
     }
-    conv_shape cs = conv_shape_of(n, l, p->batch);
-    irv2_status st = conv_shape_finish(&cs);
-    if (st != IRV2_OK) return st;
-    return conv_op(m->ctx, &cs, d->tiling, epi_of(l), view(n, p, l->in), d->w, d->bias, d->scale,
-                   d->shift, view(n, p, l->out), &s->main);
+    return conv_op(m->ctx, &cs, d->choice.tiling, epi_of(l), view(n, p, l->in), d->w, d->bias,
+                   d->scale, d->shift, view(n, p, l->out), &s->main);
 }
 
+/* Room for the widest tiling any conv may be given (the choice comes later). */
 static size_t guard_floats(const irv2_model *m, unsigned batch)
 {
     size_t g = 64;
     for (int i = 0; i < m->net.nlayers; i++) {
         const net_layer *l = &m->net.layers[i];
-        if (l->kind != LAYER_CONV || m->dev[i].gemm_clblast) continue;
+        if (l->kind != LAYER_CONV) continue;
         conv_shape cs = conv_shape_of(&m->net, l, batch);
-        size_t need = conv_guard(&cs, m->dev[i].tiling);
+        size_t need = conv_guard(&cs, (conv_tiling){16, 16});
         if (need > g) g = need;
     }
     return g;
@@ -187,10 +257,11 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
     p->nsteps = n->nlayers;
     p->root_off = calloc((size_t)n->ntensors, sizeof *p->root_off);
     p->steps = calloc((size_t)n->nlayers, sizeof *p->steps);
+    p->dev = calloc((size_t)n->nlayers, sizeof *p->dev);
     p->events = calloc((size_t)n->nlayers * 2, sizeof *p->events);
     p->staging = malloc(tensor_floats(&n->tensors[n->input], batch) * sizeof(float));
     irv2_status st = IRV2_OK;
-    if (!p->root_off || !p->steps || !p->events || !p->staging)
+    if (!p->root_off || !p->steps || !p->dev || !p->events || !p->staging)
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
     if (st == IRV2_OK)
         st = place_roots(n, batch, guard_floats(m, batch), p->root_off, &p->arena_floats);
@@ -204,10 +275,11 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
                                                    p->arena_floats * sizeof(float), 0, NULL, NULL),
                           "clEnqueueFillBuffer");
     }
+    p->out_floats = (size_t)batch * n->classes;
     if (st == IRV2_OK)
-        st = ctx_buffer(ctx, (size_t)batch * n->classes * sizeof(float), CL_MEM_WRITE_ONLY,
-                        "output", &p->out);
+        st = ctx_buffer(ctx, p->out_floats * sizeof(float), CL_MEM_WRITE_ONLY, "output", &p->out);
     for (int i = 0; st == IRV2_OK && i < n->nlayers; i++) st = prepare_step(m, p, i);
+    tune_save(ctx);
     for (int k = 0; st == IRV2_OK && k < 2; k++)
         st = head_op(ctx, n->classes, (int)batch, k, view(n, p, n->logits), p->out, &p->head[k]);
     if (st == IRV2_OK) st = ctx_cl_check(ctx, clFinish(ctx->queue), "clFinish");
@@ -237,6 +309,12 @@ void plan_free(plan *p)
     }
     op_release(&p->head[0]);
     op_release(&p->head[1]);
+    for (int i = 0; p->dev && i < p->nsteps; i++) {
+        cl_mem mems[4] = {p->dev[i].w, p->dev[i].bias, p->dev[i].scale, p->dev[i].shift};
+        for (int k = 0; k < 4; k++)
+            if (mems[k]) clReleaseMemObject(mems[k]);
+    }
+    free(p->dev);
     if (p->arena) clReleaseMemObject(p->arena);
     if (p->out) clReleaseMemObject(p->out);
     free(p->root_off);
@@ -271,8 +349,8 @@ irv2_status plan_run(irv2_model *m, plan *p, const float *input, float *output, 
         plan_step *s = &p->steps[i];
         cl_event *ev = m->profiling ? &p->events[2 * i] : NULL;
         if (s->gemm) {
-            cl_mem w = m->dev[i].w;
-            st = gemm_clblast(ctx, s->m, s->n, s->k, w, 0, s->a_in, s->c_out, s->beta, ev);
+            st = gemm_clblast(ctx, s->m, s->n, s->k, p->dev[i].w, 0, s->a_in, s->c_out, s->beta,
+                              ev);
             if (st == IRV2_OK) st = op_enqueue(ctx, &s->epilogue, m->profiling ? ev + 1 : NULL);
         } else {
             st = op_enqueue(ctx, &s->main, ev);
@@ -286,8 +364,15 @@ irv2_status plan_run(irv2_model *m, plan *p, const float *input, float *output, 
                                                    0, NULL, NULL),
                           "reading the output");
     }
-    if (st != IRV2_OK) clFinish(ctx->queue); /* leave nothing in flight on failure */
-    return st;
+    if (st != IRV2_OK) {
+        clFinish(ctx->queue); /* leave nothing in flight on failure */
+        return st;
+    }
+    if (!p->binaries_saved) { /* every kernel variant has now been launched once */
+        ctx_save_binaries(ctx);
+        p->binaries_saved = 1;
+    }
+    return IRV2_OK;
 }
 
 static double event_ms(cl_event e)

@@ -1,5 +1,8 @@
 /* program.c: building the embedded cl/ sources into programs, one per (file, -D options),
- * cached in the context; a failed build keeps its log for irv2_context_build_log(). */
+ * cached in the context and, as device binaries, on disk (keyed by a hash of source, options,
+ * device, driver and format version); a failed build keeps its log for
+ * irv2_context_build_log(). A device without a compiler runs from cached binaries only. */
+#include "cache.h"
 #include "context.h"
 
 #include <stdio.h>
@@ -48,20 +51,92 @@ static const char *first_log_line(const irv2_context *ctx, char *buf, size_t cap
     return buf;
 }
 
+#define BINARY_FORMAT "irv2-program-binary-1"
+
+static uint64_t program_hash(const irv2_context *ctx, const char *src, const char *opts)
+{
+    uint64_t h = cache_hash_str(CACHE_HASH_INIT, BINARY_FORMAT);
+    h = cache_hash_str(h, src);
+    h = cache_hash_str(h, opts);
+    h = cache_hash_str(h, ctx->info.name);
+    h = cache_hash_str(h, ctx->info.driver);
+    h = cache_hash_str(h, ctx->info.version);
+    return cache_hash_str(h, ctx->info.platform_name);
+}
+
+static int binary_path(uint64_t hash, char *dst, size_t cap)
+{
+    char name[64];
+    snprintf(name, sizeof name, "program-%016llx.bin", (unsigned long long)hash);
+    return cache_path(name, dst, cap);
+}
+
+/* A program from the on-disk cache, or NULL (absent, unreadable or rejected). */
+static cl_program load_binary(irv2_context *ctx, uint64_t hash, const char *opts)
+{
+    char path[4096];
+    size_t len;
+    if (binary_path(hash, path, sizeof path) != 0) return NULL;
+    unsigned char *bin = (unsigned char *)cache_read(path, &len);
+    if (!bin) return NULL;
+    cl_int err, status;
+    const unsigned char *bins[1] = {bin};
+    cl_program prog =
+        clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &len, bins, &status, &err);
+    free(bin);
+    if (err != CL_SUCCESS || status != CL_SUCCESS) return NULL;
+    if (clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(prog);
+        return NULL;
+    }
+    return prog;
+}
+
+static void save_binary(program_entry *e)
+{
+    size_t size = 0;
+    char path[4096];
+    e->saved = 1; /* one attempt per program, whatever happens */
+    if (binary_path(e->hash, path, sizeof path) != 0 ||
+        clGetProgramInfo(e->program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) !=
+            CL_SUCCESS ||
+        size == 0)
+        return;
+    unsigned char *bin = malloc(size);
+    unsigned char *bins[1] = {bin};
+    if (bin && clGetProgramInfo(e->program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) ==
+                   CL_SUCCESS)
+        cache_write(path, bin, size);
+    free(bin);
+}
+
+void ctx_save_binaries(irv2_context *ctx)
+{
+    for (size_t i = 0; i < ctx->nprograms; i++)
+        if (!ctx->programs[i].saved) save_binary(&ctx->programs[i]);
+}
+
 static irv2_status build(irv2_context *ctx, const char *file, const char *options,
-                         cl_program *out)
+                         cl_program *out, uint64_t *hash, int *from_cache)
 {
     const char *src = cl_source(file);
     if (!src) return irv2_fail(IRV2_ERR_BUILD, "kernel source cl/%s is not embedded", file);
+    char opts[1024];
+    /* -w: PoCL prints compiler warnings to stderr (e.g. AVX ABI notes for float16), and the
+     * library never prints. */
+    snprintf(opts, sizeof opts, "-cl-std=CL1.2 -w %s", options);
+    *hash = program_hash(ctx, src, opts);
+    *out = load_binary(ctx, *hash, opts);
+    *from_cache = *out != NULL;
+    if (*out) return IRV2_OK;
     if (!ctx->info.compiler_available)
-        return irv2_fail(IRV2_ERR_UNSUPPORTED, "device '%s' has no OpenCL compiler for cl/%s",
-                         ctx->info.name, file);
+        return irv2_fail(IRV2_ERR_UNSUPPORTED,
+                         "device '%s' has no OpenCL compiler and no cached binary for cl/%s [%s]",
+                         ctx->info.name, file, options);
     cl_int err;
     cl_program prog = clCreateProgramWithSource(ctx->context, 1, &src, NULL, &err);
     irv2_status st = ctx_cl_check(ctx, err, "clCreateProgramWithSource");
     if (st != IRV2_OK) return st;
-    char opts[1024];
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2 %s", options);
     err = clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL);
     if (err != CL_SUCCESS) {
         char line[256];
@@ -99,13 +174,14 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
         ctx->programs = p;
         ctx->programs_cap = cap;
     }
-    irv2_status st = build(ctx, file, options, out);
+    uint64_t hash;
+    int from_cache;
+    irv2_status st = build(ctx, file, options, out, &hash, &from_cache);
     if (st != IRV2_OK) {
         free(key);
         return st;
     }
-    ctx->programs[ctx->nprograms].key = key;
-    ctx->programs[ctx->nprograms].program = *out;
+    ctx->programs[ctx->nprograms] = (program_entry){key, *out, hash, from_cache};
     ctx->nprograms++;
     return IRV2_OK;
 }

@@ -99,8 +99,9 @@ const char *irv2_context_build_log(const irv2_context *ctx);
 typedef struct irv2_model irv2_model;
 
 typedef enum irv2_gemm_backend {
-    IRV2_GEMM_CLBLAST = 0,   /* 1x1 convolutions and the classifier through CLBlast SGEMM */
-    IRV2_GEMM_NATIVE = 1     /* through irv2's own register-blocked kernels */
+    IRV2_GEMM_AUTO = 0,      /* per layer, whichever measured fastest at first use (cached) */
+    IRV2_GEMM_CLBLAST = 1,   /* 1x1 convolutions and the classifier through CLBlast SGEMM */
+    IRV2_GEMM_NATIVE = 2     /* through irv2's own register-blocked kernels */
 } irv2_gemm_backend;
 
 typedef struct irv2_model_options {

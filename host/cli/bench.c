@@ -77,7 +77,7 @@ static int parse(int argc, char **argv, bench_args *a)
             }
         } else if (strcmp(o, "--gemm") == 0) {
             if (cli_parse_gemm(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: bench: --gemm '%s': use clblast or native\n", v);
+                fprintf(stderr, "irv2: bench: --gemm '%s': use auto, clblast or native\n", v);
                 return -1;
             }
         } else {

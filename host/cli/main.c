@@ -10,9 +10,9 @@ static void usage(FILE *f)
             "usage: irv2 <command> [options]\n"
             "  devices                         list OpenCL platforms and devices\n"
             "  run --weights W --input X.npy --output Y.npy [--device SPEC] [--softmax]\n"
-            "      [--gemm clblast|native]     classify a float32 N x 3 x 299 x 299 array\n"
+            "      [--gemm auto|clblast|native]     classify a float32 N x 3 x 299 x 299 array\n"
             "  bench [--device SPEC|all] [--batch LIST] [--iters N] [--weights W]\n"
-            "      [--gemm clblast|native] [--json FILE]   measure throughput and latency\n"
+            "      [--gemm auto|clblast|native] [--json FILE]   measure throughput and latency\n"
             "W is a .safetensors file or synthetic[:SEED]; SPEC is cpu, gpu, accelerator, an\n"
             "index from 'irv2 devices', or P:D (default: $IRV2_DEVICE, else the first GPU,\n"
             "else the first device).\n");
@@ -30,7 +30,8 @@ int cli_fail(irv2_status st, const char *context)
 
 int cli_parse_gemm(const char *s, irv2_model_options *opt)
 {
-    if (strcmp(s, "clblast") == 0) opt->gemm = IRV2_GEMM_CLBLAST;
+    if (strcmp(s, "auto") == 0) opt->gemm = IRV2_GEMM_AUTO;
+    else if (strcmp(s, "clblast") == 0) opt->gemm = IRV2_GEMM_CLBLAST;
     else if (strcmp(s, "native") == 0) opt->gemm = IRV2_GEMM_NATIVE;
     else return -1;
     return 0;

@@ -31,7 +31,7 @@ static int parse(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--device") == 0) a->device = v;
         else if (strcmp(o, "--gemm") == 0) {
             if (cli_parse_gemm(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: run: --gemm '%s': use clblast or native\n", v);
+                fprintf(stderr, "irv2: run: --gemm '%s': use auto, clblast or native\n", v);
                 return -1;
             }
         } else {

@@ -1,0 +1,219 @@
+/* tune.c: choosing each convolution's kernel (CLBlast or cl/conv.cl, and its tiling) by
+ * timing the candidates on the device at first use; decisions are kept in the context and on
+ * disk (tuning.txt in the cache folder), keyed by device, driver, engine version and shape. */
+#include "tune.h"
+
+#include "cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tune_table {
+    char **keys, **values;
+    size_t count, cap;
+    int loaded, dirty;
+};
+
+static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16, 8}};
+
+void tune_table_free(tune_table *t)
+{
+    if (!t) return;
+    for (size_t i = 0; i < t->count; i++) free(t->keys[i]), free(t->values[i]);
+    free(t->keys);
+    free(t->values);
+    free(t);
+}
+
+static const char *lookup(const tune_table *t, const char *key)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (strcmp(t->keys[i], key) == 0) return t->values[i];
+    return NULL;
+}
+
+static int insert(tune_table *t, const char *key, const char *value)
+{
+    if (lookup(t, key)) return 0;
+    if (t->count == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        char **k = realloc(t->keys, cap * sizeof *k);
+        if (!k) return -1;
+        t->keys = k;
+        char **v = realloc(t->values, cap * sizeof *v);
+        if (!v) return -1;
+        t->values = v;
+        t->cap = cap;
+    }
+    char *kd = strdup(key), *vd = strdup(value);
+    if (!kd || !vd) {
+        free(kd), free(vd);
+        return -1;
+    }
+    t->keys[t->count] = kd, t->values[t->count] = vd;
+    t->count++;
+    return 0;
+}
+
+/* Adds the "key\tvalue" lines of the on-disk table (entries already present win). */
+static void merge_file(tune_table *t)
+{
+    char path[4096];
+    size_t len;
+    if (cache_path("tuning.txt", path, sizeof path) != 0) return;
+    char *text = cache_read(path, &len);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        else next = line + strlen(line);
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        *tab = '\0';
+        insert(t, line, tab + 1);
+    }
+    free(text);
+}
+
+void tune_save(irv2_context *ctx)
+{
+    tune_table *t = ctx->tune;
+    char path[4096];
+    if (!t || !t->dirty || cache_path("tuning.txt", path, sizeof path) != 0) return;
+    t->dirty = 0;
+    merge_file(t); /* keep what other processes wrote meanwhile */
+    size_t cap = 1;
+    for (size_t i = 0; i < t->count; i++) cap += strlen(t->keys[i]) + strlen(t->values[i]) + 2;
+    char *text = malloc(cap), *p = text;
+    if (!text) return;
+    for (size_t i = 0; i < t->count; i++) p += sprintf(p, "%s\t%s\n", t->keys[i], t->values[i]);
+    cache_write(path, text, (size_t)(p - text));
+    free(text);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Seconds per run: the best of three timed groups after a warm-up (which also compiles);
+ * -1 on failure. */
+static double measure(irv2_context *ctx, const tune_job *job, const conv_choice *c,
+                      const op_launch *op)
+{
+    double best = -1;
+    int reps = 1;
+    for (int round = 0; round < 4; round++) {
+        double t0 = now_s();
+        for (int r = 0; r < (round ? reps : 1); r++) {
+            irv2_status st = c->clblast
+                                 ? gemm_clblast(ctx, job->shape.cout, job->shape.w, job->shape.cin,
+                                                job->clblast_w, 0, job->in, job->out, 0.0f, NULL)
+                                 : op_enqueue(ctx, op, NULL);
+            if (st != IRV2_OK) return -1;
+        }
+        if (clFinish(ctx->queue) != CL_SUCCESS) return -1;
+        double per = (now_s() - t0) / (round ? reps : 1);
+        if (round == 0) { /* warm-up: size the groups to about 5 ms */
+            reps = per > 0.005 ? 1 : per > 0.0005 ? (int)(0.005 / per) + 1 : 10;
+            continue;
+        }
+        if (best < 0 || per < best) best = per;
+    }
+    return best;
+}
+
+static double measure_native(irv2_context *ctx, const tune_job *job, const conv_choice *c)
+{
+    size_t count = conv_packed_count(&job->shape, c->tiling);
+    float *packed = malloc(count * sizeof(float));
+    cl_mem w = NULL;
+    op_launch op = {0};
+    double t = -1;
+    if (packed && ctx_buffer(ctx, count * sizeof(float), CL_MEM_READ_ONLY, "tuning", &w) == IRV2_OK) {
+        conv_pack(&job->shape, c->tiling, job->weights, packed);
+        if (clEnqueueWriteBuffer(ctx->queue, w, CL_TRUE, 0, count * sizeof(float), packed, 0, NULL,
+                                 NULL) == CL_SUCCESS &&
+            conv_op(ctx, &job->shape, c->tiling, job->epi, job->in, w, job->bias, job->bias,
+                    job->bias, job->out, &op) == IRV2_OK)
+            t = measure(ctx, job, c, &op);
+    }
+    op_release(&op);
+    if (w) clReleaseMemObject(w);
+    free(packed);
+    irv2_clear_error(); /* a candidate that cannot run is simply not chosen */
+    return t;
+}
+
+static void format_choice(const conv_choice *c, char *dst, size_t cap)
+{
+    if (c->clblast) snprintf(dst, cap, "clblast");
+    else snprintf(dst, cap, "native %d %d", c->tiling.vw, c->tiling.tm);
+}
+
+static int parse_choice(const char *s, conv_choice *c)
+{
+    memset(c, 0, sizeof *c);
+    if (strcmp(s, "clblast") == 0) return c->clblast = 1, 0;
+    if (sscanf(s, "native %d %d", &c->tiling.vw, &c->tiling.tm) != 2) return -1;
+    return (c->tiling.vw == 8 || c->tiling.vw == 16) && c->tiling.tm >= 1 && c->tiling.tm <= 16
+               ? 0
+               : -1;
+}
+
+static void make_key(const irv2_context *ctx, const tune_job *job, char *dst, size_t cap)
+{
+    const conv_shape *s = &job->shape;
+    snprintf(dst, cap, "%s|%s|%s|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s", ctx->info.name,
+             ctx->info.driver, IRV2_VERSION, s->kh, s->kw, s->stride, s->ph, s->pw, s->cin,
+             s->cout, s->n, s->h, s->w, job->epi.relu1, job->epi.residual, job->epi.affine,
+             job->epi.relu2, job->mode == IRV2_GEMM_AUTO && job->clblast_w ? "auto" : "native");
+}
+
+static int tuning_enabled(void)
+{
+    const char *v = getenv("IRV2_TUNE");
+    return !(v && strcmp(v, "0") == 0);
+}
+
+irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice)
+{
+    memset(choice, 0, sizeof *choice);
+    choice->tiling = conv_default_tiling(ctx);
+    int gemm_ok = job->clblast_w != NULL;
+    if (job->mode == IRV2_GEMM_CLBLAST && gemm_ok) return choice->clblast = 1, IRV2_OK;
+    if (!tuning_enabled()) return IRV2_OK;
+    if (!ctx->tune) {
+        ctx->tune = calloc(1, sizeof *ctx->tune);
+        if (!ctx->tune) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    }
+    tune_table *t = ctx->tune;
+    if (!t->loaded) merge_file(t), t->loaded = 1;
+    char key[512], value[64];
+    make_key(ctx, job, key, sizeof key);
+    const char *known = lookup(t, key);
+    conv_choice c;
+    if (known && parse_choice(known, &c) == 0) {
+        *choice = c;
+        return IRV2_OK;
+    }
+    double best = -1;
+    if (job->mode == IRV2_GEMM_AUTO && gemm_ok) {
+        c = (conv_choice){.clblast = 1};
+        best = measure(ctx, job, &c, NULL);
+        if (best > 0) *choice = c;
+        irv2_clear_error();
+    }
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        c = (conv_choice){.clblast = 0, .tiling = candidates[i]};
+        double s = measure_native(ctx, job, &c);
+        if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
+    }
+    if (best < 0) return IRV2_OK; /* nothing measurable: keep the default */
+    format_choice(choice, value, sizeof value);
+    if (insert(t, key, value) == 0) t->dirty = 1;
+    return IRV2_OK;
+}

@@ -1,0 +1,33 @@
+/* tune.h: choosing each convolution's kernel by measurement, remembered per device on disk. */
+#ifndef IRV2_TUNE_H
+#define IRV2_TUNE_H
+
+#include "context.h"
+#include "ops/ops.h"
+
+typedef struct conv_choice {
+    int clblast;          /* CLBlast SGEMM (1x1 stride-1 convs only) */
+    conv_tiling tiling;   /* else cl/conv.cl with this tiling */
+} conv_choice;
+
+/* What is being chosen for: the conv (as the plan runs it), its epilogue, canonical weights
+ * [cout][cin][kh][kw], real buffers to run on, and for GEMM-shaped convs the weights as
+ * CLBlast reads them (NULL otherwise). */
+typedef struct tune_job {
+    irv2_gemm_backend mode;
+    conv_shape shape;
+    op_epilogue epi;
+    const float *weights;
+    cl_mem bias, clblast_w;
+    op_buf in, out;
+} tune_job;
+
+/* IRV2_GEMM_CLBLAST: CLBlast for GEMM-shaped convs; otherwise, and for IRV2_GEMM_NATIVE and
+ * IRV2_GEMM_AUTO, the fastest measured candidate (AUTO includes CLBlast). IRV2_TUNE=0 skips
+ * measuring and takes the device's default tiling. */
+irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice);
+/* Writes new decisions to the on-disk table. */
+void tune_save(irv2_context *ctx);
+void tune_table_free(tune_table *t);
+
+#endif
