@@ -23,6 +23,11 @@ irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_load: unknown GEMM backend %d",
                          (int)options->gemm);
     }
+    if ((unsigned)m->options.variant > IRV2_VARIANT_TF) {
+        free(m);
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_load: unknown variant %d",
+                         (int)options->variant);
+    }
     irv2_status st = model_load_weights(m, weights);
     if (st != IRV2_OK) {
         irv2_model_free(m);
@@ -41,6 +46,13 @@ void irv2_model_free(irv2_model *m)
 }
 
 unsigned irv2_model_num_classes(const irv2_model *m) { return m ? (unsigned)m->net.classes : 0; }
+
+irv2_variant irv2_model_variant(const irv2_model *m)
+{
+    return m && m->net.variant == NET_TF ? IRV2_VARIANT_TF : IRV2_VARIANT_SEED;
+}
+
+unsigned irv2_model_class_offset(const irv2_model *m) { return m && m->net.classes == 1001; }
 
 double irv2_model_flops_per_image(const irv2_model *m) { return m ? net_flops(&m->net) : 0.0; }
 

@@ -164,6 +164,22 @@ static irv2_status load_layer(const source *src, const net_layer *l, layer_weigh
     return st;
 }
 
+static const char *const head_names[] = {[NET_SEED] = "classifier.weight",
+                                          [NET_TF] = "classif.weight"};
+
+/* Neither variant's head is there: name the first keys, which show what the file holds. */
+static irv2_status unknown_layout(const source *src)
+{
+    char keys[256] = "";
+    for (size_t i = 0; i < checkpoint_count(src->ck) && i < 3; i++)
+        snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s'%s'", i ? ", " : "",
+                 checkpoint_at(src->ck, i)->name);
+    return irv2_fail(IRV2_ERR_MISSING_TENSOR,
+                     "%s: matches neither the seed nor the tf layout (no '%s' or '%s'); "
+                     "first keys: %s",
+                     src->label, head_names[NET_SEED], head_names[NET_TF], keys);
+}
+
 /* "synthetic" or "synthetic:SEED" -> 1 and the seed; anything else -> 0. */
 static int parse_synthetic(const char *spec, uint64_t *seed, int *bad)
 {
@@ -179,22 +195,22 @@ static int parse_synthetic(const char *spec, uint64_t *seed, int *bad)
     return 1;
 }
 
-/* Classes from the classifier's first dimension; the variant from the head's name. */
-static irv2_status detect(const source *src, net_variant *variant, int *classes)
+/* The variant from the head's name (unless forced), the classes from its first dimension. */
+static irv2_status detect(const source *src, irv2_variant forced, net_variant *variant,
+                          int *classes)
 {
-    *variant = NET_SEED;
+    *variant = forced == IRV2_VARIANT_TF ? NET_TF : NET_SEED;
     *classes = 1000;
     if (!src->ck) return IRV2_OK;
-    const ckpt_tensor *t = checkpoint_find(src->ck, "classifier.weight");
-    if (!t) {
-        t = checkpoint_find(src->ck, "classif.weight");
-        if (t) *variant = NET_TF;
+    if (forced == IRV2_VARIANT_AUTO) {
+        if (checkpoint_find(src->ck, head_names[NET_TF])) *variant = NET_TF;
+        else if (!checkpoint_find(src->ck, head_names[NET_SEED])) return unknown_layout(src);
     }
+    const ckpt_tensor *t = checkpoint_find(src->ck, head_names[*variant]);
     if (!t)
-        return irv2_fail(IRV2_ERR_MISSING_TENSOR,
-                         "%s: no classifier tensor ('classifier.weight' or 'classif.weight')",
-                         src->label);
-    if (t->ndim != 2 || t->shape[0] == 0 || t->shape[0] > 1000000)
+        return irv2_fail(IRV2_ERR_MISSING_TENSOR, "%s: tensor '%s' is missing", src->label,
+                         head_names[*variant]);
+    if (t->ndim != 2 || t->shape[0] == 0 || t->shape[0] > 100000)
         return irv2_fail(IRV2_ERR_SHAPE, "%s: tensor '%s' has an unusable shape", src->label,
                          t->name);
     *classes = (int)t->shape[0];
@@ -216,7 +232,7 @@ irv2_status model_load_weights(irv2_model *model, const char *weights)
     }
     net_variant variant;
     int classes;
-    st = detect(&src, &variant, &classes);
+    st = detect(&src, model->options.variant, &variant, &classes);
     if (st == IRV2_OK) st = net_build(variant, classes, &model->net);
     /* Check every tensor of every layer before reading any. */
     for (int i = 0; st == IRV2_OK && i < model->net.nlayers; i++) {

@@ -104,8 +104,15 @@ typedef enum irv2_gemm_backend {
     IRV2_GEMM_NATIVE = 2     /* through irv2's own register-blocked kernels */
 } irv2_gemm_backend;
 
+typedef enum irv2_variant {
+    IRV2_VARIANT_AUTO = 0,   /* from the checkpoint's keys; synthetic weights default to seed */
+    IRV2_VARIANT_SEED = 1,   /* the design document's network (spec section "seed") */
+    IRV2_VARIANT_TF = 2      /* the TF-slim layout of the published weights (section "tf") */
+} irv2_variant;
+
 typedef struct irv2_model_options {
     irv2_gemm_backend gemm;
+    irv2_variant variant;
 } irv2_model_options;
 
 /* weights: a safetensors path, or "synthetic" / "synthetic:SEED" for deterministic weights
@@ -116,6 +123,10 @@ irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
 void irv2_model_free(irv2_model *model);
 
 unsigned irv2_model_num_classes(const irv2_model *model);
+irv2_variant irv2_model_variant(const irv2_model *model);
+/* 1 when output 0 is TF-slim's background class (1001 classes), so that output k is
+ * ImageNet class k - 1; else 0. */
+unsigned irv2_model_class_offset(const irv2_model *model);
 /* Multiply-adds x 2 for one image. */
 double irv2_model_flops_per_image(const irv2_model *model);
 

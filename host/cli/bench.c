@@ -75,6 +75,11 @@ static int parse(int argc, char **argv, bench_args *a)
                 fprintf(stderr, "irv2: bench: --batch '%s': expected a list like 1,8\n", v);
                 return -1;
             }
+        } else if (strcmp(o, "--variant") == 0) {
+            if (cli_parse_variant(v, &a->options) != 0) {
+                fprintf(stderr, "irv2: bench: --variant '%s': use auto, seed or tf\n", v);
+                return -1;
+            }
         } else if (strcmp(o, "--gemm") == 0) {
             if (cli_parse_gemm(v, &a->options) != 0) {
                 fprintf(stderr, "irv2: bench: --gemm '%s': use auto, clblast or native\n", v);

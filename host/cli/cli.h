@@ -12,5 +12,7 @@ int cmd_bench(int argc, char **argv);
 int cli_fail(irv2_status st, const char *context);
 /* Parses "clblast" | "native" into options; returns 0 on success. */
 int cli_parse_gemm(const char *s, irv2_model_options *opt);
+/* Parses "auto" | "seed" | "tf" into options; returns 0 on success. */
+int cli_parse_variant(const char *s, irv2_model_options *opt);
 
 #endif

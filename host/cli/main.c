@@ -37,6 +37,15 @@ int cli_parse_gemm(const char *s, irv2_model_options *opt)
     return 0;
 }
 
+int cli_parse_variant(const char *s, irv2_model_options *opt)
+{
+    if (strcmp(s, "auto") == 0) opt->variant = IRV2_VARIANT_AUTO;
+    else if (strcmp(s, "seed") == 0) opt->variant = IRV2_VARIANT_SEED;
+    else if (strcmp(s, "tf") == 0) opt->variant = IRV2_VARIANT_TF;
+    else return -1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -29,7 +29,12 @@ static int parse(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--input") == 0) a->input = v;
         else if (strcmp(o, "--output") == 0) a->output = v;
         else if (strcmp(o, "--device") == 0) a->device = v;
-        else if (strcmp(o, "--gemm") == 0) {
+        else if (strcmp(o, "--variant") == 0) {
+            if (cli_parse_variant(v, &a->options) != 0) {
+                fprintf(stderr, "irv2: run: --variant '%s': use auto, seed or tf\n", v);
+                return -1;
+            }
+        } else if (strcmp(o, "--gemm") == 0) {
             if (cli_parse_gemm(v, &a->options) != 0) {
                 fprintf(stderr, "irv2: run: --gemm '%s': use auto, clblast or native\n", v);
                 return -1;
