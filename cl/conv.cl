@@ -17,6 +17,10 @@
  *   ROWS    0: lanes run over a virtual grid of H_out x W positions (stride 1 only; the
  *              W - W_out rightmost columns are computed and dropped), so tiles wrap rows;
  *           1: lanes run along one output row (any stride).
+ *   PHASE   (with ROWS=0, SH=2) the input was split by kernel phase_split into its four
+ *           (row, column) parity planes [C][N][4][H][W] (H, W here are the planes' size):
+ *           tap (kh, kw) of a stride-2 conv reads plane ((kh-PH)&1, (kw-PW)&1) shifted by
+ *           (floor((kh-PH)/2), floor((kw-PW)/2)), which makes it a stride-1 pass.
  * Optional epilogue flags (see net.h): RELU1, RESIDUAL, AFFINE, RELU2.
  *
  * NDRange: (ceil(Cout/TM), tiles, N), local (1,1,1); tiles = ceil(H_out*W/VW) for ROWS=0,
@@ -39,7 +43,7 @@
 #error "VW must be 8 or 16"
 #endif
 
-#if SH == 1
+#if SH == 1 || PHASE
 #define LOAD_ROW(p) vloadV(0, (p))
 #elif SH == 2
 #define LOAD_ROW(p) ((floatV)(vloadV(0, (p)).even, vloadV(0, (p) + VW).even))
@@ -82,7 +86,11 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
     const int mt = get_global_id(0);
     const int tile = get_global_id(1);
     const int n = get_global_id(2);
+#if PHASE
+    __global const float *src = in + in_off + n * 4 * H * W;
+#else
     __global const float *src = in + in_off + n * H * W;
+#endif
     __global const float *wt = weights + (size_t)mt * KH * KW * cin * TM;
 
     floatV acc[TM];
@@ -117,12 +125,24 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
     const intV oy = q / W;
     const intV ox = q - oy * W;
     for (int kh = 0; kh < KH; kh++) {
-        const intV iy = oy + (kh - PH);
+#if PHASE
+        const int dy = (kh - PH - ((kh - PH) & 1)) / 2, plane_y = (kh - PH) & 1;
+#else
+        const int dy = kh - PH;
+#endif
+        const intV iy = oy + dy;
         const intV row_ok = (iy >= 0) & (iy < H) & (q < npos);
         for (int kw = 0; kw < KW; kw++) {
-            const intV ix = ox + (kw - PW);
+#if PHASE
+            const int dx = (kw - PW - ((kw - PW) & 1)) / 2;
+            const int plane = plane_y * 2 + ((kw - PW) & 1);
+            __global const float *p = src + plane * H * W + q0 + dy * W + dx;
+#else
+            const int dx = kw - PW;
+            __global const float *p = src + q0 + dy * W + dx;
+#endif
+            const intV ix = ox + dx;
             const intV ok = row_ok & (ix >= 0) & (ix < W);
-            __global const float *p = src + q0 + (kh - PH) * W + (kw - PW);
             __global const float *wk = wt + (kh * KW + kw) * cin * TM;
             if (all(ok)) {
                 ACCUMULATE(vloadV(0, p + c * in_cstride))
@@ -173,4 +193,19 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
             }
         }
     }
+}
+
+/* The four parity planes of x for a PHASE conv: out[c][n][2*py + px][i][j] =
+ * x[c][n][2i + py][2j + px], zero where that lies outside x. NDRange (Wp, Hp, C*N). */
+__kernel void phase_split(__global const float *in, uint in_off, __global float *out,
+                          uint out_off, int H, int W, int Hp, int Wp)
+{
+    const int j = get_global_id(0), i = get_global_id(1), p = get_global_id(2);
+    __global const float *src = in + in_off + (size_t)p * H * W;
+    __global float *dst = out + out_off + (size_t)p * 4 * Hp * Wp + i * Wp + j;
+    for (int py = 0; py < 2; py++)
+        for (int px = 0; px < 2; px++) {
+            const int y = 2 * i + py, x = 2 * j + px;
+            dst[(py * 2 + px) * Hp * Wp] = y < H && x < W ? src[y * W + x] : 0.0f;
+        }
 }

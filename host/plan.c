@@ -11,6 +11,7 @@ typedef struct plan_step {
     const net_layer *layer;
     const char *kind;
     double flops;            /* for the whole batch */
+    op_launch pre;           /* the parity-plane split before a phase conv */
     op_launch main;          /* the kernel, unless gemm */
     int gemm;                /* CLBlast SGEMM of m x n x k, then the epilogue kernel */
     int m, n, k;
@@ -32,6 +33,8 @@ struct plan {
     int binaries_saved;
     cl_mem arena;
     size_t arena_floats;
+    cl_mem scratch;          /* parity planes for stride-2 convs run as phase convs */
+    size_t scratch_floats, scratch_guard;
     size_t *root_off;        /* per tensor: element offset of its root (roots only) */
     cl_mem out;              /* batch x classes */
     size_t out_floats;
@@ -49,8 +52,9 @@ uint64_t plan_weight_bytes(const plan *p) { return p->weight_bytes; }
 
 uint64_t plan_activation_bytes(const plan *p)
 {
-    return (uint64_t)p->arena_floats * sizeof(float) +
-           (p->out ? (uint64_t)p->out_floats * sizeof(float) : 0);
+    return ((uint64_t)p->arena_floats + (p->scratch ? p->scratch_floats : 0) +
+            (p->out ? p->out_floats : 0)) *
+           sizeof(float);
 }
 
 static size_t tensor_floats(const net_tensor *t, unsigned batch)
@@ -173,7 +177,8 @@ static irv2_status upload_conv(irv2_model *m, plan *p, int i, const conv_shape *
         st = upload(m->ctx, p, l->name, lw->w, count, &canonical);
     if (st != IRV2_OK) return st;
     tune_job job = {m->options.gemm, *cs, epi_of(l), lw->w, d->bias, canonical,
-                    view(&m->net, p, l->in), view(&m->net, p, l->out)};
+                    view(&m->net, p, l->in), view(&m->net, p, l->out),
+                    {p->scratch, p->scratch_guard}};
     st = tune_choose(m->ctx, &job, &d->choice);
     if (st == IRV2_OK && d->choice.clblast) {
         d->w = canonical;
@@ -228,8 +233,47 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
         return channel_epilogue_op(m->ctx, l->cout, s->n, epi_of(l), s->c_out, d->bias, d->scale,
                                    d->shift, &s->epilogue);
     }
+    if (d->choice.phase)
+        return conv_phase_op(m->ctx, &cs, d->choice.tiling, epi_of(l), view(n, p, l->in),
+                             (op_buf){p->scratch, p->scratch_guard}, d->w, d->bias, d->scale,
+                             d->shift, view(n, p, l->out), &s->pre, &s->main);
     return conv_op(m->ctx, &cs, d->choice.tiling, epi_of(l), view(n, p, l->in), d->w, d->bias,
                    d->scale, d->shift, view(n, p, l->out), &s->main);
+}
+
+/* One scratch buffer for the parity planes of the largest stride-2 conv input (layers run one
+ * after another on the in-order queue, so they can share it). */
+static irv2_status alloc_scratch(irv2_model *m, plan *p)
+{
+    size_t need = 0;
+    for (int i = 0; i < m->net.nlayers; i++) {
+        const net_layer *l = &m->net.layers[i];
+        if (l->kind != LAYER_CONV || l->sh != 2) continue;
+        conv_shape cs = conv_shape_of(&m->net, l, p->batch);
+        if (conv_shape_finish(&cs) != IRV2_OK) continue;
+        size_t floats = conv_phase_scratch(&cs), guard = conv_guard(&cs, (conv_tiling){16, 16});
+        if (floats > need) need = floats;
+        if (guard > p->scratch_guard) p->scratch_guard = guard;
+    }
+    if (need == 0) return IRV2_OK;
+    p->scratch_floats = need + 2 * p->scratch_guard;
+    irv2_status st = ctx_buffer(m->ctx, p->scratch_floats * sizeof(float), CL_MEM_READ_WRITE,
+                                "parity planes", &p->scratch);
+    if (st != IRV2_OK) return st;
+    float zero = 0.0f;
+    return ctx_cl_check(m->ctx, clEnqueueFillBuffer(m->ctx->queue, p->scratch, &zero, sizeof zero,
+                                                    0, p->scratch_floats * sizeof(float), 0, NULL,
+                                                    NULL),
+                        "clEnqueueFillBuffer");
+}
+
+/* Drops the scratch buffer when no layer chose the parity-plane form. */
+static void trim_scratch(plan *p)
+{
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->dev[i].choice.phase) return;
+    if (p->scratch) clReleaseMemObject(p->scratch);
+    p->scratch = NULL;
 }
 
 /* Room for the widest tiling any conv may be given (the choice comes later). */
@@ -278,8 +322,10 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
     p->out_floats = (size_t)batch * n->classes;
     if (st == IRV2_OK)
         st = ctx_buffer(ctx, p->out_floats * sizeof(float), CL_MEM_WRITE_ONLY, "output", &p->out);
+    if (st == IRV2_OK) st = alloc_scratch(m, p);
     for (int i = 0; st == IRV2_OK && i < n->nlayers; i++) st = prepare_step(m, p, i);
     tune_save(ctx);
+    if (st == IRV2_OK) trim_scratch(p);
     for (int k = 0; st == IRV2_OK && k < 2; k++)
         st = head_op(ctx, n->classes, (int)batch, k, view(n, p, n->logits), p->out, &p->head[k]);
     if (st == IRV2_OK) st = ctx_cl_check(ctx, clFinish(ctx->queue), "clFinish");
@@ -304,6 +350,7 @@ void plan_free(plan *p)
     if (!p) return;
     release_events(p);
     for (int i = 0; p->steps && i < p->nsteps; i++) {
+        op_release(&p->steps[i].pre);
         op_release(&p->steps[i].main);
         op_release(&p->steps[i].epilogue);
     }
@@ -316,6 +363,7 @@ void plan_free(plan *p)
     }
     free(p->dev);
     if (p->arena) clReleaseMemObject(p->arena);
+    if (p->scratch) clReleaseMemObject(p->scratch);
     if (p->out) clReleaseMemObject(p->out);
     free(p->root_off);
     free(p->steps);
@@ -353,7 +401,8 @@ irv2_status plan_run(irv2_model *m, plan *p, const float *input, float *output, 
                               ev);
             if (st == IRV2_OK) st = op_enqueue(ctx, &s->epilogue, m->profiling ? ev + 1 : NULL);
         } else {
-            st = op_enqueue(ctx, &s->main, ev);
+            if (s->pre.kernel) st = op_enqueue(ctx, &s->pre, m->profiling ? ev + 1 : NULL);
+            if (st == IRV2_OK) st = op_enqueue(ctx, &s->main, ev);
         }
         p->have_events |= m->profiling;
     }
@@ -401,7 +450,7 @@ irv2_status plan_profile(const irv2_model *m, const plan *p, irv2_layer_profile 
         }
         out[k].ms += event_ms(p->events[2 * i]) + event_ms(p->events[2 * i + 1]);
         out[k].gflop += s->flops * 1e-9;
-        out[k].launches += s->gemm ? 2 : 1;
+        out[k].launches += s->gemm || s->pre.kernel ? 2 : 1;
     }
     *count = nk;
     return IRV2_OK;

@@ -18,6 +18,10 @@ struct tune_table {
 
 static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16, 8}};
 
+/* Part of every key: bump it when the candidates or the kernels change, so that decisions
+ * measured on other code are measured again. */
+#define TUNER_VERSION "2"
+
 void tune_table_free(tune_table *t)
 {
     if (!t) return;
@@ -131,17 +135,25 @@ static double measure_native(irv2_context *ctx, const tune_job *job, const conv_
     size_t count = conv_packed_count(&job->shape, c->tiling);
     float *packed = malloc(count * sizeof(float));
     cl_mem w = NULL;
-    op_launch op = {0};
+    op_launch op = {0}, split = {0};
     double t = -1;
     if (packed && ctx_buffer(ctx, count * sizeof(float), CL_MEM_READ_ONLY, "tuning", &w) == IRV2_OK) {
         conv_pack(&job->shape, c->tiling, job->weights, packed);
-        if (clEnqueueWriteBuffer(ctx->queue, w, CL_TRUE, 0, count * sizeof(float), packed, 0, NULL,
-                                 NULL) == CL_SUCCESS &&
-            conv_op(ctx, &job->shape, c->tiling, job->epi, job->in, w, job->bias, job->bias,
-                    job->bias, job->out, &op) == IRV2_OK)
-            t = measure(ctx, job, c, &op);
+        irv2_status st = ctx_cl_check(ctx, clEnqueueWriteBuffer(ctx->queue, w, CL_TRUE, 0,
+                                                                count * sizeof(float), packed, 0,
+                                                                NULL, NULL),
+                                      "tuning");
+        if (st == IRV2_OK)
+            st = c->phase ? conv_phase_op(ctx, &job->shape, c->tiling, job->epi, job->in,
+                                          job->scratch, w, job->bias, job->bias, job->bias,
+                                          job->out, &split, &op)
+                          : conv_op(ctx, &job->shape, c->tiling, job->epi, job->in, w, job->bias,
+                                    job->bias, job->bias, job->out, &op);
+        if (st == IRV2_OK) t = measure(ctx, job, c, &op);
+        if (t > 0 && c->phase) t += measure(ctx, job, c, &split);
     }
     op_release(&op);
+    op_release(&split);
     if (w) clReleaseMemObject(w);
     free(packed);
     irv2_clear_error(); /* a candidate that cannot run is simply not chosen */
@@ -151,14 +163,17 @@ static double measure_native(irv2_context *ctx, const tune_job *job, const conv_
 static void format_choice(const conv_choice *c, char *dst, size_t cap)
 {
     if (c->clblast) snprintf(dst, cap, "clblast");
-    else snprintf(dst, cap, "native %d %d", c->tiling.vw, c->tiling.tm);
+    else snprintf(dst, cap, "native %d %d%s", c->tiling.vw, c->tiling.tm, c->phase ? " phase" : "");
 }
 
 static int parse_choice(const char *s, conv_choice *c)
 {
     memset(c, 0, sizeof *c);
     if (strcmp(s, "clblast") == 0) return c->clblast = 1, 0;
-    if (sscanf(s, "native %d %d", &c->tiling.vw, &c->tiling.tm) != 2) return -1;
+    int used = 0;
+    if (sscanf(s, "native %d %d%n", &c->tiling.vw, &c->tiling.tm, &used) != 2) return -1;
+    if (strcmp(s + used, " phase") == 0) c->phase = 1;
+    else if (s[used] != '\0') return -1;
     return (c->tiling.vw == 8 || c->tiling.vw == 16) && c->tiling.tm >= 1 && c->tiling.tm <= 16
                ? 0
                : -1;
@@ -167,8 +182,8 @@ static int parse_choice(const char *s, conv_choice *c)
 static void make_key(const irv2_context *ctx, const tune_job *job, char *dst, size_t cap)
 {
     const conv_shape *s = &job->shape;
-    snprintf(dst, cap, "%s|%s|%s|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s", ctx->info.name,
-             ctx->info.driver, IRV2_VERSION, s->kh, s->kw, s->stride, s->ph, s->pw, s->cin,
+    snprintf(dst, cap, "%s|%s|%s.%s|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s", ctx->info.name,
+             ctx->info.driver, IRV2_VERSION, TUNER_VERSION, s->kh, s->kw, s->stride, s->ph, s->pw, s->cin,
              s->cout, s->n, s->h, s->w, job->epi.relu1, job->epi.residual, job->epi.affine,
              job->epi.relu2, job->mode == IRV2_GEMM_AUTO && job->clblast_w ? "auto" : "native");
 }
@@ -207,11 +222,13 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
         if (best > 0) *choice = c;
         irv2_clear_error();
     }
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        c = (conv_choice){.clblast = 0, .tiling = candidates[i]};
-        double s = measure_native(ctx, job, &c);
-        if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
-    }
+    int phases = job->scratch.mem && conv_phase_scratch(&job->shape) ? 2 : 1;
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
+        for (int phase = 0; phase < phases; phase++) {
+            c = (conv_choice){.clblast = 0, .tiling = candidates[i], .phase = phase};
+            double s = measure_native(ctx, job, &c);
+            if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
+        }
     if (best < 0) return IRV2_OK; /* nothing measurable: keep the default */
     format_choice(choice, value, sizeof value);
     if (insert(t, key, value) == 0) t->dirty = 1;

@@ -8,6 +8,7 @@
 typedef struct conv_choice {
     int clblast;          /* CLBlast SGEMM (1x1 stride-1 convs only) */
     conv_tiling tiling;   /* else cl/conv.cl with this tiling */
+    int phase;            /* stride 2 through the input's parity planes (conv_phase_op) */
 } conv_choice;
 
 /* What is being chosen for: the conv (as the plan runs it), its epilogue, canonical weights
@@ -20,6 +21,7 @@ typedef struct tune_job {
     const float *weights;
     cl_mem bias, clblast_w;
     op_buf in, out;
+    op_buf scratch;       /* room for conv_phase_scratch floats, or mem NULL */
 } tune_job;
 
 /* IRV2_GEMM_CLBLAST: CLBlast for GEMM-shaped convs; otherwise, and for IRV2_GEMM_NATIVE and

@@ -53,6 +53,14 @@ irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_ep
                     op_buf in, cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
                     op_buf out, op_launch *op);
 
+/* Stride-2 convs can also run as a stride-1 pass over the input's four parity planes, split
+ * first into scratch (conv_phase_scratch floats; 0 when the shape has no such form). */
+size_t conv_phase_scratch(const conv_shape *s);
+irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
+                          op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
+                          cl_mem bias, cl_mem scale, cl_mem shift, op_buf out,
+                          op_launch *split, op_launch *op);
+
 /* ---- pool.c: cl/pool.cl ---- */
 typedef enum pool_kind { POOL_MAX3S2, POOL_AVG3S1, POOL_GLOBAL_AVG } pool_kind;
 /* in: [c][n][h][w]; out: [c][n][ho][wo]. scale/shift (per channel) only with affine. */
