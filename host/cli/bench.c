@@ -158,6 +158,17 @@ static void print_result(const bench_result *r)
     }
 }
 
+/* s as a JSON string body: quotes, backslashes and control characters escaped. */
+static void json_string(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+}
+
 static int write_json(const char *path, const bench_result *rs, int n)
 {
     char tmp[4096];
@@ -170,12 +181,14 @@ static int write_json(const char *path, const bench_result *rs, int n)
     fprintf(f, "{\"results\": [");
     for (int i = 0; i < n; i++) {
         const bench_result *r = &rs[i];
+        fprintf(f, "%s\n  {\"device\": \"", i ? "," : "");
+        json_string(f, r->dev.name);
         fprintf(f,
-                "%s\n  {\"device\": \"%s\", \"batch\": %u, \"images_per_s\": %.4f, "
+                "\", \"batch\": %u, \"images_per_s\": %.4f, "
                 "\"latency_ms\": {\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}, "
                 "\"gflops\": %.3f, \"first_run_ms\": %.3f, \"peak_device_mib\": %.2f, "
                 "\"weight_mib\": %.2f, \"layers\": [",
-                i ? "," : "", r->dev.name, r->batch, r->ips, r->median, r->min, r->max, r->gflops,
+                r->batch, r->ips, r->median, r->min, r->max, r->gflops,
                 r->first_ms, r->peak_mib, r->weight_mib);
         for (size_t k = 0; k < r->nkinds; k++) {
             const irv2_layer_profile *p = &r->kinds[k];

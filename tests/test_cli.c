@@ -1,0 +1,582 @@
+/* test_cli.c: the irv2 command-line tool as a user runs it (the binary named by $IRV2_CLI,
+ * else ../irv2 next to this test's directory), spawned with its stdout and stderr captured.
+ *  - every failing `run` exits non-zero, prints exactly one line on stderr naming the file,
+ *    tensor, device or option at fault, and creates no output file (nor a temporary one) —
+ *    and leaves an output file that existed before untouched;
+ *  - `run` on the golden input reproduces tests/data/seed_golden.npy;
+ *  - `devices` and `bench --json` succeed and print what they promise. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "irv2.h"
+#include "synthetic.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define IMAGE (3u * 299u * 299u)
+#define CLASSES 1000u
+
+/* ---- files shared by the tests ---------------------------------------------------------- */
+
+typedef struct cli_state {
+    char cli[4096];
+    char dir[4096];          /* a scratch directory of this process under $IRV2_TEST_TMP */
+    char input1[4096];       /* 1 x 3 x 299 x 299: the first golden image */
+    char input2[4096];       /* 2 x 3 x 299 x 299: the golden input */
+    int case_no;
+} cli_state;
+
+/* buf = a + b; fails the test if it does not fit. */
+static const char *join(char *buf, size_t size, const char *a, const char *b)
+{
+    int n = snprintf(buf, size, "%s%s", a, b);
+    if (n < 0 || (size_t)n >= size) fail_msg("path too long: %s%s", a, b);
+    return buf;
+}
+
+static const char *in_dir(const cli_state *s, const char *leaf, char *buf, size_t size)
+{
+    char slash_leaf[256];
+    join(slash_leaf, sizeof slash_leaf, "/", leaf);
+    return join(buf, size, s->dir, slash_leaf);
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- spawning the CLI ------------------------------------------------------------------- */
+
+typedef struct cli_result {
+    int exited;     /* normal exit (not killed by a signal) */
+    int code;       /* exit status, or the signal */
+    char *out, *err;
+    double seconds;
+} cli_result;
+
+static void result_free(cli_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Runs the CLI with args (NULL-terminated, without argv[0]). env_set: "NAME=value" added to
+ * (and replacing NAME in) this process's environment, or NULL. */
+static cli_result run_cli(cli_state *s, const char *const *args, const char *env_set)
+{
+    char out_path[4200], err_path[4200];
+    snprintf(out_path, sizeof out_path, "%s/.stdout", s->dir);
+    snprintf(err_path, sizeof err_path, "%s/.stderr", s->dir);
+    const char *argv[32];
+    int argc = 0;
+    argv[argc++] = s->cli;
+    for (int i = 0; args[i]; i++) {
+        assert_true(argc < 31);
+        argv[argc++] = args[i];
+    }
+    argv[argc] = NULL;
+
+    size_t nenv = 0;
+    while (environ[nenv]) nenv++;
+    char **envp = calloc(nenv + 2, sizeof *envp);
+    assert_non_null(envp);
+    size_t k = 0;
+    size_t name_len = env_set ? (size_t)(strchr(env_set, '=') - env_set + 1) : 0;
+    for (size_t i = 0; i < nenv; i++)
+        if (!env_set || strncmp(environ[i], env_set, name_len) != 0) envp[k++] = environ[i];
+    if (env_set) envp[k++] = (char *)env_set;
+    envp[k] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, out_path,
+                                                      O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 2, err_path,
+                                                      O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+    pid_t pid;
+    double t0 = now_s();
+    int rc = posix_spawn(&pid, s->cli, &fa, NULL, (char *const *)argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    if (rc != 0) fail_msg("cannot start %s: %s", s->cli, strerror(rc));
+    int status;
+    while (waitpid(pid, &status, 0) < 0) assert_true(errno == EINTR);
+    cli_result r = {0};
+    r.seconds = now_s() - t0;
+    r.exited = WIFEXITED(status);
+    r.code = r.exited ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+    r.out = read_all(out_path);
+    r.err = read_all(err_path);
+    assert_non_null(r.out);
+    assert_non_null(r.err);
+    remove(out_path);
+    remove(err_path);
+    char line[512] = "";
+    for (int i = 1; i < argc && strlen(line) < 400; i++)
+        snprintf(line + strlen(line), sizeof line - strlen(line), " %s", argv[i]);
+    print_message("  %s%sirv2%s -> %s %d in %.2f s; stderr: %s", env_set ? env_set : "",
+                  env_set ? " " : "", line, r.exited ? "exit" : "signal",
+                  r.code, r.seconds, *r.err ? r.err : "(empty)\n");
+    return r;
+}
+
+/* ---- assertions ------------------------------------------------------------------------- */
+
+/* Entries of dir other than "." and "..", and other than skip (a leaf name, or NULL). */
+static int dir_entries(const char *dir, const char *skip)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (skip && strcmp(e->d_name, skip) == 0) continue;
+        print_message("    entry in %s: %s\n", dir, e->d_name);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A fresh empty directory for one case's output. */
+static const char *case_dir(cli_state *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/case%d", s->dir, ++s->case_no);
+    assert_int_equal(mkdir(buf, 0755), 0);
+    return buf;
+}
+
+static void expect_one_line(const cli_result *r, const char *m1, const char *m2)
+{
+    size_t len = strlen(r->err);
+    const char *nl = strchr(r->err, '\n');
+    if (len == 0 || !nl || nl != r->err + len - 1)
+        fail_msg("stderr is not exactly one line: \"%s\"", r->err);
+    if (m1 && !strstr(r->err, m1)) fail_msg("stderr \"%s\" does not name '%s'", r->err, m1);
+    if (m2 && !strstr(r->err, m2)) fail_msg("stderr \"%s\" does not name '%s'", r->err, m2);
+}
+
+/* Runs `irv2 run ARGS... --output <fresh dir>/out.npy` (unless no_output) expecting failure
+ * with one stderr line naming m1 (and m2), and an output directory still empty. */
+static void expect_run_failure(cli_state *s, const char *const *args, const char *env_set,
+                               int no_output, const char *m1, const char *m2)
+{
+    char dir[4200], out[4300];
+    case_dir(s, dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/out.npy", dir);
+    const char *argv[32];
+    int argc = 0;
+    argv[argc++] = "run";
+    for (int i = 0; args[i]; i++) argv[argc++] = args[i];
+    if (!no_output) {
+        argv[argc++] = "--output";
+        argv[argc++] = out;
+    }
+    argv[argc] = NULL;
+    cli_result r = run_cli(s, argv, env_set);
+    if (!r.exited) fail_msg("the CLI was killed by signal %d", r.code);
+    assert_int_not_equal(r.code, 0);
+    expect_one_line(&r, m1, m2);
+    assert_false(test_file_exists(out));
+    assert_int_equal(dir_entries(dir, NULL), 0); /* no temporary file left either */
+    assert_int_equal(rmdir(dir), 0);
+    result_free(&r);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* ---- group setup ------------------------------------------------------------------------ */
+
+static int write_input(const char *path, unsigned batch)
+{
+    float *x = malloc((size_t)2 * IMAGE * sizeof(float));
+    if (!x) return -1;
+    synthetic_fill("input", 7, -1.0, 1.0, x, (size_t)2 * IMAGE);
+    uint64_t shape[4] = {batch, 3, 299, 299};
+    irv2_status st = irv2_npy_write(path, 4, shape, x);
+    free(x);
+    return st == IRV2_OK ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+    cli_state *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    *state = s;
+    const char *cli = getenv("IRV2_CLI");
+    if (cli && *cli) {
+        snprintf(s->cli, sizeof s->cli, "%s", cli);
+    } else {
+        /* build/tests/test_cli -> build/irv2 */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) return -1;
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (!slash) return -1;
+        *slash = '\0';
+        if (strlen(self) + 9 >= sizeof s->cli) return -1;
+        join(s->cli, sizeof s->cli, self, "/../irv2");
+    }
+    if (access(s->cli, X_OK) != 0) {
+        print_message("the irv2 CLI '%s' is not executable: set IRV2_CLI\n", s->cli);
+        return -1;
+    }
+    print_message("CLI: %s\n", s->cli);
+    char name[64];
+    snprintf(name, sizeof name, "cli_%ld", (long)getpid());
+    snprintf(s->dir, sizeof s->dir, "%s", test_tmp_path(name));
+    if (mkdir(s->dir, 0755) != 0) return -1;
+    in_dir(s, "input1.npy", s->input1, sizeof s->input1);
+    in_dir(s, "input2.npy", s->input2, sizeof s->input2);
+    if (write_input(s->input1, 1) != 0 || write_input(s->input2, 2) != 0) return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    cli_state *s = *state;
+    if (!s) return 0;
+    int rc = 0;
+    if (s->dir[0]) {
+        remove(s->input1);
+        remove(s->input2);
+        int left = dir_entries(s->dir, NULL);
+        if (rmdir(s->dir) != 0 || left) {
+            print_message("%s: %d entries left\n", s->dir, left);
+            rc = -1;
+        }
+    }
+    free(s);
+    return rc;
+}
+
+/* ---- failing runs ----------------------------------------------------------------------- */
+
+static void test_missing_weights(void **state)
+{
+    cli_state *s = *state;
+    char w[4200];
+    in_dir(s, "no_such.safetensors", w, sizeof w);
+    expect_run_failure(s, ARGS("--weights", w, "--input", s->input1), NULL, 0, w, NULL);
+}
+
+static void test_empty_weights(void **state)
+{
+    cli_state *s = *state;
+    char w[4200];
+    in_dir(s, "empty.safetensors", w, sizeof w);
+    assert_int_equal(test_write_file(w, "", 0), 0);
+    expect_run_failure(s, ARGS("--weights", w, "--input", s->input1), NULL, 0, w, NULL);
+    remove(w);
+}
+
+static void test_truncated_weights(void **state)
+{
+    cli_state *s = *state;
+    char w[4200];
+    in_dir(s, "truncated.safetensors", w, sizeof w);
+    /* a well-formed header promising a [32, 3, 3, 3] F32 tensor (3456 bytes), then only the
+     * first 1000 bytes of the file */
+    static const char header[] =
+        "{\"__metadata__\": {\"format\": \"pt\"}, \"stem.conv1.conv.weight\": {\"dtype\": \"F32\", "
+        "\"shape\": [32, 3, 3, 3], \"data_offsets\": [0, 3456]}}";
+    unsigned char bytes[1000] = {0};
+    size_t hlen = sizeof header - 1;
+    for (int i = 0; i < 8; i++) bytes[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    memcpy(bytes + 8, header, hlen);
+    assert_int_equal(test_write_file(w, bytes, sizeof bytes), 0);
+    expect_run_failure(s, ARGS("--weights", w, "--input", s->input1), NULL, 0, w, NULL);
+    remove(w);
+}
+
+static void test_input_wrong_shape(void **state)
+{
+    cli_state *s = *state;
+    char in[4200];
+    in_dir(s, "224.npy", in, sizeof in);
+    float *x = calloc((size_t)3 * 224 * 224, sizeof(float));
+    assert_non_null(x);
+    uint64_t shape[4] = {1, 3, 224, 224};
+    assert_int_equal(irv2_npy_write(in, 4, shape, x), IRV2_OK);
+    free(x);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", in), NULL, 0, in, NULL);
+    remove(in);
+}
+
+static void test_input_float64(void **state)
+{
+    cli_state *s = *state;
+    char in[4200];
+    in_dir(s, "f8.npy", in, sizeof in);
+    /* NumPy's own layout of np.zeros((1, 3, 299, 299)): a v1 header, the preamble padded with
+     * spaces and a '\n' to a multiple of 64 bytes */
+    static const char dict[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 299, 299), }";
+    size_t data = (size_t)IMAGE * 8, pre = (10 + (sizeof dict - 1) + 1 + 63) / 64 * 64;
+    unsigned char *bytes = calloc(pre + data, 1);
+    assert_non_null(bytes);
+    memcpy(bytes, "\x93NUMPY\x01\x00", 8);
+    bytes[8] = (unsigned char)(pre - 10), bytes[9] = 0;
+    memset(bytes + 10, ' ', pre - 10);
+    memcpy(bytes + 10, dict, sizeof dict - 1);
+    bytes[pre - 1] = '\n';
+    assert_int_equal(test_write_file(in, bytes, pre + data), 0);
+    free(bytes);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", in), NULL, 0, in, "<f8");
+    remove(in);
+}
+
+static void test_input_not_npy(void **state)
+{
+    cli_state *s = *state;
+    char in[4200];
+    in_dir(s, "image.npy", in, sizeof in);
+    static const char text[] = "P3\n# this is a PPM picture, not an array\n1 1 255\n0 0 0\n";
+    assert_int_equal(test_write_file(in, text, sizeof text - 1), 0);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", in), NULL, 0, in, NULL);
+    remove(in);
+    /* and an input that does not exist */
+    in_dir(s, "absent.npy", in, sizeof in);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", in), NULL, 0, in, NULL);
+}
+
+static void test_bad_device(void **state)
+{
+    cli_state *s = *state;
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1, "--device", "nosuch"),
+                       NULL, 0, "nosuch", NULL);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1, "--device", "7:7"),
+                       NULL, 0, "7:7", NULL);
+}
+
+static void test_bad_device_from_environment(void **state)
+{
+    cli_state *s = *state;
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1),
+                       "IRV2_DEVICE=nosuch", 0, "nosuch", NULL);
+}
+
+static void test_bad_options(void **state)
+{
+    cli_state *s = *state;
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1, "--frobnicate", "3"),
+                       NULL, 0, "--frobnicate", NULL);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1), NULL, 1,
+                       "--output", NULL);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1, "--gemm", "foo"),
+                       NULL, 0, "foo", NULL);
+    /* an option at the end without its value */
+    expect_run_failure(s, ARGS("--input", s->input1, "--output", "x.npy", "--weights"), NULL, 1,
+                       "--weights", NULL);
+    assert_false(test_file_exists("x.npy"));
+}
+
+static void test_unknown_command(void **state)
+{
+    cli_state *s = *state;
+    cli_result r = run_cli(s, ARGS("frobnicate"), NULL);
+    assert_true(r.exited);
+    assert_int_not_equal(r.code, 0);
+    expect_one_line(&r, "frobnicate", NULL);
+    result_free(&r);
+}
+
+/* A failing run leaves an existing output file as it was. */
+static void test_failure_keeps_existing_output(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], out[4300], w[4300];
+    case_dir(s, dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/out.npy", dir);
+    snprintf(w, sizeof w, "%s/no_such.safetensors", dir);
+    static const char before[] = "results of an earlier run\n";
+    assert_int_equal(test_write_file(out, before, sizeof before - 1), 0);
+    cli_result r = run_cli(s, ARGS("run", "--weights", w, "--input", s->input1, "--output", out), NULL);
+    assert_true(r.exited);
+    assert_int_not_equal(r.code, 0);
+    expect_one_line(&r, w, NULL);
+    char *after = read_all(out);
+    assert_non_null(after);
+    assert_string_equal(after, before);
+    free(after);
+    assert_int_equal(dir_entries(dir, "out.npy"), 0);
+    result_free(&r);
+    remove(out);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* A failure at the very end (the output path is a directory): the network ran, but neither
+ * the output nor its temporary file may remain. */
+static void test_failure_writing_output(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], out[4300];
+    case_dir(s, dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/out.npy", dir);
+    assert_int_equal(mkdir(out, 0755), 0);
+    cli_result r = run_cli(s, ARGS("run", "--weights", "synthetic:1", "--input", s->input1,
+                                   "--gemm", "native", "--output", out),
+                           NULL);
+    assert_true(r.exited);
+    assert_int_not_equal(r.code, 0);
+    expect_one_line(&r, out, NULL);
+    assert_int_equal(dir_entries(dir, "out.npy"), 0);
+    assert_int_equal(dir_entries(out, NULL), 0);
+    result_free(&r);
+    assert_int_equal(rmdir(out), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- successful commands ---------------------------------------------------------------- */
+
+static void test_run_matches_golden(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], out[4300];
+    case_dir(s, dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/out.npy", dir);
+    cli_result r = run_cli(s, ARGS("run", "--weights", "synthetic:1", "--input", s->input2,
+                                   "--output", out),
+                           NULL);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    assert_int_equal(dir_entries(dir, "out.npy"), 0);
+
+    unsigned ndim, gdim;
+    uint64_t shape[8], gshape[8];
+    float *y = NULL, *g = NULL;
+    assert_int_equal(irv2_npy_read(out, &ndim, shape, &y), IRV2_OK);
+    assert_int_equal(irv2_npy_read(test_data_path("seed_golden.npy"), &gdim, gshape, &g), IRV2_OK);
+    assert_int_equal(ndim, 2);
+    assert_int_equal(gdim, 2);
+    assert_int_equal(shape[0], 2);
+    assert_int_equal(shape[1], CLASSES);
+    assert_int_equal(gshape[0], 2);
+    assert_int_equal(gshape[1], CLASSES);
+    double d = 0, m = 0;
+    for (size_t i = 0; i < 2 * CLASSES; i++) {
+        double e = fabs((double)y[i] - g[i]);
+        if (!(e <= d)) d = isnan(e) ? INFINITY : e;
+        if (fabs(g[i]) > m) m = fabs(g[i]);
+    }
+    print_message("  out.npy vs golden: %.3e of max|ref|\n", d / m);
+    /* float32 against the float64 reference: see test_e2e.c for why 1e-3 */
+    assert_true(d / m <= 1e-3);
+    free(y);
+    free(g);
+    remove(out);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_devices(void **state)
+{
+    cli_state *s = *state;
+    cli_result r = run_cli(s, ARGS("devices"), NULL);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "spec"));
+    result_free(&r);
+    /* devices takes no arguments */
+    r = run_cli(s, ARGS("devices", "extra"), NULL);
+    assert_true(r.exited);
+    assert_int_not_equal(r.code, 0);
+    expect_one_line(&r, "devices", NULL);
+    result_free(&r);
+}
+
+static void test_bench_json(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], json[4300];
+    case_dir(s, dir, sizeof dir);
+    snprintf(json, sizeof json, "%s/f.json", dir);
+    cli_result r = run_cli(s, ARGS("bench", "--iters", "1", "--batch", "1", "--json", json), NULL);
+    print_message("%s", r.out);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    char *text = read_all(json);
+    if (!text) fail_msg("%s was not written", json);
+    static const char *const keys[] = {"images_per_s", "latency_ms", "median", "layers", "gflops"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", keys[i]);
+        if (!strstr(text, quoted)) fail_msg("%s lacks %s:\n%s", json, quoted, text);
+    }
+    /* the layer breakdown is not empty: at least the 1x1 convolutions are listed */
+    assert_non_null(strstr(text, "\"kind\""));
+    assert_non_null(strstr(text, "conv1x1"));
+    free(text);
+    assert_int_equal(dir_entries(dir, "f.json"), 0); /* no temporary file left */
+    remove(json);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_weights),
+        cmocka_unit_test(test_empty_weights),
+        cmocka_unit_test(test_truncated_weights),
+        cmocka_unit_test(test_input_wrong_shape),
+        cmocka_unit_test(test_input_float64),
+        cmocka_unit_test(test_input_not_npy),
+        cmocka_unit_test(test_bad_device),
+        cmocka_unit_test(test_bad_device_from_environment),
+        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_unknown_command),
+        cmocka_unit_test(test_failure_keeps_existing_output),
+        cmocka_unit_test(test_failure_writing_output),
+        cmocka_unit_test(test_run_matches_golden),
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_bench_json),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
