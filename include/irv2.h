@@ -150,9 +150,17 @@ irv2_status irv2_model_set_profiling(irv2_model *model, int enable);
 /* Fills up to capacity entries; *count receives the number of kinds. */
 irv2_status irv2_model_profile(const irv2_model *model, irv2_layer_profile *out, size_t capacity,
                                size_t *count);
-/* Peak bytes of device memory held by the model (weights + activations + scratch). */
+/* Bytes of device memory held by the model (weights + activations + scratch) and by its
+ * weights alone, for the batch size of the last run (0 before the first run: weights are
+ * packed and uploaded when a batch size is first planned). */
 uint64_t irv2_model_device_bytes(const irv2_model *model);
 uint64_t irv2_model_weight_bytes(const irv2_model *model);
+
+/* The device's SGEMM peak, for judging each layer's GFLOP/s: the best of irv2's GEMM kernel
+ * (over its tilings) and of CLBlast on a size x size x size product (size 0 means 1024).
+ * A side that cannot run reports 0. */
+irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *native_gflops,
+                                    double *clblast_gflops);
 
 /* ---- .npy files ------------------------------------------------------------------------- */
 
@@ -161,6 +169,46 @@ irv2_status irv2_npy_read(const char *path, unsigned *ndim, uint64_t shape[8], f
 /* Writes a float32 array atomically (a temporary file renamed into place). */
 irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shape,
                            const float *data);
+
+/* ---- Images and preprocessing ----------------------------------------------------------- */
+
+/* An 8-bit RGB image, rows top to bottom, pixels interleaved R, G, B. */
+typedef struct irv2_image {
+    unsigned width, height;
+    uint8_t *pixels;         /* height x width x 3 bytes */
+} irv2_image;
+
+/* Images larger than this many pixels are refused before anything is allocated. */
+#define IRV2_IMAGE_MAX_PIXELS (64u * 1024u * 1024u)
+/* The network's input side and the most crops irv2_crop_boxes() returns. */
+#define IRV2_INPUT_SIZE 299u
+#define IRV2_MAX_CROPS 144u
+
+/* Decodes a JPEG (baseline, progressive, grayscale, CMYK) or PNG (any bit depth and colour
+ * type; alpha and transparency dropped, 16-bit reduced to the high byte) into RGB, as PIL's
+ * Image.open(path).convert("RGB") does. On failure img is zeroed and the message names path.
+ * Free img->pixels with irv2_image_free(). */
+irv2_status irv2_image_load(const char *path, irv2_image *img);
+void irv2_image_free(irv2_image *img);
+
+/* One crop: the image is resized (PIL bicubic) so that its shorter side is `scale` (the longer
+ * side is floor(scale * long / short)); the square [x, x+size) x [y, y+size) of that is taken,
+ * resized to 299 x 299 when size != 299, and flipped left-right when mirror is non-zero. */
+typedef struct irv2_crop_box {
+    unsigned scale, x, y, size, mirror;
+} irv2_crop_box;
+
+/* The crops of the evaluation protocols for a width x height image: crops = 1 (timm's tf
+ * preprocessing: shorter side 333, centre 299), 10 (shorter side 333, 4 corners + centre and
+ * their mirrors) or 144 (the seed's protocol: shorter side 342, 384, 427, 470; left/centre/
+ * right squares, or top/centre/bottom for portrait; 4 corners, centre and whole square; and
+ * mirrors). boxes must hold IRV2_MAX_CROPS entries; *count receives the number written. */
+irv2_status irv2_crop_boxes(unsigned width, unsigned height, unsigned crops, irv2_crop_box *boxes,
+                            unsigned *count);
+/* Writes one crop as 3 x 299 x 299 floats (CHW), each channel (v / 255 - 0.5) / 0.5. */
+irv2_status irv2_image_crop(const irv2_image *img, const irv2_crop_box *box, float *out);
+/* The single-crop preprocessing of both variants (timm's tf one) into 3 x 299 x 299 floats. */
+irv2_status irv2_image_preprocess(const irv2_image *img, float *out);
 
 #ifdef __cplusplus
 }

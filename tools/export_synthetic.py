@@ -1,9 +1,16 @@
 #!/usr/bin/python3
-"""Writes the synthetic `seed`-variant checkpoint (host/synthetic.c's rule) as a safetensors file.
+"""Writes a synthetic checkpoint (host/synthetic.c's rule) as a safetensors file.
 
-Every checkpoint tensor of tools/irv2_reference.py (state_dict order, without
-num_batches_tracked) is synthetic_tensor(key, seed, shape), stored as F32, F16 or BF16
-(float32 rounded to nearest even). --num-batches-tracked adds the I64 scalar
+--variant seed (the default) takes the keys of tools/irv2_reference.py, --variant tf those of
+tools/irv2_reference_tf.py (timm's inception_resnet_v2 state_dict). Every checkpoint tensor
+(state_dict order, without num_batches_tracked) is synthetic_tensor(key, seed, shape), stored
+as F32, F16 or BF16 (float32 rounded to nearest even). --classes sets the classifier's rows;
+with --variant tf --classes 1001 the file has a TF-slim style head (`classif.weight`
+[1001, 1536], `classif.bias` [1001], which the engine reads as background + 1000 classes).
+The values still follow the rule, which fills a tensor in C order from its name alone, so rows
+0..999 are exactly those of the 1000-class head (not shifted by one as in a real TF-slim
+checkpoint): outputs 0..999 equal the 1000-class logits (tests/data/tf_golden.npy) up to the
+dtype's rounding, and output 1000 is one more class. --num-batches-tracked adds the I64 scalar
 `<prefix>.num_batches_tracked` keys of a PyTorch BatchNorm state_dict, which a loader must ignore.
 
 The file is written without the `safetensors` package: u64 little-endian header length, a JSON
@@ -30,6 +37,15 @@ def seed_checkpoint_items(classes=1000):
     """(key, shape) of the seed variant's checkpoint tensors, state_dict order."""
     import irv2_reference as ref  # needs torch only for the key list
     return ref.checkpoint_items(ref.InceptionResNetV2Seed(classes))
+
+
+def tf_checkpoint_items(classes=1000):
+    """(key, shape) of the tf variant's checkpoint tensors (timm's names), state_dict order."""
+    import irv2_reference_tf as ref  # needs torch only for the key list
+    return ref.checkpoint_items(ref.InceptionResNetV2TF(classes))
+
+
+VARIANTS = {"seed": seed_checkpoint_items, "tf": tf_checkpoint_items}
 
 
 def to_bf16_bits(a):
@@ -160,23 +176,26 @@ def verify(path, items, seed, dtype, num_batches_tracked):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Write the synthetic seed-variant checkpoint as safetensors.")
+    p = argparse.ArgumentParser(description="Write a synthetic checkpoint (seed or tf variant) as safetensors.")
     p.add_argument("out", help="output .safetensors path")
+    p.add_argument("--variant", choices=sorted(VARIANTS), default="seed",
+                   help="network layout and key names: seed (default) or tf (timm's inception_resnet_v2)")
     p.add_argument("--seed", type=int, default=1, help="synthetic weight seed (default 1)")
     p.add_argument("--dtype", choices=["F32", "F16", "BF16"], default="F32", help="tensor dtype (default F32)")
-    p.add_argument("--classes", type=int, default=1000, help="classifier outputs (default 1000)")
+    p.add_argument("--classes", type=int, default=1000,
+                   help="classifier outputs (default 1000; 1001 with --variant tf: TF-slim's background + 1000)")
     p.add_argument("--num-batches-tracked", action="store_true",
                    help="add I64 scalar <bn>.num_batches_tracked keys (unused keys a loader must ignore)")
     p.add_argument("--no-metadata", action="store_true", help="omit the __metadata__ entry")
     p.add_argument("--verify", action="store_true", help="read the file back and check every tensor")
     a = p.parse_args(argv)
 
-    items = seed_checkpoint_items(a.classes)
+    items = VARIANTS[a.variant](a.classes)
     meta = None if a.no_metadata else {
-        "format": "pt", "variant": "seed", "synthetic_seed": str(a.seed), "classes": str(a.classes)}
+        "format": "pt", "variant": a.variant, "synthetic_seed": str(a.seed), "classes": str(a.classes)}
     n, size = write(a.out, items, a.seed, a.dtype, a.num_batches_tracked, meta)
-    print("wrote %s: %d tensors, dtype %s, seed %d, classes %d, num_batches_tracked %s, %d bytes"
-          % (a.out, n, a.dtype, a.seed, a.classes, "yes" if a.num_batches_tracked else "no", size))
+    print("wrote %s: variant %s, %d tensors, dtype %s, seed %d, classes %d, num_batches_tracked %s, %d bytes"
+          % (a.out, a.variant, n, a.dtype, a.seed, a.classes, "yes" if a.num_batches_tracked else "no", size))
     if a.verify:
         n, _, max_err = verify(a.out, items, a.seed, a.dtype, a.num_batches_tracked)
         extra = "" if a.dtype == "F32" else "; max |rounding error| / max|tensor| vs float32 %.3g" % max_err

@@ -1,7 +1,10 @@
-/* bench.c: `irv2 bench`: per device and batch size, an untimed warm-up, timed runs (images/s,
- * latency median/min/max, GFLOP/s), then one profiled run for the time per layer kind. */
+/* bench.c: `irv2 bench`: per device, start-up time (cold and warm with --cold), the SGEMM
+ * peak (--peak), then per batch size an untimed warm-up, timed runs (images/s, latency
+ * median/min/max, GFLOP/s) and one profiled run for the time per layer kind. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "cli.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +17,21 @@
 typedef struct bench_args {
     const char *device, *weights, *json;
     unsigned batches[MAX_BATCHES];
-    int nbatches, iters;
+    int nbatches, iters, peak, cold;
     irv2_model_options options;
 } bench_args;
 
-typedef struct bench_result {
+typedef struct device_figures {
     irv2_device_info dev;
+    double cold_ms, warm_ms;          /* context + load + first run; cold_ms < 0 if not measured */
+    double peak_native, peak_clblast; /* GFLOP/s; 0 if not measured */
+} device_figures;
+
+typedef struct bench_result {
+    const device_figures *fig;
     unsigned batch;
-    double ips, median, min, max, gflops, peak_mib, weight_mib, load_ms, first_ms;
+    double ips, median, min, max, gflops, peak_mib, weight_mib;
+    unsigned launches;
     irv2_layer_profile kinds[MAX_KINDS];
     size_t nkinds;
 } bench_result;
@@ -40,11 +50,46 @@ static int parse_batches(const char *s, bench_args *a)
         char *end;
         long v = strtol(s, &end, 10);
         if (end == s || v <= 0 || v > 4096 || a->nbatches == MAX_BATCHES) return -1;
+        if (*end && *end != ',') return -1;
         a->batches[a->nbatches++] = (unsigned)v;
         s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return -1;
     }
     return a->nbatches ? 0 : -1;
+}
+
+static int parse_option(bench_args *a, const char *o, const char *v)
+{
+    if (strcmp(o, "--device") == 0) a->device = v;
+    else if (strcmp(o, "--weights") == 0) a->weights = v;
+    else if (strcmp(o, "--json") == 0) a->json = v;
+    else if (strcmp(o, "--iters") == 0) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || n < 1 || n > 100000) {
+            fprintf(stderr, "irv2: bench: --iters '%s': expected a positive count\n", v);
+            return -1;
+        }
+        a->iters = (int)n;
+    } else if (strcmp(o, "--batch") == 0) {
+        if (parse_batches(v, a) != 0) {
+            fprintf(stderr, "irv2: bench: --batch '%s': expected a list like 1,8\n", v);
+            return -1;
+        }
+    } else if (strcmp(o, "--gemm") == 0) {
+        if (cli_parse_gemm(v, &a->options) != 0) {
+            fprintf(stderr, "irv2: bench: --gemm '%s': use auto, clblast or native\n", v);
+            return -1;
+        }
+    } else if (strcmp(o, "--variant") == 0) {
+        if (cli_parse_variant(v, &a->options) != 0) {
+            fprintf(stderr, "irv2: bench: --variant '%s': use auto, seed or tf\n", v);
+            return -1;
+        }
+    } else {
+        fprintf(stderr, "irv2: bench: unknown option '%s'\n", o);
+        return -1;
+    }
+    return 0;
 }
 
 static int parse(int argc, char **argv, bench_args *a)
@@ -53,41 +98,16 @@ static int parse(int argc, char **argv, bench_args *a)
     a->weights = "synthetic";
     a->iters = 5;
     a->batches[0] = 1, a->nbatches = 1;
-    for (int i = 1; i < argc; i += 2) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) {
-            fprintf(stderr, "irv2: bench: option '%s' needs a value\n", o);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--peak") == 0) a->peak = 1;
+        else if (strcmp(argv[i], "--cold") == 0) a->cold = 1;
+        else if (i + 1 >= argc) {
+            fprintf(stderr, "irv2: bench: option '%s' needs a value\n", argv[i]);
             return -1;
-        }
-        if (strcmp(o, "--device") == 0) a->device = v;
-        else if (strcmp(o, "--weights") == 0) a->weights = v;
-        else if (strcmp(o, "--json") == 0) a->json = v;
-        else if (strcmp(o, "--iters") == 0) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > 100000) {
-                fprintf(stderr, "irv2: bench: --iters '%s': expected a positive count\n", v);
-                return -1;
-            }
-            a->iters = (int)n;
-        } else if (strcmp(o, "--batch") == 0) {
-            if (parse_batches(v, a) != 0) {
-                fprintf(stderr, "irv2: bench: --batch '%s': expected a list like 1,8\n", v);
-                return -1;
-            }
-        } else if (strcmp(o, "--variant") == 0) {
-            if (cli_parse_variant(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: bench: --variant '%s': use auto, seed or tf\n", v);
-                return -1;
-            }
-        } else if (strcmp(o, "--gemm") == 0) {
-            if (cli_parse_gemm(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: bench: --gemm '%s': use auto, clblast or native\n", v);
-                return -1;
-            }
+        } else if (parse_option(a, argv[i], argv[i + 1]) != 0) {
+            return -1;
         } else {
-            fprintf(stderr, "irv2: bench: unknown option '%s'\n", o);
-            return -1;
+            i++;
         }
     }
     return 0;
@@ -99,27 +119,27 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static float *bench_input(unsigned batch)
+{
+    size_t count = (size_t)batch * 3 * 299 * 299;
+    float *input = malloc(count * sizeof(float));
+    for (size_t i = 0; input && i < count; i++)
+        input[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    return input;
+}
+
 static irv2_status bench_one(irv2_model *model, const bench_args *a, unsigned batch,
                              bench_result *r)
 {
-    size_t in_count = (size_t)batch * 3 * 299 * 299;
-    float *input = malloc(in_count * sizeof(float));
+    float *input = bench_input(batch);
     float *output = malloc((size_t)batch * irv2_model_num_classes(model) * sizeof(float));
     double *times = malloc((size_t)a->iters * sizeof(double));
-    irv2_status st = IRV2_OK;
-    if (!input || !output || !times) {
-        fprintf(stderr, "irv2: bench: out of host memory for batch %u\n", batch);
-        st = IRV2_ERR_HOST_MEMORY;
-    }
-    for (size_t i = 0; st == IRV2_OK && i < in_count; i++)
-        input[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    irv2_status st = input && output && times ? IRV2_OK : IRV2_ERR_HOST_MEMORY;
     r->batch = batch;
-    double t0 = now_ms();
     if (st == IRV2_OK) st = irv2_model_run(model, input, batch, output, 0); /* warm-up */
-    r->first_ms = now_ms() - t0;
     double total = 0;
     for (int it = 0; st == IRV2_OK && it < a->iters; it++) {
-        t0 = now_ms();
+        double t0 = now_ms();
         st = irv2_model_run(model, input, batch, output, 0);
         times[it] = now_ms() - t0;
         total += times[it];
@@ -135,6 +155,7 @@ static irv2_status bench_one(irv2_model *model, const bench_args *a, unsigned ba
         if (st == IRV2_OK) st = irv2_model_run(model, input, batch, output, 0);
         if (st == IRV2_OK) st = irv2_model_profile(model, r->kinds, MAX_KINDS, &r->nkinds);
         irv2_model_set_profiling(model, 0);
+        for (size_t k = 0; k < r->nkinds; k++) r->launches += r->kinds[k].launches;
         r->peak_mib = irv2_model_device_bytes(model) / 1048576.0;
         r->weight_mib = irv2_model_weight_bytes(model) / 1048576.0;
     }
@@ -144,17 +165,28 @@ static irv2_status bench_one(irv2_model *model, const bench_args *a, unsigned ba
     return st;
 }
 
+static double peak_of(const bench_result *r)
+{
+    double p = r->fig->peak_native > r->fig->peak_clblast ? r->fig->peak_native
+                                                          : r->fig->peak_clblast;
+    return p;
+}
+
 static void print_result(const bench_result *r)
 {
-    printf("%-28.28s %5u %9.2f %9.1f %9.1f %9.1f %8.1f %9.1f\n", r->dev.name, r->batch, r->ips,
-           r->median, r->min, r->max, r->gflops, r->peak_mib);
-    double total = 0;
+    printf("%-28.28s %5u %9.2f %9.1f %9.1f %9.1f %8.1f %9.1f\n", r->fig->dev.name, r->batch,
+           r->ips, r->median, r->min, r->max, r->gflops, r->peak_mib);
+    double total = 0, peak = peak_of(r);
     for (size_t k = 0; k < r->nkinds; k++) total += r->kinds[k].ms;
+    printf("      %u kernel launches per run (%.1f per image); device time by layer kind:\n",
+           r->launches, (double)r->launches / r->batch);
     for (size_t k = 0; k < r->nkinds; k++) {
         const irv2_layer_profile *p = &r->kinds[k];
-        printf("      %-16s %9.2f ms %5.1f%% %8.1f GFLOP/s %5u launches\n", p->kind, p->ms,
-               total > 0 ? 100.0 * p->ms / total : 0.0, p->ms > 0 ? p->gflop / (p->ms * 1e-3) : 0.0,
-               p->launches);
+        double gf = p->ms > 0 ? p->gflop / (p->ms * 1e-3) : 0.0;
+        printf("      %-16s %9.2f ms %5.1f%% %8.1f GFLOP/s", p->kind, p->ms,
+               total > 0 ? 100.0 * p->ms / total : 0.0, gf);
+        if (peak > 0 && p->gflop > 0) printf(" %5.1f%% of peak", 100.0 * gf / peak);
+        printf(" %5u launches\n", p->launches);
     }
 }
 
@@ -169,6 +201,33 @@ static void json_string(FILE *f, const char *s)
     }
 }
 
+static void json_result(FILE *f, const bench_result *r)
+{
+    const device_figures *d = r->fig;
+    double total = 0, peak = peak_of(r);
+    for (size_t k = 0; k < r->nkinds; k++) total += r->kinds[k].ms;
+    fprintf(f, "\n  {\"device\": \"");
+    json_string(f, d->dev.name);
+    fprintf(f,
+            "\", \"batch\": %u, \"images_per_s\": %.4f, "
+            "\"latency_ms\": {\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}, "
+            "\"gflops\": %.3f, \"peak_device_mib\": %.2f, \"weight_mib\": %.2f, "
+            "\"launches_per_run\": %u, \"start_ms\": {\"cold\": %.1f, \"warm\": %.1f}, "
+            "\"sgemm_peak_gflops\": {\"native\": %.2f, \"clblast\": %.2f}, \"layers\": [",
+            r->batch, r->ips, r->median, r->min, r->max, r->gflops, r->peak_mib, r->weight_mib,
+            r->launches, d->cold_ms, d->warm_ms, d->peak_native, d->peak_clblast);
+    for (size_t k = 0; k < r->nkinds; k++) {
+        const irv2_layer_profile *p = &r->kinds[k];
+        double gf = p->ms > 0 ? p->gflop / (p->ms * 1e-3) : 0.0;
+        fprintf(f,
+                "%s{\"kind\": \"%s\", \"ms\": %.4f, \"share\": %.4f, \"gflop\": %.4f, "
+                "\"gflops\": %.2f, \"peak_fraction\": %.4f, \"launches\": %u}",
+                k ? ", " : "", p->kind, p->ms, total > 0 ? p->ms / total : 0.0, p->gflop, gf,
+                peak > 0 ? gf / peak : 0.0, p->launches);
+    }
+    fprintf(f, "]}");
+}
+
 static int write_json(const char *path, const bench_result *rs, int n)
 {
     char tmp[4096];
@@ -180,22 +239,8 @@ static int write_json(const char *path, const bench_result *rs, int n)
     }
     fprintf(f, "{\"results\": [");
     for (int i = 0; i < n; i++) {
-        const bench_result *r = &rs[i];
-        fprintf(f, "%s\n  {\"device\": \"", i ? "," : "");
-        json_string(f, r->dev.name);
-        fprintf(f,
-                "\", \"batch\": %u, \"images_per_s\": %.4f, "
-                "\"latency_ms\": {\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}, "
-                "\"gflops\": %.3f, \"first_run_ms\": %.3f, \"peak_device_mib\": %.2f, "
-                "\"weight_mib\": %.2f, \"layers\": [",
-                r->batch, r->ips, r->median, r->min, r->max, r->gflops,
-                r->first_ms, r->peak_mib, r->weight_mib);
-        for (size_t k = 0; k < r->nkinds; k++) {
-            const irv2_layer_profile *p = &r->kinds[k];
-            fprintf(f, "%s{\"kind\": \"%s\", \"ms\": %.4f, \"gflop\": %.4f, \"launches\": %u}",
-                    k ? ", " : "", p->kind, p->ms, p->gflop, p->launches);
-        }
-        fprintf(f, "]}");
+        if (i) fputc(',', f);
+        json_result(f, &rs[i]);
     }
     fprintf(f, "\n]}\n");
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
@@ -220,37 +265,107 @@ static int device_list(const char *spec, char specs[][32], int cap)
     return count;
 }
 
+/* Context + model + first run of the first batch size: the start-up a user waits for. */
+static irv2_status start(const char *spec, const bench_args *a, irv2_context **ctx,
+                         irv2_model **model, double *ms)
+{
+    double t0 = now_ms();
+    float *input = bench_input(a->batches[0]), *output = NULL;
+    irv2_status st = input ? irv2_context_create(spec, ctx) : IRV2_ERR_HOST_MEMORY;
+    if (st == IRV2_OK) st = irv2_model_load(*ctx, a->weights, &a->options, model);
+    if (st == IRV2_OK) {
+        output = malloc((size_t)a->batches[0] * irv2_model_num_classes(*model) * sizeof(float));
+        st = output ? irv2_model_run(*model, input, a->batches[0], output, 0)
+                    : IRV2_ERR_HOST_MEMORY;
+    }
+    *ms = now_ms() - t0;
+    free(input);
+    free(output);
+    return st;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* --cold: fresh, empty irv2 and PoCL caches for this process (before any OpenCL call). */
+static int use_fresh_caches(char *dir, size_t cap)
+{
+    char sub[4200];
+    snprintf(dir, cap, "/tmp/irv2-cold-XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    snprintf(sub, sizeof sub, "%s/irv2", dir);
+    setenv("IRV2_CACHE_DIR", sub, 1);
+    snprintf(sub, sizeof sub, "%s/pocl", dir);
+    setenv("POCL_CACHE_DIR", sub, 1);
+    return 0;
+}
+
+static irv2_status bench_device(const char *spec, const bench_args *a, device_figures *fig,
+                                bench_result *results, int *nres)
+{
+    irv2_context *ctx = NULL;
+    irv2_model *model = NULL;
+    double ms;
+    fig->cold_ms = -1;
+    irv2_status st = start(spec, a, &ctx, &model, &ms);
+    if (st == IRV2_OK && a->cold) { /* that was cold; start again with the caches filled */
+        fig->cold_ms = ms;
+        irv2_model_free(model), model = NULL;
+        irv2_context_free(ctx), ctx = NULL;
+        st = start(spec, a, &ctx, &model, &ms);
+    }
+    fig->warm_ms = ms;
+    if (st == IRV2_OK) fig->dev = *irv2_context_device(ctx);
+    if (st == IRV2_OK && a->peak)
+        st = irv2_context_sgemm_peak(ctx, 0, &fig->peak_native, &fig->peak_clblast);
+    if (st == IRV2_OK) {
+        if (fig->cold_ms >= 0) printf("%s: cold start %.0f ms, ", fig->dev.name, fig->cold_ms);
+        else printf("%s: ", fig->dev.name);
+        printf("start-up %.0f ms (context, weights, first run of batch %u)\n", fig->warm_ms,
+               a->batches[0]);
+        if (a->peak)
+            printf("%s: SGEMM peak 1024^3: irv2 %.1f GFLOP/s, CLBlast %.1f GFLOP/s\n",
+                   fig->dev.name, fig->peak_native, fig->peak_clblast);
+    }
+    if (st == IRV2_OK)
+        printf("%-28s %5s %9s %9s %9s %9s %8s %9s\n", "device", "batch", "images/s", "median_ms",
+               "min_ms", "max_ms", "GFLOP/s", "peak_MiB");
+    for (int b = 0; st == IRV2_OK && b < a->nbatches; b++) {
+        bench_result *r = &results[*nres];
+        r->fig = fig;
+        st = bench_one(model, a, a->batches[b], r);
+        if (st == IRV2_OK) print_result(&results[(*nres)++]);
+    }
+    irv2_model_free(model);
+    irv2_context_free(ctx);
+    return st;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     bench_args a;
+    char cold_dir[64] = "";
     if (parse(argc, argv, &a) != 0) return 2;
+    if (a.cold && use_fresh_caches(cold_dir, sizeof cold_dir) != 0) {
+        fprintf(stderr, "irv2: bench: --cold: cannot create a temporary cache folder\n");
+        return 1;
+    }
     char specs[16][32];
-    int ndev = device_list(a.device, specs, 16);
-    if (ndev < 0) return cli_fail(IRV2_ERR_NO_PLATFORM, NULL);
-    bench_result *results = calloc((size_t)ndev * a.nbatches, sizeof *results);
-    if (!results) return cli_fail(IRV2_ERR_HOST_MEMORY, NULL);
-    int nres = 0, rc = 0;
-    printf("%-28s %5s %9s %9s %9s %9s %8s %9s\n", "device", "batch", "images/s", "median_ms",
-           "min_ms", "max_ms", "GFLOP/s", "peak_MiB");
+    int ndev = device_list(a.device, specs, 16), nres = 0, rc = 0;
+    bench_result *results = ndev > 0 ? calloc((size_t)ndev * a.nbatches, sizeof *results) : NULL;
+    device_figures *figs = ndev > 0 ? calloc((size_t)ndev, sizeof *figs) : NULL;
+    if (ndev < 0) rc = cli_fail(IRV2_ERR_NO_PLATFORM, NULL);
+    else if (!results || !figs) rc = cli_fail(IRV2_ERR_HOST_MEMORY, NULL);
     for (int d = 0; d < ndev && rc == 0; d++) {
-        irv2_context *ctx = NULL;
-        irv2_model *model = NULL;
-        double t0 = now_ms();
-        irv2_status st = irv2_context_create(specs[d], &ctx);
-        if (st == IRV2_OK) st = irv2_model_load(ctx, a.weights, &a.options, &model);
-        double load_ms = now_ms() - t0;
-        for (int b = 0; st == IRV2_OK && b < a.nbatches; b++) {
-            bench_result *r = &results[nres];
-            r->dev = *irv2_context_device(ctx);
-            r->load_ms = load_ms;
-            st = bench_one(model, &a, a.batches[b], r);
-            if (st == IRV2_OK) print_result(&results[nres++]);
-        }
+        irv2_status st = bench_device(specs[d], &a, &figs[d], results, &nres);
         if (st != IRV2_OK) rc = cli_fail(st, NULL);
-        irv2_model_free(model);
-        irv2_context_free(ctx);
     }
     if (rc == 0 && a.json && write_json(a.json, results, nres) != 0) rc = 1;
+    if (*cold_dir) nftw(cold_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(results);
+    free(figs);
     return rc;
 }
