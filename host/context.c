@@ -3,6 +3,7 @@
 #include "context.h"
 
 #include "device.h"
+#include "fault.h"
 #include "tune.h"
 
 #include <stdlib.h>
@@ -17,6 +18,18 @@ static irv2_status make_queue(irv2_context *ctx)
     return IRV2_OK;
 }
 
+/* IRV2_MAX_ALLOC_BYTES lowers the device's largest allocation, so that the batch splitting
+ * for devices with small limits can be exercised on any device. */
+static void limit_max_alloc(irv2_device_info *info)
+{
+    const char *v = getenv("IRV2_MAX_ALLOC_BYTES");
+    char *end;
+    if (!v || !*v) return;
+    unsigned long long limit = strtoull(v, &end, 10);
+    if (*end == '\0' && limit > 0 && (info->max_alloc_bytes == 0 || limit < info->max_alloc_bytes))
+        info->max_alloc_bytes = limit;
+}
+
 irv2_status irv2_context_create(const char *spec, irv2_context **out)
 {
     irv2_clear_error();
@@ -25,6 +38,7 @@ irv2_status irv2_context_create(const char *spec, irv2_context **out)
     irv2_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
     irv2_status st = device_resolve(spec, &ctx->platform, &ctx->device, &ctx->info);
+    limit_max_alloc(&ctx->info);
     if (st == IRV2_OK) {
         cl_int err;
         cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,
@@ -124,8 +138,9 @@ irv2_status ctx_buffer(irv2_context *ctx, size_t bytes, cl_mem_flags flags, cons
                          "device '%s': %s needs %zu bytes, above the largest allocation (%llu)",
                          ctx->info.name, purpose, bytes,
                          (unsigned long long)ctx->info.max_alloc_bytes);
-    cl_int err;
-    *out = clCreateBuffer(ctx->context, flags, bytes ? bytes : 4, NULL, &err);
+    cl_int err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    if (!fault_hit(FAULT_ALLOC))
+        *out = clCreateBuffer(ctx->context, flags, bytes ? bytes : 4, NULL, &err);
     if (err != CL_SUCCESS) {
         ctx->last_cl_error = err;
         *out = NULL;

@@ -56,6 +56,36 @@ unsigned irv2_model_class_offset(const irv2_model *m) { return m && m->net.class
 
 double irv2_model_flops_per_image(const irv2_model *m) { return m ? net_flops(&m->net) : 0.0; }
 
+static irv2_status ensure_plan(irv2_model *m, unsigned batch)
+{
+    if (m->plan && plan_batch(m->plan) == batch) return IRV2_OK;
+    plan_free(m->plan);
+    m->plan = NULL;
+    return plan_create(m, batch, &m->plan);
+}
+
+/* A batch too big for the device's largest buffer runs in chunks of the largest batch that
+ * fits, the last one padded with zero images, so that one plan serves them all. */
+static irv2_status run_chunked(irv2_model *m, const float *input, unsigned batch,
+                               unsigned chunk, float *output, int softmax)
+{
+    const size_t image = 3 * 299 * 299, classes = (size_t)m->net.classes;
+    float *in = calloc((size_t)chunk * image, sizeof(float));
+    float *out = malloc((size_t)chunk * classes * sizeof(float));
+    irv2_status st = in && out ? ensure_plan(m, chunk)
+                               : irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    for (unsigned first = 0; st == IRV2_OK && first < batch; first += chunk) {
+        unsigned n = batch - first < chunk ? batch - first : chunk;
+        memcpy(in, input + first * image, n * image * sizeof(float));
+        if (n < chunk) memset(in + n * image, 0, (chunk - n) * image * sizeof(float));
+        st = plan_run(m, m->plan, in, out, softmax);
+        if (st == IRV2_OK) memcpy(output + first * classes, out, n * classes * sizeof(float));
+    }
+    free(in);
+    free(out);
+    return st;
+}
+
 irv2_status irv2_model_run(irv2_model *m, const float *input, unsigned batch, float *output,
                            int softmax)
 {
@@ -63,13 +93,21 @@ irv2_status irv2_model_run(irv2_model *m, const float *input, unsigned batch, fl
     if (!m || !input || !output)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_run: NULL argument");
     if (batch == 0) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_run: batch is 0");
-    if (!m->plan || plan_batch(m->plan) != batch) {
-        plan_free(m->plan);
-        m->plan = NULL;
-        irv2_status st = plan_create(m, batch, &m->plan);
-        if (st != IRV2_OK) return st;
-    }
+    unsigned fits = batch;
+    irv2_status st = IRV2_OK;
+    if (!m->plan || plan_batch(m->plan) != batch) st = plan_fit_batch(m, batch, &fits);
+    if (st != IRV2_OK) return st;
+    if (fits < batch) return run_chunked(m, input, batch, fits, output, softmax);
+    st = ensure_plan(m, batch);
+    if (st != IRV2_OK) return st;
     return plan_run(m, m->plan, input, output, softmax);
+}
+
+irv2_status irv2_model_max_batch(irv2_model *m, unsigned batch, unsigned *fits)
+{
+    irv2_clear_error();
+    if (!m || !fits) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_max_batch: NULL");
+    return plan_fit_batch(m, batch ? batch : 1u << 16, fits);
 }
 
 irv2_status irv2_model_set_profiling(irv2_model *m, int enable)

@@ -32,6 +32,8 @@ void model_free_weights(irv2_model *model);
 
 /* ---- plan.c ---- */
 irv2_status plan_create(irv2_model *model, unsigned batch, plan **out);
+/* The largest batch (<= batch) whose buffers each fit the device's largest allocation. */
+irv2_status plan_fit_batch(const irv2_model *model, unsigned batch, unsigned *fits);
 void plan_free(plan *p);
 unsigned plan_batch(const plan *p);
 uint64_t plan_weight_bytes(const plan *p);

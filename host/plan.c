@@ -241,22 +241,28 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
                    d->scale, d->shift, view(n, p, l->out), &s->main);
 }
 
-/* One scratch buffer for the parity planes of the largest stride-2 conv input (layers run one
- * after another on the in-order queue, so they can share it). */
-static irv2_status alloc_scratch(irv2_model *m, plan *p)
+/* Floats (and guard) of the one scratch buffer for the parity planes of the largest
+ * stride-2 conv input: layers run one after another on the in-order queue, so they share it. */
+static size_t scratch_need(const irv2_model *m, unsigned batch, size_t *guard)
 {
     size_t need = 0;
+    *guard = 0;
     for (int i = 0; i < m->net.nlayers; i++) {
         const net_layer *l = &m->net.layers[i];
         if (l->kind != LAYER_CONV || l->sh != 2) continue;
-        conv_shape cs = conv_shape_of(&m->net, l, p->batch);
+        conv_shape cs = conv_shape_of(&m->net, l, batch);
         if (conv_shape_finish(&cs) != IRV2_OK) continue;
-        size_t floats = conv_phase_scratch(&cs), guard = conv_guard(&cs, (conv_tiling){16, 16});
+        size_t floats = conv_phase_scratch(&cs), g = conv_guard(&cs, (conv_tiling){16, 16});
         if (floats > need) need = floats;
-        if (guard > p->scratch_guard) p->scratch_guard = guard;
+        if (g > *guard) *guard = g;
     }
-    if (need == 0) return IRV2_OK;
-    p->scratch_floats = need + 2 * p->scratch_guard;
+    return need ? need + 2 * *guard : 0;
+}
+
+static irv2_status alloc_scratch(irv2_model *m, plan *p)
+{
+    p->scratch_floats = scratch_need(m, p->batch, &p->scratch_guard);
+    if (p->scratch_floats == 0) return IRV2_OK;
     irv2_status st = ctx_buffer(m->ctx, p->scratch_floats * sizeof(float), CL_MEM_READ_WRITE,
                                 "parity planes", &p->scratch);
     if (st != IRV2_OK) return st;
@@ -288,6 +294,46 @@ static size_t guard_floats(const irv2_model *m, unsigned batch)
         if (need > g) g = need;
     }
     return g;
+}
+
+/* Bytes of the largest single buffer a plan for this batch size allocates. */
+static irv2_status largest_buffer(const irv2_model *m, unsigned batch, uint64_t *bytes)
+{
+    size_t *off = calloc((size_t)m->net.ntensors, sizeof *off), arena = 0, guard;
+    *bytes = 0;
+    if (!off) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning buffers");
+    irv2_status st = place_roots(&m->net, batch, guard_floats(m, batch), off, &arena);
+    free(off);
+    size_t scratch = scratch_need(m, batch, &guard);
+    size_t floats = arena > scratch ? arena : scratch;
+    *bytes = (uint64_t)floats * sizeof(float);
+    return st;
+}
+
+irv2_status plan_fit_batch(const irv2_model *m, unsigned batch, unsigned *fits)
+{
+    uint64_t limit = m->ctx->info.max_alloc_bytes, bytes;
+    *fits = 0;
+    if (limit == 0) return *fits = batch, IRV2_OK; /* the device states no limit */
+    irv2_status st = largest_buffer(m, 1, &bytes);
+    if (st != IRV2_OK) return st;
+    if (bytes > limit)
+        return irv2_fail(IRV2_ERR_DEVICE_MEMORY,
+                         "device '%s': one image needs a %llu-byte buffer, above the largest "
+                         "allocation the device allows (%llu bytes)",
+                         m->ctx->info.name, (unsigned long long)bytes,
+                         (unsigned long long)limit);
+    /* Buffer sizes grow with the batch: the largest batch that fits, by bisection. */
+    unsigned lo = 1, hi = batch;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo + 1) / 2;
+        st = largest_buffer(m, mid, &bytes);
+        if (st != IRV2_OK) return st;
+        if (bytes <= limit) lo = mid;
+        else hi = mid - 1;
+    }
+    *fits = lo;
+    return IRV2_OK;
 }
 
 irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)

@@ -134,6 +134,10 @@ double irv2_model_flops_per_image(const irv2_model *model);
  * probabilities when softmax is non-zero). Blocks until the results are on the host. */
 irv2_status irv2_model_run(irv2_model *model, const float *input, unsigned batch, float *output,
                            int softmax);
+/* A batch whose buffers would exceed the device's largest allocation
+ * (CL_DEVICE_MAX_MEM_ALLOC_SIZE) is run in chunks transparently; this reports the largest
+ * batch (up to `batch`, or 65536 when 0) that runs in one pass. */
+irv2_status irv2_model_max_batch(irv2_model *model, unsigned batch, unsigned *fits);
 
 /* ---- Profiling (for benchmarks) --------------------------------------------------------- */
 
