@@ -4,6 +4,7 @@
  * irv2_context_build_log(). A device without a compiler runs from cached binaries only. */
 #include "cache.h"
 #include "context.h"
+#include "fault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,7 @@ static irv2_status build(irv2_context *ctx, const char *file, const char *option
 {
     const char *src = cl_source(file);
     if (!src) return irv2_fail(IRV2_ERR_BUILD, "kernel source cl/%s is not embedded", file);
+    if (fault_hit(FAULT_BUILD)) src = FAULT_BROKEN_SOURCE; /* a real build failure and log */
     char opts[1024];
     /* -w: PoCL prints compiler warnings to stderr (e.g. AVX ABI notes for float16), and the
      * library never prints. */
@@ -129,7 +131,7 @@ static irv2_status build(irv2_context *ctx, const char *file, const char *option
     *out = load_binary(ctx, *hash, opts);
     *from_cache = *out != NULL;
     if (*out) return IRV2_OK;
-    if (!ctx->info.compiler_available)
+    if (!ctx->info.compiler_available || fault_hit(FAULT_NO_COMPILER))
         return irv2_fail(IRV2_ERR_UNSUPPORTED,
                          "device '%s' has no OpenCL compiler and no cached binary for cl/%s [%s]",
                          ctx->info.name, file, options);
