@@ -83,9 +83,9 @@ static irv2_status place_roots(const net *n, unsigned batch, size_t guard, size_
 {
     int nt = n->ntensors;
     int *first = malloc(nt * sizeof *first), *last = malloc(nt * sizeof *last);
-    int *order = malloc(nt * sizeof *order), *placed = calloc(nt, sizeof *placed);
+    int *order = malloc(nt * sizeof *order);
     irv2_status st = IRV2_OK;
-    if (!first || !last || !order || !placed) {
+    if (!first || !last || !order) {
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning buffers");
         goto done;
     }
@@ -113,7 +113,6 @@ static irv2_status place_roots(const net *n, unsigned batch, size_t guard, size_
             }
         }
         off[t] = candidate;
-        placed[t] = 1;
         if (candidate + size > *total) *total = candidate + size;
     }
     *total += guard;
@@ -121,7 +120,6 @@ done:
     free(first);
     free(last);
     free(order);
-    free(placed);
     return st;
 }
 
