@@ -40,5 +40,9 @@ irv2_status irv2_fail(irv2_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    /* One line, whatever a file put in the names and strings quoted in it (a tensor name or a
+     * .npy header with a newline, a terminal escape): control characters become '?'. */
+    for (char *c = last_error; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     return status;
 }

@@ -178,8 +178,9 @@ int nb_residual(net *n, const char *name, int x, int branches, const char *bn_pr
 
 const char *nb_name(const char *prefix, const char *leaf)
 {
-    static char bufs[4][NET_NAME_MAX];
-    static int next;
+    /* per thread: two threads loading models at once must not share these */
+    static _Thread_local char bufs[4][NET_NAME_MAX];
+    static _Thread_local int next;
     char *b = bufs[next++ & 3];
     if (snprintf(b, NET_NAME_MAX, "%s.%s", prefix, leaf) >= NET_NAME_MAX) b[0] = '\0';
     return b;

@@ -3,7 +3,7 @@
 # skipping the download when they are all present already.
 set -eu
 PACKAGES="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
-clinfo libclblast-dev libjansson-dev libcmocka-dev"
+clinfo libclblast-dev libjansson-dev libcmocka-dev libjpeg-dev libpng-dev"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

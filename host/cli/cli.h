@@ -7,6 +7,8 @@
 int cmd_devices(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Prints "irv2: <context>: <message>" for a failed status and returns 1. */
 int cli_fail(irv2_status st, const char *context);

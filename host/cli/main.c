@@ -1,4 +1,4 @@
-/* main.c: the irv2 command-line tool: dispatch to devices / run / bench. */
+/* main.c: the irv2 command-line tool: dispatch to devices / run / bench / classify / eval. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -15,6 +15,12 @@ static void usage(FILE *f)
             "  bench [--device SPEC|all] [--batch LIST] [--iters N] [--weights W] [--peak]\n"
             "      [--cold] [--gemm auto|clblast|native] [--variant auto|seed|tf] [--json FILE]\n"
             "                                  measure start-up, throughput and latency\n"
+            "  classify --weights W [--labels FILE] [--top K] [--json] [--device SPEC]\n"
+            "      [--variant auto|seed|tf] [--batch B] IMAGE...\n"
+            "                                  top K classes of JPEG/PNG images\n"
+            "  eval --weights W --data DIR|LIST [--crops 1|10|144] [--limit N] [--device SPEC]\n"
+            "      [--variant auto|seed|tf] [--batch B]\n"
+            "                                  top-1/top-5 error on a labelled image set\n"
             "W is a .safetensors file or synthetic[:SEED]; SPEC is cpu, gpu, accelerator, an\n"
             "index from 'irv2 devices', or P:D (default: $IRV2_DEVICE, else the first GPU,\n"
             "else the first device).\n");
@@ -58,6 +64,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "classify") == 0) return cmd_classify(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
