@@ -122,14 +122,26 @@ irv2_status irv2_model_set_profiling(irv2_model *m, int enable)
     return IRV2_OK;
 }
 
+static irv2_status profile(const irv2_model *m, int by_layer, irv2_layer_profile *out,
+                           size_t capacity, size_t *count)
+{
+    irv2_clear_error();
+    if (!m || !count || (capacity && !out))
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_profile: NULL argument");
+    *count = 0;
+    return m->plan ? plan_profile(m->plan, by_layer, out, capacity, count) : IRV2_OK;
+}
+
 irv2_status irv2_model_profile(const irv2_model *m, irv2_layer_profile *out, size_t capacity,
                                size_t *count)
 {
-    irv2_clear_error();
-    if (!m || !count) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_profile: NULL argument");
-    *count = 0;
-    if (!m->plan) return IRV2_OK;
-    return plan_profile(m, m->plan, out, capacity, count);
+    return profile(m, 0, out, capacity, count);
+}
+
+irv2_status irv2_model_profile_layers(const irv2_model *m, irv2_layer_profile *out,
+                                      size_t capacity, size_t *count)
+{
+    return profile(m, 1, out, capacity, count);
 }
 
 uint64_t irv2_model_device_bytes(const irv2_model *m)

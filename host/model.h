@@ -40,7 +40,8 @@ uint64_t plan_weight_bytes(const plan *p);
 uint64_t plan_activation_bytes(const plan *p);
 /* Enqueues the whole network for input (NCHW) and reads the output; one wait. */
 irv2_status plan_run(irv2_model *model, plan *p, const float *input, float *output, int softmax);
-irv2_status plan_profile(const irv2_model *model, const plan *p, irv2_layer_profile *out,
-                         size_t capacity, size_t *count);
+/* Device time of the last profiled run, summed per layer kind, or per layer (by_layer). */
+irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, size_t capacity,
+                         size_t *count);
 
 #endif

@@ -478,19 +478,19 @@ static double event_ms(cl_event e)
     return t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
 }
 
-irv2_status plan_profile(const irv2_model *m, const plan *p, irv2_layer_profile *out,
-                         size_t capacity, size_t *count)
+irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, size_t capacity,
+                         size_t *count)
 {
-    (void)m;
     size_t nk = 0;
     if (!p->have_events) return IRV2_OK;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
+        const char *key = by_layer ? s->layer->name : s->kind;
         size_t k = 0;
-        while (k < nk && k < capacity && strcmp(out[k].kind, s->kind) != 0) k++;
+        while (k < nk && strcmp(out[k].kind, key) != 0) k++;
         if (k == nk) {
             if (nk == capacity) continue;
-            out[nk++] = (irv2_layer_profile){.kind = s->kind};
+            out[nk++] = (irv2_layer_profile){.kind = key};
         }
         out[k].ms += event_ms(p->events[2 * i]) + event_ms(p->events[2 * i + 1]);
         out[k].gflop += s->flops * 1e-9;

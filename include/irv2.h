@@ -154,6 +154,9 @@ irv2_status irv2_model_set_profiling(irv2_model *model, int enable);
 /* Fills up to capacity entries; *count receives the number of kinds. */
 irv2_status irv2_model_profile(const irv2_model *model, irv2_layer_profile *out, size_t capacity,
                                size_t *count);
+/* The same per layer, in execution order; kind is then the layer's name. */
+irv2_status irv2_model_profile_layers(const irv2_model *model, irv2_layer_profile *out,
+                                      size_t capacity, size_t *count);
 /* Bytes of device memory held by the model (weights + activations + scratch) and by its
  * weights alone, for the batch size of the last run (0 before the first run: weights are
  * packed and uploaded when a batch size is first planned). */

@@ -17,7 +17,7 @@
 typedef struct bench_args {
     const char *device, *weights, *json;
     unsigned batches[MAX_BATCHES];
-    int nbatches, iters, peak, cold;
+    int nbatches, iters, peak, cold, layers;
     irv2_model_options options;
 } bench_args;
 
@@ -101,6 +101,7 @@ static int parse(int argc, char **argv, bench_args *a)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--peak") == 0) a->peak = 1;
         else if (strcmp(argv[i], "--cold") == 0) a->cold = 1;
+        else if (strcmp(argv[i], "--layers") == 0) a->layers = 1;
         else if (i + 1 >= argc) {
             fprintf(stderr, "irv2: bench: option '%s' needs a value\n", argv[i]);
             return -1;
@@ -126,6 +127,26 @@ static float *bench_input(unsigned batch)
     for (size_t i = 0; input && i < count; i++)
         input[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
     return input;
+}
+
+/* --layers: every layer's device time in the profiled run, slowest first. */
+static void print_layers(const irv2_model *model)
+{
+    enum { MAX_LAYERS = 1024 };
+    irv2_layer_profile *layers = malloc(MAX_LAYERS * sizeof *layers);
+    size_t n = 0;
+    if (layers && irv2_model_profile_layers(model, layers, MAX_LAYERS, &n) == IRV2_OK) {
+        for (size_t i = 1; i < n; i++) /* insertion sort by time, descending */
+            for (size_t j = i; j > 0 && layers[j].ms > layers[j - 1].ms; j--) {
+                irv2_layer_profile t = layers[j];
+                layers[j] = layers[j - 1], layers[j - 1] = t;
+            }
+        printf("      layer                              ms    GFLOP/s\n");
+        for (size_t i = 0; i < n; i++)
+            printf("      %-32s %7.3f %9.1f\n", layers[i].kind, layers[i].ms,
+                   layers[i].ms > 0 ? layers[i].gflop / (layers[i].ms * 1e-3) : 0.0);
+    }
+    free(layers);
 }
 
 static irv2_status bench_one(irv2_model *model, const bench_args *a, unsigned batch,
@@ -154,6 +175,7 @@ static irv2_status bench_one(irv2_model *model, const bench_args *a, unsigned ba
         st = irv2_model_set_profiling(model, 1);
         if (st == IRV2_OK) st = irv2_model_run(model, input, batch, output, 0);
         if (st == IRV2_OK) st = irv2_model_profile(model, r->kinds, MAX_KINDS, &r->nkinds);
+        if (st == IRV2_OK && a->layers) print_layers(model);
         irv2_model_set_profiling(model, 0);
         for (size_t k = 0; k < r->nkinds; k++) r->launches += r->kinds[k].launches;
         r->peak_mib = irv2_model_device_bytes(model) / 1048576.0;
