@@ -59,6 +59,7 @@ static int parse_batches(const char *s, bench_args *a)
 
 static int parse_option(bench_args *a, const char *o, const char *v)
 {
+    int known;
     if (strcmp(o, "--device") == 0) a->device = v;
     else if (strcmp(o, "--weights") == 0) a->weights = v;
     else if (strcmp(o, "--json") == 0) a->json = v;
@@ -75,16 +76,8 @@ static int parse_option(bench_args *a, const char *o, const char *v)
             fprintf(stderr, "irv2: bench: --batch '%s': expected a list like 1,8\n", v);
             return -1;
         }
-    } else if (strcmp(o, "--gemm") == 0) {
-        if (cli_parse_gemm(v, &a->options) != 0) {
-            fprintf(stderr, "irv2: bench: --gemm '%s': use auto, clblast or native\n", v);
-            return -1;
-        }
-    } else if (strcmp(o, "--variant") == 0) {
-        if (cli_parse_variant(v, &a->options) != 0) {
-            fprintf(stderr, "irv2: bench: --variant '%s': use auto, seed or tf\n", v);
-            return -1;
-        }
+    } else if ((known = cli_model_option("bench", o, v, &a->options)) != 0) {
+        return known < 0 ? -1 : 0;
     } else {
         fprintf(stderr, "irv2: bench: unknown option '%s'\n", o);
         return -1;

@@ -35,6 +35,7 @@ typedef struct classify_state {
 
 static int parse(int argc, char **argv, classify_args *a)
 {
+    int known;
     memset(a, 0, sizeof *a);
     a->top = 5, a->batch = 8;
     a->images = calloc((size_t)argc, sizeof *a->images);
@@ -75,11 +76,8 @@ static int parse(int argc, char **argv, classify_args *a)
                 fprintf(stderr, "irv2: classify: --batch '%s': expected 1 to 256\n", v);
                 return -1;
             }
-        } else if (strcmp(o, "--variant") == 0) {
-            if (cli_parse_variant(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: classify: --variant '%s': use auto, seed or tf\n", v);
-                return -1;
-            }
+        } else if ((known = cli_model_option("classify", o, v, &a->options)) != 0) {
+            if (known < 0) return -1;
         } else {
             fprintf(stderr, "irv2: classify: unknown option '%s'\n", o);
             return -1;

@@ -12,9 +12,10 @@ int cmd_eval(int argc, char **argv);
 
 /* Prints "irv2: <context>: <message>" for a failed status and returns 1. */
 int cli_fail(irv2_status st, const char *context);
-/* Parses "clblast" | "native" into options; returns 0 on success. */
-int cli_parse_gemm(const char *s, irv2_model_options *opt);
-/* Parses "auto" | "seed" | "tf" into options; returns 0 on success. */
-int cli_parse_variant(const char *s, irv2_model_options *opt);
+/* The options every command that loads a model takes: --gemm and --variant. Returns 1 when
+ * option was one of them and value is valid, 0 when it is another option, -1 (after printing
+ * the error) when value is invalid. */
+int cli_model_option(const char *cmd, const char *option, const char *value,
+                     irv2_model_options *opt);
 
 #endif

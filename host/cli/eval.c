@@ -42,6 +42,7 @@ static double now_s(void)
 
 static int parse(int argc, char **argv, eval_args *a)
 {
+    int known;
     memset(a, 0, sizeof *a);
     a->crops = 1, a->batch = 8;
     for (int i = 1; i < argc; i += 2) {
@@ -69,11 +70,8 @@ static int parse(int argc, char **argv, eval_args *a)
                 fprintf(stderr, "irv2: eval: --batch '%s': expected 1 to 256\n", v);
                 return -1;
             }
-        } else if (strcmp(o, "--variant") == 0) {
-            if (cli_parse_variant(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: eval: --variant '%s': use auto, seed or tf\n", v);
-                return -1;
-            }
+        } else if ((known = cli_model_option("eval", o, v, &a->options)) != 0) {
+            if (known < 0) return -1;
         } else {
             fprintf(stderr, "irv2: eval: unknown option '%s'\n", o);
             return -1;

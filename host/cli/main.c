@@ -17,10 +17,10 @@ static void usage(FILE *f)
             "      [--json FILE]\n"
             "                                  measure start-up, throughput and latency\n"
             "  classify --weights W [--labels FILE] [--top K] [--json] [--device SPEC]\n"
-            "      [--variant auto|seed|tf] [--batch B] IMAGE...\n"
+            "      [--gemm auto|clblast|native] [--variant auto|seed|tf] [--batch B] IMAGE...\n"
             "                                  top K classes of JPEG/PNG images\n"
             "  eval --weights W --data DIR|LIST [--crops 1|10|144] [--limit N] [--device SPEC]\n"
-            "      [--variant auto|seed|tf] [--batch B]\n"
+            "      [--gemm auto|clblast|native] [--variant auto|seed|tf] [--batch B]\n"
             "                                  top-1/top-5 error on a labelled image set\n"
             "W is a .safetensors file or synthetic[:SEED]; SPEC is cpu, gpu, accelerator, an\n"
             "index from 'irv2 devices', or P:D (default: $IRV2_DEVICE, else the first GPU,\n"
@@ -37,22 +37,31 @@ int cli_fail(irv2_status st, const char *context)
     return 1;
 }
 
-int cli_parse_gemm(const char *s, irv2_model_options *opt)
+/* Parses value into *field from the names of a small enum; -1 when it is none of them. */
+static int parse_name(const char *value, const char *const *names, int count, int *field)
 {
-    if (strcmp(s, "auto") == 0) opt->gemm = IRV2_GEMM_AUTO;
-    else if (strcmp(s, "clblast") == 0) opt->gemm = IRV2_GEMM_CLBLAST;
-    else if (strcmp(s, "native") == 0) opt->gemm = IRV2_GEMM_NATIVE;
-    else return -1;
-    return 0;
+    for (int i = 0; i < count; i++)
+        if (strcmp(value, names[i]) == 0) return *field = i, 0;
+    return -1;
 }
 
-int cli_parse_variant(const char *s, irv2_model_options *opt)
+int cli_model_option(const char *cmd, const char *option, const char *value,
+                     irv2_model_options *opt)
 {
-    if (strcmp(s, "auto") == 0) opt->variant = IRV2_VARIANT_AUTO;
-    else if (strcmp(s, "seed") == 0) opt->variant = IRV2_VARIANT_SEED;
-    else if (strcmp(s, "tf") == 0) opt->variant = IRV2_VARIANT_TF;
-    else return -1;
-    return 0;
+    static const char *const gemms[] = {[IRV2_GEMM_AUTO] = "auto", [IRV2_GEMM_CLBLAST] = "clblast",
+                                        [IRV2_GEMM_NATIVE] = "native"};
+    static const char *const variants[] = {[IRV2_VARIANT_AUTO] = "auto",
+                                           [IRV2_VARIANT_SEED] = "seed", [IRV2_VARIANT_TF] = "tf"};
+    int v, is_gemm = strcmp(option, "--gemm") == 0;
+    if (!is_gemm && strcmp(option, "--variant") != 0) return 0;
+    if (is_gemm ? parse_name(value, gemms, 3, &v) : parse_name(value, variants, 3, &v)) {
+        fprintf(stderr, "irv2: %s: %s '%s': use %s\n", cmd, option, value,
+                is_gemm ? "auto, clblast or native" : "auto, seed or tf");
+        return -1;
+    }
+    if (is_gemm) opt->gemm = (irv2_gemm_backend)v;
+    else opt->variant = (irv2_variant)v;
+    return 1;
 }
 
 int main(int argc, char **argv)

@@ -13,6 +13,7 @@ typedef struct run_args {
 
 static int parse(int argc, char **argv, run_args *a)
 {
+    int known;
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -29,16 +30,8 @@ static int parse(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--input") == 0) a->input = v;
         else if (strcmp(o, "--output") == 0) a->output = v;
         else if (strcmp(o, "--device") == 0) a->device = v;
-        else if (strcmp(o, "--variant") == 0) {
-            if (cli_parse_variant(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: run: --variant '%s': use auto, seed or tf\n", v);
-                return -1;
-            }
-        } else if (strcmp(o, "--gemm") == 0) {
-            if (cli_parse_gemm(v, &a->options) != 0) {
-                fprintf(stderr, "irv2: run: --gemm '%s': use auto, clblast or native\n", v);
-                return -1;
-            }
+        else if ((known = cli_model_option("run", o, v, &a->options)) != 0) {
+            if (known < 0) return -1;
         } else {
             fprintf(stderr, "irv2: run: unknown option '%s'\n", o);
             return -1;
