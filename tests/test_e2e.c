@@ -46,57 +46,16 @@ typedef struct e2e {
     char ckpt[4096];                /* the F32 safetensors file of seed 1, once written */
 } e2e;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* A per-process file name under $IRV2_TEST_TMP. */
-static const char *tmp_file(const char *leaf, char *buf, size_t size)
-{
-    char name[256];
-    snprintf(name, sizeof name, "e2e_%ld_%s", (long)getpid(), leaf);
-    snprintf(buf, size, "%s", test_tmp_path(name));
-    return buf;
-}
-
-/* max |a - b| / max |ref| over n values. */
-static double rel_max_diff(const float *a, const float *b, const float *ref, size_t n)
-{
-    double d = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (e > d || isnan(e)) d = isnan(e) ? INFINITY : e;
-        if (fabs((double)ref[i]) > m) m = fabs((double)ref[i]);
-    }
-    return m > 0 ? d / m : d;
-}
-
-/* Indices of the 5 largest values (ties: lower index first). */
-static void top5(const float *row, size_t n, size_t out[5])
-{
-    for (int k = 0; k < 5; k++) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < n; i++) {
-            int taken = 0;
-            for (int j = 0; j < k; j++) taken |= out[j] == i;
-            if (!taken && (best == SIZE_MAX || row[i] > row[best])) best = i;
-        }
-        out[k] = best;
-    }
-}
 
 static float *run_model(irv2_model *m, const float *input, unsigned batch, int softmax,
                         const char *what)
 {
     float *out = malloc((size_t)batch * CLASSES * sizeof(float));
     assert_non_null(out);
-    double t0 = now_s();
+    double t0 = test_now_s();
     irv2_status st = irv2_model_run(m, input, batch, out, softmax);
     if (st != IRV2_OK) fail_msg("%s: %s: %s", what, irv2_status_string(st), irv2_last_error());
-    print_message("  %s: batch %u in %.2f s\n", what, batch, now_s() - t0);
+    print_message("  %s: batch %u in %.2f s\n", what, batch, test_now_s() - t0);
     return out;
 }
 
@@ -104,14 +63,14 @@ static irv2_model *load_model(irv2_context *ctx, const char *weights, irv2_gemm_
 {
     irv2_model_options opts = {.gemm = gemm};
     irv2_model *m = NULL;
-    double t0 = now_s();
+    double t0 = test_now_s();
     irv2_status st = irv2_model_load(ctx, weights, &opts, &m);
     if (st != IRV2_OK)
         fail_msg("loading %s: %s: %s", weights, irv2_status_string(st), irv2_last_error());
     assert_non_null(m);
     assert_int_equal(irv2_model_num_classes(m), CLASSES);
     print_message("  loaded %s (%s) in %.2f s\n", weights,
-                  gemm == IRV2_GEMM_CLBLAST ? "clblast" : "native", now_s() - t0);
+                  gemm == IRV2_GEMM_CLBLAST ? "clblast" : "native", test_now_s() - t0);
     return m;
 }
 
@@ -337,11 +296,11 @@ static const char *valid_checkpoint(e2e *s)
 {
     if (!s->ckpt[0]) {
         char path[4096];
-        tmp_file("seed1.safetensors", path, sizeof path);
-        double t0 = now_s();
+        test_tmp_file("e2e", "seed1.safetensors", path, sizeof path);
+        double t0 = test_now_s();
         st_options o = {0};
         uint64_t bytes = write_seed_checkpoint(path, &o);
-        print_message("  wrote %s: %.1f MB in %.2f s\n", path, bytes / 1e6, now_s() - t0);
+        print_message("  wrote %s: %.1f MB in %.2f s\n", path, bytes / 1e6, test_now_s() - t0);
         snprintf(s->ckpt, sizeof s->ckpt, "%s", path);
     }
     return s->ckpt;
@@ -418,15 +377,15 @@ static int group_teardown(void **state)
 
 static void check_against_golden(const e2e *s, const float *logits, const char *what)
 {
-    double rel = rel_max_diff(logits, s->golden, s->golden, (size_t)BATCH * CLASSES);
+    double rel = test_rel_max_diff(logits, s->golden, s->golden, (size_t)BATCH * CLASSES);
     print_message("  %s: max|diff| / max|ref| = %.3e\n", what, rel);
     if (!(rel <= GOLDEN_TOLERANCE))
         fail_msg("%s: logits differ from the float64 reference by %.3e of max|ref| (> %g)", what,
                  rel, GOLDEN_TOLERANCE);
     for (int b = 0; b < BATCH; b++) {
         size_t ours[5], ref[5];
-        top5(logits + (size_t)b * CLASSES, CLASSES, ours);
-        top5(s->golden + (size_t)b * CLASSES, CLASSES, ref);
+        test_top5(logits + (size_t)b * CLASSES, CLASSES, ours);
+        test_top5(s->golden + (size_t)b * CLASSES, CLASSES, ref);
         for (int k = 0; k < 5; k++)
             if (ours[k] != ref[k])
                 fail_msg("%s: image %d: top-5 %zu %zu %zu %zu %zu, reference %zu %zu %zu %zu %zu",
@@ -490,13 +449,13 @@ static void test_batch1_matches_batch2(void **state)
     SKIP_WITHOUT_DEVICE(s);
     const float *logits2 = native_logits(s);
     float *logits1 = run_model(s->native, s->input, 1, 0, "native, first image alone");
-    double rel = rel_max_diff(logits1, logits2, logits2, CLASSES);
+    double rel = test_rel_max_diff(logits1, logits2, logits2, CLASSES);
     print_message("  batch 1 vs row 0 of batch 2: %.3e of max|logit|\n", rel);
     assert_true(rel <= 1e-5);
     free(logits1);
     /* and the second image alone matches row 1 (the input offset is honoured) */
     logits1 = run_model(s->clblast, s->input + IMAGE, 1, 0, "clblast, second image alone");
-    rel = rel_max_diff(logits1, logits2 + CLASSES, logits2 + CLASSES, CLASSES);
+    rel = test_rel_max_diff(logits1, logits2 + CLASSES, logits2 + CLASSES, CLASSES);
     print_message("  clblast batch 1 (image 1) vs native row 1 of batch 2: %.3e\n", rel);
     assert_true(rel <= 1e-5);
     free(logits1);
@@ -535,7 +494,7 @@ static void test_checkpoint_matches_synthetic(void **state)
     irv2_model_free(m);
     const float *ref = native_logits(s);
     size_t n = (size_t)BATCH * CLASSES;
-    double rel = rel_max_diff(logits, ref, ref, n);
+    double rel = test_rel_max_diff(logits, ref, ref, n);
     print_message("  F32 file vs synthetic:1: %s, %.3e of max|logit|\n",
                   memcmp(logits, ref, n * sizeof(float)) == 0 ? "bit-identical" : "differ", rel);
     /* the same float32 weights folded the same way: identical up to rounding at most */
@@ -548,17 +507,17 @@ static void test_f16_checkpoint(void **state)
     e2e *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     char path[4096];
-    tmp_file("seed1_f16.safetensors", path, sizeof path);
+    test_tmp_file("e2e", "seed1_f16.safetensors", path, sizeof path);
     st_options o = {.f16 = 1};
-    double t0 = now_s();
+    double t0 = test_now_s();
     uint64_t bytes = write_seed_checkpoint(path, &o);
-    print_message("  wrote %s: %.1f MB in %.2f s\n", path, bytes / 1e6, now_s() - t0);
+    print_message("  wrote %s: %.1f MB in %.2f s\n", path, bytes / 1e6, test_now_s() - t0);
     irv2_model *m = load_model(s->ctx, path, IRV2_GEMM_NATIVE);
     remove(path);
     float *logits = run_model(m, s->input, BATCH, 0, "native, F16 safetensors");
     irv2_model_free(m);
     const float *ref = native_logits(s);
-    double rel = rel_max_diff(logits, ref, ref, (size_t)BATCH * CLASSES);
+    double rel = test_rel_max_diff(logits, ref, ref, (size_t)BATCH * CLASSES);
     print_message("  F16 file vs synthetic:1: %.3e of max|logit|\n", rel);
     /* Every weight is rounded to 11 significant bits (relative error <= 2^-11 = 4.9e-4, and
      * BN statistics alike); these independent errors partly cancel over the ~250 layers and
@@ -594,10 +553,10 @@ static void test_error_missing_and_empty_file(void **state)
     e2e *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     char path[4096];
-    tmp_file("missing.safetensors", path, sizeof path);
+    test_tmp_file("e2e", "missing.safetensors", path, sizeof path);
     remove(path);
     expect_load_error(s, path, IRV2_ERR_IO, path, NULL);
-    tmp_file("empty.safetensors", path, sizeof path);
+    test_tmp_file("e2e", "empty.safetensors", path, sizeof path);
     assert_int_equal(test_write_file(path, "", 0), 0);
     expect_load_error(s, path, IRV2_ERR_FORMAT, path, NULL);
     remove(path);
@@ -608,7 +567,7 @@ static void test_error_renamed_tensor(void **state)
     e2e *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     char path[4096];
-    tmp_file("renamed.safetensors", path, sizeof path);
+    test_tmp_file("e2e", "renamed.safetensors", path, sizeof path);
     st_options o = {.rename_from = "block_b.7.conv_1x7.weight",
                     .rename_to = "block_b.7.conv_1x7.kernel"};
     write_seed_checkpoint(path, &o);
@@ -621,7 +580,7 @@ static void test_error_reshaped_tensor(void **state)
     e2e *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     char path[4096];
-    tmp_file("reshaped.safetensors", path, sizeof path);
+    test_tmp_file("e2e", "reshaped.safetensors", path, sizeof path);
     /* [224, 192, 1, 3] stored as [224, 192, 3, 1]: same bytes, a transposed kernel */
     st_options o = {.reshape = "block_c.2.conv_1x3.weight",
                     .reshape_ndim = 4,
@@ -644,7 +603,7 @@ static void test_error_truncated_file(void **state)
     SKIP_WITHOUT_DEVICE(s);
     const char *valid = valid_checkpoint(s);
     char path[4096];
-    tmp_file("truncated.safetensors", path, sizeof path);
+    test_tmp_file("e2e", "truncated.safetensors", path, sizeof path);
     /* the first half of the valid file: the header promises more data than there is */
     FILE *in = fopen(valid, "rb");
     assert_non_null(in);

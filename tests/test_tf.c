@@ -52,56 +52,15 @@ typedef struct tf {
     float *native_logits;         /* the native model's logits on input, once computed */
 } tf;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* A per-process file name under $IRV2_TEST_TMP. */
-static const char *tmp_file(const char *leaf, char *buf, size_t size)
-{
-    char name[256];
-    snprintf(name, sizeof name, "tf_%ld_%s", (long)getpid(), leaf);
-    snprintf(buf, size, "%s", test_tmp_path(name));
-    return buf;
-}
-
-/* max |a - b| / max |ref| over n values (NaN counts as infinitely far). */
-static double rel_max_diff(const float *a, const float *b, const float *ref, size_t n)
-{
-    double d = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (e > d || isnan(e)) d = isnan(e) ? INFINITY : e;
-        if (fabs((double)ref[i]) > m) m = fabs((double)ref[i]);
-    }
-    return m > 0 ? d / m : d;
-}
-
-/* Indices of the 5 largest values (ties: lower index first). */
-static void top5(const float *row, size_t n, size_t out[5])
-{
-    for (int k = 0; k < 5; k++) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < n; i++) {
-            int taken = 0;
-            for (int j = 0; j < k; j++) taken |= out[j] == i;
-            if (!taken && (best == SIZE_MAX || row[i] > row[best])) best = i;
-        }
-        out[k] = best;
-    }
-}
 
 static float *run_model(irv2_model *m, const float *input, unsigned batch, const char *what)
 {
     float *out = malloc((size_t)batch * CLASSES * sizeof(float));
     assert_non_null(out);
-    double t0 = now_s();
+    double t0 = test_now_s();
     irv2_status st = irv2_model_run(m, input, batch, out, 0);
     if (st != IRV2_OK) fail_msg("%s: %s: %s", what, irv2_status_string(st), irv2_last_error());
-    print_message("  %s: batch %u in %.2f s\n", what, batch, now_s() - t0);
+    print_message("  %s: batch %u in %.2f s\n", what, batch, test_now_s() - t0);
     return out;
 }
 
@@ -121,14 +80,14 @@ static const float *native_logits(tf *s)
 static int load_tf(irv2_context *ctx, irv2_gemm_backend gemm, irv2_model **out)
 {
     irv2_model_options opts = {.gemm = gemm, .variant = IRV2_VARIANT_TF};
-    double t0 = now_s();
+    double t0 = test_now_s();
     if (irv2_model_load(ctx, "synthetic:1", &opts, out) != IRV2_OK) {
         print_message("synthetic:1, tf, %s: %s\n", gemm == IRV2_GEMM_CLBLAST ? "clblast" : "native",
                       irv2_last_error());
         return -1;
     }
     print_message("  loaded synthetic:1 as tf (%s) in %.2f s\n",
-                  gemm == IRV2_GEMM_CLBLAST ? "clblast" : "native", now_s() - t0);
+                  gemm == IRV2_GEMM_CLBLAST ? "clblast" : "native", test_now_s() - t0);
     return 0;
 }
 
@@ -197,15 +156,15 @@ static int group_teardown(void **state)
 
 static void check_against_golden(const tf *s, const float *logits, const char *what)
 {
-    double rel = rel_max_diff(logits, s->golden, s->golden, (size_t)BATCH * CLASSES);
+    double rel = test_rel_max_diff(logits, s->golden, s->golden, (size_t)BATCH * CLASSES);
     print_message("  %s: max|diff| / max|ref| = %.3e\n", what, rel);
     if (!(rel <= GOLDEN_TOLERANCE))
         fail_msg("%s: logits differ from the float64 reference by %.3e of max|ref| (> %g)", what,
                  rel, GOLDEN_TOLERANCE);
     for (int b = 0; b < BATCH; b++) {
         size_t ours[5], ref[5];
-        top5(logits + (size_t)b * CLASSES, CLASSES, ours);
-        top5(s->golden + (size_t)b * CLASSES, CLASSES, ref);
+        test_top5(logits + (size_t)b * CLASSES, CLASSES, ours);
+        test_top5(s->golden + (size_t)b * CLASSES, CLASSES, ref);
         for (int k = 0; k < 5; k++)
             if (ours[k] != ref[k])
                 fail_msg("%s: image %d: top-5 %zu %zu %zu %zu %zu, reference %zu %zu %zu %zu %zu",
@@ -237,7 +196,7 @@ static void test_batch1_matches_batch2(void **state)
     const float *logits2 = native_logits(s);
     /* the second image alone: the input offset is honoured and images do not interact */
     float *logits1 = run_model(s->native, s->input + IMAGE, 1, "native, second image alone");
-    double rel = rel_max_diff(logits1, logits2 + CLASSES, logits2 + CLASSES, CLASSES);
+    double rel = test_rel_max_diff(logits1, logits2 + CLASSES, logits2 + CLASSES, CLASSES);
     print_message("  batch 1 (image 1) vs row 1 of batch 2: %.3e of max|logit|\n", rel);
     assert_true(rel <= 1e-5);
     free(logits1);
@@ -392,7 +351,7 @@ static void test_detect_unknown_layout(void **state)
     tf *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     char path[4096];
-    tmp_file("foo.safetensors", path, sizeof path);
+    test_tmp_file("tf", "foo.safetensors", path, sizeof path);
     const tiny_tensor t[] = {{"foo.weight", "F32", 2, {4, 3}}};
     write_tiny_safetensors(path, t, 1);
     expect_load_error(s, path, IRV2_ERR_MISSING_TENSOR, "'foo.weight'",
@@ -405,7 +364,7 @@ static void test_detect_tf_from_head(void **state)
     tf *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     char path[4096];
-    tmp_file("tfhead.safetensors", path, sizeof path);
+    test_tmp_file("tf", "tfhead.safetensors", path, sizeof path);
     /* a TF-slim style 1001-class head alone: taken as tf, and the first tf tensor is missing */
     const tiny_tensor t[] = {{"classif.weight", "F16", 2, {1001, 1536}},
                              {"classif.bias", "F16", 1, {1001}}};
@@ -419,7 +378,7 @@ static void test_detect_seed_from_head(void **state)
     tf *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     char path[4096];
-    tmp_file("seedhead.safetensors", path, sizeof path);
+    test_tmp_file("tf", "seedhead.safetensors", path, sizeof path);
     const tiny_tensor t[] = {{"classifier.weight", "F16", 2, {1000, 2144}},
                              {"classifier.bias", "F16", 1, {1000}}};
     write_tiny_safetensors(path, t, 2);

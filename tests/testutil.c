@@ -1,9 +1,13 @@
 /* testutil.c: helpers shared by the cmocka tests. */
 #include "testutil.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -49,4 +53,43 @@ int test_file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+const char *test_tmp_file(const char *prefix, const char *leaf, char *buf, size_t size)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s_%ld_%s", prefix, (long)getpid(), leaf);
+    snprintf(buf, size, "%s", test_tmp_path(name));
+    return buf;
+}
+
+double test_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double test_rel_max_diff(const float *a, const float *b, const float *ref, size_t n)
+{
+    double d = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - (double)b[i]);
+        if (e > d || isnan(e)) d = isnan(e) ? INFINITY : e;
+        if (fabs((double)ref[i]) > m) m = fabs((double)ref[i]);
+    }
+    return m > 0 ? d / m : d;
+}
+
+void test_top5(const float *row, size_t n, size_t out[5])
+{
+    for (int k = 0; k < 5; k++) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+            int taken = 0;
+            for (int j = 0; j < k; j++) taken |= out[j] == i;
+            if (!taken && (best == SIZE_MAX || row[i] > row[best])) best = i;
+        }
+        out[k] = best;
+    }
 }

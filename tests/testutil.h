@@ -14,5 +14,13 @@ int test_write_file(const char *path, const void *data, size_t len);
 /* Deterministic uniform floats in [lo, hi). */
 void test_fill_random(float *dst, size_t n, uint64_t seed, float lo, float hi);
 int test_file_exists(const char *path);
+/* A per-process file name "<prefix>_<pid>_<leaf>" under $IRV2_TEST_TMP, written into buf. */
+const char *test_tmp_file(const char *prefix, const char *leaf, char *buf, size_t size);
+/* Monotonic seconds. */
+double test_now_s(void);
+/* max |a - b| / max |ref| over n values (a NaN difference counts as infinitely far). */
+double test_rel_max_diff(const float *a, const float *b, const float *ref, size_t n);
+/* Indices of the 5 largest values of row (ties: lower index first). */
+void test_top5(const float *row, size_t n, size_t out[5]);
 
 #endif
