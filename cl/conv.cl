@@ -21,7 +21,12 @@
  *           (row, column) parity planes [C][N][4][H][W] (H, W here are the planes' size):
  *           tap (kh, kw) of a stride-2 conv reads plane ((kh-PH)&1, (kw-PW)&1) shifted by
  *           (floor((kh-PH)/2), floor((kw-PW)/2)), which makes it a stride-1 pass.
- * Optional epilogue flags (see net.h): RELU1, RESIDUAL, AFFINE, RELU2.
+ * Optional epilogue flags (see net.h): RELU1, AFFINE, RELU2.
+ *
+ * Runtime arguments c0, c1 restrict the sum to input channels [c0, c1), so a long reduction
+ * can run as several launches (chunks that keep their panels in cache): `accumulate` adds the
+ * value already in the output (the partial sum of earlier chunks, or the residual of an
+ * in-place residual sum), `finish` (the last chunk) adds the bias and applies the epilogue.
  *
  * NDRange: (ceil(Cout/TM), tiles, N), local (1,1,1); tiles = ceil(H_out*W/VW) for ROWS=0,
  * H_out * ceil(W_out/VW) for ROWS=1.
@@ -53,21 +58,19 @@
 
 /* acc[m] += w[c][m] * x for the TM channels, over input channels c. */
 #define ACCUMULATE(X_EXPR)                                                                    \
-    for (int c = 0; c < cin; c++) {                                                           \
+    for (int c = c0; c < c1; c++) {                                                           \
         const floatV x = X_EXPR;                                                              \
         __global const float *wc = wk + c * TM;                                               \
         _Pragma("unroll") for (int m = 0; m < TM; m++) acc[m] = fma((floatV)(wc[m]), x, acc[m]); \
     }
 
-static float epilogue(float v, float old, int co, __global const float *bias,
-                      __global const float *scale, __global const float *shift)
+/* The last chunk over the input channels adds the bias and applies the activations. */
+static float finish_value(float v, int co, __global const float *bias,
+                          __global const float *scale, __global const float *shift)
 {
     v += bias[co];
 #ifdef RELU1
     v = fmax(v, 0.0f);
-#endif
-#ifdef RESIDUAL
-    v += old;
 #endif
 #ifdef AFFINE
     v = v * scale[co] + shift[co];
@@ -81,7 +84,8 @@ static float epilogue(float v, float old, int co, __global const float *bias,
 __kernel void conv(__global const float *in, uint in_off, __global const float *weights,
                    __global const float *bias, __global const float *scale,
                    __global const float *shift, __global float *out, uint out_off, int cin,
-                   int cout, int H, int W, int Ho, int Wo, int in_cstride, int out_cstride)
+                   int cout, int H, int W, int Ho, int Wo, int in_cstride, int out_cstride,
+                   int c0, int c1, int accumulate, int finish)
 {
     const int mt = get_global_id(0);
     const int tile = get_global_id(1);
@@ -160,21 +164,15 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
         if (co >= cout) break;
         __global float *dst = out + out_off + co * out_cstride + n * Ho * Wo;
         float v[VW];
-        vstoreV(acc[m], 0, v);
         if (full) {
-#ifdef RESIDUAL
-            float old[VW];
-            vstoreV(vloadV(0, dst + first), 0, old);
-#endif
-            for (int l = 0; l < VW; l++) {
-#ifdef RESIDUAL
-                v[l] = epilogue(v[l], old[l], co, bias, scale, shift);
-#else
-                v[l] = epilogue(v[l], 0.0f, co, bias, scale, shift);
-#endif
-            }
+            floatV r = acc[m];
+            if (accumulate) r += vloadV(0, dst + first);
+            vstoreV(r, 0, v);
+            if (finish)
+                for (int l = 0; l < VW; l++) v[l] = finish_value(v[l], co, bias, scale, shift);
             vstoreV(vloadV(0, v), 0, dst + first);
         } else {
+            vstoreV(acc[m], 0, v);
             for (int l = 0; l < VW; l++) {
 #if ROWS
                 const int x = ox0 + l, y = oy;
@@ -185,11 +183,8 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
                 if (x >= Wo) continue;
 #endif
                 const int idx = y * Wo + x;
-#ifdef RESIDUAL
-                dst[idx] = epilogue(v[l], dst[idx], co, bias, scale, shift);
-#else
-                dst[idx] = epilogue(v[l], 0.0f, co, bias, scale, shift);
-#endif
+                float r = accumulate ? v[l] + dst[idx] : v[l];
+                dst[idx] = finish ? finish_value(r, co, bias, scale, shift) : r;
             }
         }
     }

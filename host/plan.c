@@ -11,13 +11,13 @@ typedef struct plan_step {
     const net_layer *layer;
     const char *kind;
     double flops;            /* for the whole batch */
-    op_launch pre;           /* the parity-plane split before a phase conv */
-    op_launch main;          /* the kernel, unless gemm */
-    int gemm;                /* CLBlast SGEMM of m x n x k, then the epilogue kernel */
+    int gemm;                /* first a CLBlast SGEMM of m x n x k (then ops: its epilogue) */
     int m, n, k;
     op_buf a_in, c_out;
     float beta;
-    op_launch epilogue;
+    op_launch ops[CONV_MAX_LAUNCHES]; /* the kernels, in order */
+    int nops;
+    cl_event events[CONV_MAX_LAUNCHES + 1]; /* per op, then the GEMM's; when profiling */
 } plan_step;
 
 /* Device copies of one layer's parameters, packed for the kernel chosen for it. */
@@ -42,7 +42,6 @@ struct plan {
     int nsteps;
     op_launch head[2];       /* logits, probabilities */
     float *staging;          /* input transposed to [3][N][299][299] */
-    cl_event *events;        /* 2 per step when profiling */
     int have_events;
 };
 
@@ -187,10 +186,10 @@ static irv2_status upload_conv(irv2_model *m, plan *p, int i, const conv_shape *
         p->weight_bytes -= count * sizeof(float);
     }
     if (st != IRV2_OK) return st;
-    size_t packed_count = conv_packed_count(cs, d->choice.tiling);
+    size_t packed_count = conv_packed_count(cs, d->choice.form.tiling);
     float *packed = malloc(packed_count * sizeof(float));
     if (!packed) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory packing %s", l->name);
-    conv_pack(cs, d->choice.tiling, lw->w, packed);
+    conv_pack(cs, d->choice.form.tiling, lw->w, packed);
     st = upload(m->ctx, p, l->name, packed, packed_count, &d->w);
     free(packed);
     return st;
@@ -216,7 +215,7 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
                        : l->kind == LAYER_AVGPOOL ? POOL_AVG3S1
                                                   : POOL_GLOBAL_AVG;
         return pool_op(m->ctx, pk, x->c, (int)p->batch, x->h, x->w, epi_of(l), view(n, p, l->in),
-                       d->scale, d->shift, view(n, p, l->out), &s->main);
+                       d->scale, d->shift, view(n, p, l->out), &s->ops[s->nops++]);
     }
     conv_shape cs = conv_shape_of(n, l, p->batch);
     st = conv_shape_finish(&cs);
@@ -228,15 +227,14 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
         s->m = l->cout, s->k = l->cin, s->n = (int)p->batch * x->h * x->w;
         s->a_in = view(n, p, l->in), s->c_out = view(n, p, l->out);
         s->beta = l->epi.residual ? 1.0f : 0.0f;
-        return channel_epilogue_op(m->ctx, l->cout, s->n, epi_of(l), s->c_out, d->bias, d->scale,
-                                   d->shift, &s->epilogue);
+        st = channel_epilogue_op(m->ctx, l->cout, s->n, epi_of(l), s->c_out, d->bias, d->scale,
+                                 d->shift, &s->ops[0]);
+        s->nops = st == IRV2_OK;
+        return st;
     }
-    if (d->choice.phase)
-        return conv_phase_op(m->ctx, &cs, d->choice.tiling, epi_of(l), view(n, p, l->in),
-                             (op_buf){p->scratch, p->scratch_guard}, d->w, d->bias, d->scale,
-                             d->shift, view(n, p, l->out), &s->pre, &s->main);
-    return conv_op(m->ctx, &cs, d->choice.tiling, epi_of(l), view(n, p, l->in), d->w, d->bias,
-                   d->scale, d->shift, view(n, p, l->out), &s->main);
+    return conv_launches(m->ctx, &cs, &d->choice.form, epi_of(l), view(n, p, l->in),
+                         (op_buf){p->scratch, p->scratch_guard}, d->w, d->bias, d->scale, d->shift,
+                         view(n, p, l->out), s->ops, &s->nops);
 }
 
 /* Floats (and guard) of the one scratch buffer for the parity planes of the largest
@@ -275,7 +273,7 @@ static irv2_status alloc_scratch(irv2_model *m, plan *p)
 static void trim_scratch(plan *p)
 {
     for (int i = 0; i < p->nsteps; i++)
-        if (p->dev[i].choice.phase) return;
+        if (p->dev[i].choice.form.phase) return;
     if (p->scratch) clReleaseMemObject(p->scratch);
     p->scratch = NULL;
 }
@@ -346,10 +344,9 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
     p->root_off = calloc((size_t)n->ntensors, sizeof *p->root_off);
     p->steps = calloc((size_t)n->nlayers, sizeof *p->steps);
     p->dev = calloc((size_t)n->nlayers, sizeof *p->dev);
-    p->events = calloc((size_t)n->nlayers * 2, sizeof *p->events);
     p->staging = malloc(tensor_floats(&n->tensors[n->input], batch) * sizeof(float));
     irv2_status st = IRV2_OK;
-    if (!p->root_off || !p->steps || !p->dev || !p->events || !p->staging)
+    if (!p->root_off || !p->steps || !p->dev || !p->staging)
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
     if (st == IRV2_OK)
         st = place_roots(n, batch, guard_floats(m, batch), p->root_off, &p->arena_floats);
@@ -384,8 +381,9 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
 static void release_events(plan *p)
 {
     if (!p->have_events) return;
-    for (int i = 0; i < p->nsteps * 2; i++)
-        if (p->events[i]) clReleaseEvent(p->events[i]), p->events[i] = NULL;
+    for (int i = 0; i < p->nsteps; i++)
+        for (int k = 0; k <= CONV_MAX_LAUNCHES; k++)
+            if (p->steps[i].events[k]) clReleaseEvent(p->steps[i].events[k]), p->steps[i].events[k] = NULL;
     p->have_events = 0;
 }
 
@@ -394,9 +392,7 @@ void plan_free(plan *p)
     if (!p) return;
     release_events(p);
     for (int i = 0; p->steps && i < p->nsteps; i++) {
-        op_release(&p->steps[i].pre);
-        op_release(&p->steps[i].main);
-        op_release(&p->steps[i].epilogue);
+        for (int k = 0; k < p->steps[i].nops; k++) op_release(&p->steps[i].ops[k]);
     }
     op_release(&p->head[0]);
     op_release(&p->head[1]);
@@ -411,7 +407,6 @@ void plan_free(plan *p)
     if (p->out) clReleaseMemObject(p->out);
     free(p->root_off);
     free(p->steps);
-    free(p->events);
     free(p->staging);
     free(p);
 }
@@ -439,15 +434,12 @@ irv2_status plan_run(irv2_model *m, plan *p, const float *input, float *output, 
     irv2_status st = upload_input(m, p, input);
     for (int i = 0; st == IRV2_OK && i < p->nsteps; i++) {
         plan_step *s = &p->steps[i];
-        cl_event *ev = m->profiling ? &p->events[2 * i] : NULL;
-        if (s->gemm) {
+        int prof = m->profiling;
+        if (s->gemm)
             st = gemm_clblast(ctx, s->m, s->n, s->k, p->dev[i].w, 0, s->a_in, s->c_out, s->beta,
-                              ev);
-            if (st == IRV2_OK) st = op_enqueue(ctx, &s->epilogue, m->profiling ? ev + 1 : NULL);
-        } else {
-            if (s->pre.kernel) st = op_enqueue(ctx, &s->pre, m->profiling ? ev + 1 : NULL);
-            if (st == IRV2_OK) st = op_enqueue(ctx, &s->main, ev);
-        }
+                              prof ? &s->events[CONV_MAX_LAUNCHES] : NULL);
+        for (int k = 0; st == IRV2_OK && k < s->nops; k++)
+            st = op_enqueue(ctx, &s->ops[k], prof ? &s->events[k] : NULL);
         p->have_events |= m->profiling;
     }
     if (st == IRV2_OK) st = op_enqueue(ctx, &p->head[softmax ? 1 : 0], NULL);
@@ -492,9 +484,9 @@ irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, s
             if (nk == capacity) continue;
             out[nk++] = (irv2_layer_profile){.kind = key};
         }
-        out[k].ms += event_ms(p->events[2 * i]) + event_ms(p->events[2 * i + 1]);
+        for (int e = 0; e <= CONV_MAX_LAUNCHES; e++) out[k].ms += event_ms(s->events[e]);
         out[k].gflop += s->flops * 1e-9;
-        out[k].launches += s->gemm || s->pre.kernel ? 2 : 1;
+        out[k].launches += (unsigned)(s->gemm + s->nops);
     }
     *count = nk;
     return IRV2_OK;

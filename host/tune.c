@@ -20,7 +20,7 @@ static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16,
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "2"
+#define TUNER_VERSION "3"
 
 void tune_table_free(tune_table *t)
 {
@@ -133,28 +133,29 @@ static double measure(irv2_context *ctx, const tune_job *job, const conv_choice 
 
 static double measure_native(irv2_context *ctx, const tune_job *job, const conv_choice *c)
 {
-    size_t count = conv_packed_count(&job->shape, c->tiling);
+    size_t count = conv_packed_count(&job->shape, c->form.tiling);
     float *packed = malloc(count * sizeof(float));
     cl_mem w = NULL;
-    op_launch op = {0}, split = {0};
+    op_launch ops[CONV_MAX_LAUNCHES];
+    int nops = 0;
     double t = -1;
     if (packed && ctx_buffer(ctx, count * sizeof(float), CL_MEM_READ_ONLY, "tuning", &w) == IRV2_OK) {
-        conv_pack(&job->shape, c->tiling, job->weights, packed);
+        conv_pack(&job->shape, c->form.tiling, job->weights, packed);
         irv2_status st = ctx_cl_check(ctx, clEnqueueWriteBuffer(ctx->queue, w, CL_TRUE, 0,
                                                                 count * sizeof(float), packed, 0,
                                                                 NULL, NULL),
                                       "tuning");
         if (st == IRV2_OK)
-            st = c->phase ? conv_phase_op(ctx, &job->shape, c->tiling, job->epi, job->in,
-                                          job->scratch, w, job->bias, job->bias, job->bias,
-                                          job->out, &split, &op)
-                          : conv_op(ctx, &job->shape, c->tiling, job->epi, job->in, w, job->bias,
-                                    job->bias, job->bias, job->out, &op);
-        if (st == IRV2_OK) t = measure(ctx, job, c, &op);
-        if (t > 0 && c->phase) t += measure(ctx, job, c, &split);
+            st = conv_launches(ctx, &job->shape, &c->form, job->epi, job->in, job->scratch, w,
+                               job->bias, job->bias, job->bias, job->out, ops, &nops);
+        t = 0;
+        for (int k = 0; st == IRV2_OK && k < nops && t >= 0; k++) {
+            double s = measure(ctx, job, c, &ops[k]);
+            t = s < 0 ? -1 : t + s;
+        }
+        if (st != IRV2_OK) t = -1;
     }
-    op_release(&op);
-    op_release(&split);
+    while (nops > 0) op_release(&ops[--nops]);
     if (w) clReleaseMemObject(w);
     free(packed);
     irv2_clear_error(); /* a candidate that cannot run is simply not chosen */
@@ -164,18 +165,22 @@ static double measure_native(irv2_context *ctx, const tune_job *job, const conv_
 static void format_choice(const conv_choice *c, char *dst, size_t cap)
 {
     if (c->clblast) snprintf(dst, cap, "clblast");
-    else snprintf(dst, cap, "native %d %d%s", c->tiling.vw, c->tiling.tm, c->phase ? " phase" : "");
+    else
+        snprintf(dst, cap, "native %d %d %d %d", c->form.tiling.vw, c->form.tiling.tm,
+                 c->form.phase, c->form.kchunk);
 }
 
 static int parse_choice(const char *s, conv_choice *c)
 {
     memset(c, 0, sizeof *c);
     if (strcmp(s, "clblast") == 0) return c->clblast = 1, 0;
+    conv_form *f = &c->form;
     int used = 0;
-    if (sscanf(s, "native %d %d%n", &c->tiling.vw, &c->tiling.tm, &used) != 2) return -1;
-    if (strcmp(s + used, " phase") == 0) c->phase = 1;
-    else if (s[used] != '\0') return -1;
-    return (c->tiling.vw == 8 || c->tiling.vw == 16) && c->tiling.tm >= 1 && c->tiling.tm <= 16
+    if (sscanf(s, "native %d %d %d %d%n", &f->tiling.vw, &f->tiling.tm, &f->phase, &f->kchunk,
+               &used) != 4 || s[used] != '\0')
+        return -1;
+    return (f->tiling.vw == 8 || f->tiling.vw == 16) && f->tiling.tm >= 1 && f->tiling.tm <= 16 &&
+                   (f->phase == 0 || f->phase == 1) && f->kchunk >= 0
                ? 0
                : -1;
 }
@@ -198,7 +203,7 @@ static int tuning_enabled(void)
 irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice)
 {
     memset(choice, 0, sizeof *choice);
-    choice->tiling = conv_default_tiling(ctx);
+    choice->form.tiling = conv_default_tiling(ctx);
     int gemm_ok = job->clblast_w != NULL;
     if (job->mode == IRV2_GEMM_CLBLAST && gemm_ok) return choice->clblast = 1, IRV2_OK;
     if (!tuning_enabled()) return IRV2_OK;
@@ -226,10 +231,20 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
     int phases = job->scratch.mem && conv_phase_scratch(&job->shape) ? 2 : 1;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
         for (int phase = 0; phase < phases; phase++) {
-            c = (conv_choice){.clblast = 0, .tiling = candidates[i], .phase = phase};
+            c = (conv_choice){.form = {candidates[i], phase, 0}};
             double s = measure_native(ctx, job, &c);
             if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
         }
+    /* Then the best native form in chunks of about 512 and 256 reduction terms. */
+    int taps = job->shape.kh * job->shape.kw;
+    for (int terms = 512; !choice->clblast && best > 0 && terms >= 256; terms /= 2) {
+        c = *choice;
+        c.form.kchunk = terms / taps > 0 ? terms / taps : 1;
+        int chunks = conv_chunks(&job->shape, c.form.kchunk);
+        if (chunks < 2 || chunks + 1 > CONV_MAX_LAUNCHES) continue;
+        double s = measure_native(ctx, job, &c);
+        if (s > 0 && s < best) best = s, *choice = c;
+    }
     if (best < 0) return IRV2_OK; /* nothing measurable: keep the default */
     format_choice(choice, value, sizeof value);
     if (insert(t, key, value) == 0) t->dirty = 1;

@@ -7,8 +7,7 @@
 
 typedef struct conv_choice {
     int clblast;          /* CLBlast SGEMM (1x1 stride-1 convs only) */
-    conv_tiling tiling;   /* else cl/conv.cl with this tiling */
-    int phase;            /* stride 2 through the input's parity planes (conv_phase_op) */
+    conv_form form;       /* else cl/conv.cl in this form */
 } conv_choice;
 
 /* What is being chosen for: the conv (as the plan runs it), its epilogue, canonical weights

@@ -62,29 +62,38 @@ size_t conv_guard(const conv_shape *s, conv_tiling t)
     return (size_t)(s->kh + s->ph + 1) * s->w + s->kw + s->pw + 4 * t.vw;
 }
 
-/* Builds the conv kernel for a lane layout and sets its arguments. h, w are the sizes the
- * kernel indexes (the parity planes' for phase mode); in_cstride the input channel stride. */
+/* Where a conv kernel reads: the input (or its parity planes) with the sizes the kernel
+ * indexes and its channel stride. */
+typedef struct conv_source {
+    op_buf in;
+    int rows, phase, h, w, cstride;
+} conv_source;
+
+/* One launch of cl/conv.cl over input channels [c0, c1). */
 static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tiling t,
-                               op_epilogue epi, int rows, int phase, op_buf in, int h, int w,
-                               int in_cstride, cl_mem packed, cl_mem bias, cl_mem scale,
-                               cl_mem shift, op_buf out, op_launch *op)
+                               op_epilogue epi, const conv_source *src, int c0, int c1,
+                               cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
+                               op_buf out, op_launch *op)
 {
     char eflags[96], opts[256];
     memset(op, 0, sizeof *op);
+    cl_int accumulate = epi.residual || c0 > 0, finish = c1 == s->cin;
+    epi.residual = 0; /* a runtime argument (accumulate), not a kernel variant */
     epilogue_flags(epi, eflags, sizeof eflags);
     snprintf(opts, sizeof opts,
              "-DVW=%d -DTM=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d -DROWS=%d -DPHASE=%d%s",
-             t.vw, t.tm, s->kh, s->kw, s->stride, s->ph, s->pw, rows, phase, eflags);
+             t.vw, t.tm, s->kh, s->kw, s->stride, s->ph, s->pw, src->rows, src->phase, eflags);
     irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
     if (st != IRV2_OK) return st;
     if (!scale) scale = bias;
     if (!shift) shift = bias;
-    cl_uint in_off = (cl_uint)in.off, out_off = (cl_uint)out.off;
+    cl_uint in_off = (cl_uint)src->in.off, out_off = (cl_uint)out.off;
     cl_int out_cstride = s->n * s->ho * s->wo;
-    const kernel_arg args[] = {ARG(in.mem),  ARG(in_off),  ARG(packed),     ARG(bias),
-                               ARG(scale),   ARG(shift),   ARG(out.mem),    ARG(out_off),
-                               ARG(s->cin),  ARG(s->cout), ARG(h),          ARG(w),
-                               ARG(s->ho),   ARG(s->wo),   ARG(in_cstride), ARG(out_cstride)};
+    const kernel_arg args[] = {
+        ARG(src->in.mem), ARG(in_off),       ARG(packed),   ARG(bias),    ARG(scale),
+        ARG(shift),       ARG(out.mem),      ARG(out_off),  ARG(s->cin),  ARG(s->cout),
+        ARG(src->h),      ARG(src->w),       ARG(s->ho),    ARG(s->wo),   ARG(src->cstride),
+        ARG(out_cstride), ARG(c0),           ARG(c1),       ARG(accumulate), ARG(finish)};
     st = set_args(ctx, op->kernel, "conv", sizeof args / sizeof args[0], args);
     if (st != IRV2_OK) {
         op_release(op);
@@ -93,18 +102,10 @@ static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tili
     op->dims = 3;
     op->local_one = 1;
     op->gws[0] = (size_t)mtiles(s, t);
-    op->gws[1] = rows ? (size_t)s->ho * ((s->wo + t.vw - 1) / t.vw)
-                      : ((size_t)s->ho * w + t.vw - 1) / t.vw;
+    op->gws[1] = src->rows ? (size_t)s->ho * ((s->wo + t.vw - 1) / t.vw)
+                           : ((size_t)s->ho * src->w + t.vw - 1) / t.vw;
     op->gws[2] = (size_t)s->n;
     return IRV2_OK;
-}
-
-irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_epilogue epi,
-                    op_buf in, cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
-                    op_buf out, op_launch *op)
-{
-    return conv_kernel(ctx, s, t, epi, use_rows(s), 0, in, s->h, s->w, s->n * s->h * s->w,
-                       packed, bias, scale, shift, out, op);
 }
 
 /* Parity planes of the input: ceil(H/2) x ceil(W/2) each. */
@@ -121,17 +122,12 @@ size_t conv_phase_scratch(const conv_shape *s)
     return (size_t)s->cin * s->n * 4 * hp * wp;
 }
 
-irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
-                          op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
-                          cl_mem bias, cl_mem scale, cl_mem shift, op_buf out,
-                          op_launch *split, op_launch *op)
+static irv2_status phase_split_op(irv2_context *ctx, const conv_shape *s, op_buf in,
+                                  op_buf scratch, op_launch *split)
 {
     int hp, wp;
     phase_size(s, &hp, &wp);
     memset(split, 0, sizeof *split);
-    if (conv_phase_scratch(s) == 0)
-        return irv2_fail(IRV2_ERR_SHAPE, "conv: no parity-plane form for k%dx%d s%d on %dx%d",
-                         s->kh, s->kw, s->stride, s->h, s->w);
     irv2_status st = ctx_kernel(ctx, "conv.cl", "-DVW=8 -DTM=1 -DKH=1 -DKW=1 -DSH=1 -DPH=0 "
                                                 "-DPW=0 -DROWS=0 -DPHASE=0",
                                 "phase_split", &split->kernel);
@@ -140,13 +136,74 @@ irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
     const kernel_arg args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
                                ARG(s->h),   ARG(s->w),   ARG(hp),          ARG(wp)};
     st = set_args(ctx, split->kernel, "phase_split", sizeof args / sizeof args[0], args);
-    if (st == IRV2_OK) {
-        split->dims = 3;
-        split->gws[0] = (size_t)wp, split->gws[1] = (size_t)hp;
-        split->gws[2] = (size_t)s->cin * s->n;
-        st = conv_kernel(ctx, s, t, epi, 0, 1, scratch, hp, wp, s->n * 4 * hp * wp, packed, bias,
-                         scale, shift, out, op);
+    if (st != IRV2_OK) {
+        op_release(split);
+        return st;
     }
-    if (st != IRV2_OK) op_release(split);
+    split->dims = 3;
+    split->gws[0] = (size_t)wp, split->gws[1] = (size_t)hp;
+    split->gws[2] = (size_t)s->cin * s->n;
+    return IRV2_OK;
+}
+
+int conv_chunks(const conv_shape *s, int kchunk)
+{
+    return kchunk > 0 && kchunk < s->cin ? (s->cin + kchunk - 1) / kchunk : 1;
+}
+
+irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
+                          op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed, cl_mem bias,
+                          cl_mem scale, cl_mem shift, op_buf out, op_launch *ops, int *count)
+{
+    conv_source src = {in, use_rows(s), 0, s->h, s->w, s->n * s->h * s->w};
+    int n = 0, chunks = conv_chunks(s, f->kchunk);
+    irv2_status st = IRV2_OK;
+    *count = 0;
+    if (epi.residual && epi.relu1)
+        return irv2_fail(IRV2_ERR_UNSUPPORTED, "conv: ReLU before a residual sum");
+    if (f->phase) {
+        if (conv_phase_scratch(s) == 0)
+            return irv2_fail(IRV2_ERR_SHAPE, "conv: no parity-plane form for k%dx%d s%d on %dx%d",
+                             s->kh, s->kw, s->stride, s->h, s->w);
+        phase_size(s, &src.h, &src.w);
+        src = (conv_source){scratch, 0, 1, src.h, src.w, s->n * 4 * src.h * src.w};
+        st = phase_split_op(ctx, s, in, scratch, &ops[n]);
+        if (st == IRV2_OK) n++;
+    }
+    for (int k = 0; st == IRV2_OK && k < chunks; k++) {
+        int c0 = k * s->cin / chunks, c1 = (k + 1) * s->cin / chunks;
+        st = conv_kernel(ctx, s, f->tiling, epi, &src, c0, c1, packed, bias, scale, shift, out,
+                         &ops[n]);
+        if (st == IRV2_OK) n++;
+    }
+    if (st != IRV2_OK) {
+        while (n > 0) op_release(&ops[--n]);
+        return st;
+    }
+    *count = n;
+    return IRV2_OK;
+}
+
+irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_epilogue epi,
+                    op_buf in, cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
+                    op_buf out, op_launch *op)
+{
+    conv_form f = {t, 0, 0};
+    int count;
+    return conv_launches(ctx, s, &f, epi, in, (op_buf){0}, packed, bias, scale, shift, out, op,
+                         &count);
+}
+
+irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
+                          op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
+                          cl_mem bias, cl_mem scale, cl_mem shift, op_buf out,
+                          op_launch *split, op_launch *op)
+{
+    conv_form f = {t, 1, 0};
+    op_launch ops[2];
+    int count;
+    irv2_status st = conv_launches(ctx, s, &f, epi, in, scratch, packed, bias, scale, shift, out,
+                                   ops, &count);
+    if (st == IRV2_OK) *split = ops[0], *op = ops[1];
     return st;
 }

@@ -53,9 +53,27 @@ irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_ep
                     op_buf in, cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
                     op_buf out, op_launch *op);
 
-/* Stride-2 convs can also run as a stride-1 pass over the input's four parity planes, split
- * first into scratch (conv_phase_scratch floats; 0 when the shape has no such form). */
+/* How a conv runs: its tiling; for stride 2, optionally as a stride-1 pass over the input's
+ * four parity planes, split first into scratch (conv_phase_scratch floats; 0 when the shape
+ * has no such form); and optionally as chunks of kchunk input channels (0: one pass), each
+ * launch adding to the output, which keeps a long reduction's panels in cache. */
+typedef struct conv_form {
+    conv_tiling tiling;
+    int phase;
+    int kchunk;
+} conv_form;
+
+#define CONV_MAX_LAUNCHES 16
+
 size_t conv_phase_scratch(const conv_shape *s);
+/* Launches for kchunk: 1 when kchunk is 0 or covers all input channels. */
+int conv_chunks(const conv_shape *s, int kchunk);
+/* All launches of one conv in order (the parity split first, then each chunk); ops must
+ * hold conv_chunks() + 1 entries. A residual epilogue accumulates into out (no ReLU before
+ * the sum is supported). */
+irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
+                          op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed, cl_mem bias,
+                          cl_mem scale, cl_mem shift, op_buf out, op_launch *ops, int *count);
 irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                           op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
                           cl_mem bias, cl_mem scale, cl_mem shift, op_buf out,
