@@ -75,8 +75,12 @@ char *cache_read(const char *path, size_t *len)
 
 int cache_write(const char *path, const void *data, size_t len)
 {
+    /* Unique per process and per call, so two threads writing one entry do not share a file. */
+    static _Atomic unsigned serial;
     char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) return -1;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), serial++) >=
+        (int)sizeof tmp)
+        return -1;
     FILE *f = fopen(tmp, "wb");
     if (!f) return -1;
     int ok = fwrite(data, 1, len, f) == len;

@@ -9,7 +9,7 @@
 
 /* Per kind: 0 off; 1 failing; n > 1: n - 1 checks still pass. */
 static atomic_uint countdown[FAULT_KIND_COUNT];
-static atomic_uint hits[FAULT_KIND_COUNT];
+static atomic_uint checks[FAULT_KIND_COUNT], hits[FAULT_KIND_COUNT];
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 
 static const char *const kind_names[FAULT_KIND_COUNT] = {
@@ -44,6 +44,7 @@ void irv2_fault_set(fault_kind kind, unsigned countdown_value)
 {
     pthread_once(&env_once, read_env);
     if ((unsigned)kind >= FAULT_KIND_COUNT) return;
+    atomic_store(&checks[kind], 0);
     atomic_store(&hits[kind], 0);
     atomic_store(&countdown[kind], countdown_value);
 }
@@ -54,6 +55,11 @@ void irv2_fault_clear(void)
     for (int k = 0; k < FAULT_KIND_COUNT; k++) atomic_store(&countdown[k], 0);
 }
 
+unsigned irv2_fault_checks(fault_kind kind)
+{
+    return (unsigned)kind < FAULT_KIND_COUNT ? atomic_load(&checks[kind]) : 0;
+}
+
 unsigned irv2_fault_hits(fault_kind kind)
 {
     return (unsigned)kind < FAULT_KIND_COUNT ? atomic_load(&hits[kind]) : 0;
@@ -62,6 +68,7 @@ unsigned irv2_fault_hits(fault_kind kind)
 int fault_hit(fault_kind kind)
 {
     pthread_once(&env_once, read_env);
+    atomic_fetch_add_explicit(&checks[kind], 1, memory_order_relaxed);
     unsigned c = atomic_load_explicit(&countdown[kind], memory_order_relaxed);
     while (c > 1)
         if (atomic_compare_exchange_weak(&countdown[kind], &c, c - 1)) return 0;

@@ -6,13 +6,13 @@
  *   - IRV2_FAULT="alloc:3,build:1,nocompiler" in the environment (read once, at the first
  *     check), for the CLI. A kind without ":N" means ":1".
  * Countdown N arms the kind so that the first N - 1 checks pass and the Nth and every later
- * one fail, until it is cleared (countdown 0). Checks cost one atomic load when nothing is
- * armed. The state is process-wide; arm faults only while one thread uses the library. */
+ * one fail, until it is cleared (countdown 0). A check costs a few atomic operations. The
+ * state is process-wide; arm faults only while one thread uses the library. */
 #ifndef IRV2_FAULT_H
 #define IRV2_FAULT_H
 
 typedef enum fault_kind {
-    FAULT_ALLOC,        /* ctx_buffer(): clCreateBuffer fails with CL_MEM_OBJECT_ALLOCATION_FAILURE */
+    FAULT_ALLOC,        /* ctx_buffer(): clCreateBuffer fails, CL_MEM_OBJECT_ALLOCATION_FAILURE */
     FAULT_BUILD,        /* program.c: the program is built from a deliberately broken source, so
                          * the build fails for real and its log is the compiler's */
     FAULT_NO_COMPILER,  /* program.c: the device is treated as CL_DEVICE_COMPILER_AVAILABLE false */
@@ -27,7 +27,8 @@ typedef enum fault_kind {
 void irv2_fault_set(fault_kind kind, unsigned countdown);
 /* Clears every kind (also any armed by IRV2_FAULT). */
 void irv2_fault_clear(void);
-/* How many checks of kind have failed since it was last set. */
+/* How many checks of kind have been made, and how many failed, since it was last set. */
+unsigned irv2_fault_checks(fault_kind kind);
 unsigned irv2_fault_hits(fault_kind kind);
 
 /* The injection point: 1 when this check of kind must fail. */

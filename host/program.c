@@ -52,7 +52,13 @@ static const char *first_log_line(const irv2_context *ctx, char *buf, size_t cap
     return buf;
 }
 
-#define BINARY_FORMAT "irv2-program-binary-1"
+#define BINARY_FORMAT "irv2-program-binary-2"
+
+/* A cached binary is framed: magic, payload length and FNV-1a hash of the payload, then the
+ * payload. A truncated or damaged file is refused here, because PoCL asserts (aborting the
+ * process) on some malformed binaries instead of returning CL_INVALID_BINARY. */
+#define FRAME_MAGIC "irv2bin\n"
+#define FRAME_BYTES 24
 
 static uint64_t program_hash(const irv2_context *ctx, const char *src, const char *opts)
 {
@@ -80,11 +86,20 @@ static cl_program load_binary(irv2_context *ctx, uint64_t hash, const char *opts
     if (binary_path(hash, path, sizeof path) != 0) return NULL;
     unsigned char *bin = (unsigned char *)cache_read(path, &len);
     if (!bin) return NULL;
-    cl_int err, status;
-    const unsigned char *bins[1] = {bin};
+    uint64_t payload = 0, sum = 0;
+    if (len > FRAME_BYTES) memcpy(&payload, bin + 8, 8), memcpy(&sum, bin + 16, 8);
+    if (len <= FRAME_BYTES || memcmp(bin, FRAME_MAGIC, 8) != 0 || payload != len - FRAME_BYTES ||
+        sum != cache_hash(CACHE_HASH_INIT, bin + FRAME_BYTES, len - FRAME_BYTES)) {
+        free(bin);
+        return NULL;
+    }
+    len -= FRAME_BYTES;
+    cl_int err, status = CL_SUCCESS;
+    const unsigned char *bins[1] = {bin + FRAME_BYTES};
     cl_program prog =
         clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &len, bins, &status, &err);
     free(bin);
+    if (prog && (err != CL_SUCCESS || status != CL_SUCCESS)) clReleaseProgram(prog);
     if (err != CL_SUCCESS || status != CL_SUCCESS) return NULL;
     if (clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(prog);
@@ -103,11 +118,16 @@ static void save_binary(program_entry *e)
             CL_SUCCESS ||
         size == 0)
         return;
-    unsigned char *bin = malloc(size);
-    unsigned char *bins[1] = {bin};
+    unsigned char *bin = malloc(FRAME_BYTES + size);
+    unsigned char *bins[1] = {bin ? bin + FRAME_BYTES : NULL};
     if (bin && clGetProgramInfo(e->program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) ==
-                   CL_SUCCESS)
-        cache_write(path, bin, size);
+                   CL_SUCCESS) {
+        uint64_t payload = size, sum = cache_hash(CACHE_HASH_INIT, bin + FRAME_BYTES, size);
+        memcpy(bin, FRAME_MAGIC, 8);
+        memcpy(bin + 8, &payload, 8);
+        memcpy(bin + 16, &sum, 8);
+        cache_write(path, bin, FRAME_BYTES + size);
+    }
     free(bin);
 }
 

@@ -1,9 +1,11 @@
 #!/bin/sh
 # install-deps.sh: installs the Debian 12 packages irv2 needs to build and test (as root),
-# skipping the download when they are all present already.
+# skipping the download when they are all present already. clang and libclang-rt-14-dev
+# (libFuzzer) build the fuzz targets (fuzz/run.sh); valgrind runs tools/valgrind.sh.
 set -eu
 PACKAGES="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
-clinfo libclblast-dev libjansson-dev libcmocka-dev libjpeg-dev libpng-dev"
+clinfo libclblast-dev libjansson-dev libcmocka-dev libjpeg-dev libpng-dev \
+clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,517 @@
+/* test_faults.c: device faults that a real device cannot be made to produce on demand, injected
+ * through host/fault.h, each checked for its status, its message, the state it leaves behind
+ * (no device buffer or program leaked: the cl_context's reference count, which every live
+ * buffer, program and queue holds, is back where it was) and a context still usable after it:
+ *  - a device allocation fails (at the first, second, middle and last allocation of a plan):
+ *    IRV2_ERR_DEVICE_MEMORY naming the device; afterwards the same model runs and its logits
+ *    equal a clean run's bit for bit;
+ *  - a program fails to build (a deliberately broken source, so the log is the compiler's):
+ *    IRV2_ERR_BUILD, and irv2_context_build_log() holds the compiler's diagnostic;
+ *  - the device has no compiler: with an empty binary cache, IRV2_ERR_UNSUPPORTED naming the
+ *    device; with a warm cache, the run succeeds from cached binaries with identical logits;
+ *    with a corrupt cache, the binaries are rejected (compiler: rebuilt silently; none:
+ *    IRV2_ERR_UNSUPPORTED);
+ *  - the same faults through the CLI (IRV2_FAULT=...): exit status 1, one line naming the
+ *    device (plus the build log for a build failure).
+ * IRV2_TUNE=0 keeps kernel tuning out; each case gets its own IRV2_CACHE_DIR. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "context.h"
+#include "fault.h"
+#include "irv2.h"
+#include "synthetic.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IMAGE (3u * 299u * 299u)
+#define CLASSES 1000u
+
+typedef struct faults {
+    int no_device;
+    float *input;            /* 1 x 3 x 299 x 299 */
+    float *ref;              /* synthetic:1's logits on input from a clean run */
+    char base[4096];         /* this process's scratch folder */
+    int ncache;
+} faults;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- scratch folders -------------------------------------------------------------------- */
+
+/* Removes a folder of plain files (the cache folders are flat). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[8300];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(path);
+        else remove(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Points IRV2_CACHE_DIR at a new empty folder; dst receives its path. */
+static const char *fresh_cache(faults *s, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "%s/cache%d", s->base, ++s->ncache);
+    assert_int_equal(mkdir(dst, 0755), 0);
+    assert_int_equal(setenv("IRV2_CACHE_DIR", dst, 1), 0);
+    return dst;
+}
+
+/* The cached program binaries in dir. */
+static int count_binaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, "program-", 8) == 0 && strstr(e->d_name, ".bin") != NULL;
+    closedir(d);
+    return n;
+}
+
+/* ---- models and runs -------------------------------------------------------------------- */
+
+static irv2_context *make_context(void)
+{
+    irv2_context *ctx = NULL;
+    irv2_status st = irv2_context_create(NULL, &ctx);
+    if (st != IRV2_OK) fail_msg("context: %s: %s", irv2_status_string(st), irv2_last_error());
+    return ctx;
+}
+
+static irv2_model *load(irv2_context *ctx, const char *weights)
+{
+    irv2_model *m = NULL;
+    irv2_status st = irv2_model_load(ctx, weights, NULL, &m);
+    if (st != IRV2_OK) fail_msg("%s: %s: %s", weights, irv2_status_string(st), irv2_last_error());
+    return m;
+}
+
+/* Runs at batch 1 and returns the status; out holds CLASSES floats. */
+static irv2_status run(irv2_model *m, const faults *s, float *out, const char *what)
+{
+    double t0 = now_s();
+    irv2_status st = irv2_model_run(m, s->input, 1, out, 0);
+    print_message("  %s: %s in %.2f s%s%s\n", what, irv2_status_string(st), now_s() - t0,
+                  st ? ": " : "", st ? irv2_last_error() : "");
+    return st;
+}
+
+static void run_ok_and_match(irv2_model *m, const faults *s, const char *what)
+{
+    float out[CLASSES];
+    irv2_status st = run(m, s, out, what);
+    if (st != IRV2_OK) fail_msg("%s: %s: %s", what, irv2_status_string(st), irv2_last_error());
+    if (memcmp(out, s->ref, sizeof out) != 0) {
+        for (unsigned i = 0; i < CLASSES; i++)
+            if (memcmp(&out[i], &s->ref[i], sizeof(float)) != 0)
+                fail_msg("%s: logit %u is %.9g, the clean run gave %.9g", what, i, out[i],
+                         s->ref[i]);
+    }
+}
+
+/* Buffers, programs and the queue each hold a reference to the cl_context: a count back at
+ * its earlier value means nothing was leaked on the device. */
+static cl_uint context_refs(const irv2_context *ctx)
+{
+    cl_uint refs = 0;
+    /* commands still in flight hold references too */
+    assert_int_equal(clFinish(ctx->queue), CL_SUCCESS);
+    assert_int_equal(clGetContextInfo(ctx->context, CL_CONTEXT_REFERENCE_COUNT, sizeof refs,
+                                      &refs, NULL),
+                     CL_SUCCESS);
+    return refs;
+}
+
+static void expect_message(const char *m1, const char *m2)
+{
+    const char *msg = irv2_last_error();
+    if (!strstr(msg, m1)) fail_msg("message \"%s\" does not name '%s'", msg, m1);
+    if (m2 && !strstr(msg, m2)) fail_msg("message \"%s\" does not say '%s'", msg, m2);
+}
+
+#define SKIP_WITHOUT_DEVICE(s)      \
+    do {                            \
+        if ((s)->no_device) skip(); \
+    } while (0)
+
+/* ---- allocation failure ----------------------------------------------------------------- */
+
+static void test_alloc_failure(void **state)
+{
+    faults *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    char cache[4200];
+    fresh_cache(s, cache, sizeof cache);
+    irv2_context *ctx = make_context();
+    const char *device = irv2_context_device(ctx)->name;
+
+    /* A clean run builds every program (kept by the context) and counts the allocations. */
+    irv2_model *warm = load(ctx, "synthetic:1");
+    irv2_fault_set(FAULT_ALLOC, 1000000000u);
+    float out[CLASSES];
+    assert_int_equal(run(warm, s, out, "clean run counting allocations"), IRV2_OK);
+    unsigned allocs = irv2_fault_checks(FAULT_ALLOC);
+    irv2_fault_clear();
+    print_message("  a batch-1 plan makes %u device allocations\n", allocs);
+    assert_true(allocs > 10);
+    irv2_model_free(warm);
+    cl_uint refs = context_refs(ctx);
+
+    irv2_model *m = load(ctx, "synthetic:1");
+    const unsigned at[] = {1, 2, allocs / 2, allocs};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "allocation %u of %u fails", at[i], allocs);
+        irv2_fault_set(FAULT_ALLOC, at[i]);
+        assert_int_equal(run(m, s, out, what), IRV2_ERR_DEVICE_MEMORY);
+        assert_int_equal(irv2_fault_hits(FAULT_ALLOC), 1); /* it stopped at the first */
+        assert_int_equal(irv2_fault_checks(FAULT_ALLOC), at[i]);
+        expect_message(device, "cannot allocate");
+        assert_int_equal(irv2_context_cl_error(ctx), CL_MEM_OBJECT_ALLOCATION_FAILURE);
+        assert_int_equal(irv2_model_device_bytes(m), 0);
+        assert_int_equal(context_refs(ctx), refs); /* the partial plan was released */
+    }
+    irv2_fault_clear();
+    run_ok_and_match(m, s, "after the faults, the same model");
+    irv2_model_free(m);
+    assert_int_equal(context_refs(ctx), refs);
+    irv2_context_free(ctx);
+    remove_tree(cache);
+}
+
+/* ---- build failure ---------------------------------------------------------------------- */
+
+static void test_build_failure(void **state)
+{
+    faults *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    char cache[4200];
+    fresh_cache(s, cache, sizeof cache);
+    irv2_context *ctx = make_context();
+    const char *device = irv2_context_device(ctx)->name;
+    assert_string_equal(irv2_context_build_log(ctx), "");
+    cl_uint refs = context_refs(ctx);
+    irv2_model *m = load(ctx, "synthetic:1");
+    float out[CLASSES];
+    const unsigned at[] = {1, 3};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "program build %u fails", at[i]);
+        irv2_fault_set(FAULT_BUILD, at[i]);
+        assert_int_equal(run(m, s, out, what), IRV2_ERR_BUILD);
+        assert_int_equal(irv2_fault_hits(FAULT_BUILD), 1);
+        expect_message(device, "building cl/");
+        assert_int_equal(irv2_context_cl_error(ctx), CL_BUILD_PROGRAM_FAILURE);
+        const char *log = irv2_context_build_log(ctx);
+        print_message("  build log: %.200s\n", log);
+        /* the compiler's own diagnostic, naming the undeclared identifier */
+        assert_non_null(strstr(log, "irv2_injected_build_fault"));
+        assert_int_equal(irv2_model_device_bytes(m), 0);
+        /* only the programs that did build are held (by the context, for later runs) */
+        assert_int_equal(context_refs(ctx), refs + (cl_uint)ctx->nprograms);
+    }
+    irv2_fault_clear();
+    run_ok_and_match(m, s, "after the faults, the same model");
+    irv2_model_free(m);
+    irv2_context_free(ctx);
+    assert_int_equal(count_binaries(cache) > 0, 1);
+    remove_tree(cache);
+}
+
+/* ---- no compiler ------------------------------------------------------------------------ */
+
+static void test_no_compiler_cold_cache(void **state)
+{
+    faults *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    char cache[4200];
+    fresh_cache(s, cache, sizeof cache);
+    irv2_context *ctx = make_context();
+    const char *device = irv2_context_device(ctx)->name;
+    cl_uint refs = context_refs(ctx);
+    irv2_model *m = load(ctx, "synthetic:1");
+    float out[CLASSES];
+    irv2_fault_set(FAULT_NO_COMPILER, 1);
+    assert_int_equal(run(m, s, out, "no compiler, empty cache"), IRV2_ERR_UNSUPPORTED);
+    assert_true(irv2_fault_hits(FAULT_NO_COMPILER) >= 1);
+    expect_message(device, "no OpenCL compiler and no cached binary");
+    assert_int_equal(irv2_model_device_bytes(m), 0);
+    assert_int_equal(context_refs(ctx), refs);
+    assert_int_equal(count_binaries(cache), 0);
+    /* the same context works once a compiler is there */
+    irv2_fault_clear();
+    run_ok_and_match(m, s, "compiler back, same context");
+    irv2_model_free(m);
+    irv2_context_free(ctx);
+    remove_tree(cache);
+}
+
+static void test_no_compiler_warm_cache(void **state)
+{
+    faults *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    char cache[4200];
+    fresh_cache(s, cache, sizeof cache);
+    /* a first process-like pass with the compiler fills the cache */
+    irv2_context *ctx = make_context();
+    irv2_model *m = load(ctx, "synthetic:1");
+    run_ok_and_match(m, s, "with the compiler, filling the cache");
+    irv2_model_free(m);
+    irv2_context_free(ctx);
+    int binaries = count_binaries(cache);
+    print_message("  %d program binaries cached\n", binaries);
+    assert_true(binaries > 0);
+
+    irv2_fault_set(FAULT_NO_COMPILER, 1);
+    ctx = make_context();
+    m = load(ctx, "synthetic:1");
+    run_ok_and_match(m, s, "no compiler, warm cache");
+    /* every program came from the cache: the compiler was never asked for */
+    assert_int_equal(irv2_fault_hits(FAULT_NO_COMPILER), 0);
+    irv2_fault_clear();
+    irv2_model_free(m);
+    irv2_context_free(ctx);
+    remove_tree(cache);
+}
+
+/* Damages every cached binary: every other one cut to its first half (a crash mid-copy, a
+ * full disk), the others with one byte flipped in the middle (a bad sector). */
+static void corrupt_binaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    char path[8300];
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "program-", 8) != 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        if (n++ % 2 == 0) {
+            assert_int_equal(truncate(path, st.st_size / 2), 0);
+            continue;
+        }
+        FILE *f = fopen(path, "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, st.st_size / 2, SEEK_SET), 0);
+        int c = fgetc(f);
+        assert_int_equal(fseek(f, st.st_size / 2, SEEK_SET), 0);
+        assert_int_equal(fputc(c ^ 0x5a, f), c ^ 0x5a);
+        assert_int_equal(fclose(f), 0);
+    }
+    closedir(d);
+    assert_true(n >= 2);
+}
+
+static void test_corrupt_binary_cache(void **state)
+{
+    faults *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    char cache[4200];
+    fresh_cache(s, cache, sizeof cache);
+    irv2_context *ctx = make_context();
+    irv2_model *m = load(ctx, "synthetic:1");
+    run_ok_and_match(m, s, "filling the cache");
+    irv2_model_free(m);
+    irv2_context_free(ctx);
+    assert_true(count_binaries(cache) > 0);
+    corrupt_binaries(cache);
+
+    /* without a compiler the truncated binaries are refused with a clear status */
+    irv2_fault_set(FAULT_NO_COMPILER, 1);
+    ctx = make_context();
+    m = load(ctx, "synthetic:1");
+    float out[CLASSES];
+    assert_int_equal(run(m, s, out, "no compiler, corrupt cache"), IRV2_ERR_UNSUPPORTED);
+    expect_message(irv2_context_device(ctx)->name, "no cached binary");
+    irv2_fault_clear();
+    /* with one they are rebuilt silently */
+    run_ok_and_match(m, s, "compiler back, corrupt cache");
+    irv2_model_free(m);
+    irv2_context_free(ctx);
+    remove_tree(cache);
+}
+
+/* ---- the CLI ---------------------------------------------------------------------------- */
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Runs `env ENV irv2 run ...` through the shell; returns its exit status, stderr in err. */
+static int run_cli(const faults *s, const char *env, const char *input, const char *output,
+                   char **err)
+{
+    const char *cli = getenv("IRV2_CLI");
+    if (!cli || !*cli) skip();
+    char errfile[4200], cmd[16384];
+    snprintf(errfile, sizeof errfile, "%s/cli.stderr", s->base);
+    snprintf(cmd, sizeof cmd, "env %s '%s' run --weights synthetic:1 --input '%s' --output '%s' "
+             "</dev/null >/dev/null 2>'%s'", env, cli, input, output, errfile);
+    int rc = system(cmd);
+    *err = read_text(errfile);
+    assert_non_null(*err);
+    remove(errfile);
+    print_message("  %s irv2 run -> %d; stderr: %s", env, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1,
+                  **err ? *err : "(empty)\n");
+    assert_true(WIFEXITED(rc));
+    return WEXITSTATUS(rc);
+}
+
+static void test_cli_faults(void **state)
+{
+    faults *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    char cache[4200], input[4200], output[4200], env[8500], *err;
+    fresh_cache(s, cache, sizeof cache);
+    snprintf(input, sizeof input, "%s/input.npy", s->base);
+    snprintf(output, sizeof output, "%s/out.npy", s->base);
+    uint64_t shape[4] = {1, 3, 299, 299};
+    assert_int_equal(irv2_npy_write(input, 4, shape, s->input), IRV2_OK);
+    irv2_context *ctx = make_context();
+    char device[300];
+    snprintf(device, sizeof device, "'%s'", irv2_context_device(ctx)->name);
+    irv2_context_free(ctx);
+
+    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=nocompiler", cache);
+    assert_int_equal(run_cli(s, env, input, output, &err), 1);
+    assert_non_null(strstr(err, device));
+    assert_non_null(strstr(err, "no OpenCL compiler"));
+    assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err)); /* one line */
+    assert_false(test_file_exists(output));
+
+    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=alloc:5", cache);
+    assert_int_equal(run_cli(s, env, input, output, &err), 1);
+    assert_non_null(strstr(err, device));
+    assert_non_null(strstr(err, "cannot allocate"));
+    assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err));
+    assert_false(test_file_exists(output));
+
+    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=build:2", cache);
+    assert_int_equal(run_cli(s, env, input, output, &err), 1);
+    assert_non_null(strstr(err, device));
+    assert_non_null(strstr(err, "building cl/"));
+    /* the one-line message, then the compiler's log */
+    assert_non_null(strstr(err, "\nbuild log:\n"));
+    assert_non_null(strstr(err, "irv2_injected_build_fault"));
+    assert_false(test_file_exists(output));
+
+    /* a malformed IRV2_FAULT arms nothing */
+    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=alloc:x,nosuch:3", cache);
+    assert_int_equal(run_cli(s, env, input, output, &err), 0);
+    assert_string_equal(err, "");
+    assert_true(test_file_exists(output));
+    remove(output);
+    remove(input);
+    remove_tree(cache);
+}
+
+/* ---- group setup ------------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+    faults *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    *state = s;
+    char name[64];
+    snprintf(name, sizeof name, "faults_%ld", (long)getpid());
+    snprintf(s->base, sizeof s->base, "%s", test_tmp_path(name));
+    if (mkdir(s->base, 0755) != 0) return -1;
+    setenv("IRV2_TUNE", "0", 1);
+    unsetenv("IRV2_FAULT");
+    unsigned ndev = 0;
+    if (irv2_device_count(&ndev) == IRV2_ERR_NO_PLATFORM) {
+        print_message("no OpenCL device (%s): skipping\n", irv2_last_error());
+        s->no_device = 1;
+        return 0;
+    }
+    s->input = malloc((size_t)IMAGE * sizeof(float));
+    s->ref = malloc((size_t)CLASSES * sizeof(float));
+    if (!s->input || !s->ref) return -1;
+    synthetic_fill("input", 7, -1.0, 1.0, s->input, IMAGE);
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/cache0", s->base);
+    if (mkdir(cache, 0755) != 0 || setenv("IRV2_CACHE_DIR", cache, 1) != 0) return -1;
+    irv2_context *ctx = NULL;
+    irv2_model *m = NULL;
+    irv2_status st = irv2_context_create(NULL, &ctx);
+    if (st == IRV2_OK) st = irv2_model_load(ctx, "synthetic:1", NULL, &m);
+    if (st == IRV2_OK) st = irv2_model_run(m, s->input, 1, s->ref, 0);
+    if (st != IRV2_OK) print_message("clean run: %s\n", irv2_last_error());
+    else print_message("device: %s\n", irv2_context_device(ctx)->name);
+    irv2_model_free(m);
+    irv2_context_free(ctx);
+    remove_tree(cache);
+    return st == IRV2_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    faults *s = *state;
+    if (!s) return 0;
+    irv2_fault_clear();
+    remove_tree(s->base);
+    free(s->input);
+    free(s->ref);
+    free(s);
+    return 0;
+}
+
+/* A failed assertion must not leave a fault armed for the next test. */
+static int clear_faults(void **state)
+{
+    (void)state;
+    irv2_fault_clear();
+    return 0;
+}
+
+#define TEST(f) cmocka_unit_test_teardown(f, clear_faults)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TEST(test_alloc_failure),
+        TEST(test_build_failure),
+        TEST(test_no_compiler_cold_cache),
+        TEST(test_no_compiler_warm_cache),
+        TEST(test_corrupt_binary_cache),
+        TEST(test_cli_faults),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
