@@ -55,42 +55,8 @@ def run(model, x, dtype):
     return logits, trace, proj_ratio
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description="Write the seed-variant golden logits (float64 reference, stored float32).")
-    p.add_argument("--seed", type=int, default=1, help="synthetic weight seed (default 1)")
-    p.add_argument("--input-seed", type=int, default=7, help="synthetic input seed (default 7)")
-    p.add_argument("--batch", type=int, default=2, help="batch size (default 2)")
-    p.add_argument("--classes", type=int, default=1000, help="classifier outputs (default 1000)")
-    p.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "seed_golden.npy"),
-                   help="output .npy path (default tests/data/seed_golden.npy)")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    p.add_argument("--compare-f32", action="store_true",
-                   help="also run in float32 and report its deviation from the float64 reference")
-    a = p.parse_args(argv)
-
-    torch.set_num_threads(a.threads)
-    print("parameters: variant=seed seed=%d input_seed=%d batch=%d classes=%d precision=float64 out=%s threads=%d"
-          % (a.seed, a.input_seed, a.batch, a.classes, a.out, a.threads))
-
-    t0 = time.time()
-    model = ref.InceptionResNetV2Seed(a.classes).eval()
-    ref.fill_synthetic(model, a.seed)
-    x = ref.synthetic_input(a.batch, a.input_seed)
-    print("synthetic weights and input: %.1f s" % (time.time() - t0))
-
-    t0 = time.time()
-    logits64, trace, proj_ratio = run(model, x, torch.float64)
-    print("float64 forward: %.1f s" % (time.time() - t0))
-
-    print()
-    print("per-stage activation statistics (float64, whole batch):")
-    print("  %-12s %-12s %11s %11s %11s %11s" % ("stage", "shape", "mean", "std", "max|x|", "proj/in rms"))
-    for label, t in [("input", torch.from_numpy(x))] + trace:
-        m, s, mx = stats(t)
-        r = proj_ratio.get(label)
-        print("  %-12s %-12s %11.5f %11.5f %11.5f %11s" % (
-            label, "x".join(str(d) for d in t.shape[1:]), m, s, mx, "" if r is None else "%.5f" % r))
-
+def report_and_save(a, model, x, logits64, run):
+    """Prints the top-5 and their separation, optionally the float32 error, and writes a.out."""
     logits = logits64.numpy().astype("<f4")
     if not np.all(np.isfinite(logits)):
         print("ERROR: non-finite logits")
@@ -133,6 +99,45 @@ def main(argv=None):
     print("wrote %s: dtype %s shape %s, %d bytes; logits mean %.6f std %.6f" % (
         a.out, back.dtype.str, back.shape, os.path.getsize(a.out), float(back.mean()), float(back.std())))
     return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Write the seed-variant golden logits (float64 reference, stored float32).")
+    p.add_argument("--seed", type=int, default=1, help="synthetic weight seed (default 1)")
+    p.add_argument("--input-seed", type=int, default=7, help="synthetic input seed (default 7)")
+    p.add_argument("--batch", type=int, default=2, help="batch size (default 2)")
+    p.add_argument("--classes", type=int, default=1000, help="classifier outputs (default 1000)")
+    p.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "seed_golden.npy"),
+                   help="output .npy path (default tests/data/seed_golden.npy)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    p.add_argument("--compare-f32", action="store_true",
+                   help="also run in float32 and report its deviation from the float64 reference")
+    a = p.parse_args(argv)
+
+    torch.set_num_threads(a.threads)
+    print("parameters: variant=seed seed=%d input_seed=%d batch=%d classes=%d precision=float64 out=%s threads=%d"
+          % (a.seed, a.input_seed, a.batch, a.classes, a.out, a.threads))
+
+    t0 = time.time()
+    model = ref.InceptionResNetV2Seed(a.classes).eval()
+    ref.fill_synthetic(model, a.seed)
+    x = ref.synthetic_input(a.batch, a.input_seed)
+    print("synthetic weights and input: %.1f s" % (time.time() - t0))
+
+    t0 = time.time()
+    logits64, trace, proj_ratio = run(model, x, torch.float64)
+    print("float64 forward: %.1f s" % (time.time() - t0))
+
+    print()
+    print("per-stage activation statistics (float64, whole batch):")
+    print("  %-12s %-12s %11s %11s %11s %11s" % ("stage", "shape", "mean", "std", "max|x|", "proj/in rms"))
+    for label, t in [("input", torch.from_numpy(x))] + trace:
+        m, s, mx = stats(t)
+        r = proj_ratio.get(label)
+        print("  %-12s %-12s %11.5f %11.5f %11.5f %11s" % (
+            label, "x".join(str(d) for d in t.shape[1:]), m, s, mx, "" if r is None else "%.5f" % r))
+
+    return report_and_save(a, model, x, logits64, run)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import irv2_reference_tf as ref  # noqa: E402
+from make_golden import report_and_save  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -106,48 +107,7 @@ def main(argv=None):
     rmss = [rms(t) for label, t in trace if label not in ("pool", "logits")]
     print("  stage rms range: %.4f .. %.4f" % (min(rmss), max(rmss)))
 
-    logits = logits64.numpy().astype("<f4")
-    if not np.all(np.isfinite(logits)):
-        print("ERROR: non-finite logits")
-        return 1
-
-    print()
-    print("top-5 per image (class: logit), and the 5th-6th gap relative to max|logit|:")
-    min_rel_gap = float("inf")
-    for i in range(a.batch):
-        row = logits64[i].numpy()
-        order = np.argsort(-row, kind="stable")
-        top = ", ".join("%d: %.6f" % (c, row[c]) for c in order[:5])
-        maxabs = np.abs(row).max()
-        gap5 = row[order[4]] - row[order[5]]
-        gaps = [row[order[k]] - row[order[k + 1]] for k in range(5)]
-        rel = gap5 / maxabs
-        min_rel_gap = min(min_rel_gap, rel)
-        print("  image %d: %s" % (i, top))
-        print("    max|logit| %.6f; gap 5th-6th %.6f = %.4f of max|logit|; min gap within top-6 %.6f = %.4f"
-              % (maxabs, gap5, rel, min(gaps), min(gaps) / maxabs))
-    if a.batch > 1:
-        same = all(np.argsort(-logits64[i].numpy())[0] == np.argsort(-logits64[0].numpy())[0] for i in range(a.batch))
-        print("  top-1 identical across the batch: %s" % same)
-        print("  max |logits[0] - logits[1]|: %.6f" % np.abs(logits[0] - logits[1]).max())
-
-    if a.compare_f32:
-        t0 = time.time()
-        logits32, _, _ = run(model, x, torch.float32)
-        d = (logits32.double() - logits64).abs()
-        print()
-        print("float32 forward: %.1f s; max |f32 - f64| = %.3e (%.3e of max|logit|); top-5 same: %s" % (
-            time.time() - t0, d.max().item(), d.max().item() / logits64.abs().max().item(),
-            all(np.array_equal(np.argsort(-logits32[i].numpy())[:5], np.argsort(-logits64[i].numpy())[:5])
-                for i in range(a.batch))))
-
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    np.save(a.out, np.ascontiguousarray(logits, dtype="<f4"))
-    back = np.load(a.out)
-    print()
-    print("wrote %s: dtype %s shape %s, %d bytes; logits mean %.6f std %.6f" % (
-        a.out, back.dtype.str, back.shape, os.path.getsize(a.out), float(back.mean()), float(back.std())))
-    return 0
+    return report_and_save(a, model, x, logits64, run)
 
 
 if __name__ == "__main__":
