@@ -47,32 +47,7 @@ typedef struct faults {
     int ncache;
 } faults;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* ---- scratch folders -------------------------------------------------------------------- */
-
-/* Removes a folder of plain files (the cache folders are flat). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char path[8300];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(path);
-        else remove(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 /* Points IRV2_CACHE_DIR at a new empty folder; dst receives its path. */
 static const char *fresh_cache(faults *s, char *dst, size_t cap)
@@ -117,9 +92,9 @@ static irv2_model *load(irv2_context *ctx, const char *weights)
 /* Runs at batch 1 and returns the status; out holds CLASSES floats. */
 static irv2_status run(irv2_model *m, const faults *s, float *out, const char *what)
 {
-    double t0 = now_s();
+    double t0 = test_now_s();
     irv2_status st = irv2_model_run(m, s->input, 1, out, 0);
-    print_message("  %s: %s in %.2f s%s%s\n", what, irv2_status_string(st), now_s() - t0,
+    print_message("  %s: %s in %.2f s%s%s\n", what, irv2_status_string(st), test_now_s() - t0,
                   st ? ": " : "", st ? irv2_last_error() : "");
     return st;
 }
@@ -204,7 +179,7 @@ static void test_alloc_failure(void **state)
     irv2_model_free(m);
     assert_int_equal(context_refs(ctx), refs);
     irv2_context_free(ctx);
-    remove_tree(cache);
+    test_remove_tree(cache);
 }
 
 /* ---- build failure ---------------------------------------------------------------------- */
@@ -243,7 +218,7 @@ static void test_build_failure(void **state)
     irv2_model_free(m);
     irv2_context_free(ctx);
     assert_int_equal(count_binaries(cache) > 0, 1);
-    remove_tree(cache);
+    test_remove_tree(cache);
 }
 
 /* ---- no compiler ------------------------------------------------------------------------ */
@@ -271,7 +246,7 @@ static void test_no_compiler_cold_cache(void **state)
     run_ok_and_match(m, s, "compiler back, same context");
     irv2_model_free(m);
     irv2_context_free(ctx);
-    remove_tree(cache);
+    test_remove_tree(cache);
 }
 
 static void test_no_compiler_warm_cache(void **state)
@@ -299,7 +274,7 @@ static void test_no_compiler_warm_cache(void **state)
     irv2_fault_clear();
     irv2_model_free(m);
     irv2_context_free(ctx);
-    remove_tree(cache);
+    test_remove_tree(cache);
 }
 
 /* Damages every cached binary: every other one cut to its first half (a crash mid-copy, a
@@ -358,7 +333,7 @@ static void test_corrupt_binary_cache(void **state)
     run_ok_and_match(m, s, "compiler back, corrupt cache");
     irv2_model_free(m);
     irv2_context_free(ctx);
-    remove_tree(cache);
+    test_remove_tree(cache);
 }
 
 /* ---- the CLI ---------------------------------------------------------------------------- */
@@ -439,7 +414,7 @@ static void test_cli_faults(void **state)
     assert_true(test_file_exists(output));
     remove(output);
     remove(input);
-    remove_tree(cache);
+    test_remove_tree(cache);
 }
 
 /* ---- group setup ------------------------------------------------------------------------ */
@@ -477,7 +452,7 @@ static int group_setup(void **state)
     else print_message("device: %s\n", irv2_context_device(ctx)->name);
     irv2_model_free(m);
     irv2_context_free(ctx);
-    remove_tree(cache);
+    test_remove_tree(cache);
     return st == IRV2_OK ? 0 : -1;
 }
 
@@ -486,7 +461,7 @@ static int group_teardown(void **state)
     faults *s = *state;
     if (!s) return 0;
     irv2_fault_clear();
-    remove_tree(s->base);
+    test_remove_tree(s->base);
     free(s->input);
     free(s->ref);
     free(s);

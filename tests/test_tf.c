@@ -156,21 +156,7 @@ static int group_teardown(void **state)
 
 static void check_against_golden(const tf *s, const float *logits, const char *what)
 {
-    double rel = test_rel_max_diff(logits, s->golden, s->golden, (size_t)BATCH * CLASSES);
-    print_message("  %s: max|diff| / max|ref| = %.3e\n", what, rel);
-    if (!(rel <= GOLDEN_TOLERANCE))
-        fail_msg("%s: logits differ from the float64 reference by %.3e of max|ref| (> %g)", what,
-                 rel, GOLDEN_TOLERANCE);
-    for (int b = 0; b < BATCH; b++) {
-        size_t ours[5], ref[5];
-        test_top5(logits + (size_t)b * CLASSES, CLASSES, ours);
-        test_top5(s->golden + (size_t)b * CLASSES, CLASSES, ref);
-        for (int k = 0; k < 5; k++)
-            if (ours[k] != ref[k])
-                fail_msg("%s: image %d: top-5 %zu %zu %zu %zu %zu, reference %zu %zu %zu %zu %zu",
-                         what, b, ours[0], ours[1], ours[2], ours[3], ours[4], ref[0], ref[1],
-                         ref[2], ref[3], ref[4]);
-    }
+    test_check_golden(logits, s->golden, BATCH, CLASSES, GOLDEN_TOLERANCE, what);
 }
 
 static void test_golden_native(void **state)

@@ -58,28 +58,6 @@ typedef struct worker {
     double seconds;
 } worker;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char path[8300];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        remove(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void fresh_cache(threads_state *s, char *dst, size_t cap)
 {
     snprintf(dst, cap, "%s/cache%d", s->base, ++s->ncache);
@@ -104,7 +82,7 @@ static void *work(void *arg)
     float *out = malloc((size_t)2 * CLASSES * sizeof(float));
     /* everyone waits here, so that context creation and loading overlap too */
     pthread_barrier_wait(w->barrier);
-    double t0 = now_s();
+    double t0 = test_now_s();
     irv2_status st = out ? IRV2_OK : IRV2_ERR_HOST_MEMORY;
     if (st == IRV2_OK) st = irv2_context_create(NULL, &ctx);
     if (st != IRV2_OK) record_failure(w, st, "irv2_context_create");
@@ -129,7 +107,7 @@ static void *work(void *arg)
         }
         if (st == IRV2_OK) w->ok_rounds++;
     }
-    w->seconds = now_s() - t0;
+    w->seconds = test_now_s() - t0;
     irv2_model_free(m);
     irv2_context_free(ctx);
     free(out);
@@ -219,7 +197,7 @@ static int group_setup(void **state)
         irv2_model_free(m);
         irv2_context_free(ctx);
     }
-    remove_tree(cache);
+    test_remove_tree(cache);
     /* the two models must differ, or the test could not tell them apart */
     if (st == IRV2_OK && memcmp(s->ref[0][1], s->ref[1][1], CLASSES * sizeof(float)) == 0) {
         print_message("synthetic:1 and synthetic:2 give the same logits\n");
@@ -235,7 +213,7 @@ static int group_teardown(void **state)
     for (int i = 1; i <= s->ncache; i++) {
         char cache[4200];
         snprintf(cache, sizeof cache, "%s/cache%d", s->base, i);
-        remove_tree(cache);
+        test_remove_tree(cache);
     }
     rmdir(s->base);
     free(s->input);

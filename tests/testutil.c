@@ -1,13 +1,20 @@
 /* testutil.c: helpers shared by the cmocka tests. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -92,4 +99,41 @@ void test_top5(const float *row, size_t n, size_t out[5])
         }
         out[k] = best;
     }
+}
+
+void test_check_golden(const float *logits, const float *ref, int batch, int classes,
+                       double tolerance, const char *what)
+{
+    double rel = test_rel_max_diff(logits, ref, ref, (size_t)batch * classes);
+    print_message("  %s: max|diff| / max|ref| = %.3e\n", what, rel);
+    if (!(rel <= tolerance))
+        fail_msg("%s: logits differ from the float64 reference by %.3e of max|ref| (> %g)", what,
+                 rel, tolerance);
+    for (int b = 0; b < batch; b++) {
+        size_t ours[5], want[5];
+        test_top5(logits + (size_t)b * classes, (size_t)classes, ours);
+        test_top5(ref + (size_t)b * classes, (size_t)classes, want);
+        for (int k = 0; k < 5; k++)
+            if (ours[k] != want[k])
+                fail_msg("%s: image %d: top-5 %zu %zu %zu %zu %zu, reference %zu %zu %zu %zu %zu",
+                         what, b, ours[0], ours[1], ours[2], ours[3], ours[4], want[0], want[1],
+                         want[2], want[3], want[4]);
+    }
+}
+
+void test_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[8300];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) test_remove_tree(path);
+        else remove(path);
+    }
+    closedir(d);
+    rmdir(dir);
 }

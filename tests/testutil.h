@@ -22,5 +22,11 @@ double test_now_s(void);
 double test_rel_max_diff(const float *a, const float *b, const float *ref, size_t n);
 /* Indices of the 5 largest values of row (ties: lower index first). */
 void test_top5(const float *row, size_t n, size_t out[5]);
+/* Fails the current cmocka test unless logits (batch x classes) are within tolerance of the
+ * reference, as max |diff| / max |ref|, with the same top-5 classes per image. */
+void test_check_golden(const float *logits, const float *ref, int batch, int classes,
+                       double tolerance, const char *what);
+/* Removes a folder and everything below it (ignores errors). */
+void test_remove_tree(const char *dir);
 
 #endif
