@@ -65,20 +65,50 @@
     }
 
 /* The last chunk over the input channels adds the bias and applies the activations. */
-static float finish_value(float v, int co, __global const float *bias,
-                          __global const float *scale, __global const float *shift)
+static floatV finish_value(floatV v, int co, __global const float *bias,
+                           __global const float *scale, __global const float *shift)
 {
     v += bias[co];
 #ifdef RELU1
     v = fmax(v, 0.0f);
 #endif
 #ifdef AFFINE
-    v = v * scale[co] + shift[co];
+    v = fma(v, (floatV)(scale[co]), (floatV)(shift[co]));
 #endif
 #ifdef RELU2
     v = fmax(v, 0.0f);
 #endif
     return v;
+}
+
+/* Stores r as output channel co: contiguous at dst when idx is NULL (the first `count`
+ * lanes), else lane l at dst[idx[l]] where idx[l] >= 0. Adds what is there when
+ * accumulating; applies the epilogue on the last chunk. */
+static void store_tile(floatV r, __global float *dst, const int *idx, int count, int co,
+                       int accumulate, int finish, __global const float *bias,
+                       __global const float *scale, __global const float *shift)
+{
+    float v[VW];
+    const int whole = !idx && count == VW;
+    if (accumulate) {
+        if (whole) {
+            r += vloadV(0, dst);
+        } else {
+            for (int l = 0; l < VW; l++)
+                v[l] = idx ? (idx[l] >= 0 ? dst[idx[l]] : 0.0f) : (l < count ? dst[l] : 0.0f);
+            r += vloadV(0, v);
+        }
+    }
+    if (finish) r = finish_value(r, co, bias, scale, shift);
+    if (whole) {
+        vstoreV(r, 0, dst);
+        return;
+    }
+    vstoreV(r, 0, v);
+    for (int l = 0; l < VW; l++) {
+        if (idx && idx[l] >= 0) dst[idx[l]] = v[l];
+        else if (!idx && l < count) dst[l] = v[l];
+    }
 }
 
 __kernel void conv(__global const float *in, uint in_off, __global const float *weights,
@@ -122,6 +152,7 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
     }
     const int first = oy * Wo + ox0;
     const int full = ox0 + VW <= Wo;
+    const intV lane_idx = select((intV)(-1), first + LANES, ox < Wo);
 #else
     const int q0 = tile * VW;
     const int npos = Ho * W;
@@ -157,36 +188,17 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
     }
     const int first = q0;
     const int full = Wo == W && q0 + VW <= npos;
+    const intV lane_idx = select((intV)(-1), oy * Wo + ox, (q < npos) & (ox < Wo));
 #endif
+    int idx[VW];
+    if (!full) vstoreV(lane_idx, 0, idx);
 
     for (int m = 0; m < TM; m++) {
         const int co = mt * TM + m;
         if (co >= cout) break;
         __global float *dst = out + out_off + co * out_cstride + n * Ho * Wo;
-        float v[VW];
-        if (full) {
-            floatV r = acc[m];
-            if (accumulate) r += vloadV(0, dst + first);
-            vstoreV(r, 0, v);
-            if (finish)
-                for (int l = 0; l < VW; l++) v[l] = finish_value(v[l], co, bias, scale, shift);
-            vstoreV(vloadV(0, v), 0, dst + first);
-        } else {
-            vstoreV(acc[m], 0, v);
-            for (int l = 0; l < VW; l++) {
-#if ROWS
-                const int x = ox0 + l, y = oy;
-                if (x >= Wo) break;
-#else
-                const int qq = q0 + l, y = qq / W, x = qq - y * W;
-                if (qq >= npos) break;
-                if (x >= Wo) continue;
-#endif
-                const int idx = y * Wo + x;
-                float r = accumulate ? v[l] + dst[idx] : v[l];
-                dst[idx] = finish ? finish_value(r, co, bias, scale, shift) : r;
-            }
-        }
+        store_tile(acc[m], dst + (full ? first : 0), full ? NULL : idx, VW, co, accumulate,
+                   finish, bias, scale, shift);
     }
 }
 
@@ -203,4 +215,47 @@ __kernel void phase_split(__global const float *in, uint in_off, __global float 
             const int y = 2 * i + py, x = 2 * j + px;
             dst[(py * 2 + px) * Hp * Wp] = y < H && x < W ? src[y * W + x] : 0.0f;
         }
+}
+
+/* Panels for the 1x1 GEMM: the npos positions of each input channel (contiguous, channel
+ * stride in_cstride) regrouped as [ceil(npos/VW)][cin][VW], zero past npos, so a GEMM tile
+ * reads its whole reduction from one contiguous run. NDRange (tiles), local (1). */
+__kernel void pack_panels(__global const float *in, uint in_off, __global float *out,
+                          uint out_off, int cin, int npos, int in_cstride)
+{
+    const int t = get_global_id(0), p0 = t * VW;
+    __global const float *src = in + in_off + p0;
+    __global float *dst = out + out_off + (size_t)t * cin * VW;
+    if (p0 + VW <= npos) {
+        for (int c = 0; c < cin; c++) vstoreV(vloadV(0, src + (size_t)c * in_cstride), 0, dst + c * VW);
+    } else {
+        for (int c = 0; c < cin; c++)
+            for (int l = 0; l < VW; l++)
+                dst[c * VW + l] = p0 + l < npos ? src[(size_t)c * in_cstride + l] : 0.0f;
+    }
+}
+
+/* The 1x1 conv (stride 1, no padding) as a GEMM over packed panels: out[co][p] for the
+ * npos = N*H*W positions, batch folded in. Same weights, epilogue and accumulate as conv.
+ * NDRange (ceil(cout/TM), ceil(npos/VW)), local (1,1). */
+__kernel void conv_panels(__global const float *panels, uint panels_off,
+                          __global const float *weights, __global const float *bias,
+                          __global const float *scale, __global const float *shift,
+                          __global float *out, uint out_off, int cin, int cout, int npos,
+                          int out_cstride, int accumulate)
+{
+    const int mt = get_global_id(0), t = get_global_id(1), p0 = t * VW;
+    __global const float *panel = panels + panels_off + (size_t)t * cin * VW;
+    __global const float *wk = weights + (size_t)mt * cin * TM;
+    floatV acc[TM];
+    for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
+    const int c0 = 0, c1 = cin;
+    ACCUMULATE(vloadV(0, panel + c * VW))
+    const int count = min(VW, npos - p0);
+    for (int m = 0; m < TM; m++) {
+        const int co = mt * TM + m;
+        if (co >= cout) break;
+        store_tile(acc[m], out + out_off + (size_t)co * out_cstride + p0, NULL, count, co,
+                   accumulate, 1, bias, scale, shift);
+    }
 }

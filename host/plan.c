@@ -33,7 +33,7 @@ struct plan {
     int binaries_saved;
     cl_mem arena;
     size_t arena_floats;
-    cl_mem scratch;          /* parity planes for stride-2 convs run as phase convs */
+    cl_mem scratch;          /* parity planes (stride-2 phase convs) or input panels (1x1) */
     size_t scratch_floats, scratch_guard;
     size_t *root_off;        /* per tensor: element offset of its root (roots only) */
     cl_mem out;              /* batch x classes */
@@ -237,18 +237,21 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
                          view(n, p, l->out), s->ops, &s->nops);
 }
 
-/* Floats (and guard) of the one scratch buffer for the parity planes of the largest
- * stride-2 conv input: layers run one after another on the in-order queue, so they share it. */
+/* Floats (and guard) of the one scratch buffer for the parity planes of the largest stride-2
+ * conv input or the panels of the largest 1x1 conv input: layers run one after another on the
+ * in-order queue, so they share it. */
 static size_t scratch_need(const irv2_model *m, unsigned batch, size_t *guard)
 {
     size_t need = 0;
     *guard = 0;
     for (int i = 0; i < m->net.nlayers; i++) {
         const net_layer *l = &m->net.layers[i];
-        if (l->kind != LAYER_CONV || l->sh != 2) continue;
+        if (l->kind != LAYER_CONV) continue;
         conv_shape cs = conv_shape_of(&m->net, l, batch);
         if (conv_shape_finish(&cs) != IRV2_OK) continue;
-        size_t floats = conv_phase_scratch(&cs), g = conv_guard(&cs, (conv_tiling){16, 16});
+        size_t phase = conv_phase_scratch(&cs), panels = conv_panel_scratch(&cs, (conv_tiling){16, 16});
+        size_t floats = phase > panels ? phase : panels, g = conv_guard(&cs, (conv_tiling){16, 16});
+        if (floats == 0) continue;
         if (floats > need) need = floats;
         if (g > *guard) *guard = g;
     }
@@ -260,7 +263,7 @@ static irv2_status alloc_scratch(irv2_model *m, plan *p)
     p->scratch_floats = scratch_need(m, p->batch, &p->scratch_guard);
     if (p->scratch_floats == 0) return IRV2_OK;
     irv2_status st = ctx_buffer(m->ctx, p->scratch_floats * sizeof(float), CL_MEM_READ_WRITE,
-                                "parity planes", &p->scratch);
+                                "scratch", &p->scratch);
     if (st != IRV2_OK) return st;
     float zero = 0.0f;
     return ctx_cl_check(m->ctx, clEnqueueFillBuffer(m->ctx->queue, p->scratch, &zero, sizeof zero,
@@ -269,11 +272,11 @@ static irv2_status alloc_scratch(irv2_model *m, plan *p)
                         "clEnqueueFillBuffer");
 }
 
-/* Drops the scratch buffer when no layer chose the parity-plane form. */
+/* Drops the scratch buffer when no layer chose the parity-plane or panel form. */
 static void trim_scratch(plan *p)
 {
     for (int i = 0; i < p->nsteps; i++)
-        if (p->dev[i].choice.form.phase) return;
+        if (p->dev[i].choice.form.phase || p->dev[i].choice.form.panels) return;
     if (p->scratch) clReleaseMemObject(p->scratch);
     p->scratch = NULL;
 }

@@ -20,7 +20,7 @@ static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16,
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "3"
+#define TUNER_VERSION "5"
 
 void tune_table_free(tune_table *t)
 {
@@ -166,8 +166,8 @@ static void format_choice(const conv_choice *c, char *dst, size_t cap)
 {
     if (c->clblast) snprintf(dst, cap, "clblast");
     else
-        snprintf(dst, cap, "native %d %d %d %d", c->form.tiling.vw, c->form.tiling.tm,
-                 c->form.phase, c->form.kchunk);
+        snprintf(dst, cap, "native %d %d %d %d %d", c->form.tiling.vw, c->form.tiling.tm,
+                 c->form.phase, c->form.kchunk, c->form.panels);
 }
 
 static int parse_choice(const char *s, conv_choice *c)
@@ -176,11 +176,12 @@ static int parse_choice(const char *s, conv_choice *c)
     if (strcmp(s, "clblast") == 0) return c->clblast = 1, 0;
     conv_form *f = &c->form;
     int used = 0;
-    if (sscanf(s, "native %d %d %d %d%n", &f->tiling.vw, &f->tiling.tm, &f->phase, &f->kchunk,
-               &used) != 4 || s[used] != '\0')
+    if (sscanf(s, "native %d %d %d %d %d%n", &f->tiling.vw, &f->tiling.tm, &f->phase, &f->kchunk,
+               &f->panels, &used) != 5 || s[used] != '\0')
         return -1;
     return (f->tiling.vw == 8 || f->tiling.vw == 16) && f->tiling.tm >= 1 && f->tiling.tm <= 16 &&
-                   (f->phase == 0 || f->phase == 1) && f->kchunk >= 0
+                   (f->phase == 0 || f->phase == 1) && f->kchunk >= 0 &&
+                   (f->panels == 0 || f->panels == 1) && !(f->phase && f->panels)
                ? 0
                : -1;
 }
@@ -228,16 +229,20 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
         if (best > 0) *choice = c;
         irv2_clear_error();
     }
+    /* Each tiling plain, through parity planes (stride 2) or over packed panels (1x1). */
     int phases = job->scratch.mem && conv_phase_scratch(&job->shape) ? 2 : 1;
+    int panels = job->scratch.mem && conv_panel_scratch(&job->shape, candidates[0]) ? 2 : 1;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
-        for (int phase = 0; phase < phases; phase++) {
-            c = (conv_choice){.form = {candidates[i], phase, 0}};
-            double s = measure_native(ctx, job, &c);
-            if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
-        }
+        for (int phase = 0; phase < phases; phase++)
+            for (int panel = 0; panel < panels; panel++) {
+                c = (conv_choice){.form = {candidates[i], phase, 0, panel}};
+                double s = measure_native(ctx, job, &c);
+                if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
+            }
     /* Then the best native form in chunks of about 512 and 256 reduction terms. */
     int taps = job->shape.kh * job->shape.kw;
-    for (int terms = 512; !choice->clblast && best > 0 && terms >= 256; terms /= 2) {
+    for (int terms = 512; !choice->clblast && !choice->form.panels && best > 0 && terms >= 256;
+         terms /= 2) {
         c = *choice;
         c.form.kchunk = terms / taps > 0 ? terms / taps : 1;
         int chunks = conv_chunks(&job->shape, c.form.kchunk);

@@ -204,50 +204,55 @@ typedef struct conv_case {
     op_epilogue epi;
     int phase;  /* stride 2 through the input's parity planes (conv_phase_op) */
     int kchunk; /* input channels per launch (conv_launches), 0 for one launch */
+    int panels; /* 1x1 stride 1 as a GEMM over packed input panels (conv_launches) */
 } conv_case;
 
 /* Shapes of the network (and odd ones around them); configurations are shared where possible
  * because PoCL compiles each distinct -D set once. Columns: name, kh, kw, stride, ph, pw, n, h,
- * w, cin, cout, tiling, flat, epilogue. In names, "bn" is relu1+affine+relu2, "res" is
+ * w, cin, cout, tiling, flat, epilogue, phase, kchunk, panels. In names, "bn" is relu1+affine+relu2, "res" is
  * residual+affine+relu2, "dflt" the device's default tiling, "(rows)" a stride-1 conv wider
  * out than in (the kernel's ROWS=1 lane layout). */
 static const conv_case conv_cases[] = {
-    {"conv 1x1 7x9 n1 cin17 cout13 T8", 1, 1, 1, 0, 0, 1, 7, 9, 17, 13, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 1x1 on 1x1 n3 cin3 cout5 T16", 1, 1, 1, 0, 0, 3, 1, 1, 3, 5, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 1x1 flat 8x8 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 8, 8, 17, 21, T8, 1, EPI_RELU1, 0, 0},
-    {"conv 1x1 flat 7x9 n2 cin3 cout13 T16", 1, 1, 1, 0, 0, 2, 7, 9, 3, 13, T16, 1, EPI_RELU1, 0, 0},
-    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 res", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RES, 0, 0},
-    {"conv 1x1 flat 13x13 n1 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 1, 13, 13, 17, 13, T16, 1, EPI_RES, 0, 0},
-    {"conv 1x1 flat 5x7 n3 cin17 cout21 dflt bn", 1, 1, 1, 0, 0, 3, 5, 7, 17, 21, TDEF, 1, EPI_BN, 0, 0},
-    {"conv 3x3 p0 8x8 n3 cin3 cout5 T8", 3, 3, 1, 0, 0, 3, 8, 8, 3, 5, T8, 0, EPI_NONE, 0, 0},
-    {"conv 3x3 p0 7x9 n1 cin17 cout13 T16", 3, 3, 1, 0, 0, 1, 7, 9, 17, 13, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 3x3 p1 13x13 n1 cin17 cout21 T16", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 3x3 p1 7x9 n3 cin1 cout13 T8 bn", 3, 3, 1, 1, 1, 3, 7, 9, 1, 13, T8, 0, EPI_BN, 0, 0},
-    {"conv 3x3 p1 35x35 n1 cin3 cout21 dflt bn", 3, 3, 1, 1, 1, 1, 35, 35, 3, 21, TDEF, 0, EPI_BN, 0, 0},
-    {"conv 3x3 p2 (rows) 7x9 n3 cin3 cout5 T8", 3, 3, 1, 2, 2, 3, 7, 9, 3, 5, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 3x3 s2 p0 35x35 n1 cin17 cout5 T16", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 3x3 s2 p0 8x8 n3 cin1 cout13 dflt", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, TDEF, 0, EPI_RELU1, 0, 0},
-    {"conv 3x3 s2 p1 9x9 n1 cin3 cout5 T8", 3, 3, 2, 1, 1, 1, 9, 9, 3, 5, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 1x7 p0x3 17x17 n3 cin17 cout13 T8", 1, 7, 1, 0, 3, 3, 17, 17, 17, 13, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 1x7 p0x3 7x9 n1 cin3 cout5 T16", 1, 7, 1, 0, 3, 1, 7, 9, 3, 5, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 7x1 p3x0 17x17 n1 cin3 cout21 T16", 7, 1, 1, 3, 0, 1, 17, 17, 3, 21, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 7x1 p3x0 8x8 n3 cin17 cout13 T8", 7, 1, 1, 3, 0, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 1x3 p0x1 8x8 n3 cin17 cout13 T8", 1, 3, 1, 0, 1, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 1x3 p0x1 7x9 n1 cin3 cout21 T16", 1, 3, 1, 0, 1, 1, 7, 9, 3, 21, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 3x1 p1x0 8x8 n1 cin3 cout5 T16", 3, 1, 1, 1, 0, 1, 8, 8, 3, 5, T16, 0, EPI_RELU1, 0, 0},
-    {"conv 3x1 p1x0 13x13 n3 cin17 cout13 T8", 3, 1, 1, 1, 0, 3, 13, 13, 17, 13, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 5x5 p2 13x13 n3 cin17 cout21 T8", 5, 5, 1, 2, 2, 3, 13, 13, 17, 21, T8, 0, EPI_RELU1, 0, 0},
-    {"conv 5x5 p2 8x8 n1 cin3 cout5 T16", 5, 5, 1, 2, 2, 1, 8, 8, 3, 5, T16, 0, EPI_NONE, 0, 0},
-    {"conv 3x3 s2 p0 phase 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, 1, 0},
-    {"conv 3x3 s2 p0 phase 35x35 n1 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_BN, 1, 0},
-    {"conv 3x3 s2 p0 phase 8x8 n3 cin1 cout13 T8", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, T8, 0, EPI_RELU1, 1, 0},
-    {"conv 3x3 s2 p1 phase 9x10 n2 cin3 cout5 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 5, T8, 0, EPI_RELU1, 1, 0},
-    {"conv 3x3 s2 p0 phase 16x15 n2 cin3 cout13 T16", 3, 3, 2, 0, 0, 2, 16, 15, 3, 13, T16, 0, EPI_RELU1, 1, 0},
-    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 chunks of 5", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RELU1, 0, 5},
-    {"conv 1x1 flat 8x8 n2 cin17 cout13 T16 res chunks of 8", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 1, EPI_RES, 0, 8},
-    {"conv 3x3 p1 13x13 n1 cin17 cout21 T8 bn chunks of 4", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_BN, 0, 4},
-    {"conv 3x3 s2 p0 phase 17x17 n2 cin17 cout5 T8 chunks of 6", 3, 3, 2, 0, 0, 2, 17, 17, 17, 5, T8, 0, EPI_RELU1, 1, 6},
+    {"conv 1x1 7x9 n1 cin17 cout13 T8", 1, 1, 1, 0, 0, 1, 7, 9, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 1x1 on 1x1 n3 cin3 cout5 T16", 1, 1, 1, 0, 0, 3, 1, 1, 3, 5, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 1x1 flat 8x8 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 8, 8, 17, 21, T8, 1, EPI_RELU1, 0, 0, 0},
+    {"conv 1x1 flat 7x9 n2 cin3 cout13 T16", 1, 1, 1, 0, 0, 2, 7, 9, 3, 13, T16, 1, EPI_RELU1, 0, 0, 0},
+    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 res", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RES, 0, 0, 0},
+    {"conv 1x1 flat 13x13 n1 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 1, 13, 13, 17, 13, T16, 1, EPI_RES, 0, 0, 0},
+    {"conv 1x1 flat 5x7 n3 cin17 cout21 dflt bn", 1, 1, 1, 0, 0, 3, 5, 7, 17, 21, TDEF, 1, EPI_BN, 0, 0, 0},
+    {"conv 3x3 p0 8x8 n3 cin3 cout5 T8", 3, 3, 1, 0, 0, 3, 8, 8, 3, 5, T8, 0, EPI_NONE, 0, 0, 0},
+    {"conv 3x3 p0 7x9 n1 cin17 cout13 T16", 3, 3, 1, 0, 0, 1, 7, 9, 17, 13, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x3 p1 13x13 n1 cin17 cout21 T16", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x3 p1 7x9 n3 cin1 cout13 T8 bn", 3, 3, 1, 1, 1, 3, 7, 9, 1, 13, T8, 0, EPI_BN, 0, 0, 0},
+    {"conv 3x3 p1 35x35 n1 cin3 cout21 dflt bn", 3, 3, 1, 1, 1, 1, 35, 35, 3, 21, TDEF, 0, EPI_BN, 0, 0, 0},
+    {"conv 3x3 p2 (rows) 7x9 n3 cin3 cout5 T8", 3, 3, 1, 2, 2, 3, 7, 9, 3, 5, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x3 s2 p0 35x35 n1 cin17 cout5 T16", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x3 s2 p0 8x8 n3 cin1 cout13 dflt", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, TDEF, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x3 s2 p1 9x9 n1 cin3 cout5 T8", 3, 3, 2, 1, 1, 1, 9, 9, 3, 5, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 1x7 p0x3 17x17 n3 cin17 cout13 T8", 1, 7, 1, 0, 3, 3, 17, 17, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 1x7 p0x3 7x9 n1 cin3 cout5 T16", 1, 7, 1, 0, 3, 1, 7, 9, 3, 5, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 7x1 p3x0 17x17 n1 cin3 cout21 T16", 7, 1, 1, 3, 0, 1, 17, 17, 3, 21, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 7x1 p3x0 8x8 n3 cin17 cout13 T8", 7, 1, 1, 3, 0, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 1x3 p0x1 8x8 n3 cin17 cout13 T8", 1, 3, 1, 0, 1, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 1x3 p0x1 7x9 n1 cin3 cout21 T16", 1, 3, 1, 0, 1, 1, 7, 9, 3, 21, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x1 p1x0 8x8 n1 cin3 cout5 T16", 3, 1, 1, 1, 0, 1, 8, 8, 3, 5, T16, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 3x1 p1x0 13x13 n3 cin17 cout13 T8", 3, 1, 1, 1, 0, 3, 13, 13, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 5x5 p2 13x13 n3 cin17 cout21 T8", 5, 5, 1, 2, 2, 3, 13, 13, 17, 21, T8, 0, EPI_RELU1, 0, 0, 0},
+    {"conv 5x5 p2 8x8 n1 cin3 cout5 T16", 5, 5, 1, 2, 2, 1, 8, 8, 3, 5, T16, 0, EPI_NONE, 0, 0, 0},
+    {"conv 3x3 s2 p0 phase 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, 1, 0, 0},
+    {"conv 3x3 s2 p0 phase 35x35 n1 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_BN, 1, 0, 0},
+    {"conv 3x3 s2 p0 phase 8x8 n3 cin1 cout13 T8", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, T8, 0, EPI_RELU1, 1, 0, 0},
+    {"conv 3x3 s2 p1 phase 9x10 n2 cin3 cout5 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 5, T8, 0, EPI_RELU1, 1, 0, 0},
+    {"conv 3x3 s2 p0 phase 16x15 n2 cin3 cout13 T16", 3, 3, 2, 0, 0, 2, 16, 15, 3, 13, T16, 0, EPI_RELU1, 1, 0, 0},
+    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 chunks of 5", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RELU1, 0, 5, 0},
+    {"conv 1x1 flat 8x8 n2 cin17 cout13 T16 res chunks of 8", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 1, EPI_RES, 0, 8, 0},
+    {"conv 3x3 p1 13x13 n1 cin17 cout21 T8 bn chunks of 4", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_BN, 0, 4, 0},
+    {"conv 3x3 s2 p0 phase 17x17 n2 cin17 cout5 T8 chunks of 6", 3, 3, 2, 0, 0, 2, 17, 17, 17, 5, T8, 0, EPI_RELU1, 1, 6, 0},
+    {"conv 1x1 panels 7x9 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 0, EPI_RELU1, 0, 0, 1},
+    {"conv 1x1 panels 8x8 n2 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 0, EPI_RES, 0, 0, 1},
+    {"conv 1x1 panels 5x7 n1 cin3 cout5 dflt bn", 1, 1, 1, 0, 0, 1, 5, 7, 3, 5, TDEF, 0, EPI_BN, 0, 0, 1},
+    {"conv 1x1 panels 1x1 n3 cin33 cout7 T16", 1, 1, 1, 0, 0, 3, 1, 1, 33, 7, T16, 0, EPI_NONE, 0, 0, 1},
 };
 
 static conv_tiling tiling_of(int t)
@@ -327,18 +332,18 @@ static void test_conv_case(void **state)
 
     /* Parity planes and channel chunks go through conv_launches; plain convs through conv_op. */
     guarded scratch = {0};
-    if (c->phase) {
-        size_t scratch_count = conv_phase_scratch(&s);
+    if (c->phase || c->panels) {
+        size_t scratch_count = c->phase ? conv_phase_scratch(&s) : conv_panel_scratch(&s, t);
         assert_true(scratch_count > 0);
         scratch = guarded_new(scratch_count, conv_guard(&s, t), NULL);
     }
-    if (c->phase || c->kchunk) {
+    if (c->phase || c->kchunk || c->panels) {
         op_launch ops[CONV_MAX_LAUNCHES];
         int nops = 0;
-        conv_form form = {t, c->phase, c->kchunk};
+        conv_form form = {t, c->phase, c->kchunk, c->panels};
         assert_ok(conv_launches(g_ctx, &s, &form, c->epi, guarded_buf(&in), guarded_buf(&scratch),
                                 wbuf, bbuf, sbuf, hbuf, guarded_buf(&out), ops, &nops));
-        assert_int_equal(nops, c->phase + conv_chunks(&s, c->kchunk));
+        assert_int_equal(nops, c->phase + 2 * c->panels + conv_chunks(&s, c->kchunk) - c->panels);
         for (int k = 0; k < nops; k++) run_op(&ops[k]);
     } else {
         op_launch op;
@@ -361,7 +366,7 @@ static void test_conv_case(void **state)
 
     free(ref);
     free(now);
-    if (c->phase) guarded_free(&scratch);
+    if (c->phase || c->panels) guarded_free(&scratch);
     release(wbuf), release(bbuf), release(sbuf), release(hbuf);
     guarded_free(&in);
     guarded_free(&out);

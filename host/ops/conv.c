@@ -108,6 +108,13 @@ static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tili
     return IRV2_OK;
 }
 
+/* The options shared by the kernels of cl/conv.cl that ignore the conv's geometry. */
+static void plain_options(int vw, int tm, const char *eflags, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "-DVW=%d -DTM=%d -DKH=1 -DKW=1 -DSH=1 -DPH=0 -DPW=0 -DROWS=0 -DPHASE=0%s",
+             vw, tm, eflags);
+}
+
 /* Parity planes of the input: ceil(H/2) x ceil(W/2) each. */
 static void phase_size(const conv_shape *s, int *hp, int *wp)
 {
@@ -128,9 +135,9 @@ static irv2_status phase_split_op(irv2_context *ctx, const conv_shape *s, op_buf
     int hp, wp;
     phase_size(s, &hp, &wp);
     memset(split, 0, sizeof *split);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", "-DVW=8 -DTM=1 -DKH=1 -DKW=1 -DSH=1 -DPH=0 "
-                                                "-DPW=0 -DROWS=0 -DPHASE=0",
-                                "phase_split", &split->kernel);
+    char opts[256];
+    plain_options(8, 1, "", opts, sizeof opts);
+    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "phase_split", &split->kernel);
     if (st != IRV2_OK) return st;
     cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off;
     const kernel_arg args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
@@ -143,6 +150,62 @@ static irv2_status phase_split_op(irv2_context *ctx, const conv_shape *s, op_buf
     split->dims = 3;
     split->gws[0] = (size_t)wp, split->gws[1] = (size_t)hp;
     split->gws[2] = (size_t)s->cin * s->n;
+    return IRV2_OK;
+}
+
+static int gemm_shaped(const conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
+}
+
+size_t conv_panel_scratch(const conv_shape *s, conv_tiling t)
+{
+    if (!gemm_shaped(s)) return 0;
+    size_t npos = (size_t)s->n * s->h * s->w;
+    return (npos + t.vw - 1) / t.vw * t.vw * s->cin;
+}
+
+/* The panels form: pack the input into scratch, then one GEMM launch over all positions. */
+static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling t,
+                             op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
+                             cl_mem bias, cl_mem scale, cl_mem shift, op_buf out, op_launch *ops)
+{
+    char eflags[96], opts[256];
+    cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout;
+    cl_int npos = s->n * s->h * s->w, cstride = npos;
+    cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off, out_off = (cl_uint)out.off;
+    if (!scale) scale = bias;
+    if (!shift) shift = bias;
+    size_t tiles = ((size_t)npos + t.vw - 1) / t.vw;
+    if (conv_panel_scratch(s, t) == 0)
+        return irv2_fail(IRV2_ERR_SHAPE, "conv: no panel form for k%dx%d s%d", s->kh, s->kw,
+                         s->stride);
+    epi.residual = 0;
+    epilogue_flags(epi, eflags, sizeof eflags);
+    plain_options(t.vw, t.tm, eflags, opts, sizeof opts);
+    memset(ops, 0, 2 * sizeof *ops);
+    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "pack_panels", &ops[0].kernel);
+    if (st == IRV2_OK) st = ctx_kernel(ctx, "conv.cl", opts, "conv_panels", &ops[1].kernel);
+    const kernel_arg pack_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
+                                    ARG(cin),    ARG(npos),   ARG(cstride)};
+    const kernel_arg gemm_args[] = {ARG(scratch.mem), ARG(s_off), ARG(packed),   ARG(bias),
+                                    ARG(scale),       ARG(shift),
+                                    ARG(out.mem),     ARG(out_off), ARG(cin),    ARG(cout),
+                                    ARG(npos),        ARG(cstride), ARG(accumulate)};
+    if (st == IRV2_OK)
+        st = set_args(ctx, ops[0].kernel, "pack_panels", sizeof pack_args / sizeof pack_args[0],
+                      pack_args);
+    if (st == IRV2_OK)
+        st = set_args(ctx, ops[1].kernel, "conv_panels", sizeof gemm_args / sizeof gemm_args[0],
+                      gemm_args);
+    if (st != IRV2_OK) {
+        op_release(&ops[0]);
+        op_release(&ops[1]);
+        return st;
+    }
+    ops[0].dims = 1, ops[0].local_one = 1, ops[0].gws[0] = tiles;
+    ops[1].dims = 2, ops[1].local_one = 1;
+    ops[1].gws[0] = (size_t)mtiles(s, t), ops[1].gws[1] = tiles;
     return IRV2_OK;
 }
 
@@ -161,6 +224,11 @@ irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_for
     *count = 0;
     if (epi.residual && epi.relu1)
         return irv2_fail(IRV2_ERR_UNSUPPORTED, "conv: ReLU before a residual sum");
+    if (f->panels) {
+        st = panel_ops(ctx, s, f->tiling, epi, in, scratch, packed, bias, scale, shift, out, ops);
+        if (st == IRV2_OK) *count = 2;
+        return st;
+    }
     if (f->phase) {
         if (conv_phase_scratch(s) == 0)
             return irv2_fail(IRV2_ERR_SHAPE, "conv: no parity-plane form for k%dx%d s%d on %dx%d",
@@ -188,7 +256,7 @@ irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_ep
                     op_buf in, cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
                     op_buf out, op_launch *op)
 {
-    conv_form f = {t, 0, 0};
+    conv_form f = {t, 0, 0, 0};
     int count;
     return conv_launches(ctx, s, &f, epi, in, (op_buf){0}, packed, bias, scale, shift, out, op,
                          &count);
@@ -199,7 +267,7 @@ irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                           cl_mem bias, cl_mem scale, cl_mem shift, op_buf out,
                           op_launch *split, op_launch *op)
 {
-    conv_form f = {t, 1, 0};
+    conv_form f = {t, 1, 0, 0};
     op_launch ops[2];
     int count;
     irv2_status st = conv_launches(ctx, s, &f, epi, in, scratch, packed, bias, scale, shift, out,
