@@ -35,6 +35,7 @@ struct plan {
     size_t arena_floats;
     cl_mem scratch;          /* parity planes (stride-2 phase convs) or input panels (1x1) */
     size_t scratch_floats, scratch_guard;
+    int panels_of, panels_vw; /* while building: the tensor whose panels scratch holds, or -1 */
     size_t *root_off;        /* per tensor: element offset of its root (roots only) */
     cl_mem out;              /* batch x classes */
     size_t out_floats;
@@ -193,6 +194,29 @@ static irv2_status upload_conv(irv2_model *m, plan *p, int i, const conv_shape *
     st = upload(m->ctx, p, l->name, packed, packed_count, &d->w);
     free(packed);
     return st;
+}
+
+/* Sibling 1x1 convs read the same input: when scratch still holds that input's panels
+ * (packed by an earlier step, at the same width, with no step since writing to that input or
+ * to scratch), a panel-form step drops its own packing launch. Called for every step in order. */
+static void share_panels(const net *n, plan *p, int i)
+{
+    const net_layer *l = &n->layers[i];
+    const conv_form *f = &p->dev[i].choice.form;
+    plan_step *s = &p->steps[i];
+    if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels) {
+        if (p->panels_of == l->in && p->panels_vw == f->tiling.vw && s->nops == 2) {
+            op_release(&s->ops[0]);
+            s->ops[0] = s->ops[1];
+            memset(&s->ops[1], 0, sizeof s->ops[1]);
+            s->nops = 1;
+        }
+        p->panels_of = l->in, p->panels_vw = f->tiling.vw;
+    } else if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->phase) {
+        p->panels_of = -1;
+    }
+    if (p->panels_of >= 0 && net_root(n, l->out, NULL) == net_root(n, p->panels_of, NULL))
+        p->panels_of = -1;
 }
 
 static irv2_status prepare_step(irv2_model *m, plan *p, int i)
@@ -367,7 +391,11 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
     if (st == IRV2_OK)
         st = ctx_buffer(ctx, p->out_floats * sizeof(float), CL_MEM_WRITE_ONLY, "output", &p->out);
     if (st == IRV2_OK) st = alloc_scratch(m, p);
-    for (int i = 0; st == IRV2_OK && i < n->nlayers; i++) st = prepare_step(m, p, i);
+    p->panels_of = -1;
+    for (int i = 0; st == IRV2_OK && i < n->nlayers; i++) {
+        st = prepare_step(m, p, i);
+        if (st == IRV2_OK) share_panels(n, p, i);
+    }
     tune_save(ctx);
     if (st == IRV2_OK) trim_scratch(p);
     for (int k = 0; st == IRV2_OK && k < 2; k++)

@@ -205,6 +205,8 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
 {
     memset(choice, 0, sizeof *choice);
     choice->form.tiling = conv_default_tiling(ctx);
+    /* Untuned, 1x1 convs run over packed panels: contiguous reads win on every CPU measured. */
+    choice->form.panels = job->scratch.mem && conv_panel_scratch(&job->shape, choice->form.tiling);
     int gemm_ok = job->clblast_w != NULL;
     if (job->mode == IRV2_GEMM_CLBLAST && gemm_ok) return choice->clblast = 1, IRV2_OK;
     if (!tuning_enabled()) return IRV2_OK;

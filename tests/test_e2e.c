@@ -403,6 +403,21 @@ static void test_golden_native(void **state)
     assert_true(irv2_model_weight_bytes(s->native) > 0);
 }
 
+/* Without tuning every conv takes the default form (1x1 convs over packed panels, siblings
+ * sharing one packing), so that path is checked whatever the tuner picks on this machine. */
+static void test_golden_untuned(void **state)
+{
+    e2e *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    assert_int_equal(setenv("IRV2_TUNE", "0", 1), 0);
+    irv2_model *m = load_model(s->ctx, "synthetic:1", IRV2_GEMM_NATIVE);
+    assert_int_equal(unsetenv("IRV2_TUNE"), 0);
+    float *logits = run_model(m, s->input, BATCH, 0, "untuned, synthetic:1");
+    check_against_golden(s, logits, "untuned");
+    free(logits);
+    irv2_model_free(m);
+}
+
 static void test_softmax(void **state)
 {
     e2e *s = *state;
@@ -682,6 +697,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_clblast),
         cmocka_unit_test(test_golden_native),
+        cmocka_unit_test(test_golden_untuned),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_batch1_matches_batch2),
         cmocka_unit_test(test_f16_conversion),
