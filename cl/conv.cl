@@ -7,9 +7,11 @@
  *
  * Each work-item computes TM output channels x VW output positions in VW-wide vector
  * accumulators: per input channel one vector load of the shifted input row, then TM fmas
- * with broadcast weights. Out-of-image lanes are zeroed with select() (never multiplied, so
- * a NaN in guard memory cannot leak in); reads may touch up to a row plus 2*VW floats outside
- * the tensor, so the host keeps guard space around every activation buffer.
+ * with broadcast weights. Lanes of wanted outputs that fall outside the image are zeroed
+ * with select() (never multiplied, so a NaN in guard memory cannot leak into them); lanes of
+ * dropped outputs read whatever lies there unmasked, which keeps valid convs and parity
+ * planes on the unmasked path. Reads may touch up to a row plus 2*VW floats outside the
+ * tensor, so the host keeps guard space around every activation buffer.
  *
  * Required -D flags:
  *   VW      lanes per work-item: 8 or 16            TM  output channels per work-item
@@ -140,10 +142,10 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
         if (iy < 0 || iy >= H) continue;
         for (int kw = 0; kw < KW; kw++) {
             const intV ix = ox * SH + (kw - PW);
-            const intV ok = (ix >= 0) & (ix < W) & (ox < Wo);
+            const intV ok = (ix >= 0) & (ix < W);
             __global const float *p = src + iy * W + ox0 * SH + (kw - PW);
             __global const float *wk = wt + (kh * KW + kw) * cin * TM;
-            if (all(ok)) {
+            if (all(ok | ox >= Wo)) {
                 ACCUMULATE(LOAD_ROW(p + c * in_cstride))
             } else {
                 ACCUMULATE(select((floatV)(0.0f), LOAD_ROW(p + c * in_cstride), ok))
@@ -159,6 +161,7 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
     const intV q = q0 + LANES;
     const intV oy = q / W;
     const intV ox = q - oy * W;
+    const intV needed = (q < npos) & (ox < Wo); /* the other lanes are computed and dropped */
     for (int kh = 0; kh < KH; kh++) {
 #if PHASE
         const int dy = (kh - PH - ((kh - PH) & 1)) / 2, plane_y = (kh - PH) & 1;
@@ -166,7 +169,7 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
         const int dy = kh - PH;
 #endif
         const intV iy = oy + dy;
-        const intV row_ok = (iy >= 0) & (iy < H) & (q < npos);
+        const intV row_ok = (iy >= 0) & (iy < H);
         for (int kw = 0; kw < KW; kw++) {
 #if PHASE
             const int dx = (kw - PW - ((kw - PW) & 1)) / 2;
@@ -179,16 +182,16 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
             const intV ix = ox + dx;
             const intV ok = row_ok & (ix >= 0) & (ix < W);
             __global const float *wk = wt + (kh * KW + kw) * cin * TM;
-            if (all(ok)) {
+            if (all(ok | ~needed)) {
                 ACCUMULATE(vloadV(0, p + c * in_cstride))
-            } else if (any(ok)) {
+            } else if (any(ok & needed)) {
                 ACCUMULATE(select((floatV)(0.0f), vloadV(0, p + c * in_cstride), ok))
             }
         }
     }
     const int first = q0;
     const int full = Wo == W && q0 + VW <= npos;
-    const intV lane_idx = select((intV)(-1), oy * Wo + ox, (q < npos) & (ox < Wo));
+    const intV lane_idx = select((intV)(-1), oy * Wo + ox, needed);
 #endif
     int idx[VW];
     if (!full) vstoreV(lane_idx, 0, idx);
