@@ -238,9 +238,52 @@ __kernel void pack_panels(__global const float *in, uint in_off, __global float 
     }
 }
 
-/* The 1x1 conv (stride 1, no padding) as a GEMM over packed panels: out[co][p] for the
- * npos = N*H*W positions, batch folded in. Same weights, epilogue and accumulate as conv.
- * NDRange (ceil(cout/TM), ceil(npos/VW)), local (1,1). */
+/* Panels for a KHxKW conv run as a GEMM (im2col): row (kh*KW + kw)*cin + c of tile t holds
+ * input channel c under tap (kh, kw) for the VW output positions t*VW.. of the flattened
+ * N x Ho x Wo grid, zero outside the image and past npos; the layout is
+ * [ceil(npos/VW)][KH*KW*cin][VW], matching the packed weights [cout/TM][KH][KW][cin][TM].
+ * When the tile spans at most two output rows (Wo >= VW), each channel takes two row loads
+ * blended by lane; narrower outputs gather lane by lane. NDRange (tiles, KH*KW), local (1,1). */
+__kernel void pack_im2col(__global const float *in, uint in_off, __global float *out,
+                          uint out_off, int cin, int nimg, int H, int W, int Ho, int Wo,
+                          int in_cstride)
+{
+    const int t = get_global_id(0), tap = get_global_id(1);
+    const int kh = tap / KW, kw = tap - kh * KW, plane = Ho * Wo, p0 = t * VW;
+    __global const float *src = in + in_off;
+    __global float *dst = out + out_off + ((size_t)t * KH * KW + tap) * cin * VW;
+    const intV p = p0 + LANES, n = p / plane, r = p - n * plane, oy = r / Wo, ox = r - oy * Wo;
+    const intV iy = oy * SH + kh - PH, ix = ox * SH + kw - PW;
+    const intV valid = (n < nimg) & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W);
+    /* Row a holds lane 0, row b starts at lane lb; base: where lane 0 of each load reads. */
+    const int n0 = p0 / plane, r0 = p0 - n0 * plane, oy0 = r0 / Wo, ox0 = r0 - oy0 * Wo;
+    const int lb = Wo - ox0, pb = p0 + lb, nb = pb / plane, oyb = (pb - nb * plane) / Wo;
+    const int iya = oy0 * SH + kh - PH, iyb = oyb * SH + kh - PH;
+    const int a_ok = n0 < nimg && iya >= 0 && iya < H, b_ok = nb < nimg && iyb >= 0 && iyb < H;
+    const int base_a = (n0 * H + iya) * W + ox0 * SH + kw - PW;
+    const int base_b = (nb * H + iyb) * W + kw - PW - lb * SH;
+    if (Wo >= VW && (a_ok || b_ok)) {
+        const intV in_a = LANES < lb;
+        __global const float *ra = src + (a_ok ? base_a : base_b);
+        __global const float *rb = src + (b_ok ? base_b : base_a);
+        for (int c = 0; c < cin; c++) {
+            const size_t o = (size_t)c * in_cstride;
+            const floatV v = select(LOAD_ROW(rb + o), LOAD_ROW(ra + o), in_a);
+            vstoreV(select((floatV)(0.0f), v, valid), 0, dst + c * VW);
+        }
+    } else {
+        int off[VW];
+        vstoreV(select((intV)(-1), (n * H + iy) * W + ix, valid), 0, off);
+        for (int c = 0; c < cin; c++)
+            for (int l = 0; l < VW; l++)
+                dst[c * VW + l] = off[l] >= 0 ? src[(size_t)c * in_cstride + off[l]] : 0.0f;
+    }
+}
+
+/* A conv as a GEMM over packed panels (pack_panels for 1x1, pack_im2col otherwise):
+ * out[co][p] for the npos = N*Ho*Wo positions, batch folded in, with cin the panels' rows.
+ * Same weights, epilogue and accumulate as conv. NDRange (ceil(cout/TM), ceil(npos/VW)),
+ * local (1,1). */
 __kernel void conv_panels(__global const float *panels, uint panels_off,
                           __global const float *weights, __global const float *bias,
                           __global const float *scale, __global const float *shift,

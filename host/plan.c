@@ -4,6 +4,7 @@
 #include "model.h"
 #include "tune.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,7 +205,10 @@ static void share_panels(const net *n, plan *p, int i)
     const net_layer *l = &n->layers[i];
     const conv_form *f = &p->dev[i].choice.form;
     plan_step *s = &p->steps[i];
-    if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels) {
+    int plain = l->kh == 1 && l->kw == 1 && l->sh == 1; /* else im2col panels: not shared */
+    if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels && !plain) {
+        p->panels_of = -1;
+    } else if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels) {
         if (p->panels_of == l->in && p->panels_vw == f->tiling.vw && s->nops == 2) {
             op_release(&s->ops[0]);
             s->ops[0] = s->ops[1];
@@ -516,6 +520,7 @@ irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, s
             out[nk++] = (irv2_layer_profile){.kind = key};
         }
         for (int e = 0; e <= CONV_MAX_LAUNCHES; e++) out[k].ms += event_ms(s->events[e]);
+        if (getenv("IRV2_DEBUG_OPS") && by_layer && s->nops > 1) { fprintf(stderr, "%s:", s->layer->name); for (int e = 0; e < s->nops; e++) fprintf(stderr, " %.2f", event_ms(s->events[e])); fprintf(stderr, "\n"); }
         out[k].gflop += s->flops * 1e-9;
         out[k].launches += (unsigned)(s->gemm + s->nops);
     }

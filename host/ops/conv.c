@@ -69,6 +69,14 @@ typedef struct conv_source {
     int rows, phase, h, w, cstride;
 } conv_source;
 
+static void conv_options(const conv_shape *s, conv_tiling t, int rows, int phase,
+                         const char *eflags, char *dst, size_t cap)
+{
+    snprintf(dst, cap,
+             "-DVW=%d -DTM=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d -DROWS=%d -DPHASE=%d%s",
+             t.vw, t.tm, s->kh, s->kw, s->stride, s->ph, s->pw, rows, phase, eflags);
+}
+
 /* One launch of cl/conv.cl over input channels [c0, c1). */
 static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                                op_epilogue epi, const conv_source *src, int c0, int c1,
@@ -80,9 +88,7 @@ static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tili
     cl_int accumulate = epi.residual || c0 > 0, finish = c1 == s->cin;
     epi.residual = 0; /* a runtime argument (accumulate), not a kernel variant */
     epilogue_flags(epi, eflags, sizeof eflags);
-    snprintf(opts, sizeof opts,
-             "-DVW=%d -DTM=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d -DROWS=%d -DPHASE=%d%s",
-             t.vw, t.tm, s->kh, s->kw, s->stride, s->ph, s->pw, src->rows, src->phase, eflags);
+    conv_options(s, t, src->rows, src->phase, eflags, opts, sizeof opts);
     irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
     if (st != IRV2_OK) return st;
     if (!scale) scale = bias;
@@ -158,21 +164,28 @@ static int gemm_shaped(const conv_shape *s)
     return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
 }
 
+/* The panel form exists for 1x1 stride-1 convs (a plain regrouping) and for stride-2 convs
+ * (im2col, which their direct kernels lose to); stride-1 KxK convs run direct. */
 size_t conv_panel_scratch(const conv_shape *s, conv_tiling t)
 {
-    if (!gemm_shaped(s)) return 0;
-    size_t npos = (size_t)s->n * s->h * s->w;
-    return (npos + t.vw - 1) / t.vw * t.vw * s->cin;
+    if (!gemm_shaped(s) && s->stride != 2) return 0;
+    size_t npos = (size_t)s->n * s->ho * s->wo;
+    return (npos + t.vw - 1) / t.vw * t.vw * s->kh * s->kw * s->cin;
 }
 
-/* The panels form: pack the input into scratch, then one GEMM launch over all positions. */
+/* The panels form: pack the input into scratch (pack_panels for 1x1, pack_im2col for the
+ * rest), then one GEMM launch over all output positions with the taps folded into the
+ * reduction. */
 static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                              op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
                              cl_mem bias, cl_mem scale, cl_mem shift, op_buf out, op_launch *ops)
 {
     char eflags[96], opts[256];
-    cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout;
-    cl_int npos = s->n * s->h * s->w, cstride = npos;
+    const int plain = gemm_shaped(s);
+    const char *pack = plain ? "pack_panels" : "pack_im2col";
+    cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout, n = s->n, h = s->h, w = s->w;
+    cl_int ho = s->ho, wo = s->wo, rows = s->kh * s->kw * s->cin;
+    cl_int npos = s->n * s->ho * s->wo, in_cstride = s->n * s->h * s->w;
     cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off, out_off = (cl_uint)out.off;
     if (!scale) scale = bias;
     if (!shift) shift = bias;
@@ -182,19 +195,24 @@ static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling
                          s->stride);
     epi.residual = 0;
     epilogue_flags(epi, eflags, sizeof eflags);
-    plain_options(t.vw, t.tm, eflags, opts, sizeof opts);
+    conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
     memset(ops, 0, 2 * sizeof *ops);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "pack_panels", &ops[0].kernel);
+    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, pack, &ops[0].kernel);
     if (st == IRV2_OK) st = ctx_kernel(ctx, "conv.cl", opts, "conv_panels", &ops[1].kernel);
-    const kernel_arg pack_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
-                                    ARG(cin),    ARG(npos),   ARG(cstride)};
+    const kernel_arg plain_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
+                                     ARG(cin),    ARG(npos),   ARG(in_cstride)};
+    const kernel_arg im2col_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
+                                      ARG(cin),    ARG(n),      ARG(h),           ARG(w),
+                                      ARG(ho),     ARG(wo),     ARG(in_cstride)};
     const kernel_arg gemm_args[] = {ARG(scratch.mem), ARG(s_off), ARG(packed),   ARG(bias),
                                     ARG(scale),       ARG(shift),
-                                    ARG(out.mem),     ARG(out_off), ARG(cin),    ARG(cout),
-                                    ARG(npos),        ARG(cstride), ARG(accumulate)};
+                                    ARG(out.mem),     ARG(out_off), ARG(rows),   ARG(cout),
+                                    ARG(npos),        ARG(npos),  ARG(accumulate)};
     if (st == IRV2_OK)
-        st = set_args(ctx, ops[0].kernel, "pack_panels", sizeof pack_args / sizeof pack_args[0],
-                      pack_args);
+        st = plain ? set_args(ctx, ops[0].kernel, pack, sizeof plain_args / sizeof plain_args[0],
+                              plain_args)
+                   : set_args(ctx, ops[0].kernel, pack, sizeof im2col_args / sizeof im2col_args[0],
+                              im2col_args);
     if (st == IRV2_OK)
         st = set_args(ctx, ops[1].kernel, "conv_panels", sizeof gemm_args / sizeof gemm_args[0],
                       gemm_args);
@@ -203,7 +221,8 @@ static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling
         op_release(&ops[1]);
         return st;
     }
-    ops[0].dims = 1, ops[0].local_one = 1, ops[0].gws[0] = tiles;
+    ops[0].local_one = 1, ops[0].gws[0] = tiles;
+    ops[0].dims = plain ? 1 : 2, ops[0].gws[1] = (size_t)s->kh * s->kw;
     ops[1].dims = 2, ops[1].local_one = 1;
     ops[1].gws[0] = (size_t)mtiles(s, t), ops[1].gws[1] = tiles;
     return IRV2_OK;
