@@ -20,7 +20,7 @@ static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16,
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "6"
+#define TUNER_VERSION "7"
 
 void tune_table_free(tune_table *t)
 {
@@ -231,8 +231,8 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
         if (best > 0) *choice = c;
         irv2_clear_error();
     }
-    /* Each tiling plain, through parity planes (stride 2) or over packed panels (1x1 and
-     * stride 2). */
+    /* Each tiling plain, through parity planes (stride 2) or over packed panels (where
+     * conv_panel_scratch offers them). */
     int phases = job->scratch.mem && conv_phase_scratch(&job->shape) ? 2 : 1;
     int panels = job->scratch.mem && conv_panel_scratch(&job->shape, candidates[0]) ? 2 : 1;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)

@@ -258,6 +258,11 @@ static const conv_case conv_cases[] = {
     {"conv 3x3 s2 p1 im2col 9x10 n2 cin3 cout13 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, T8, 0, EPI_RELU1, 0, 0, 1},
     {"conv 3x3 s2 p0 im2col 8x8 n1 cin1 cout5 T16", 3, 3, 2, 0, 0, 1, 8, 8, 1, 5, T16, 0, EPI_NONE, 0, 0, 1},
     {"conv 3x3 s2 p1 im2col 35x35 n2 cin3 cout5 T16", 3, 3, 2, 1, 1, 2, 35, 35, 3, 5, T16, 0, EPI_RELU1, 0, 0, 1},
+    {"conv 3x3 p1 im2col 35x35 n2 cin5 cout13 T16", 3, 3, 1, 1, 1, 2, 35, 35, 5, 13, T16, 0, EPI_RELU1, 0, 0, 1},
+    {"conv 3x3 p1 im2col 8x8 n3 cin17 cout5 T8 res", 3, 3, 1, 1, 1, 3, 8, 8, 17, 5, T8, 0, EPI_RES, 0, 0, 1},
+    {"conv 1x7 p0x3 im2col 17x17 n2 cin5 cout21 T16", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, T16, 0, EPI_RELU1, 0, 0, 1},
+    {"conv 7x1 p3x0 im2col 17x17 n2 cin5 cout13 T8 bn", 7, 1, 1, 3, 0, 2, 17, 17, 5, 13, T8, 0, EPI_BN, 0, 0, 1},
+    {"conv 3x1 p1x0 im2col 8x8 n3 cin3 cout5 T16", 3, 1, 1, 1, 0, 3, 8, 8, 3, 5, T16, 0, EPI_RELU1, 0, 0, 1},
 };
 
 static conv_tiling tiling_of(int t)

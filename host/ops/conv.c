@@ -164,11 +164,13 @@ static int gemm_shaped(const conv_shape *s)
     return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
 }
 
-/* The panel form exists for 1x1 stride-1 convs (a plain regrouping) and for stride-2 convs
- * (im2col, which their direct kernels lose to); stride-1 KxK convs run direct. */
+/* The panel form exists for 1x1 stride-1 convs (a plain regrouping), for stride-2 convs and
+ * for stride-1 KxK convs with outputs of at most 40x40 per image (im2col, which the direct
+ * kernel loses to there); the stem's large stride-1 maps run direct, where im2col would also
+ * need tens of MB per image. */
 size_t conv_panel_scratch(const conv_shape *s, conv_tiling t)
 {
-    if (!gemm_shaped(s) && s->stride != 2) return 0;
+    if (!gemm_shaped(s) && s->stride != 2 && s->ho * s->wo > 40 * 40) return 0;
     size_t npos = (size_t)s->n * s->ho * s->wo;
     return (npos + t.vw - 1) / t.vw * t.vw * s->kh * s->kw * s->cin;
 }

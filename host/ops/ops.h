@@ -56,9 +56,9 @@ irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_ep
 /* How a conv runs: its tiling; for stride 2, optionally as a stride-1 pass over the input's
  * four parity planes, split first into scratch (conv_phase_scratch floats; 0 when the shape
  * has no such form); optionally as chunks of kchunk input channels (0: one pass), each
- * launch adding to the output, which keeps a long reduction's panels in cache; for 1x1
- * stride-1 convs, optionally (panels) as a GEMM over the input regrouped first into
- * contiguous [positions/vw][cin][vw] panels in scratch (conv_panel_scratch floats). */
+ * launch adding to the output, which keeps a long reduction's panels in cache; or (panels)
+ * as one GEMM over the input regrouped first into contiguous [positions/vw][taps*cin][vw]
+ * panels in scratch (conv_panel_scratch floats; 0 where the form is not offered). */
 typedef struct conv_form {
     conv_tiling tiling;
     int phase;
@@ -69,7 +69,7 @@ typedef struct conv_form {
 #define CONV_MAX_LAUNCHES 16
 
 size_t conv_phase_scratch(const conv_shape *s);
-/* Floats of the panels form's scratch (0 when the conv is not a 1x1 stride-1 GEMM). */
+/* Floats of the panels form's scratch (0 where that form is not offered). */
 size_t conv_panel_scratch(const conv_shape *s, conv_tiling t);
 /* Launches for kchunk: 1 when kchunk is 0 or covers all input channels. */
 int conv_chunks(const conv_shape *s, int kchunk);
