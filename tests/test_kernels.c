@@ -428,6 +428,8 @@ static const pool_case pool_cases[] = {
     {"maxpool 8x9 n2 c3", POOL_MAX3S2, 3, 2, 8, 9, EPI_NONE},
     {"maxpool 8x9 n2 c3 affine relu2", POOL_MAX3S2, 3, 2, 8, 9, EPI_AFF},
     {"maxpool 35x35 n2 c2 affine relu2", POOL_MAX3S2, 2, 2, 35, 35, EPI_AFF},
+    {"maxpool 20x36 n3 c2", POOL_MAX3S2, 2, 3, 20, 36, EPI_NONE},
+    {"maxpool 9x19 n1 c3", POOL_MAX3S2, 3, 1, 9, 19, EPI_NONE},
     {"avgpool 7x7 n2 c3", POOL_AVG3S1, 3, 2, 7, 7, EPI_NONE},
     {"avgpool 8x9 n2 c3 affine relu2", POOL_AVG3S1, 3, 2, 8, 9, EPI_AFF},
     {"avgpool 35x35 n2 c2", POOL_AVG3S1, 2, 2, 35, 35, EPI_NONE},

@@ -38,9 +38,10 @@ irv2_status pool_op(irv2_context *ctx, pool_kind kind, int c, int n, int h, int 
         op_release(op);
         return st;
     }
-    if (kind == POOL_GLOBAL_AVG) {
+    if (kind != POOL_AVG3S1) {
         op->dims = 1;
         op->gws[0] = (size_t)c * n;
+        op->local_one = kind == POOL_MAX3S2;
     } else {
         op->dims = 3;
         op->gws[0] = (size_t)wo, op->gws[1] = (size_t)ho, op->gws[2] = (size_t)c * n;
