@@ -282,15 +282,19 @@ __kernel void pack_im2col(__global const float *in, uint in_off, __global float 
 
 /* A conv as a GEMM over packed panels (pack_panels for 1x1, pack_im2col otherwise):
  * out[co][p] for the npos = N*Ho*Wo positions, batch folded in, with cin the panels' rows.
- * Same weights, epilogue and accumulate as conv. NDRange (ceil(cout/TM), ceil(npos/VW)),
- * local (1,1). */
+ * Same weights, epilogue and accumulate as conv. NDRange (MB, ceil(npos/VW), ceil(mtiles/MB)),
+ * local (1,1,1): output-channel tile get_global_id(2) * MB + get_global_id(0); work-groups
+ * run dimension 0 first, so a block of MB weight tiles stays in cache while every panel
+ * passes it, and each panel serves the MB tiles from L1. */
 __kernel void conv_panels(__global const float *panels, uint panels_off,
                           __global const float *weights, __global const float *bias,
                           __global const float *scale, __global const float *shift,
                           __global float *out, uint out_off, int cin, int cout, int npos,
                           int out_cstride, int accumulate)
 {
-    const int mt = get_global_id(0), t = get_global_id(1), p0 = t * VW;
+    const int mt = get_global_id(2) * get_global_size(0) + get_global_id(0);
+    const int t = get_global_id(1), p0 = t * VW;
+    if (mt * TM >= cout) return;
     __global const float *panel = panels + panels_off + (size_t)t * cin * VW;
     __global const float *wk = weights + (size_t)mt * cin * TM;
     floatV acc[TM];

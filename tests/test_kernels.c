@@ -253,6 +253,7 @@ static const conv_case conv_cases[] = {
     {"conv 1x1 panels 8x8 n2 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 0, EPI_RES, 0, 0, 1},
     {"conv 1x1 panels 5x7 n1 cin3 cout5 dflt bn", 1, 1, 1, 0, 0, 1, 5, 7, 3, 5, TDEF, 0, EPI_BN, 0, 0, 1},
     {"conv 1x1 panels 1x1 n3 cin33 cout7 T16", 1, 1, 1, 0, 0, 3, 1, 1, 33, 7, T16, 0, EPI_NONE, 0, 0, 1},
+    {"conv 1x1 panels 5x5 n2 cin9 cout300 T8 (two weight blocks)", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T8, 0, EPI_RELU1, 0, 0, 1},
     {"conv 3x3 s2 p0 im2col 17x17 n3 cin5 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 5, 21, T8, 0, EPI_RELU1, 0, 0, 1},
     {"conv 3x3 s2 p0 im2col 35x35 n2 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 2, 35, 35, 17, 5, T16, 0, EPI_BN, 0, 0, 1},
     {"conv 3x3 s2 p1 im2col 9x10 n2 cin3 cout13 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, T8, 0, EPI_RELU1, 0, 0, 1},
