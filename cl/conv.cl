@@ -58,13 +58,14 @@
 #error "SH must be 1 or 2"
 #endif
 
-/* acc[m] += w[c][m] * x for the TM channels, over input channels c. */
-#define ACCUMULATE(X_EXPR)                                                                    \
-    for (int c = c0; c < c1; c++) {                                                           \
+/* acc[m] += w[c][m] * x for the TM channels, over input channels c in [FROM, TO). */
+#define ACCUMULATE_RANGE(FROM, TO, X_EXPR)                                                    \
+    for (int c = (FROM); c < (TO); c++) {                                                     \
         const floatV x = X_EXPR;                                                              \
         __global const float *wc = wk + c * TM;                                               \
         _Pragma("unroll") for (int m = 0; m < TM; m++) acc[m] = fma((floatV)(wc[m]), x, acc[m]); \
     }
+#define ACCUMULATE(X_EXPR) ACCUMULATE_RANGE(c0, c1, X_EXPR)
 
 /* The last chunk over the input channels adds the bias and applies the activations. */
 static floatV finish_value(floatV v, int co, __global const float *bias,
@@ -307,5 +308,62 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
         if (co >= cout) break;
         store_tile(acc[m], out + out_off + (size_t)co * out_cstride + p0, NULL, count, co,
                    accumulate, 1, bias, scale, shift);
+    }
+}
+
+/* The panel GEMM with its packing fused in: each work-group packs one tile's panel (as
+ * pack_im2col does, 1x1 included) into local memory, then runs `mblock` output-channel tiles
+ * over it. No scratch buffer, and the panel is written and read in cache. NDRange (tiles,
+ * ceil(mtiles/mblock)), local (1,1); panel: KH*KW*cin*VW floats of local memory. */
+__kernel void conv_fused(__global const float *in, uint in_off, __global const float *weights,
+                         __global const float *bias, __global const float *scale,
+                         __global const float *shift, __global float *out, uint out_off,
+                         int cin, int cout, int nimg, int H, int W, int Ho, int Wo,
+                         int in_cstride, int accumulate, int mblock, __local float *panel)
+{
+    const int t = get_global_id(0), plane = Ho * Wo, p0 = t * VW, npos = nimg * plane;
+    __global const float *src = in + in_off;
+    const intV p = p0 + LANES, n = p / plane, r = p - n * plane, oy = r / Wo, ox = r - oy * Wo;
+    const int n0 = p0 / plane, r0 = p0 - n0 * plane, oy0 = r0 / Wo, ox0 = r0 - oy0 * Wo;
+    const int lb = Wo - ox0, pb = p0 + lb, nb = pb / plane, oyb = (pb - nb * plane) / Wo;
+    const intV in_a = LANES < lb;
+    for (int tap = 0; tap < KH * KW; tap++) {
+        const int kh = tap / KW, kw = tap - kh * KW;
+        __local float *dst = panel + tap * cin * VW;
+        const intV iy = oy * SH + kh - PH, ix = ox * SH + kw - PW;
+        const intV valid = (n < nimg) & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W);
+        const int iya = oy0 * SH + kh - PH, iyb = oyb * SH + kh - PH;
+        const int a_ok = n0 < nimg && iya >= 0 && iya < H, b_ok = nb < nimg && iyb >= 0 && iyb < H;
+        const int base_a = (n0 * H + iya) * W + ox0 * SH + kw - PW;
+        const int base_b = (nb * H + iyb) * W + kw - PW - lb * SH;
+        if (Wo >= VW && (a_ok || b_ok)) {
+            __global const float *ra = src + (a_ok ? base_a : base_b);
+            __global const float *rb = src + (b_ok ? base_b : base_a);
+            for (int c = 0; c < cin; c++) {
+                const size_t o = (size_t)c * in_cstride;
+                const floatV v = select(LOAD_ROW(rb + o), LOAD_ROW(ra + o), in_a);
+                vstoreV(select((floatV)(0.0f), v, valid), 0, dst + c * VW);
+            }
+        } else {
+            int off[VW];
+            vstoreV(select((intV)(-1), (n * H + iy) * W + ix, valid), 0, off);
+            for (int c = 0; c < cin; c++)
+                for (int l = 0; l < VW; l++)
+                    dst[c * VW + l] = off[l] >= 0 ? src[(size_t)c * in_cstride + off[l]] : 0.0f;
+        }
+    }
+    const int rows = KH * KW * cin, count = min(VW, npos - p0);
+    const int mt0 = get_global_id(1) * mblock, mt1 = min(mt0 + mblock, (cout + TM - 1) / TM);
+    for (int mt = mt0; mt < mt1; mt++) {
+        __global const float *wk = weights + (size_t)mt * rows * TM;
+        floatV acc[TM];
+        for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
+        ACCUMULATE_RANGE(0, rows, vloadV(0, panel + c * VW))
+        for (int m = 0; m < TM; m++) {
+            const int co = mt * TM + m;
+            if (co >= cout) break;
+            store_tile(acc[m], out + out_off + (size_t)co * npos + p0, NULL, count, co,
+                       accumulate, 1, bias, scale, shift);
+        }
     }
 }

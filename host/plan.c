@@ -206,9 +206,9 @@ static void share_panels(const net *n, plan *p, int i)
     const conv_form *f = &p->dev[i].choice.form;
     plan_step *s = &p->steps[i];
     int plain = l->kh == 1 && l->kw == 1 && l->sh == 1; /* else im2col panels: not shared */
-    if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels && !plain) {
+    if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels == 1 && !plain) {
         p->panels_of = -1;
-    } else if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels) {
+    } else if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels == 1) {
         if (p->panels_of == l->in && p->panels_vw == f->tiling.vw && s->nops == 2) {
             op_release(&s->ops[0]);
             s->ops[0] = s->ops[1];
@@ -304,7 +304,7 @@ static irv2_status alloc_scratch(irv2_model *m, plan *p)
 static void trim_scratch(plan *p)
 {
     for (int i = 0; i < p->nsteps; i++)
-        if (p->dev[i].choice.form.phase || p->dev[i].choice.form.panels) return;
+        if (p->dev[i].choice.form.phase || p->dev[i].choice.form.panels == 1) return;
     if (p->scratch) clReleaseMemObject(p->scratch);
     p->scratch = NULL;
 }

@@ -20,7 +20,7 @@ static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16,
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "8"
+#define TUNER_VERSION "10"
 
 void tune_table_free(tune_table *t)
 {
@@ -181,7 +181,7 @@ static int parse_choice(const char *s, conv_choice *c)
         return -1;
     return (f->tiling.vw == 8 || f->tiling.vw == 16) && f->tiling.tm >= 1 && f->tiling.tm <= 16 &&
                    (f->phase == 0 || f->phase == 1) && f->kchunk >= 0 &&
-                   (f->panels == 0 || f->panels == 1) && !(f->phase && f->panels)
+                   f->panels >= 0 && f->panels <= 2 && !(f->phase && f->panels)
                ? 0
                : -1;
 }
@@ -201,12 +201,23 @@ static int tuning_enabled(void)
     return !(v && strcmp(v, "0") == 0);
 }
 
+/* The fused panel form is offered to KxK convs: 1x1 convs keep their panels in scratch,
+ * where sibling convs share one packing (in the network that beats repacking per work-group,
+ * though a conv measured alone does not show it). */
+static int fused_offered(irv2_context *ctx, const conv_shape *s, conv_tiling t)
+{
+    return (s->kh > 1 || s->kw > 1) && conv_fused_fits(ctx, s, t);
+}
+
 irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice)
 {
     memset(choice, 0, sizeof *choice);
     choice->form.tiling = conv_default_tiling(ctx);
-    /* Untuned, 1x1 convs run over packed panels: contiguous reads win on every CPU measured. */
-    choice->form.panels = job->scratch.mem && conv_panel_scratch(&job->shape, choice->form.tiling);
+    /* Untuned: KxK convs fused, 1x1 convs over panels in scratch (shared by siblings), which
+     * won on the CPUs measured. */
+    if (fused_offered(ctx, &job->shape, choice->form.tiling)) choice->form.panels = 2;
+    else if (job->scratch.mem && conv_panel_scratch(&job->shape, choice->form.tiling))
+        choice->form.panels = 1;
     int gemm_ok = job->clblast_w != NULL;
     if (job->mode == IRV2_GEMM_CLBLAST && gemm_ok) return choice->clblast = 1, IRV2_OK;
     if (!tuning_enabled()) return IRV2_OK;
@@ -234,10 +245,13 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
     /* Each tiling plain, through parity planes (stride 2) or over packed panels (where
      * conv_panel_scratch offers them). */
     int phases = job->scratch.mem && conv_phase_scratch(&job->shape) ? 2 : 1;
-    int panels = job->scratch.mem && conv_panel_scratch(&job->shape, candidates[0]) ? 2 : 1;
+    int scratch_panels = job->scratch.mem && conv_panel_scratch(&job->shape, candidates[0]);
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
         for (int phase = 0; phase < phases; phase++)
-            for (int panel = 0; panel < panels - phase; panel++) {
+            for (int panel = 0; panel < 3; panel++) {
+                if ((panel && phase) || (panel == 1 && !scratch_panels) ||
+                    (panel == 2 && !fused_offered(ctx, &job->shape, candidates[i])))
+                    continue;
                 c = (conv_choice){.form = {candidates[i], phase, 0, panel}};
                 double s = measure_native(ctx, job, &c);
                 if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;

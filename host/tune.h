@@ -25,8 +25,8 @@ typedef struct tune_job {
 
 /* IRV2_GEMM_CLBLAST: CLBlast for GEMM-shaped convs; otherwise, and for IRV2_GEMM_NATIVE and
  * IRV2_GEMM_AUTO, the fastest measured candidate (AUTO includes CLBlast). IRV2_TUNE=0 skips
- * measuring and takes the device's default tiling
- * (with the panel form for 1x1 convs). */
+ * measuring and takes the device's default tiling (fused panels for KxK convs, panels in
+ * scratch for 1x1 convs, where offered). */
 irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice);
 /* Writes new decisions to the on-disk table. */
 void tune_save(irv2_context *ctx);

@@ -233,6 +233,60 @@ static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling
     return IRV2_OK;
 }
 
+int conv_fused_fits(irv2_context *ctx, const conv_shape *s, conv_tiling t)
+{
+    cl_ulong local = 0;
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL) !=
+        CL_SUCCESS)
+        return 0;
+    return (cl_ulong)s->kh * s->kw * s->cin * t.vw * sizeof(float) <= local;
+}
+
+/* The fused panel form: one launch of conv_fused, packing each tile's panel in local memory. */
+static irv2_status fused_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
+                            op_epilogue epi, op_buf in, cl_mem packed, cl_mem bias, cl_mem scale,
+                            cl_mem shift, op_buf out, op_launch *op)
+{
+    char eflags[96], opts[256];
+    cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout, n = s->n, h = s->h, w = s->w;
+    cl_int ho = s->ho, wo = s->wo, in_cstride = s->n * s->h * s->w;
+    /* Blocks of up to 32 weight tiles: measured best on L2-sized caches. */
+    cl_int block = mtiles(s, t) < 32 ? mtiles(s, t) : 32;
+    cl_uint in_off = (cl_uint)in.off, out_off = (cl_uint)out.off;
+    size_t npos = (size_t)s->n * s->ho * s->wo;
+    if (!conv_fused_fits(ctx, s, t))
+        return irv2_fail(IRV2_ERR_SHAPE, "conv: k%dx%d x %d channels exceeds local memory",
+                         s->kh, s->kw, s->cin);
+    if (!scale) scale = bias;
+    if (!shift) shift = bias;
+    epi.residual = 0;
+    epilogue_flags(epi, eflags, sizeof eflags);
+    conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
+    memset(op, 0, sizeof *op);
+    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv_fused", &op->kernel);
+    const kernel_arg args[] = {ARG(in.mem),   ARG(in_off), ARG(packed), ARG(bias),
+                               ARG(scale),    ARG(shift),  ARG(out.mem), ARG(out_off),
+                               ARG(cin),      ARG(cout),   ARG(n),      ARG(h),
+                               ARG(w),        ARG(ho),     ARG(wo),     ARG(in_cstride),
+                               ARG(accumulate), ARG(block)};
+    const unsigned nargs = sizeof args / sizeof args[0];
+    if (st == IRV2_OK) st = set_args(ctx, op->kernel, "conv_fused", nargs, args);
+    if (st == IRV2_OK)
+        st = ctx_cl_check(ctx,
+                          clSetKernelArg(op->kernel, nargs,
+                                         (size_t)s->kh * s->kw * s->cin * t.vw * sizeof(float),
+                                         NULL),
+                          "clSetKernelArg(conv_fused, panel)");
+    if (st != IRV2_OK) {
+        op_release(op);
+        return st;
+    }
+    op->dims = 2, op->local_one = 1;
+    op->gws[0] = (npos + t.vw - 1) / t.vw;
+    op->gws[1] = ((size_t)mtiles(s, t) + block - 1) / block;
+    return IRV2_OK;
+}
+
 int conv_chunks(const conv_shape *s, int kchunk)
 {
     return kchunk > 0 && kchunk < s->cin ? (s->cin + kchunk - 1) / kchunk : 1;
@@ -248,6 +302,11 @@ irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_for
     *count = 0;
     if (epi.residual && epi.relu1)
         return irv2_fail(IRV2_ERR_UNSUPPORTED, "conv: ReLU before a residual sum");
+    if (f->panels == 2) {
+        st = fused_op(ctx, s, f->tiling, epi, in, packed, bias, scale, shift, out, ops);
+        if (st == IRV2_OK) *count = 1;
+        return st;
+    }
     if (f->panels) {
         st = panel_ops(ctx, s, f->tiling, epi, in, scratch, packed, bias, scale, shift, out, ops);
         if (st == IRV2_OK) *count = 2;

@@ -56,9 +56,11 @@ irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_ep
 /* How a conv runs: its tiling; for stride 2, optionally as a stride-1 pass over the input's
  * four parity planes, split first into scratch (conv_phase_scratch floats; 0 when the shape
  * has no such form); optionally as chunks of kchunk input channels (0: one pass), each
- * launch adding to the output, which keeps a long reduction's panels in cache; or (panels)
+ * launch adding to the output, which keeps a long reduction's panels in cache; or (panels 1)
  * as one GEMM over the input regrouped first into contiguous [positions/vw][taps*cin][vw]
- * panels in scratch (conv_panel_scratch floats; 0 where the form is not offered). */
+ * panels in scratch (conv_panel_scratch floats; 0 where the form is not offered); or
+ * (panels 2) the same GEMM with each tile's panel packed in local memory by the work-group
+ * that uses it (conv_fused_fits). */
 typedef struct conv_form {
     conv_tiling tiling;
     int phase;
@@ -69,6 +71,9 @@ typedef struct conv_form {
 #define CONV_MAX_LAUNCHES 16
 
 size_t conv_phase_scratch(const conv_shape *s);
+/* Whether the fused panel form (panels = 2: each work-group packs its tile's panel into
+ * local memory, no scratch) fits the device's local memory for this conv and tiling. */
+int conv_fused_fits(irv2_context *ctx, const conv_shape *s, conv_tiling t);
 /* Floats of the panels form's scratch (0 where that form is not offered). */
 size_t conv_panel_scratch(const conv_shape *s, conv_tiling t);
 /* Launches for kchunk: 1 when kchunk is 0 or covers all input channels. */
