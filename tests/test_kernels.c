@@ -739,6 +739,20 @@ static void test_gemm_small(void **state)
     check_gemm(7, 33, 19, 1.0f, 5010);
 }
 
+/* The SGEMM peak runs every GEMM form (direct, panels with their packing, CLBlast) to the
+ * end and reports a positive rate for irv2's kernels and for CLBlast. */
+static void test_sgemm_peak(void **state)
+{
+    (void)state;
+    double native = 0, clblast = 0;
+    assert_ok(irv2_context_sgemm_peak(g_ctx, 256, &native, &clblast));
+    print_message("  sgemm 256^3: irv2 %.1f GFLOP/s, CLBlast %.1f GFLOP/s\n", native, clblast);
+    assert_true(native > 0.0);
+    assert_true(clblast > 0.0);
+    assert_int_equal(irv2_context_sgemm_peak(g_ctx, 9000, &native, &clblast),
+                     IRV2_ERR_INVALID_ARGUMENT);
+}
+
 static void test_gemm_block_shaped(void **state)
 {
     (void)state;
@@ -773,7 +787,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 7];
+    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 8];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_tiling_and_packing);
     for (size_t i = 0; i < COUNT(conv_cases); i++)
@@ -791,6 +805,7 @@ int main(void)
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_head_softmax);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_small);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_block_shaped);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_sgemm_peak);
     if (t != COUNT(tests)) return 1;
     return cmocka_run_group_tests_name("test_kernels", tests, group_setup, group_teardown);
 }
