@@ -239,6 +239,44 @@ __kernel void pack_panels(__global const float *in, uint in_off, __global float 
     }
 }
 
+/* The positions of the tile starting at p0 (lanes p0..p0+VW-1 of the flattened N x Ho x Wo
+ * grid): per lane n, oy, ox; the tile spans row a (holding lane 0) and row b (from lane lb). */
+#define TILE_GEOMETRY                                                                          \
+    const intV p = p0 + LANES, n = p / plane, r = p - n * plane, oy = r / Wo, ox = r - oy * Wo; \
+    const int n0 = p0 / plane, r0 = p0 - n0 * plane, oy0 = r0 / Wo, ox0 = r0 - oy0 * Wo;       \
+    const int lb = Wo - ox0, pb = p0 + lb, nb = pb / plane, oyb = (pb - nb * plane) / Wo;     \
+    const intV in_a = LANES < lb;
+
+/* Packs tap (kh, kw) of the tile into DST[c * VW + lane] for c < cin: when Wo >= VW two row
+ * loads per channel (base: where lane 0 of each would read) blended by lane, else a gather;
+ * zero outside the image and past the last image. */
+#define PACK_TAP(DST)                                                                          \
+    {                                                                                          \
+        const intV iy = oy * SH + kh - PH, ix = ox * SH + kw - PW;                             \
+        const intV valid = (n < nimg) & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W);           \
+        const int iya = oy0 * SH + kh - PH, iyb = oyb * SH + kh - PH;                          \
+        const int a_ok = n0 < nimg && iya >= 0 && iya < H;                                     \
+        const int b_ok = nb < nimg && iyb >= 0 && iyb < H;                                     \
+        const int base_a = (n0 * H + iya) * W + ox0 * SH + kw - PW;                            \
+        const int base_b = (nb * H + iyb) * W + kw - PW - lb * SH;                             \
+        if (Wo >= VW && (a_ok || b_ok)) {                                                      \
+            __global const float *ra = src + (a_ok ? base_a : base_b);                         \
+            __global const float *rb = src + (b_ok ? base_b : base_a);                         \
+            for (int c = 0; c < cin; c++) {                                                    \
+                const size_t o = (size_t)c * in_cstride;                                       \
+                const floatV v = select(LOAD_ROW(rb + o), LOAD_ROW(ra + o), in_a);             \
+                vstoreV(select((floatV)(0.0f), v, valid), 0, (DST) + c * VW);                  \
+            }                                                                                  \
+        } else {                                                                               \
+            int off[VW];                                                                       \
+            vstoreV(select((intV)(-1), (n * H + iy) * W + ix, valid), 0, off);                 \
+            for (int c = 0; c < cin; c++)                                                      \
+                for (int l = 0; l < VW; l++)                                                   \
+                    (DST)[c * VW + l] =                                                        \
+                        off[l] >= 0 ? src[(size_t)c * in_cstride + off[l]] : 0.0f;             \
+        }                                                                                      \
+    }
+
 /* Panels for a KHxKW conv run as a GEMM (im2col): row (kh*KW + kw)*cin + c of tile t holds
  * input channel c under tap (kh, kw) for the VW output positions t*VW.. of the flattened
  * N x Ho x Wo grid, zero outside the image and past npos; the layout is
@@ -253,32 +291,8 @@ __kernel void pack_im2col(__global const float *in, uint in_off, __global float 
     const int kh = tap / KW, kw = tap - kh * KW, plane = Ho * Wo, p0 = t * VW;
     __global const float *src = in + in_off;
     __global float *dst = out + out_off + ((size_t)t * KH * KW + tap) * cin * VW;
-    const intV p = p0 + LANES, n = p / plane, r = p - n * plane, oy = r / Wo, ox = r - oy * Wo;
-    const intV iy = oy * SH + kh - PH, ix = ox * SH + kw - PW;
-    const intV valid = (n < nimg) & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W);
-    /* Row a holds lane 0, row b starts at lane lb; base: where lane 0 of each load reads. */
-    const int n0 = p0 / plane, r0 = p0 - n0 * plane, oy0 = r0 / Wo, ox0 = r0 - oy0 * Wo;
-    const int lb = Wo - ox0, pb = p0 + lb, nb = pb / plane, oyb = (pb - nb * plane) / Wo;
-    const int iya = oy0 * SH + kh - PH, iyb = oyb * SH + kh - PH;
-    const int a_ok = n0 < nimg && iya >= 0 && iya < H, b_ok = nb < nimg && iyb >= 0 && iyb < H;
-    const int base_a = (n0 * H + iya) * W + ox0 * SH + kw - PW;
-    const int base_b = (nb * H + iyb) * W + kw - PW - lb * SH;
-    if (Wo >= VW && (a_ok || b_ok)) {
-        const intV in_a = LANES < lb;
-        __global const float *ra = src + (a_ok ? base_a : base_b);
-        __global const float *rb = src + (b_ok ? base_b : base_a);
-        for (int c = 0; c < cin; c++) {
-            const size_t o = (size_t)c * in_cstride;
-            const floatV v = select(LOAD_ROW(rb + o), LOAD_ROW(ra + o), in_a);
-            vstoreV(select((floatV)(0.0f), v, valid), 0, dst + c * VW);
-        }
-    } else {
-        int off[VW];
-        vstoreV(select((intV)(-1), (n * H + iy) * W + ix, valid), 0, off);
-        for (int c = 0; c < cin; c++)
-            for (int l = 0; l < VW; l++)
-                dst[c * VW + l] = off[l] >= 0 ? src[(size_t)c * in_cstride + off[l]] : 0.0f;
-    }
+    TILE_GEOMETRY
+    PACK_TAP(dst)
 }
 
 /* A conv as a GEMM over packed panels (pack_panels for 1x1, pack_im2col otherwise):
@@ -323,34 +337,11 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
 {
     const int t = get_global_id(0), plane = Ho * Wo, p0 = t * VW, npos = nimg * plane;
     __global const float *src = in + in_off;
-    const intV p = p0 + LANES, n = p / plane, r = p - n * plane, oy = r / Wo, ox = r - oy * Wo;
-    const int n0 = p0 / plane, r0 = p0 - n0 * plane, oy0 = r0 / Wo, ox0 = r0 - oy0 * Wo;
-    const int lb = Wo - ox0, pb = p0 + lb, nb = pb / plane, oyb = (pb - nb * plane) / Wo;
-    const intV in_a = LANES < lb;
+    TILE_GEOMETRY
     for (int tap = 0; tap < KH * KW; tap++) {
         const int kh = tap / KW, kw = tap - kh * KW;
         __local float *dst = panel + tap * cin * VW;
-        const intV iy = oy * SH + kh - PH, ix = ox * SH + kw - PW;
-        const intV valid = (n < nimg) & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W);
-        const int iya = oy0 * SH + kh - PH, iyb = oyb * SH + kh - PH;
-        const int a_ok = n0 < nimg && iya >= 0 && iya < H, b_ok = nb < nimg && iyb >= 0 && iyb < H;
-        const int base_a = (n0 * H + iya) * W + ox0 * SH + kw - PW;
-        const int base_b = (nb * H + iyb) * W + kw - PW - lb * SH;
-        if (Wo >= VW && (a_ok || b_ok)) {
-            __global const float *ra = src + (a_ok ? base_a : base_b);
-            __global const float *rb = src + (b_ok ? base_b : base_a);
-            for (int c = 0; c < cin; c++) {
-                const size_t o = (size_t)c * in_cstride;
-                const floatV v = select(LOAD_ROW(rb + o), LOAD_ROW(ra + o), in_a);
-                vstoreV(select((floatV)(0.0f), v, valid), 0, dst + c * VW);
-            }
-        } else {
-            int off[VW];
-            vstoreV(select((intV)(-1), (n * H + iy) * W + ix, valid), 0, off);
-            for (int c = 0; c < cin; c++)
-                for (int l = 0; l < VW; l++)
-                    dst[c * VW + l] = off[l] >= 0 ? src[(size_t)c * in_cstride + off[l]] : 0.0f;
-        }
+        PACK_TAP(dst)
     }
     const int rows = KH * KW * cin, count = min(VW, npos - p0);
     const int mt0 = get_global_id(1) * mblock, mt1 = min(mt0 + mblock, (cout + TM - 1) / TM);
