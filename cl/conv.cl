@@ -314,8 +314,7 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
     __global const float *wk = weights + (size_t)mt * cin * TM;
     floatV acc[TM];
     for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
-    const int c0 = 0, c1 = cin;
-    ACCUMULATE(vloadV(0, panel + c * VW))
+    ACCUMULATE_RANGE(0, cin, vloadV(0, panel + c * VW))
     const int count = min(VW, npos - p0);
     for (int m = 0; m < TM; m++) {
         const int co = mt * TM + m;

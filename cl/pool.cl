@@ -8,16 +8,22 @@
  * Channel c of plane p = c*N + n is p / N; the output of plane p starts at p*H_out*W_out.
  */
 
-static float pool_epilogue(float v, int c, __global const float *scale,
-                           __global const float *shift)
+static float8 pool_epilogue8(float8 v, int c, __global const float *scale,
+                             __global const float *shift)
 {
 #ifdef AFFINE
-    v = v * scale[c] + shift[c];
+    v = fma(v, (float8)(scale[c]), (float8)(shift[c]));
 #endif
 #ifdef RELU2
     v = fmax(v, 0.0f);
 #endif
     return v;
+}
+
+static float pool_epilogue(float v, int c, __global const float *scale,
+                           __global const float *shift)
+{
+    return pool_epilogue8((float8)(v), c, scale, shift).s0;
 }
 
 /* One work-item per plane: eight outputs at a time from two 16-wide loads per input row
@@ -40,13 +46,7 @@ __kernel void maxpool(__global const float *in, uint in_off, __global float *out
                 const float8 b = vload16(0, row + ky * W + 2 * ox + 2).even;
                 m = fmax(m, fmax(fmax(a.even, a.odd), b));
             }
-#ifdef AFFINE
-            m = fma(m, (float8)(scale[c]), (float8)(shift[c]));
-#endif
-#ifdef RELU2
-            m = fmax(m, 0.0f);
-#endif
-            vstore8(m, 0, dst + oy * Wo + ox);
+            vstore8(pool_epilogue8(m, c, scale, shift), 0, dst + oy * Wo + ox);
         }
         for (; ox < Wo; ox++) {
             __global const float *src = row + 2 * ox;

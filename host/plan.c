@@ -4,7 +4,6 @@
 #include "model.h"
 #include "tune.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +33,7 @@ struct plan {
     int binaries_saved;
     cl_mem arena;
     size_t arena_floats;
-    cl_mem scratch;          /* parity planes (stride-2 phase convs) or input panels (1x1) */
+    cl_mem scratch;          /* parity planes (phase form) or input panels (panel form) */
     size_t scratch_floats, scratch_guard;
     int panels_of, panels_vw; /* while building: the tensor whose panels scratch holds, or -1 */
     size_t *root_off;        /* per tensor: element offset of its root (roots only) */
@@ -203,20 +202,18 @@ static irv2_status upload_conv(irv2_model *m, plan *p, int i, const conv_shape *
 static void share_panels(const net *n, plan *p, int i)
 {
     const net_layer *l = &n->layers[i];
-    const conv_form *f = &p->dev[i].choice.form;
+    const conv_choice *c = &p->dev[i].choice;
     plan_step *s = &p->steps[i];
-    int plain = l->kh == 1 && l->kw == 1 && l->sh == 1; /* else im2col panels: not shared */
-    if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels == 1 && !plain) {
-        p->panels_of = -1;
-    } else if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->panels == 1) {
-        if (p->panels_of == l->in && p->panels_vw == f->tiling.vw && s->nops == 2) {
+    int writes_scratch = l->kind == LAYER_CONV && !c->clblast && (c->form.phase || c->form.panels == 1);
+    if (writes_scratch && c->form.panels == 1 && is_gemm_shaped(l)) {
+        if (p->panels_of == l->in && p->panels_vw == c->form.tiling.vw && s->nops == 2) {
             op_release(&s->ops[0]);
             s->ops[0] = s->ops[1];
             memset(&s->ops[1], 0, sizeof s->ops[1]);
             s->nops = 1;
         }
-        p->panels_of = l->in, p->panels_vw = f->tiling.vw;
-    } else if (l->kind == LAYER_CONV && !p->dev[i].choice.clblast && f->phase) {
+        p->panels_of = l->in, p->panels_vw = c->form.tiling.vw;
+    } else if (writes_scratch) { /* parity planes or im2col panels: not shareable */
         p->panels_of = -1;
     }
     if (p->panels_of >= 0 && net_root(n, l->out, NULL) == net_root(n, p->panels_of, NULL))
@@ -265,9 +262,9 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
                          view(n, p, l->out), s->ops, &s->nops);
 }
 
-/* Floats (and guard) of the one scratch buffer for the parity planes of the largest stride-2
- * conv input or the panels of the largest 1x1 conv input: layers run one after another on the
- * in-order queue, so they share it. */
+/* Floats (and guard) of the one scratch buffer, sized for the largest parity planes or
+ * panels any conv may be given: layers run one after another on the in-order queue, so they
+ * share it. */
 static size_t scratch_need(const irv2_model *m, unsigned batch, size_t *guard)
 {
     size_t need = 0;
@@ -520,7 +517,6 @@ irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, s
             out[nk++] = (irv2_layer_profile){.kind = key};
         }
         for (int e = 0; e <= CONV_MAX_LAUNCHES; e++) out[k].ms += event_ms(s->events[e]);
-        if (getenv("IRV2_DEBUG_OPS") && by_layer && s->nops > 1) { fprintf(stderr, "%s:", s->layer->name); for (int e = 0; e < s->nops; e++) fprintf(stderr, " %.2f", event_ms(s->events[e])); fprintf(stderr, "\n"); }
         out[k].gflop += s->flops * 1e-9;
         out[k].launches += (unsigned)(s->gemm + s->nops);
     }

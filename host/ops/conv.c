@@ -91,8 +91,6 @@ static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tili
     conv_options(s, t, src->rows, src->phase, eflags, opts, sizeof opts);
     irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
     if (st != IRV2_OK) return st;
-    if (!scale) scale = bias;
-    if (!shift) shift = bias;
     cl_uint in_off = (cl_uint)src->in.off, out_off = (cl_uint)out.off;
     cl_int out_cstride = s->n * s->ho * s->wo;
     const kernel_arg args[] = {
@@ -112,13 +110,6 @@ static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tili
                            : ((size_t)s->ho * src->w + t.vw - 1) / t.vw;
     op->gws[2] = (size_t)s->n;
     return IRV2_OK;
-}
-
-/* The options shared by the kernels of cl/conv.cl that ignore the conv's geometry. */
-static void plain_options(int vw, int tm, const char *eflags, char *dst, size_t cap)
-{
-    snprintf(dst, cap, "-DVW=%d -DTM=%d -DKH=1 -DKW=1 -DSH=1 -DPH=0 -DPW=0 -DROWS=0 -DPHASE=0%s",
-             vw, tm, eflags);
 }
 
 /* Parity planes of the input: ceil(H/2) x ceil(W/2) each. */
@@ -142,7 +133,8 @@ static irv2_status phase_split_op(irv2_context *ctx, const conv_shape *s, op_buf
     phase_size(s, &hp, &wp);
     memset(split, 0, sizeof *split);
     char opts[256];
-    plain_options(8, 1, "", opts, sizeof opts);
+    conv_shape one = {.kh = 1, .kw = 1, .stride = 1}; /* phase_split ignores the geometry */
+    conv_options(&one, (conv_tiling){8, 1}, 0, 0, "", opts, sizeof opts);
     irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "phase_split", &split->kernel);
     if (st != IRV2_OK) return st;
     cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off;
@@ -189,8 +181,6 @@ static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling
     cl_int ho = s->ho, wo = s->wo, rows = s->kh * s->kw * s->cin;
     cl_int npos = s->n * s->ho * s->wo, in_cstride = s->n * s->h * s->w;
     cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off, out_off = (cl_uint)out.off;
-    if (!scale) scale = bias;
-    if (!shift) shift = bias;
     size_t tiles = ((size_t)npos + t.vw - 1) / t.vw;
     if (conv_panel_scratch(s, t) == 0)
         return irv2_fail(IRV2_ERR_SHAPE, "conv: no panel form for k%dx%d s%d", s->kh, s->kw,
@@ -257,8 +247,6 @@ static irv2_status fused_op(irv2_context *ctx, const conv_shape *s, conv_tiling 
     if (!conv_fused_fits(ctx, s, t))
         return irv2_fail(IRV2_ERR_SHAPE, "conv: k%dx%d x %d channels exceeds local memory",
                          s->kh, s->kw, s->cin);
-    if (!scale) scale = bias;
-    if (!shift) shift = bias;
     epi.residual = 0;
     epilogue_flags(epi, eflags, sizeof eflags);
     conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
@@ -302,6 +290,8 @@ irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_for
     *count = 0;
     if (epi.residual && epi.relu1)
         return irv2_fail(IRV2_ERR_UNSUPPORTED, "conv: ReLU before a residual sum");
+    if (!scale) scale = bias; /* unread without AFFINE, but every argument must be a buffer */
+    if (!shift) shift = bias;
     if (f->panels == 2) {
         st = fused_op(ctx, s, f->tiling, epi, in, packed, bias, scale, shift, out, ops);
         if (st == IRV2_OK) *count = 1;
