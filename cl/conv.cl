@@ -25,6 +25,11 @@
  *           (floor((kh-PH)/2), floor((kw-PW)/2)), which makes it a stride-1 pass.
  * Optional epilogue flags (see net.h): RELU1, AFFINE, RELU2.
  *
+ * Output parts: output channels [0, seg1) start at out_off, [seg1, seg2) at off1 and
+ * [seg2, cout) at off2, each with the same channel stride, so sibling convs that read the same
+ * input run as one (their weights stacked) while each writes its own tensor; a single conv
+ * passes seg1 = seg2 = cout.
+ *
  * Runtime arguments c0, c1 restrict the sum to input channels [c0, c1), so a long reduction
  * can run as several launches (chunks that keep their panels in cache): `accumulate` adds the
  * value already in the output (the partial sum of earlier chunks, or the residual of an
@@ -114,10 +119,19 @@ static void store_tile(floatV r, __global float *dst, const int *idx, int count,
     }
 }
 
+/* Where output channel co starts (see "Output parts" above). */
+static size_t out_start(int co, size_t cstride, uint out_off, int seg1, uint off1, int seg2,
+                        uint off2)
+{
+    return co < seg1   ? out_off + co * cstride
+           : co < seg2 ? off1 + (co - seg1) * cstride
+                       : off2 + (co - seg2) * cstride;
+}
+
 __kernel void conv(__global const float *in, uint in_off, __global const float *weights,
                    __global const float *bias, __global const float *scale,
-                   __global const float *shift, __global float *out, uint out_off, int cin,
-                   int cout, int H, int W, int Ho, int Wo, int in_cstride, int out_cstride,
+                   __global const float *shift, __global float *out, uint out_off, int seg1,
+                   uint off1, int seg2, uint off2, int cin, int cout, int H, int W, int Ho, int Wo, int in_cstride, int out_cstride,
                    int c0, int c1, int accumulate, int finish)
 {
     const int mt = get_global_id(0);
@@ -200,7 +214,8 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
     for (int m = 0; m < TM; m++) {
         const int co = mt * TM + m;
         if (co >= cout) break;
-        __global float *dst = out + out_off + co * out_cstride + n * Ho * Wo;
+        __global float *dst =
+            out + out_start(co, out_cstride, out_off, seg1, off1, seg2, off2) + n * Ho * Wo;
         store_tile(acc[m], dst + (full ? first : 0), full ? NULL : idx, VW, co, accumulate,
                    finish, bias, scale, shift);
     }
@@ -304,8 +319,9 @@ __kernel void pack_im2col(__global const float *in, uint in_off, __global float 
 __kernel void conv_panels(__global const float *panels, uint panels_off,
                           __global const float *weights, __global const float *bias,
                           __global const float *scale, __global const float *shift,
-                          __global float *out, uint out_off, int cin, int cout, int npos,
-                          int out_cstride, int accumulate)
+                          __global float *out, uint out_off, int seg1, uint off1, int seg2,
+                          uint off2, int cin, int cout, int npos, int out_cstride,
+                          int accumulate)
 {
     const int mt = get_global_id(2) * get_global_size(0) + get_global_id(0);
     const int t = get_global_id(1), p0 = t * VW;
@@ -319,8 +335,8 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
     for (int m = 0; m < TM; m++) {
         const int co = mt * TM + m;
         if (co >= cout) break;
-        store_tile(acc[m], out + out_off + (size_t)co * out_cstride + p0, NULL, count, co,
-                   accumulate, 1, bias, scale, shift);
+        store_tile(acc[m], out + out_start(co, out_cstride, out_off, seg1, off1, seg2, off2) + p0,
+                   NULL, count, co, accumulate, 1, bias, scale, shift);
     }
 }
 
@@ -331,7 +347,8 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
 __kernel void conv_fused(__global const float *in, uint in_off, __global const float *weights,
                          __global const float *bias, __global const float *scale,
                          __global const float *shift, __global float *out, uint out_off,
-                         int cin, int cout, int nimg, int H, int W, int Ho, int Wo,
+                         int seg1, uint off1, int seg2, uint off2, int cin, int cout, int nimg,
+                         int H, int W, int Ho, int Wo,
                          int in_cstride, int accumulate, int mblock, __local float *panel)
 {
     const int t = get_global_id(0), plane = Ho * Wo, p0 = t * VW, npos = nimg * plane;
@@ -352,8 +369,8 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
         for (int m = 0; m < TM; m++) {
             const int co = mt * TM + m;
             if (co >= cout) break;
-            store_tile(acc[m], out + out_off + (size_t)co * npos + p0, NULL, count, co,
-                       accumulate, 1, bias, scale, shift);
+            store_tile(acc[m], out + out_start(co, npos, out_off, seg1, off1, seg2, off2) + p0,
+                       NULL, count, co, accumulate, 1, bias, scale, shift);
         }
     }
 }

@@ -197,6 +197,53 @@ int net_root(const net *n, int t, int *coff)
     return t;
 }
 
+/* Whether tensors a and b share storage (overlapping channels of one root). */
+static int overlaps(const net *n, int a, int b)
+{
+    int ca, cb;
+    if (net_root(n, a, &ca) != net_root(n, b, &cb)) return 0;
+    return ca < cb + n->tensors[b].c && cb < ca + n->tensors[a].c;
+}
+
+/* A 1x1 stride-1 conv whose epilogue needs nothing but its own bias (no residual, no BN). */
+static int stackable(const net_layer *l)
+{
+    return l->kind == LAYER_CONV && l->kh == 1 && l->kw == 1 && l->sh == 1 && l->ph == 0 &&
+           l->pw == 0 && !l->epi.residual && !l->epi.affine;
+}
+
+/* Whether layer j can run at layer i's place: no layer between them writes what they read
+ * or touches what j writes. */
+static int hoistable(const net *n, int i, int j)
+{
+    for (int k = i + 1; k < j; k++) {
+        const net_layer *l = &n->layers[k];
+        if (overlaps(n, l->out, n->layers[i].in) || overlaps(n, l->in, n->layers[j].out) ||
+            overlaps(n, l->out, n->layers[j].out))
+            return 0;
+    }
+    return 1;
+}
+
+void net_siblings(const net *n, int max_group, int *lead)
+{
+    for (int i = 0; i < n->nlayers; i++) lead[i] = i;
+    for (int i = 0; i < n->nlayers; i++) {
+        const net_layer *a = &n->layers[i];
+        if (lead[i] != i || !stackable(a)) continue;
+        int size = 1;
+        for (int j = i + 1; j < n->nlayers && size < max_group; j++) {
+            const net_layer *b = &n->layers[j];
+            if (overlaps(n, b->out, a->in)) break; /* the input changes from here on */
+            if (lead[j] != j || !stackable(b) || b->in != a->in || b->epi.relu1 != a->epi.relu1 ||
+                b->epi.relu2 != a->epi.relu2 || !hoistable(n, i, j))
+                continue;
+            lead[j] = i;
+            size++;
+        }
+    }
+}
+
 const net_layer *net_find_layer(const net *n, const char *name)
 {
     for (int i = 0; i < n->nlayers; i++)

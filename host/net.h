@@ -67,6 +67,11 @@ void net_free(net *n);
 /* The root tensor owning t's storage, and t's channel offset within it. */
 int net_root(const net *n, int t, int *coff);
 const net_layer *net_find_layer(const net *n, const char *name);
+/* Groups of sibling 1x1 convs that can run as one GEMM (weights stacked, each writing its own
+ * output): same input, bias-and-ReLU epilogues alike, and nothing between them in execution
+ * order that changes the input or touches a later sibling's output. lead[i] is the first
+ * layer of i's group (i itself when alone); a group has at most max_group layers. */
+void net_siblings(const net *n, int max_group, int *lead);
 /* Multiply-adds x 2 of one image through the whole network. */
 double net_flops(const net *n);
 /* A short name for a layer's kind, used by profiles: "conv1x1", "conv3x3s2", "maxpool", ... */

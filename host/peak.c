@@ -68,9 +68,10 @@ irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *na
         conv_form f = {tilings[i / 2], 0, 0, (int)(i % 2)};
         op_launch ops[CONV_MAX_LAUNCHES];
         int nops = 0;
+        conv_out out = conv_out_one((op_buf){bufs[2], guard});
         if (conv_launches(ctx, &s, &f, (op_epilogue){0}, (op_buf){bufs[1], guard},
-                          (op_buf){bufs[4], 0}, bufs[0], bufs[3], NULL, NULL,
-                          (op_buf){bufs[2], guard}, ops, &nops) != IRV2_OK)
+                          (op_buf){bufs[4], 0}, bufs[0], bufs[3], NULL, NULL, &out, ops,
+                          &nops) != IRV2_OK)
             continue;
         double t = best_time(ctx, ops, nops, NULL, size, 2);
         if (t > 0 && flop / t * 1e-9 > *native_gflops) *native_gflops = flop / t * 1e-9;

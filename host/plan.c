@@ -4,12 +4,16 @@
 #include "model.h"
 #include "tune.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct plan_step {
     const net_layer *layer;
     const char *kind;
+    char name[2 * NET_NAME_MAX]; /* the layer's, or "a.x+y+z" for stacked siblings a.x, a.y, a.z */
+    int members[CONV_MAX_PARTS]; /* the layers this step computes (stacked siblings) */
+    int nmembers;                /* 0: computed by an earlier step */
     double flops;            /* for the whole batch */
     int gemm;                /* first a CLBlast SGEMM of m x n x k (then ops: its epilogue) */
     int m, n, k;
@@ -41,6 +45,7 @@ struct plan {
     size_t out_floats;
     plan_step *steps;
     int nsteps;
+    int *lead;               /* per layer: the step computing it (net_siblings) */
     op_launch head[2];       /* logits, probabilities */
     float *staging;          /* input transposed to [3][N][299][299] */
     int have_events;
@@ -62,15 +67,16 @@ static size_t tensor_floats(const net_tensor *t, unsigned batch)
     return (size_t)t->c * batch * t->h * t->w;
 }
 
-/* Liveness of each root: first and last layer touching it (input: -1, logits: nlayers). */
-static void root_lifetimes(const net *n, int *first, int *last)
+/* Liveness of each root: first and last step touching it (input: -1, logits: nlayers);
+ * layer i runs at step lead[i]. */
+static void root_lifetimes(const net *n, const int *lead, int *first, int *last)
 {
     for (int t = 0; t < n->ntensors; t++) first[t] = n->nlayers + 1, last[t] = -2;
     for (int i = 0; i < n->nlayers; i++) {
         int ids[2] = {net_root(n, n->layers[i].in, NULL), net_root(n, n->layers[i].out, NULL)};
         for (int k = 0; k < 2; k++) {
-            if (i < first[ids[k]]) first[ids[k]] = i;
-            if (i > last[ids[k]]) last[ids[k]] = i;
+            if (lead[i] < first[ids[k]]) first[ids[k]] = lead[i];
+            if (lead[i] > last[ids[k]]) last[ids[k]] = lead[i];
         }
     }
     first[n->input] = -1;
@@ -78,8 +84,8 @@ static void root_lifetimes(const net *n, int *first, int *last)
 }
 
 /* Greedy placement, largest first, at the lowest offset free over the root's lifetime. */
-static irv2_status place_roots(const net *n, unsigned batch, size_t guard, size_t *off,
-                               size_t *total)
+static irv2_status place_roots(const net *n, const int *lead, unsigned batch, size_t guard,
+                               size_t *off, size_t *total)
 {
     int nt = n->ntensors;
     int *first = malloc(nt * sizeof *first), *last = malloc(nt * sizeof *last);
@@ -89,7 +95,7 @@ static irv2_status place_roots(const net *n, unsigned batch, size_t guard, size_
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning buffers");
         goto done;
     }
-    root_lifetimes(n, first, last);
+    root_lifetimes(n, lead, first, last);
     int count = 0;
     for (int t = 0; t < nt; t++)
         if (n->tensors[t].parent < 0 && last[t] >= first[t]) order[count++] = t;
@@ -162,37 +168,87 @@ static irv2_status upload(irv2_context *ctx, plan *p, const char *what, const fl
     return ctx_cl_check(ctx, err, what);
 }
 
-/* Chooses the conv's kernel (measuring if need be) and uploads its weights packed for it. */
+/* Where the step's output goes: one part per layer it computes. */
+static conv_out step_out(const net *n, const plan *p, const plan_step *s)
+{
+    conv_out o = {p->arena, s->nmembers, {0}, {0}};
+    for (int k = 0, from = 0; k < s->nmembers; k++) {
+        const net_layer *l = &n->layers[s->members[k]];
+        o.from[k] = from, o.off[k] = view(n, p, l->out).off;
+        from += l->cout;
+    }
+    return o;
+}
+
+/* The weights [cout][cin][kh][kw] and bias of the step's layers, stacked along cout into
+ * *stack (NULL for a single layer, whose own arrays are used). */
+static irv2_status stack_params(const irv2_model *m, const plan_step *s, const conv_shape *cs,
+                                const float **w, const float **bias, float **stack)
+{
+    size_t wcount = (size_t)cs->cout * cs->cin * cs->kh * cs->kw, w_at = 0, b_at = wcount;
+    *stack = NULL;
+    *w = m->weights[s->members[0]].w, *bias = m->weights[s->members[0]].bias;
+    if (s->nmembers == 1) return IRV2_OK;
+    *stack = malloc((wcount + (size_t)cs->cout) * sizeof(float));
+    if (!*stack) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory stacking %s", s->name);
+    for (int k = 0; k < s->nmembers; k++) {
+        const net_layer *l = &m->net.layers[s->members[k]];
+        const layer_weights *lw = &m->weights[s->members[k]];
+        size_t count = (size_t)l->cout * l->cin * l->kh * l->kw;
+        memcpy(*stack + w_at, lw->w, count * sizeof(float));
+        memcpy(*stack + b_at, lw->bias, (size_t)l->cout * sizeof(float));
+        w_at += count, b_at += (size_t)l->cout;
+    }
+    *w = *stack, *bias = *stack + wcount;
+    return IRV2_OK;
+}
+
+/* Chooses the conv's kernel (measuring if need be) and uploads its weights packed for it.
+ * Stacked siblings run native: a CLBlast GEMM writes one contiguous output. */
 static irv2_status upload_conv(irv2_model *m, plan *p, int i, const conv_shape *cs)
 {
     const net_layer *l = &m->net.layers[i];
-    const layer_weights *lw = &m->weights[i];
+    const plan_step *s = &p->steps[i];
     layer_device *d = &p->dev[i];
-    size_t count = (size_t)l->cout * l->cin * l->kh * l->kw;
+    size_t count = (size_t)cs->cout * cs->cin * cs->kh * cs->kw;
     cl_mem canonical = NULL;
-    irv2_status st = upload(m->ctx, p, l->name, lw->bias, (size_t)l->cout, &d->bias);
-    if (st == IRV2_OK && is_gemm_shaped(l) && m->options.gemm != IRV2_GEMM_NATIVE)
-        st = upload(m->ctx, p, l->name, lw->w, count, &canonical);
-    if (st != IRV2_OK) return st;
-    tune_job job = {m->options.gemm, *cs, epi_of(l), lw->w, d->bias, canonical,
-                    view(&m->net, p, l->in), view(&m->net, p, l->out),
+    const float *w, *bias;
+    float *stack;
+    irv2_status st = stack_params(m, s, cs, &w, &bias, &stack);
+    if (st == IRV2_OK) st = upload(m->ctx, p, s->name, bias, (size_t)cs->cout, &d->bias);
+    if (st == IRV2_OK && is_gemm_shaped(l) && s->nmembers == 1 &&
+        m->options.gemm != IRV2_GEMM_NATIVE)
+        st = upload(m->ctx, p, s->name, w, count, &canonical);
+    if (st != IRV2_OK) {
+        free(stack);
+        return st;
+    }
+    tune_job job = {m->options.gemm, *cs, epi_of(l), w, d->bias, canonical,
+                    view(&m->net, p, l->in), step_out(&m->net, p, s),
                     {p->scratch, p->scratch_guard}};
     st = tune_choose(m->ctx, &job, &d->choice);
     if (st == IRV2_OK && d->choice.clblast) {
         d->w = canonical;
+        free(stack);
         return IRV2_OK;
     }
     if (canonical) {
         clReleaseMemObject(canonical);
         p->weight_bytes -= count * sizeof(float);
     }
-    if (st != IRV2_OK) return st;
-    size_t packed_count = conv_packed_count(cs, d->choice.form.tiling);
-    float *packed = malloc(packed_count * sizeof(float));
-    if (!packed) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory packing %s", l->name);
-    conv_pack(cs, d->choice.form.tiling, lw->w, packed);
-    st = upload(m->ctx, p, l->name, packed, packed_count, &d->w);
+    float *packed = NULL;
+    if (st == IRV2_OK) {
+        size_t packed_count = conv_packed_count(cs, d->choice.form.tiling);
+        packed = malloc(packed_count * sizeof(float));
+        if (!packed)
+            st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory packing %s", s->name);
+        else {
+            conv_pack(cs, d->choice.form.tiling, w, packed);
+            st = upload(m->ctx, p, s->name, packed, packed_count, &d->w);
+        }
+    }
     free(packed);
+    free(stack);
     return st;
 }
 
@@ -204,6 +260,7 @@ static void share_panels(const net *n, plan *p, int i)
     const net_layer *l = &n->layers[i];
     const conv_choice *c = &p->dev[i].choice;
     plan_step *s = &p->steps[i];
+    if (s->nmembers == 0) return; /* computed by an earlier step */
     int writes_scratch = l->kind == LAYER_CONV && !c->clblast && (c->form.phase || c->form.panels == 1);
     if (writes_scratch && c->form.panels == 1 && is_gemm_shaped(l)) {
         if (p->panels_of == l->in && p->panels_vw == c->form.tiling.vw && s->nops == 2) {
@@ -216,8 +273,33 @@ static void share_panels(const net *n, plan *p, int i)
     } else if (writes_scratch) { /* parity planes or im2col panels: not shareable */
         p->panels_of = -1;
     }
-    if (p->panels_of >= 0 && net_root(n, l->out, NULL) == net_root(n, p->panels_of, NULL))
-        p->panels_of = -1;
+    for (int k = 0; k < s->nmembers && p->panels_of >= 0; k++)
+        if (net_root(n, n->layers[s->members[k]].out, NULL) == net_root(n, p->panels_of, NULL))
+            p->panels_of = -1;
+}
+
+/* Each step's layers (net_siblings: stacked 1x1 siblings run at the first one's step) and
+ * the name its profile shows. */
+static void group_steps(const net *n, plan *p)
+{
+    for (int i = 0; i < n->nlayers; i++) {
+        plan_step *s = &p->steps[p->lead[i]];
+        p->steps[i].layer = &n->layers[i];
+        p->steps[i].kind = net_layer_kind_name(&n->layers[i]);
+        if (s->nmembers < CONV_MAX_PARTS) s->members[s->nmembers++] = i;
+    }
+    for (int i = 0; i < n->nlayers; i++) {
+        plan_step *s = &p->steps[i];
+        snprintf(s->name, sizeof s->name, "%s", n->layers[i].name);
+        const char *dot = strrchr(n->layers[i].name, '.');
+        size_t prefix = dot ? (size_t)(dot - n->layers[i].name) + 1 : 0;
+        for (int k = 1; k < s->nmembers; k++) {
+            const char *other = n->layers[s->members[k]].name;
+            size_t used = strlen(s->name);
+            const char *tail = strncmp(other, n->layers[i].name, prefix) == 0 ? other + prefix : other;
+            snprintf(s->name + used, sizeof s->name - used, "+%s", tail);
+        }
+    }
 }
 
 static irv2_status prepare_step(irv2_model *m, plan *p, int i)
@@ -227,10 +309,9 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
     const layer_weights *lw = &m->weights[i];
     layer_device *d = &p->dev[i];
     plan_step *s = &p->steps[i];
-    const net_tensor *x = &n->tensors[l->in], *y = &n->tensors[l->out];
+    const net_tensor *x = &n->tensors[l->in];
     irv2_status st = IRV2_OK;
-    s->layer = l;
-    s->kind = net_layer_kind_name(l);
+    if (s->nmembers == 0) return IRV2_OK; /* computed by an earlier step */
     if (lw->scale) st = upload(m->ctx, p, l->name, lw->scale, (size_t)l->cout, &d->scale);
     if (st == IRV2_OK && lw->shift)
         st = upload(m->ctx, p, l->name, lw->shift, (size_t)l->cout, &d->shift);
@@ -243,10 +324,11 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
                        d->scale, d->shift, view(n, p, l->out), &s->ops[s->nops++]);
     }
     conv_shape cs = conv_shape_of(n, l, p->batch);
+    for (int k = 1; k < s->nmembers; k++) cs.cout += n->layers[s->members[k]].cout;
     st = conv_shape_finish(&cs);
     if (st == IRV2_OK) st = upload_conv(m, p, i, &cs);
     if (st != IRV2_OK) return st;
-    s->flops = 2.0 * l->cout * l->cin * l->kh * l->kw * (double)y->h * y->w * p->batch;
+    s->flops = 2.0 * cs.cout * cs.cin * cs.kh * cs.kw * (double)cs.n * cs.ho * cs.wo;
     if (d->choice.clblast) {
         s->gemm = 1;
         s->m = l->cout, s->k = l->cin, s->n = (int)p->batch * x->h * x->w;
@@ -257,9 +339,10 @@ static irv2_status prepare_step(irv2_model *m, plan *p, int i)
         s->nops = st == IRV2_OK;
         return st;
     }
+    conv_out out = step_out(n, p, s);
     return conv_launches(m->ctx, &cs, &d->choice.form, epi_of(l), view(n, p, l->in),
                          (op_buf){p->scratch, p->scratch_guard}, d->w, d->bias, d->scale, d->shift,
-                         view(n, p, l->out), s->ops, &s->nops);
+                         &out, s->ops, &s->nops);
 }
 
 /* Floats (and guard) of the one scratch buffer, sized for the largest parity planes or
@@ -320,13 +403,23 @@ static size_t guard_floats(const irv2_model *m, unsigned batch)
     return g;
 }
 
+/* Which layers run stacked (net_siblings); none when CLBlast is forced. */
+static irv2_status sibling_leads(const irv2_model *m, int **lead)
+{
+    *lead = malloc((size_t)(m->net.nlayers > 0 ? m->net.nlayers : 1) * sizeof **lead);
+    if (!*lead) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning steps");
+    net_siblings(&m->net, m->options.gemm == IRV2_GEMM_CLBLAST ? 1 : CONV_MAX_PARTS, *lead);
+    return IRV2_OK;
+}
+
 /* Bytes of the largest single buffer a plan for this batch size allocates. */
-static irv2_status largest_buffer(const irv2_model *m, unsigned batch, uint64_t *bytes)
+static irv2_status largest_buffer(const irv2_model *m, const int *lead, unsigned batch,
+                                  uint64_t *bytes)
 {
     size_t *off = calloc((size_t)m->net.ntensors, sizeof *off), arena = 0, guard;
     *bytes = 0;
     if (!off) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning buffers");
-    irv2_status st = place_roots(&m->net, batch, guard_floats(m, batch), off, &arena);
+    irv2_status st = place_roots(&m->net, lead, batch, guard_floats(m, batch), off, &arena);
     free(off);
     size_t scratch = scratch_need(m, batch, &guard);
     size_t floats = arena > scratch ? arena : scratch;
@@ -337,27 +430,27 @@ static irv2_status largest_buffer(const irv2_model *m, unsigned batch, uint64_t 
 irv2_status plan_fit_batch(const irv2_model *m, unsigned batch, unsigned *fits)
 {
     uint64_t limit = m->ctx->info.max_alloc_bytes, bytes;
+    int *lead = NULL;
     *fits = 0;
     if (limit == 0) return *fits = batch, IRV2_OK; /* the device states no limit */
-    irv2_status st = largest_buffer(m, 1, &bytes);
-    if (st != IRV2_OK) return st;
-    if (bytes > limit)
-        return irv2_fail(IRV2_ERR_DEVICE_MEMORY,
-                         "device '%s': one image needs a %llu-byte buffer, above the largest "
-                         "allocation the device allows (%llu bytes)",
-                         m->ctx->info.name, (unsigned long long)bytes,
-                         (unsigned long long)limit);
+    irv2_status st = sibling_leads(m, &lead);
+    if (st == IRV2_OK) st = largest_buffer(m, lead, 1, &bytes);
+    if (st == IRV2_OK && bytes > limit)
+        st = irv2_fail(IRV2_ERR_DEVICE_MEMORY,
+                       "device '%s': one image needs a %llu-byte buffer, above the largest "
+                       "allocation the device allows (%llu bytes)",
+                       m->ctx->info.name, (unsigned long long)bytes, (unsigned long long)limit);
     /* Buffer sizes grow with the batch: the largest batch that fits, by bisection. */
     unsigned lo = 1, hi = batch;
-    while (lo < hi) {
+    while (st == IRV2_OK && lo < hi) {
         unsigned mid = lo + (hi - lo + 1) / 2;
-        st = largest_buffer(m, mid, &bytes);
-        if (st != IRV2_OK) return st;
+        st = largest_buffer(m, lead, mid, &bytes);
         if (bytes <= limit) lo = mid;
         else hi = mid - 1;
     }
-    *fits = lo;
-    return IRV2_OK;
+    free(lead);
+    if (st == IRV2_OK) *fits = lo;
+    return st;
 }
 
 irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
@@ -376,8 +469,11 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
     irv2_status st = IRV2_OK;
     if (!p->root_off || !p->steps || !p->dev || !p->staging)
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
+    if (st == IRV2_OK) st = sibling_leads(m, &p->lead);
+    if (st == IRV2_OK) group_steps(n, p);
     if (st == IRV2_OK)
-        st = place_roots(n, batch, guard_floats(m, batch), p->root_off, &p->arena_floats);
+        st = place_roots(n, p->lead, batch, guard_floats(m, batch), p->root_off,
+                         &p->arena_floats);
     if (st == IRV2_OK)
         st = ctx_buffer(ctx, p->arena_floats * sizeof(float), CL_MEM_READ_WRITE, "activations",
                         &p->arena);
@@ -438,6 +534,7 @@ void plan_free(plan *p)
     if (p->scratch) clReleaseMemObject(p->scratch);
     if (p->out) clReleaseMemObject(p->out);
     free(p->root_off);
+    free(p->lead);
     free(p->steps);
     free(p->staging);
     free(p);
@@ -509,7 +606,8 @@ irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, s
     if (!p->have_events) return IRV2_OK;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
-        const char *key = by_layer ? s->layer->name : s->kind;
+        const char *key = by_layer ? s->name : s->kind;
+        if (s->nmembers == 0) continue; /* computed by an earlier step */
         size_t k = 0;
         while (k < nk && strcmp(out[k].kind, key) != 0) k++;
         if (k == nk) {

@@ -20,7 +20,7 @@ static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16,
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "10"
+#define TUNER_VERSION "11"
 
 void tune_table_free(tune_table *t)
 {
@@ -115,7 +115,9 @@ static double measure(irv2_context *ctx, const tune_job *job, const conv_choice 
         for (int r = 0; r < (round ? reps : 1); r++) {
             irv2_status st = c->clblast
                                  ? gemm_clblast(ctx, job->shape.cout, job->shape.w, job->shape.cin,
-                                                job->clblast_w, 0, job->in, job->out, 0.0f, NULL)
+                                                job->clblast_w, 0, job->in,
+                                                (op_buf){job->out.mem, job->out.off[0]}, 0.0f,
+                                                NULL)
                                  : op_enqueue(ctx, op, NULL);
             if (st != IRV2_OK) return -1;
         }
@@ -147,7 +149,7 @@ static double measure_native(irv2_context *ctx, const tune_job *job, const conv_
                                       "tuning");
         if (st == IRV2_OK)
             st = conv_launches(ctx, &job->shape, &c->form, job->epi, job->in, job->scratch, w,
-                               job->bias, job->bias, job->bias, job->out, ops, &nops);
+                               job->bias, job->bias, job->bias, &job->out, ops, &nops);
         t = 0;
         for (int k = 0; st == IRV2_OK && k < nops && t >= 0; k++) {
             double s = measure(ctx, job, c, &ops[k]);
@@ -201,12 +203,11 @@ static int tuning_enabled(void)
     return !(v && strcmp(v, "0") == 0);
 }
 
-/* The fused panel form is offered to KxK convs: 1x1 convs keep their panels in scratch,
- * where sibling convs share one packing (in the network that beats repacking per work-group,
- * though a conv measured alone does not show it). */
+/* The fused panel form where it fits local memory (1x1 convs included: with sibling convs
+ * stacked into one GEMM, few 1x1 convs still share a packing in scratch). */
 static int fused_offered(irv2_context *ctx, const conv_shape *s, conv_tiling t)
 {
-    return (s->kh > 1 || s->kw > 1) && conv_fused_fits(ctx, s, t);
+    return conv_fused_fits(ctx, s, t);
 }
 
 irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice)
@@ -215,7 +216,8 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
     choice->form.tiling = conv_default_tiling(ctx);
     /* Untuned: KxK convs fused, 1x1 convs over panels in scratch (shared by siblings), which
      * won on the CPUs measured. */
-    if (fused_offered(ctx, &job->shape, choice->form.tiling)) choice->form.panels = 2;
+    int kxk = job->shape.kh > 1 || job->shape.kw > 1;
+    if (kxk && fused_offered(ctx, &job->shape, choice->form.tiling)) choice->form.panels = 2;
     else if (job->scratch.mem && conv_panel_scratch(&job->shape, choice->form.tiling))
         choice->form.panels = 1;
     int gemm_ok = job->clblast_w != NULL;

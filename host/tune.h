@@ -19,7 +19,8 @@ typedef struct tune_job {
     op_epilogue epi;
     const float *weights;
     cl_mem bias, clblast_w;
-    op_buf in, out;
+    op_buf in;
+    conv_out out;         /* one part unless sibling convs run as one (then native only) */
     op_buf scratch;       /* room for conv_phase_scratch floats, or mem NULL */
 } tune_job;
 

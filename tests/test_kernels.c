@@ -361,8 +361,9 @@ static void test_conv_case(void **state)
         op_launch ops[CONV_MAX_LAUNCHES];
         int nops = 0;
         conv_form form = {t, c->phase, c->kchunk, c->panels};
+        conv_out dst = conv_out_one(guarded_buf(&out));
         assert_ok(conv_launches(g_ctx, &s, &form, c->epi, guarded_buf(&in), guarded_buf(&scratch),
-                                wbuf, bbuf, sbuf, hbuf, guarded_buf(&out), ops, &nops));
+                                wbuf, bbuf, sbuf, hbuf, &dst, ops, &nops));
         int want = c->panels == 2 ? 1 : c->panels == 1 ? 2 : c->phase + conv_chunks(&s, c->kchunk);
         assert_int_equal(nops, want);
         for (int k = 0; k < nops; k++) run_op(&ops[k]);
@@ -392,6 +393,81 @@ static void test_conv_case(void **state)
     guarded_free(&in);
     guarded_free(&out);
     free(packed), free(x), free(w), free(bias), free(scale), free(shift), free(old);
+}
+
+/* Stacked sibling convs: one conv whose output channels go to three places in parts of 5,
+ * 9 and 7 channels (straddling the 8-channel and 4-channel tiles), in each form that 1x1
+ * convs run in; each part must match the reference and the gaps between parts stay NaN. */
+static void test_conv_output_parts(void **state)
+{
+    (void)state;
+    const conv_case c = {"parts", 1, 1, 1, 0, 0, 2, 5, 7, 17, 21, T8, 1, EPI_RELU1, 0, 0, 0};
+    conv_shape s = {.cin = 17, .cout = 21, .kh = 1, .kw = 1, .stride = 1, .n = 1, .h = 1,
+                    .w = 2 * 5 * 7};
+    assert_ok(conv_shape_finish(&s));
+    const size_t plane = 70, gap = 13;
+    const int from[3] = {0, 5, 14}, count[3] = {5, 9, 7};
+    /* part 1 first, then part 2, then part 0, with gaps before each */
+    const size_t off[3] = {gap + 9 * plane + gap + 7 * plane + gap, gap, gap + 9 * plane + gap};
+    const size_t total = off[0] + 5 * plane + gap;
+    float *x = random_floats(17 * plane, 7001, -1.0f, 1.0f);
+    float *w = random_floats(21 * 17, 7002, -0.5f, 0.5f);
+    float *bias = random_floats(21, 7003, -0.5f, 0.5f);
+    double *ref = conv_reference(&c, 5, 7, x, w, bias, NULL, NULL, NULL);
+    const conv_form forms[] = {{{8, 8}, 0, 0, 0}, {{16, 4}, 0, 0, 0}, {{8, 8}, 0, 0, 1},
+                               {{16, 6}, 0, 0, 1}, {{8, 8}, 0, 0, 2}, {{16, 4}, 0, 0, 2},
+                               {{8, 8}, 0, 8, 0}};
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        conv_tiling t = forms[f].tiling;
+        float *packed = host_floats(conv_packed_count(&s, t));
+        conv_pack(&s, t, w, packed);
+        cl_mem wbuf = dev_from(packed, conv_packed_count(&s, t)), bbuf = dev_from(bias, 21);
+        guarded in = guarded_new(17 * plane, conv_guard(&s, t), x);
+        guarded out = guarded_new(total, OUT_MARGIN, NULL);
+        guarded scratch = guarded_new(conv_panel_scratch(&s, t), conv_guard(&s, t), NULL);
+        conv_out dst = {out.mem, 3, {0, 5, 14}, {0}};
+        for (int k = 0; k < 3; k++) dst.off[k] = out.margin + off[k];
+        op_launch ops[CONV_MAX_LAUNCHES];
+        int nops = 0;
+        assert_ok(conv_launches(g_ctx, &s, &forms[f], c.epi, guarded_buf(&in),
+                                guarded_buf(&scratch), wbuf, bbuf, NULL, NULL, &dst, ops, &nops));
+        for (int k = 0; k < nops; k++) run_op(&ops[k]);
+        float *now = guarded_read(&out);
+        char label[96];
+        for (int k = 0; k < 3; k++) {
+            snprintf(label, sizeof label, "parts: form %zu (vw%d tm%d panels %d kchunk %d) part %d",
+                     f, t.vw, t.tm, forms[f].panels, forms[f].kchunk, k);
+            expect_close(label, now + out.margin + off[k], ref + from[k] * plane,
+                         (size_t)count[k] * plane, 1e-5, 0.0);
+        }
+        /* everything outside the three parts is untouched */
+        size_t written = 0;
+        for (size_t i = 0; i < out.total; i++) {
+            int inside = 0;
+            for (int k = 0; k < 3; k++)
+                inside |= i >= out.margin + off[k] && i < out.margin + off[k] + count[k] * plane;
+            if (inside) written++;
+            else if (!isnan(now[i])) fail_msg("parts: form %zu wrote element %zu outside the parts", f, i);
+        }
+        assert_int_equal(written, 21 * plane);
+        free(now);
+        guarded_free(&scratch);
+        guarded_free(&in);
+        guarded_free(&out);
+        release(wbuf), release(bbuf);
+        free(packed);
+    }
+    /* parts that do not rise within cout are refused */
+    conv_out bad = {NULL, 3, {0, 14, 5}, {0}};
+    op_launch ops[CONV_MAX_LAUNCHES];
+    int nops = 0;
+    conv_form direct = {{8, 8}, 0, 0, 0};
+    assert_int_equal(conv_launches(g_ctx, &s, &direct, c.epi, (op_buf){0}, (op_buf){0}, NULL,
+                                   NULL, NULL, NULL, &bad, ops, &nops),
+                     IRV2_ERR_SHAPE);
+    print_message("  unordered parts -> %s\n", irv2_last_error());
+    irv2_clear_error();
+    free(ref), free(x), free(w), free(bias);
 }
 
 static void test_conv_tiling_and_packing(void **state)
@@ -787,9 +863,10 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 8];
+    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 9];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_tiling_and_packing);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_output_parts);
     for (size_t i = 0; i < COUNT(conv_cases); i++)
         tests[t++] = (struct CMUnitTest){conv_cases[i].name, test_conv_case, NULL, NULL,
                                          (void *)&conv_cases[i]};

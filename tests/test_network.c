@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "net.h"
+#include "net_build.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -537,6 +537,91 @@ static void test_layer_kind_names(void **state)
     net_free(&n);
 }
 
+/* The layer leading name's sibling group, as a layer name. */
+static const char *lead_of(const net *n, const int *lead, const char *name)
+{
+    int i = layer_index(n, name);
+    if (i < 0) fail_msg("no layer '%s'", name);
+    return n->layers[lead[i]].name;
+}
+
+/* Stacked siblings: which 1x1 convs run as one GEMM in each variant, and what keeps a conv
+ * out of a group. */
+static void test_siblings(void **state)
+{
+    (void)state;
+    net n;
+    assert_int_equal(net_build(NET_SEED, 1000, &n), IRV2_OK);
+    int *lead = malloc((size_t)n.nlayers * sizeof *lead);
+    assert_non_null(lead);
+    static const struct { const char *layer, *lead; } seed_groups[] = {
+        {"stem.conv5_3x3_b_reduce", "stem.conv5_3x3_a_reduce"},
+        {"block_a.0.conv_3x3_a_reduce", "block_a.0.conv_1x1"},
+        {"block_a.4.conv_3x3_b_reduce", "block_a.4.conv_1x1"},
+        {"block_b.7.conv_reduce", "block_b.7.conv_1x1"},
+        {"block_c.2.conv_reduce", "block_c.2.conv_1x1"},
+        {"reduction_b.conv_3x3_b_reduce", "reduction_b.conv_3x3_a_reduce"},
+        {"reduction_b.conv_3x3_c_reduce", "reduction_b.conv_3x3_a_reduce"},
+    };
+    net_siblings(&n, 3, lead);
+    int followers = 0;
+    for (int i = 0; i < n.nlayers; i++) {
+        if (lead[i] == i) continue;
+        followers++;
+        const net_layer *a = &n.layers[lead[i]], *b = &n.layers[i];
+        assert_true(lead[i] < i);
+        assert_int_equal(lead[lead[i]], lead[i]);
+        assert_int_equal(a->in, b->in);
+        assert_true(b->kh == 1 && b->kw == 1 && b->sh == 1 && !b->epi.residual && !b->epi.affine);
+    }
+    for (size_t i = 0; i < sizeof seed_groups / sizeof seed_groups[0]; i++)
+        assert_string_equal(lead_of(&n, lead, seed_groups[i].layer), seed_groups[i].lead);
+    /* residual projections and the classifier stay alone */
+    assert_string_equal(lead_of(&n, lead, "block_a.0.concat_proj"), "block_a.0.concat_proj");
+    assert_string_equal(lead_of(&n, lead, "classifier"), "classifier");
+    /* 5 blocks A x 2, 10 blocks B, 5 blocks C, reduction B 2, the stem 1 */
+    assert_int_equal(followers, 28);
+    /* groups of at most two: block A's third 1x1 conv runs alone */
+    net_siblings(&n, 2, lead);
+    assert_string_equal(lead_of(&n, lead, "block_a.0.conv_3x3_a_reduce"), "block_a.0.conv_1x1");
+    assert_string_equal(lead_of(&n, lead, "block_a.0.conv_3x3_b_reduce"), "block_a.0.conv_3x3_b_reduce");
+    net_siblings(&n, 1, lead);
+    for (int i = 0; i < n.nlayers; i++) assert_int_equal(lead[i], i);
+    free(lead);
+    net_free(&n);
+
+    /* tf: mixed_5b's three 1x1 convs and block35's three */
+    assert_int_equal(net_build(NET_TF, 1000, &n), IRV2_OK);
+    lead = malloc((size_t)n.nlayers * sizeof *lead);
+    assert_non_null(lead);
+    net_siblings(&n, 3, lead);
+    assert_string_equal(lead_of(&n, lead, "mixed_5b.branch2.0"), "mixed_5b.branch0");
+    assert_string_equal(lead_of(&n, lead, "repeat.3.branch2.0"), "repeat.3.branch0");
+    free(lead);
+    net_free(&n);
+
+    /* a conv after an in-place residual into the shared input is not a sibling of one before
+     * it; one before the residual is */
+    memset(&n, 0, sizeof n);
+    int x = nb_tensor(&n, "x", 8, 5, 5);
+    int a = nb_conv(&n, "a", x, 8, 1, 1, 1, 0, 0, NB_RELU);
+    nb_conv(&n, "c", x, 3, 1, 1, 1, 0, 0, NB_RELU);
+    nb_conv(&n, "d", x, 3, 3, 3, 1, 1, 1, NB_RELU);              /* not 1x1 */
+    nb_conv(&n, "e", x, 3, 1, 1, 1, 0, 0, 0);                     /* no ReLU */
+    nb_residual(&n, "blk.proj", x, a, NULL, 1.0f, 1, 0);
+    nb_conv(&n, "b", x, 4, 1, 1, 1, 0, 0, NB_RELU);
+    assert_int_equal(n.status, IRV2_OK);
+    lead = malloc((size_t)n.nlayers * sizeof *lead);
+    assert_non_null(lead);
+    net_siblings(&n, 3, lead);
+    assert_string_equal(lead_of(&n, lead, "c"), "a");
+    assert_string_equal(lead_of(&n, lead, "d"), "d");
+    assert_string_equal(lead_of(&n, lead, "e"), "e");
+    assert_string_equal(lead_of(&n, lead, "b"), "b");
+    free(lead);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_tf_variant),
         cmocka_unit_test(test_bad_class_count),
         cmocka_unit_test(test_layer_kind_names),
+        cmocka_unit_test(test_siblings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,11 +77,34 @@ static void conv_options(const conv_shape *s, conv_tiling t, int rows, int phase
              t.vw, t.tm, s->kh, s->kw, s->stride, s->ph, s->pw, rows, phase, eflags);
 }
 
+/* The kernels' output-part arguments (cl/conv.cl "Output parts"): unused parts start at
+ * cout. */
+typedef struct out_args {
+    cl_uint off0, off1, off2;
+    cl_int seg1, seg2;
+} out_args;
+
+static irv2_status out_args_of(const conv_out *o, int cout, out_args *a)
+{
+    int parts = o->parts < 1 ? 1 : o->parts;
+    if (parts > CONV_MAX_PARTS || o->from[0] != 0)
+        return irv2_fail(IRV2_ERR_SHAPE, "conv: %d output parts (at most %d)", o->parts,
+                         CONV_MAX_PARTS);
+    for (int k = 1; k < parts; k++)
+        if (o->from[k] <= o->from[k - 1] || o->from[k] >= cout)
+            return irv2_fail(IRV2_ERR_SHAPE, "conv: output part %d starts at channel %d of %d",
+                             k, o->from[k], cout);
+    *a = (out_args){(cl_uint)o->off[0], parts > 1 ? (cl_uint)o->off[1] : 0,
+                    parts > 2 ? (cl_uint)o->off[2] : 0, parts > 1 ? o->from[1] : cout,
+                    parts > 2 ? o->from[2] : cout};
+    return IRV2_OK;
+}
+
 /* One launch of cl/conv.cl over input channels [c0, c1). */
 static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                                op_epilogue epi, const conv_source *src, int c0, int c1,
                                cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
-                               op_buf out, op_launch *op)
+                               const conv_out *out, op_launch *op)
 {
     char eflags[96], opts[256];
     memset(op, 0, sizeof *op);
@@ -89,15 +112,18 @@ static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tili
     epi.residual = 0; /* a runtime argument (accumulate), not a kernel variant */
     epilogue_flags(epi, eflags, sizeof eflags);
     conv_options(s, t, src->rows, src->phase, eflags, opts, sizeof opts);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
+    out_args o;
+    irv2_status st = out_args_of(out, s->cout, &o);
+    if (st == IRV2_OK) st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
     if (st != IRV2_OK) return st;
-    cl_uint in_off = (cl_uint)src->in.off, out_off = (cl_uint)out.off;
+    cl_uint in_off = (cl_uint)src->in.off;
     cl_int out_cstride = s->n * s->ho * s->wo;
     const kernel_arg args[] = {
-        ARG(src->in.mem), ARG(in_off),       ARG(packed),   ARG(bias),    ARG(scale),
-        ARG(shift),       ARG(out.mem),      ARG(out_off),  ARG(s->cin),  ARG(s->cout),
-        ARG(src->h),      ARG(src->w),       ARG(s->ho),    ARG(s->wo),   ARG(src->cstride),
-        ARG(out_cstride), ARG(c0),           ARG(c1),       ARG(accumulate), ARG(finish)};
+        ARG(src->in.mem), ARG(in_off),     ARG(packed),   ARG(bias),        ARG(scale),
+        ARG(shift),       ARG(out->mem),   ARG(o.off0),   ARG(o.seg1),      ARG(o.off1),
+        ARG(o.seg2),      ARG(o.off2),     ARG(s->cin),   ARG(s->cout),     ARG(src->h),
+        ARG(src->w),      ARG(s->ho),      ARG(s->wo),    ARG(src->cstride), ARG(out_cstride),
+        ARG(c0),          ARG(c1),         ARG(accumulate), ARG(finish)};
     st = set_args(ctx, op->kernel, "conv", sizeof args / sizeof args[0], args);
     if (st != IRV2_OK) {
         op_release(op);
@@ -172,7 +198,8 @@ size_t conv_panel_scratch(const conv_shape *s, conv_tiling t)
  * reduction. */
 static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                              op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
-                             cl_mem bias, cl_mem scale, cl_mem shift, op_buf out, op_launch *ops)
+                             cl_mem bias, cl_mem scale, cl_mem shift, const conv_out *out,
+                             op_launch *ops)
 {
     char eflags[96], opts[256];
     const int plain = gemm_shaped(s);
@@ -180,26 +207,30 @@ static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling
     cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout, n = s->n, h = s->h, w = s->w;
     cl_int ho = s->ho, wo = s->wo, rows = s->kh * s->kw * s->cin;
     cl_int npos = s->n * s->ho * s->wo, in_cstride = s->n * s->h * s->w;
-    cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off, out_off = (cl_uint)out.off;
+    cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off;
     size_t tiles = ((size_t)npos + t.vw - 1) / t.vw;
     if (conv_panel_scratch(s, t) == 0)
         return irv2_fail(IRV2_ERR_SHAPE, "conv: no panel form for k%dx%d s%d", s->kh, s->kw,
                          s->stride);
+    out_args o;
+    irv2_status st = out_args_of(out, s->cout, &o);
+    if (st != IRV2_OK) return st;
     epi.residual = 0;
     epilogue_flags(epi, eflags, sizeof eflags);
     conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
     memset(ops, 0, 2 * sizeof *ops);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, pack, &ops[0].kernel);
+    st = ctx_kernel(ctx, "conv.cl", opts, pack, &ops[0].kernel);
     if (st == IRV2_OK) st = ctx_kernel(ctx, "conv.cl", opts, "conv_panels", &ops[1].kernel);
     const kernel_arg plain_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
                                      ARG(cin),    ARG(npos),   ARG(in_cstride)};
     const kernel_arg im2col_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
                                       ARG(cin),    ARG(n),      ARG(h),           ARG(w),
                                       ARG(ho),     ARG(wo),     ARG(in_cstride)};
-    const kernel_arg gemm_args[] = {ARG(scratch.mem), ARG(s_off), ARG(packed),   ARG(bias),
-                                    ARG(scale),       ARG(shift),
-                                    ARG(out.mem),     ARG(out_off), ARG(rows),   ARG(cout),
-                                    ARG(npos),        ARG(npos),  ARG(accumulate)};
+    const kernel_arg gemm_args[] = {ARG(scratch.mem), ARG(s_off),  ARG(packed),  ARG(bias),
+                                    ARG(scale),       ARG(shift),  ARG(out->mem), ARG(o.off0),
+                                    ARG(o.seg1),      ARG(o.off1), ARG(o.seg2),   ARG(o.off2),
+                                    ARG(rows),        ARG(cout),   ARG(npos),     ARG(npos),
+                                    ARG(accumulate)};
     if (st == IRV2_OK)
         st = plain ? set_args(ctx, ops[0].kernel, pack, sizeof plain_args / sizeof plain_args[0],
                               plain_args)
@@ -235,25 +266,29 @@ int conv_fused_fits(irv2_context *ctx, const conv_shape *s, conv_tiling t)
 /* The fused panel form: one launch of conv_fused, packing each tile's panel in local memory. */
 static irv2_status fused_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                             op_epilogue epi, op_buf in, cl_mem packed, cl_mem bias, cl_mem scale,
-                            cl_mem shift, op_buf out, op_launch *op)
+                            cl_mem shift, const conv_out *out, op_launch *op)
 {
     char eflags[96], opts[256];
     cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout, n = s->n, h = s->h, w = s->w;
     cl_int ho = s->ho, wo = s->wo, in_cstride = s->n * s->h * s->w;
     /* Blocks of up to 32 weight tiles: measured best on L2-sized caches. */
     cl_int block = mtiles(s, t) < 32 ? mtiles(s, t) : 32;
-    cl_uint in_off = (cl_uint)in.off, out_off = (cl_uint)out.off;
+    cl_uint in_off = (cl_uint)in.off;
     size_t npos = (size_t)s->n * s->ho * s->wo;
     if (!conv_fused_fits(ctx, s, t))
         return irv2_fail(IRV2_ERR_SHAPE, "conv: k%dx%d x %d channels exceeds local memory",
                          s->kh, s->kw, s->cin);
+    out_args o;
+    irv2_status st = out_args_of(out, s->cout, &o);
+    if (st != IRV2_OK) return st;
     epi.residual = 0;
     epilogue_flags(epi, eflags, sizeof eflags);
     conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
     memset(op, 0, sizeof *op);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv_fused", &op->kernel);
-    const kernel_arg args[] = {ARG(in.mem),   ARG(in_off), ARG(packed), ARG(bias),
-                               ARG(scale),    ARG(shift),  ARG(out.mem), ARG(out_off),
+    st = ctx_kernel(ctx, "conv.cl", opts, "conv_fused", &op->kernel);
+    const kernel_arg args[] = {ARG(in.mem),   ARG(in_off), ARG(packed),  ARG(bias),
+                               ARG(scale),    ARG(shift),  ARG(out->mem), ARG(o.off0),
+                               ARG(o.seg1),   ARG(o.off1), ARG(o.seg2),  ARG(o.off2),
                                ARG(cin),      ARG(cout),   ARG(n),      ARG(h),
                                ARG(w),        ARG(ho),     ARG(wo),     ARG(in_cstride),
                                ARG(accumulate), ARG(block)};
@@ -282,7 +317,8 @@ int conv_chunks(const conv_shape *s, int kchunk)
 
 irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
                           op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed, cl_mem bias,
-                          cl_mem scale, cl_mem shift, op_buf out, op_launch *ops, int *count)
+                          cl_mem scale, cl_mem shift, const conv_out *out, op_launch *ops,
+                          int *count)
 {
     conv_source src = {in, use_rows(s), 0, s->h, s->w, s->n * s->h * s->w};
     int n = 0, chunks = conv_chunks(s, f->kchunk);
@@ -330,8 +366,9 @@ irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_ep
                     op_buf out, op_launch *op)
 {
     conv_form f = {t, 0, 0, 0};
+    conv_out o = conv_out_one(out);
     int count;
-    return conv_launches(ctx, s, &f, epi, in, (op_buf){0}, packed, bias, scale, shift, out, op,
+    return conv_launches(ctx, s, &f, epi, in, (op_buf){0}, packed, bias, scale, shift, &o, op,
                          &count);
 }
 
@@ -341,9 +378,10 @@ irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                           op_launch *split, op_launch *op)
 {
     conv_form f = {t, 1, 0, 0};
+    conv_out o = conv_out_one(out);
     op_launch ops[2];
     int count;
-    irv2_status st = conv_launches(ctx, s, &f, epi, in, scratch, packed, bias, scale, shift, out,
+    irv2_status st = conv_launches(ctx, s, &f, epi, in, scratch, packed, bias, scale, shift, &o,
                                    ops, &count);
     if (st == IRV2_OK) *split = ops[0], *op = ops[1];
     return st;

@@ -70,6 +70,23 @@ typedef struct conv_form {
 
 #define CONV_MAX_LAUNCHES 16
 
+/* Where a conv writes, in parts: output channel co of part k (the last k with
+ * from[k] <= co; from[0] = 0) goes to mem at off[k] + (co - from[k]) * plane. Sibling convs
+ * that read the same input run as one conv with their weights stacked, each part still
+ * writing its own tensor; a single conv has one part. */
+#define CONV_MAX_PARTS 3
+typedef struct conv_out {
+    cl_mem mem;
+    int parts;
+    int from[CONV_MAX_PARTS];
+    size_t off[CONV_MAX_PARTS];
+} conv_out;
+
+static inline conv_out conv_out_one(op_buf b)
+{
+    return (conv_out){b.mem, 1, {0}, {b.off}};
+}
+
 size_t conv_phase_scratch(const conv_shape *s);
 /* Whether the fused panel form (panels = 2: each work-group packs its tile's panel into
  * local memory, no scratch) fits the device's local memory for this conv and tiling. */
@@ -83,7 +100,8 @@ int conv_chunks(const conv_shape *s, int kchunk);
  * (no ReLU before the sum is supported). */
 irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
                           op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed, cl_mem bias,
-                          cl_mem scale, cl_mem shift, op_buf out, op_launch *ops, int *count);
+                          cl_mem scale, cl_mem shift, const conv_out *out, op_launch *ops,
+                          int *count);
 irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                           op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
                           cl_mem bias, cl_mem scale, cl_mem shift, op_buf out,
