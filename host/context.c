@@ -47,6 +47,7 @@ irv2_status irv2_context_create(const char *spec, irv2_context **out)
         st = ctx_cl_check(ctx, err, "clCreateContext");
     }
     if (st == IRV2_OK) st = make_queue(ctx);
+    if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
     if (st != IRV2_OK) {
         irv2_context_free(ctx);
         return st;
@@ -86,6 +87,11 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     ctx->profiling = (qprops & CL_QUEUE_PROFILING_ENABLE) != 0;
     device_describe(ctx->platform, ctx->device, &ctx->info);
     strcpy(ctx->info.spec, "external");
+    st = ctx_apply_clblast_tuning(ctx);
+    if (st != IRV2_OK) {
+        irv2_context_free(ctx);
+        return st;
+    }
     *out = ctx;
     return IRV2_OK;
 }

@@ -27,7 +27,13 @@ struct irv2_context {
     program_entry *programs;
     size_t nprograms, programs_cap;
     tune_table *tune;           /* kernel choices measured on this device (tune.c) */
+    char clblast_tuning[17];    /* hash of the CLBlast tuner results applied, or "" */
 };
+
+/* Applies the CLBlast tuner results (clblast_*.json) in the folder IRV2_CLBLAST_TUNING names
+ * that are for this device in single precision (CLBlastOverrideParameters); none when it is
+ * unset. Fails, naming the file, on one that is not a tuner result or that CLBlast refuses. */
+irv2_status ctx_apply_clblast_tuning(irv2_context *ctx);
 
 /* Records err in the context and fails with IRV2_ERR_OPENCL (or IRV2_ERR_DEVICE_MEMORY for
  * allocation failures), naming the call and the device. Returns IRV2_OK for CL_SUCCESS. */

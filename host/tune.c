@@ -191,10 +191,14 @@ static int parse_choice(const char *s, conv_choice *c)
 static void make_key(const irv2_context *ctx, const tune_job *job, char *dst, size_t cap)
 {
     const conv_shape *s = &job->shape;
-    snprintf(dst, cap, "%s|%s|%s.%s|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s", ctx->info.name,
-             ctx->info.driver, IRV2_VERSION, TUNER_VERSION, s->kh, s->kw, s->stride, s->ph, s->pw, s->cin,
-             s->cout, s->n, s->h, s->w, job->epi.relu1, job->epi.residual, job->epi.affine,
-             job->epi.relu2, job->mode == IRV2_GEMM_AUTO && job->clblast_w ? "auto" : "native");
+    /* A choice against CLBlast also depends on the CLBlast tuning applied. */
+    int vs_clblast = job->mode == IRV2_GEMM_AUTO && job->clblast_w;
+    snprintf(dst, cap, "%s|%s|%s.%s|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s",
+             ctx->info.name, ctx->info.driver, IRV2_VERSION, TUNER_VERSION, s->kh, s->kw,
+             s->stride, s->ph, s->pw, s->cin, s->cout, s->n, s->h, s->w, job->epi.relu1,
+             job->epi.residual, job->epi.affine, job->epi.relu2, vs_clblast ? "auto" : "native",
+             vs_clblast && ctx->clblast_tuning[0] ? " clblast-tuning " : "",
+             vs_clblast ? ctx->clblast_tuning : "");
 }
 
 static int tuning_enabled(void)

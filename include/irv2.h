@@ -68,6 +68,7 @@ typedef struct irv2_device_info {
     int fp16;                /* cl_khr_fp16 supported */
     int compiler_available;  /* CL_DEVICE_COMPILER_AVAILABLE */
     char spec[32];           /* the "P:D" string that selects this device */
+    int clblast_tuned;       /* CLBlast tuner results were applied (IRV2_CLBLAST_TUNING) */
 } irv2_device_info;
 
 /* Number of OpenCL devices over all platforms; IRV2_ERR_NO_PLATFORM when there are none. */

@@ -228,9 +228,11 @@ static void json_result(FILE *f, const bench_result *r)
             "\"latency_ms\": {\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}, "
             "\"gflops\": %.3f, \"peak_device_mib\": %.2f, \"weight_mib\": %.2f, "
             "\"launches_per_run\": %u, \"start_ms\": {\"cold\": %.1f, \"warm\": %.1f}, "
-            "\"sgemm_peak_gflops\": {\"native\": %.2f, \"clblast\": %.2f}, \"layers\": [",
+            "\"sgemm_peak_gflops\": {\"native\": %.2f, \"clblast\": %.2f}, "
+            "\"clblast_tuned\": %s, \"layers\": [",
             r->batch, r->ips, r->median, r->min, r->max, r->gflops, r->peak_mib, r->weight_mib,
-            r->launches, d->cold_ms, d->warm_ms, d->peak_native, d->peak_clblast);
+            r->launches, d->cold_ms, d->warm_ms, d->peak_native, d->peak_clblast,
+            d->dev.clblast_tuned ? "true" : "false");
     for (size_t k = 0; k < r->nkinds; k++) {
         const irv2_layer_profile *p = &r->kinds[k];
         double gf = p->ms > 0 ? p->gflop / (p->ms * 1e-3) : 0.0;
@@ -342,8 +344,10 @@ static irv2_status bench_device(const char *spec, const bench_args *a, device_fi
         printf("start-up %.0f ms (context, weights, first run of batch %u)\n", fig->warm_ms,
                a->batches[0]);
         if (a->peak)
-            printf("%s: SGEMM peak 1024^3: irv2 %.1f GFLOP/s, CLBlast %.1f GFLOP/s\n",
-                   fig->dev.name, fig->peak_native, fig->peak_clblast);
+            printf("%s: SGEMM peak 1024^3: irv2 %.1f GFLOP/s, CLBlast %.1f GFLOP/s (%s)\n",
+                   fig->dev.name, fig->peak_native, fig->peak_clblast,
+                   fig->dev.clblast_tuned ? "with the CLBlast tuner results applied"
+                                          : "CLBlast's built-in parameters");
     }
     if (st == IRV2_OK)
         printf("%-28s %5s %9s %9s %9s %9s %8s %9s\n", "device", "batch", "images/s", "median_ms",
