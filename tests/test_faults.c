@@ -137,6 +137,41 @@ static void expect_message(const char *m1, const char *m2)
         if ((s)->no_device) skip(); \
     } while (0)
 
+/* One case's context and model, on the current binary cache. */
+typedef struct session {
+    irv2_context *ctx;
+    irv2_model *m;
+    const char *device;
+    cl_uint refs; /* the context's references before the model was loaded */
+} session;
+
+static void open_session(session *e)
+{
+    e->ctx = make_context();
+    e->device = irv2_context_device(e->ctx)->name;
+    e->refs = context_refs(e->ctx);
+    e->m = load(e->ctx, "synthetic:1");
+}
+
+static void close_session(session *e)
+{
+    irv2_model_free(e->m);
+    irv2_context_free(e->ctx);
+    memset(e, 0, sizeof *e);
+}
+
+/* A first process-like pass with the compiler: a clean run, which fills the cache. */
+static void fill_cache(const faults *s, const char *cache)
+{
+    session e;
+    open_session(&e);
+    run_ok_and_match(e.m, s, "with the compiler, filling the cache");
+    close_session(&e);
+    int binaries = count_binaries(cache);
+    print_message("  %d program binaries cached\n", binaries);
+    assert_true(binaries > 0);
+}
+
 /* ---- allocation failure ----------------------------------------------------------------- */
 
 static void test_alloc_failure(void **state)
@@ -145,40 +180,40 @@ static void test_alloc_failure(void **state)
     SKIP_WITHOUT_DEVICE(s);
     char cache[4200];
     fresh_cache(s, cache, sizeof cache);
-    irv2_context *ctx = make_context();
-    const char *device = irv2_context_device(ctx)->name;
+    session e;
+    open_session(&e);
 
     /* A clean run builds every program (kept by the context) and counts the allocations. */
-    irv2_model *warm = load(ctx, "synthetic:1");
     irv2_fault_set(FAULT_ALLOC, 1000000000u);
     float out[CLASSES];
-    assert_int_equal(run(warm, s, out, "clean run counting allocations"), IRV2_OK);
+    assert_int_equal(run(e.m, s, out, "clean run counting allocations"), IRV2_OK);
     unsigned allocs = irv2_fault_checks(FAULT_ALLOC);
     irv2_fault_clear();
     print_message("  a batch-1 plan makes %u device allocations\n", allocs);
     assert_true(allocs > 10);
-    irv2_model_free(warm);
-    cl_uint refs = context_refs(ctx);
+    irv2_model_free(e.m);
+    cl_uint refs = context_refs(e.ctx);
 
-    irv2_model *m = load(ctx, "synthetic:1");
+    e.m = load(e.ctx, "synthetic:1");
     const unsigned at[] = {1, 2, allocs / 2, allocs};
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         char what[64];
         snprintf(what, sizeof what, "allocation %u of %u fails", at[i], allocs);
         irv2_fault_set(FAULT_ALLOC, at[i]);
-        assert_int_equal(run(m, s, out, what), IRV2_ERR_DEVICE_MEMORY);
+        assert_int_equal(run(e.m, s, out, what), IRV2_ERR_DEVICE_MEMORY);
         assert_int_equal(irv2_fault_hits(FAULT_ALLOC), 1); /* it stopped at the first */
         assert_int_equal(irv2_fault_checks(FAULT_ALLOC), at[i]);
-        expect_message(device, "cannot allocate");
-        assert_int_equal(irv2_context_cl_error(ctx), CL_MEM_OBJECT_ALLOCATION_FAILURE);
-        assert_int_equal(irv2_model_device_bytes(m), 0);
-        assert_int_equal(context_refs(ctx), refs); /* the partial plan was released */
+        expect_message(e.device, "cannot allocate");
+        assert_int_equal(irv2_context_cl_error(e.ctx), CL_MEM_OBJECT_ALLOCATION_FAILURE);
+        assert_int_equal(irv2_model_device_bytes(e.m), 0);
+        assert_int_equal(context_refs(e.ctx), refs); /* the partial plan was released */
     }
     irv2_fault_clear();
-    run_ok_and_match(m, s, "after the faults, the same model");
-    irv2_model_free(m);
-    assert_int_equal(context_refs(ctx), refs);
-    irv2_context_free(ctx);
+    run_ok_and_match(e.m, s, "after the faults, the same model");
+    irv2_model_free(e.m);
+    e.m = NULL;
+    assert_int_equal(context_refs(e.ctx), refs);
+    close_session(&e);
     test_remove_tree(cache);
 }
 
@@ -190,33 +225,30 @@ static void test_build_failure(void **state)
     SKIP_WITHOUT_DEVICE(s);
     char cache[4200];
     fresh_cache(s, cache, sizeof cache);
-    irv2_context *ctx = make_context();
-    const char *device = irv2_context_device(ctx)->name;
-    assert_string_equal(irv2_context_build_log(ctx), "");
-    cl_uint refs = context_refs(ctx);
-    irv2_model *m = load(ctx, "synthetic:1");
+    session e;
+    open_session(&e);
+    assert_string_equal(irv2_context_build_log(e.ctx), "");
     float out[CLASSES];
     const unsigned at[] = {1, 3};
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         char what[64];
         snprintf(what, sizeof what, "program build %u fails", at[i]);
         irv2_fault_set(FAULT_BUILD, at[i]);
-        assert_int_equal(run(m, s, out, what), IRV2_ERR_BUILD);
+        assert_int_equal(run(e.m, s, out, what), IRV2_ERR_BUILD);
         assert_int_equal(irv2_fault_hits(FAULT_BUILD), 1);
-        expect_message(device, "building cl/");
-        assert_int_equal(irv2_context_cl_error(ctx), CL_BUILD_PROGRAM_FAILURE);
-        const char *log = irv2_context_build_log(ctx);
+        expect_message(e.device, "building cl/");
+        assert_int_equal(irv2_context_cl_error(e.ctx), CL_BUILD_PROGRAM_FAILURE);
+        const char *log = irv2_context_build_log(e.ctx);
         print_message("  build log: %.200s\n", log);
         /* the compiler's own diagnostic, naming the undeclared identifier */
         assert_non_null(strstr(log, "irv2_injected_build_fault"));
-        assert_int_equal(irv2_model_device_bytes(m), 0);
+        assert_int_equal(irv2_model_device_bytes(e.m), 0);
         /* only the programs that did build are held (by the context, for later runs) */
-        assert_int_equal(context_refs(ctx), refs + (cl_uint)ctx->nprograms);
+        assert_int_equal(context_refs(e.ctx), e.refs + (cl_uint)e.ctx->nprograms);
     }
     irv2_fault_clear();
-    run_ok_and_match(m, s, "after the faults, the same model");
-    irv2_model_free(m);
-    irv2_context_free(ctx);
+    run_ok_and_match(e.m, s, "after the faults, the same model");
+    close_session(&e);
     assert_int_equal(count_binaries(cache) > 0, 1);
     test_remove_tree(cache);
 }
@@ -229,23 +261,20 @@ static void test_no_compiler_cold_cache(void **state)
     SKIP_WITHOUT_DEVICE(s);
     char cache[4200];
     fresh_cache(s, cache, sizeof cache);
-    irv2_context *ctx = make_context();
-    const char *device = irv2_context_device(ctx)->name;
-    cl_uint refs = context_refs(ctx);
-    irv2_model *m = load(ctx, "synthetic:1");
+    session e;
+    open_session(&e);
     float out[CLASSES];
     irv2_fault_set(FAULT_NO_COMPILER, 1);
-    assert_int_equal(run(m, s, out, "no compiler, empty cache"), IRV2_ERR_UNSUPPORTED);
+    assert_int_equal(run(e.m, s, out, "no compiler, empty cache"), IRV2_ERR_UNSUPPORTED);
     assert_true(irv2_fault_hits(FAULT_NO_COMPILER) >= 1);
-    expect_message(device, "no OpenCL compiler and no cached binary");
-    assert_int_equal(irv2_model_device_bytes(m), 0);
-    assert_int_equal(context_refs(ctx), refs);
+    expect_message(e.device, "no OpenCL compiler and no cached binary");
+    assert_int_equal(irv2_model_device_bytes(e.m), 0);
+    assert_int_equal(context_refs(e.ctx), e.refs);
     assert_int_equal(count_binaries(cache), 0);
     /* the same context works once a compiler is there */
     irv2_fault_clear();
-    run_ok_and_match(m, s, "compiler back, same context");
-    irv2_model_free(m);
-    irv2_context_free(ctx);
+    run_ok_and_match(e.m, s, "compiler back, same context");
+    close_session(&e);
     test_remove_tree(cache);
 }
 
@@ -255,25 +284,16 @@ static void test_no_compiler_warm_cache(void **state)
     SKIP_WITHOUT_DEVICE(s);
     char cache[4200];
     fresh_cache(s, cache, sizeof cache);
-    /* a first process-like pass with the compiler fills the cache */
-    irv2_context *ctx = make_context();
-    irv2_model *m = load(ctx, "synthetic:1");
-    run_ok_and_match(m, s, "with the compiler, filling the cache");
-    irv2_model_free(m);
-    irv2_context_free(ctx);
-    int binaries = count_binaries(cache);
-    print_message("  %d program binaries cached\n", binaries);
-    assert_true(binaries > 0);
+    fill_cache(s, cache);
 
     irv2_fault_set(FAULT_NO_COMPILER, 1);
-    ctx = make_context();
-    m = load(ctx, "synthetic:1");
-    run_ok_and_match(m, s, "no compiler, warm cache");
+    session e;
+    open_session(&e);
+    run_ok_and_match(e.m, s, "no compiler, warm cache");
     /* every program came from the cache: the compiler was never asked for */
     assert_int_equal(irv2_fault_hits(FAULT_NO_COMPILER), 0);
     irv2_fault_clear();
-    irv2_model_free(m);
-    irv2_context_free(ctx);
+    close_session(&e);
     test_remove_tree(cache);
 }
 
@@ -313,26 +333,20 @@ static void test_corrupt_binary_cache(void **state)
     SKIP_WITHOUT_DEVICE(s);
     char cache[4200];
     fresh_cache(s, cache, sizeof cache);
-    irv2_context *ctx = make_context();
-    irv2_model *m = load(ctx, "synthetic:1");
-    run_ok_and_match(m, s, "filling the cache");
-    irv2_model_free(m);
-    irv2_context_free(ctx);
-    assert_true(count_binaries(cache) > 0);
+    fill_cache(s, cache);
     corrupt_binaries(cache);
 
     /* without a compiler the truncated binaries are refused with a clear status */
     irv2_fault_set(FAULT_NO_COMPILER, 1);
-    ctx = make_context();
-    m = load(ctx, "synthetic:1");
+    session e;
+    open_session(&e);
     float out[CLASSES];
-    assert_int_equal(run(m, s, out, "no compiler, corrupt cache"), IRV2_ERR_UNSUPPORTED);
-    expect_message(irv2_context_device(ctx)->name, "no cached binary");
+    assert_int_equal(run(e.m, s, out, "no compiler, corrupt cache"), IRV2_ERR_UNSUPPORTED);
+    expect_message(e.device, "no cached binary");
     irv2_fault_clear();
     /* with one they are rebuilt silently */
-    run_ok_and_match(m, s, "compiler back, corrupt cache");
-    irv2_model_free(m);
-    irv2_context_free(ctx);
+    run_ok_and_match(e.m, s, "compiler back, corrupt cache");
+    close_session(&e);
     test_remove_tree(cache);
 }
 
@@ -369,6 +383,22 @@ static int run_cli(const faults *s, const char *env, const char *input, const ch
     return WEXITSTATUS(rc);
 }
 
+/* The CLI with IRV2_FAULT=fault fails with exit status 1, stderr naming the device and
+ * saying what (in one line unless log_follows), and no output file. Returns the stderr. */
+static const char *expect_cli_fault(const faults *s, const char *cache, const char *fault,
+                             const char *paths[2], const char *device, const char *says,
+                             int log_follows)
+{
+    char env[8500], *err;
+    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=%s", cache, fault);
+    assert_int_equal(run_cli(s, env, paths[0], paths[1], &err), 1);
+    assert_non_null(strstr(err, device));
+    assert_non_null(strstr(err, says));
+    if (!log_follows) assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err));
+    assert_false(test_file_exists(paths[1]));
+    return err;
+}
+
 static void test_cli_faults(void **state)
 {
     faults *s = *state;
@@ -377,6 +407,7 @@ static void test_cli_faults(void **state)
     fresh_cache(s, cache, sizeof cache);
     snprintf(input, sizeof input, "%s/input.npy", s->base);
     snprintf(output, sizeof output, "%s/out.npy", s->base);
+    const char *paths[2] = {input, output};
     uint64_t shape[4] = {1, 3, 299, 299};
     assert_int_equal(irv2_npy_write(input, 4, shape, s->input), IRV2_OK);
     irv2_context *ctx = make_context();
@@ -384,28 +415,12 @@ static void test_cli_faults(void **state)
     snprintf(device, sizeof device, "'%s'", irv2_context_device(ctx)->name);
     irv2_context_free(ctx);
 
-    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=nocompiler", cache);
-    assert_int_equal(run_cli(s, env, input, output, &err), 1);
-    assert_non_null(strstr(err, device));
-    assert_non_null(strstr(err, "no OpenCL compiler"));
-    assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err)); /* one line */
-    assert_false(test_file_exists(output));
-
-    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=alloc:5", cache);
-    assert_int_equal(run_cli(s, env, input, output, &err), 1);
-    assert_non_null(strstr(err, device));
-    assert_non_null(strstr(err, "cannot allocate"));
-    assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err));
-    assert_false(test_file_exists(output));
-
-    snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=build:2", cache);
-    assert_int_equal(run_cli(s, env, input, output, &err), 1);
-    assert_non_null(strstr(err, device));
-    assert_non_null(strstr(err, "building cl/"));
+    expect_cli_fault(s, cache, "nocompiler", paths, device, "no OpenCL compiler", 0);
+    expect_cli_fault(s, cache, "alloc:5", paths, device, "cannot allocate", 0);
     /* the one-line message, then the compiler's log */
-    assert_non_null(strstr(err, "\nbuild log:\n"));
-    assert_non_null(strstr(err, "irv2_injected_build_fault"));
-    assert_false(test_file_exists(output));
+    const char *log = expect_cli_fault(s, cache, "build:2", paths, device, "building cl/", 1);
+    assert_non_null(strstr(log, "\nbuild log:\n"));
+    assert_non_null(strstr(log, "irv2_injected_build_fault"));
 
     /* a malformed IRV2_FAULT arms nothing */
     snprintf(env, sizeof env, "IRV2_TUNE=0 IRV2_CACHE_DIR='%s' IRV2_FAULT=alloc:x,nosuch:3", cache);
