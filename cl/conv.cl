@@ -328,6 +328,13 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
     if (mt * TM >= cout) return;
     __global const float *panel = panels + panels_off + (size_t)t * cin * VW;
     __global const float *wk = weights + (size_t)mt * cin * TM;
+    if (accumulate) { /* start the old values' cache misses now, under the reduction */
+        float touch = 0.0f;
+        for (int m = 0; m < TM && mt * TM + m < cout; m++)
+            touch += out[out_start(mt * TM + m, out_cstride, out_off, seg1, off1, seg2, off2) + p0];
+        volatile float sink = touch;
+        (void)sink;
+    }
     floatV acc[TM];
     for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
     ACCUMULATE_RANGE(0, cin, vloadV(0, panel + c * VW))
