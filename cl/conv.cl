@@ -119,7 +119,8 @@ static void store_tile(floatV r, __global float *dst, const int *idx, int count,
     }
 }
 
-/* Where output channel co starts (see "Output parts" above). */
+/* Where output channel co starts (see "Output parts" above); OUT_AT passes the kernel's own
+ * part arguments. */
 static size_t out_start(int co, size_t cstride, uint out_off, int seg1, uint off1, int seg2,
                         uint off2)
 {
@@ -127,12 +128,14 @@ static size_t out_start(int co, size_t cstride, uint out_off, int seg1, uint off
            : co < seg2 ? off1 + (co - seg1) * cstride
                        : off2 + (co - seg2) * cstride;
 }
+#define OUT_AT(co, cstride) out_start((co), (cstride), out_off, seg1, off1, seg2, off2)
 
 __kernel void conv(__global const float *in, uint in_off, __global const float *weights,
                    __global const float *bias, __global const float *scale,
                    __global const float *shift, __global float *out, uint out_off, int seg1,
-                   uint off1, int seg2, uint off2, int cin, int cout, int H, int W, int Ho, int Wo, int in_cstride, int out_cstride,
-                   int c0, int c1, int accumulate, int finish)
+                   uint off1, int seg2, uint off2, int cin, int cout, int H, int W, int Ho,
+                   int Wo, int in_cstride, int out_cstride, int c0, int c1, int accumulate,
+                   int finish)
 {
     const int mt = get_global_id(0);
     const int tile = get_global_id(1);
@@ -214,8 +217,7 @@ __kernel void conv(__global const float *in, uint in_off, __global const float *
     for (int m = 0; m < TM; m++) {
         const int co = mt * TM + m;
         if (co >= cout) break;
-        __global float *dst =
-            out + out_start(co, out_cstride, out_off, seg1, off1, seg2, off2) + n * Ho * Wo;
+        __global float *dst = out + OUT_AT(co, out_cstride) + n * Ho * Wo;
         store_tile(acc[m], dst + (full ? first : 0), full ? NULL : idx, VW, co, accumulate,
                    finish, bias, scale, shift);
     }
@@ -331,7 +333,7 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
     if (accumulate) { /* start the old values' cache misses now, under the reduction */
         float touch = 0.0f;
         for (int m = 0; m < TM && mt * TM + m < cout; m++)
-            touch += out[out_start(mt * TM + m, out_cstride, out_off, seg1, off1, seg2, off2) + p0];
+            touch += out[OUT_AT(mt * TM + m, out_cstride) + p0];
         volatile float sink = touch;
         (void)sink;
     }
@@ -342,8 +344,8 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
     for (int m = 0; m < TM; m++) {
         const int co = mt * TM + m;
         if (co >= cout) break;
-        store_tile(acc[m], out + out_start(co, out_cstride, out_off, seg1, off1, seg2, off2) + p0,
-                   NULL, count, co, accumulate, 1, bias, scale, shift);
+        store_tile(acc[m], out + OUT_AT(co, out_cstride) + p0, NULL, count, co, accumulate, 1,
+                   bias, scale, shift);
     }
 }
 
@@ -376,8 +378,8 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
         for (int m = 0; m < TM; m++) {
             const int co = mt * TM + m;
             if (co >= cout) break;
-            store_tile(acc[m], out + out_start(co, npos, out_off, seg1, off1, seg2, off2) + p0,
-                       NULL, count, co, accumulate, 1, bias, scale, shift);
+            store_tile(acc[m], out + OUT_AT(co, npos) + p0, NULL, count, co, accumulate, 1, bias,
+                       scale, shift);
         }
     }
 }

@@ -1,6 +1,7 @@
 /* clblast_tuning.c: applies CLBlast's own tuner results (the clblast_<kernel>_<precision>.json
  * files that clblast_tuner_xgemm and its siblings write) to this context's device through
  * CLBlastOverrideParameters, from the folder named by IRV2_CLBLAST_TUNING. */
+#include "cache.h"
 #include "context.h"
 
 #include <clblast_c.h>
@@ -33,12 +34,6 @@ static int parse_params(char *text, const char **names, size_t *values)
     return n;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* Applies the file when it is a single-precision result for this device (others are skipped);
  * counts it in *applied and folds it into *sig. */
 static irv2_status apply_file(irv2_context *ctx, const char *path, int *applied, uint64_t *sig)
@@ -60,24 +55,22 @@ static irv2_status apply_file(irv2_context *ctx, const char *path, int *applied,
     } else if (strcmp(device, ctx->info.name) == 0 && strcmp(precision, "32") == 0) {
         const char *names[MAX_PARAMS];
         size_t values[MAX_PARAMS];
-        text = strdup(params);
-        int n = text ? parse_params(text, names, values) : -2;
-        if (n == -2) st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory reading %s", path);
-        else if (n <= 0)
+        int n = 0;
+        CLBlastStatusCode s = CLBlastSuccess;
+        if (!(text = strdup(params)))
+            st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory reading %s", path);
+        else if ((n = parse_params(text, names, values)) <= 0)
             st = irv2_fail(IRV2_ERR_FORMAT, "CLBlast tuning '%s': bad best_parameters '%s'",
                            path, params);
-        CLBlastStatusCode s = st == IRV2_OK ? CLBlastOverrideParameters(ctx->device, kernel,
-                                                                        CLBlastPrecisionSingle,
-                                                                        (size_t)n, names, values)
-                                            : CLBlastSuccess;
-        if (s != CLBlastSuccess)
+        else if ((s = CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle,
+                                                (size_t)n, names, values)) != CLBlastSuccess)
             st = irv2_fail(IRV2_ERR_CLBLAST,
                            "CLBlast tuning '%s': CLBlast refused the parameters for kernel %s on "
                            "device '%s' (status %d)",
                            path, kernel, ctx->info.name, (int)s);
         if (st == IRV2_OK) {
             (*applied)++;
-            *sig = fnv1a(fnv1a(*sig, kernel), params);
+            *sig = cache_hash_str(cache_hash_str(*sig, kernel), params);
         }
     }
     free(text);
@@ -126,7 +119,7 @@ irv2_status ctx_apply_clblast_tuning(irv2_context *ctx)
     closedir(d);
     if (count) qsort(paths, count, sizeof *paths, by_name);
     int applied = 0;
-    uint64_t sig = 1469598103934665603ull;
+    uint64_t sig = CACHE_HASH_INIT;
     for (size_t i = 0; st == IRV2_OK && i < count; i++)
         st = apply_file(ctx, paths[i], &applied, &sig);
     for (size_t i = 0; i < count; i++) free(paths[i]);

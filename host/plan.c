@@ -45,7 +45,6 @@ struct plan {
     size_t out_floats;
     plan_step *steps;
     int nsteps;
-    int *lead;               /* per layer: the step computing it (net_siblings) */
     op_launch head[2];       /* logits, probabilities */
     float *staging;          /* input transposed to [3][N][299][299] */
     int have_events;
@@ -280,10 +279,10 @@ static void share_panels(const net *n, plan *p, int i)
 
 /* Each step's layers (net_siblings: stacked 1x1 siblings run at the first one's step) and
  * the name its profile shows. */
-static void group_steps(const net *n, plan *p)
+static void group_steps(const net *n, const int *lead, plan *p)
 {
     for (int i = 0; i < n->nlayers; i++) {
-        plan_step *s = &p->steps[p->lead[i]];
+        plan_step *s = &p->steps[lead[i]];
         p->steps[i].layer = &n->layers[i];
         p->steps[i].kind = net_layer_kind_name(&n->layers[i]);
         if (s->nmembers < CONV_MAX_PARTS) s->members[s->nmembers++] = i;
@@ -296,7 +295,8 @@ static void group_steps(const net *n, plan *p)
         for (int k = 1; k < s->nmembers; k++) {
             const char *other = n->layers[s->members[k]].name;
             size_t used = strlen(s->name);
-            const char *tail = strncmp(other, n->layers[i].name, prefix) == 0 ? other + prefix : other;
+            const char *tail =
+                strncmp(other, n->layers[i].name, prefix) == 0 ? other + prefix : other;
             snprintf(s->name + used, sizeof s->name - used, "+%s", tail);
         }
     }
@@ -467,13 +467,14 @@ irv2_status plan_create(irv2_model *m, unsigned batch, plan **out)
     p->dev = calloc((size_t)n->nlayers, sizeof *p->dev);
     p->staging = malloc(tensor_floats(&n->tensors[n->input], batch) * sizeof(float));
     irv2_status st = IRV2_OK;
+    int *lead = NULL; /* per layer: the step that computes it */
     if (!p->root_off || !p->steps || !p->dev || !p->staging)
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
-    if (st == IRV2_OK) st = sibling_leads(m, &p->lead);
-    if (st == IRV2_OK) group_steps(n, p);
+    if (st == IRV2_OK) st = sibling_leads(m, &lead);
+    if (st == IRV2_OK) group_steps(n, lead, p);
     if (st == IRV2_OK)
-        st = place_roots(n, p->lead, batch, guard_floats(m, batch), p->root_off,
-                         &p->arena_floats);
+        st = place_roots(n, lead, batch, guard_floats(m, batch), p->root_off, &p->arena_floats);
+    free(lead);
     if (st == IRV2_OK)
         st = ctx_buffer(ctx, p->arena_floats * sizeof(float), CL_MEM_READ_WRITE, "activations",
                         &p->arena);
@@ -534,7 +535,6 @@ void plan_free(plan *p)
     if (p->scratch) clReleaseMemObject(p->scratch);
     if (p->out) clReleaseMemObject(p->out);
     free(p->root_off);
-    free(p->lead);
     free(p->steps);
     free(p->staging);
     free(p);
@@ -606,8 +606,8 @@ irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, s
     if (!p->have_events) return IRV2_OK;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
-        const char *key = by_layer ? s->name : s->kind;
         if (s->nmembers == 0) continue; /* computed by an earlier step */
+        const char *key = by_layer ? s->name : s->kind;
         size_t k = 0;
         while (k < nk && strcmp(out[k].kind, key) != 0) k++;
         if (k == nk) {

@@ -38,11 +38,10 @@ if [ -z "$sanitize" ]; then exec ctest --output-on-failure; fi
 # every test in it passed ("Tracer caught signal 11 ... LeakSanitizer has encountered a fatal
 # error", google/sanitizers#1353): that is no leak report. When a run fails with that message
 # and without any sanitizer report, its failed tests are run once more, and must pass.
-if ctest --output-on-failure >ctest.log 2>&1; then
-    cat ctest.log
-    exit 0
-fi
+status=0
+ctest --output-on-failure >ctest.log 2>&1 || status=$?
 cat ctest.log
+if [ "$status" -eq 0 ]; then exit 0; fi
 if grep -q "Tracer caught signal" ctest.log &&
     ! grep -q "ERROR: LeakSanitizer: detected memory leaks\|ERROR: AddressSanitizer\|runtime error:" ctest.log; then
     echo "test.sh: LeakSanitizer's tracer crashed (no leak report): running the failed tests again"

@@ -77,9 +77,10 @@ static void conv_options(const conv_shape *s, conv_tiling t, int rows, int phase
              t.vw, t.tm, s->kh, s->kw, s->stride, s->ph, s->pw, rows, phase, eflags);
 }
 
-/* The kernels' output-part arguments (cl/conv.cl "Output parts"): unused parts start at
- * cout. */
+/* The kernels' output-part arguments (cl/conv.cl "Output parts"), checked once per conv:
+ * unused parts start at cout. */
 typedef struct out_args {
+    cl_mem mem;
     cl_uint off0, off1, off2;
     cl_int seg1, seg2;
 } out_args;
@@ -94,7 +95,7 @@ static irv2_status out_args_of(const conv_out *o, int cout, out_args *a)
         if (o->from[k] <= o->from[k - 1] || o->from[k] >= cout)
             return irv2_fail(IRV2_ERR_SHAPE, "conv: output part %d starts at channel %d of %d",
                              k, o->from[k], cout);
-    *a = (out_args){(cl_uint)o->off[0], parts > 1 ? (cl_uint)o->off[1] : 0,
+    *a = (out_args){o->mem, (cl_uint)o->off[0], parts > 1 ? (cl_uint)o->off[1] : 0,
                     parts > 2 ? (cl_uint)o->off[2] : 0, parts > 1 ? o->from[1] : cout,
                     parts > 2 ? o->from[2] : cout};
     return IRV2_OK;
@@ -104,7 +105,7 @@ static irv2_status out_args_of(const conv_out *o, int cout, out_args *a)
 static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                                op_epilogue epi, const conv_source *src, int c0, int c1,
                                cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
-                               const conv_out *out, op_launch *op)
+                               const out_args *o, op_launch *op)
 {
     char eflags[96], opts[256];
     memset(op, 0, sizeof *op);
@@ -112,16 +113,14 @@ static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tili
     epi.residual = 0; /* a runtime argument (accumulate), not a kernel variant */
     epilogue_flags(epi, eflags, sizeof eflags);
     conv_options(s, t, src->rows, src->phase, eflags, opts, sizeof opts);
-    out_args o;
-    irv2_status st = out_args_of(out, s->cout, &o);
-    if (st == IRV2_OK) st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
+    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
     if (st != IRV2_OK) return st;
     cl_uint in_off = (cl_uint)src->in.off;
     cl_int out_cstride = s->n * s->ho * s->wo;
     const kernel_arg args[] = {
         ARG(src->in.mem), ARG(in_off),     ARG(packed),   ARG(bias),        ARG(scale),
-        ARG(shift),       ARG(out->mem),   ARG(o.off0),   ARG(o.seg1),      ARG(o.off1),
-        ARG(o.seg2),      ARG(o.off2),     ARG(s->cin),   ARG(s->cout),     ARG(src->h),
+        ARG(shift),       ARG(o->mem),     ARG(o->off0),  ARG(o->seg1),     ARG(o->off1),
+        ARG(o->seg2),     ARG(o->off2),    ARG(s->cin),   ARG(s->cout),     ARG(src->h),
         ARG(src->w),      ARG(s->ho),      ARG(s->wo),    ARG(src->cstride), ARG(out_cstride),
         ARG(c0),          ARG(c1),         ARG(accumulate), ARG(finish)};
     st = set_args(ctx, op->kernel, "conv", sizeof args / sizeof args[0], args);
@@ -198,7 +197,7 @@ size_t conv_panel_scratch(const conv_shape *s, conv_tiling t)
  * reduction. */
 static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                              op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
-                             cl_mem bias, cl_mem scale, cl_mem shift, const conv_out *out,
+                             cl_mem bias, cl_mem scale, cl_mem shift, const out_args *o,
                              op_launch *ops)
 {
     char eflags[96], opts[256];
@@ -212,14 +211,11 @@ static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling
     if (conv_panel_scratch(s, t) == 0)
         return irv2_fail(IRV2_ERR_SHAPE, "conv: no panel form for k%dx%d s%d", s->kh, s->kw,
                          s->stride);
-    out_args o;
-    irv2_status st = out_args_of(out, s->cout, &o);
-    if (st != IRV2_OK) return st;
     epi.residual = 0;
     epilogue_flags(epi, eflags, sizeof eflags);
     conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
     memset(ops, 0, 2 * sizeof *ops);
-    st = ctx_kernel(ctx, "conv.cl", opts, pack, &ops[0].kernel);
+    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, pack, &ops[0].kernel);
     if (st == IRV2_OK) st = ctx_kernel(ctx, "conv.cl", opts, "conv_panels", &ops[1].kernel);
     const kernel_arg plain_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
                                      ARG(cin),    ARG(npos),   ARG(in_cstride)};
@@ -227,8 +223,8 @@ static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling
                                       ARG(cin),    ARG(n),      ARG(h),           ARG(w),
                                       ARG(ho),     ARG(wo),     ARG(in_cstride)};
     const kernel_arg gemm_args[] = {ARG(scratch.mem), ARG(s_off),  ARG(packed),  ARG(bias),
-                                    ARG(scale),       ARG(shift),  ARG(out->mem), ARG(o.off0),
-                                    ARG(o.seg1),      ARG(o.off1), ARG(o.seg2),   ARG(o.off2),
+                                    ARG(scale),       ARG(shift),   ARG(o->mem),  ARG(o->off0),
+                                    ARG(o->seg1),     ARG(o->off1), ARG(o->seg2), ARG(o->off2),
                                     ARG(rows),        ARG(cout),   ARG(npos),     ARG(npos),
                                     ARG(accumulate)};
     if (st == IRV2_OK)
@@ -266,7 +262,7 @@ int conv_fused_fits(irv2_context *ctx, const conv_shape *s, conv_tiling t)
 /* The fused panel form: one launch of conv_fused, packing each tile's panel in local memory. */
 static irv2_status fused_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
                             op_epilogue epi, op_buf in, cl_mem packed, cl_mem bias, cl_mem scale,
-                            cl_mem shift, const conv_out *out, op_launch *op)
+                            cl_mem shift, const out_args *o, op_launch *op)
 {
     char eflags[96], opts[256];
     cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout, n = s->n, h = s->h, w = s->w;
@@ -278,17 +274,14 @@ static irv2_status fused_op(irv2_context *ctx, const conv_shape *s, conv_tiling 
     if (!conv_fused_fits(ctx, s, t))
         return irv2_fail(IRV2_ERR_SHAPE, "conv: k%dx%d x %d channels exceeds local memory",
                          s->kh, s->kw, s->cin);
-    out_args o;
-    irv2_status st = out_args_of(out, s->cout, &o);
-    if (st != IRV2_OK) return st;
     epi.residual = 0;
     epilogue_flags(epi, eflags, sizeof eflags);
     conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
     memset(op, 0, sizeof *op);
-    st = ctx_kernel(ctx, "conv.cl", opts, "conv_fused", &op->kernel);
+    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv_fused", &op->kernel);
     const kernel_arg args[] = {ARG(in.mem),   ARG(in_off), ARG(packed),  ARG(bias),
-                               ARG(scale),    ARG(shift),  ARG(out->mem), ARG(o.off0),
-                               ARG(o.seg1),   ARG(o.off1), ARG(o.seg2),  ARG(o.off2),
+                               ARG(scale),    ARG(shift),  ARG(o->mem), ARG(o->off0),
+                               ARG(o->seg1),  ARG(o->off1), ARG(o->seg2), ARG(o->off2),
                                ARG(cin),      ARG(cout),   ARG(n),      ARG(h),
                                ARG(w),        ARG(ho),     ARG(wo),     ARG(in_cstride),
                                ARG(accumulate), ARG(block)};
@@ -322,19 +315,21 @@ irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_for
 {
     conv_source src = {in, use_rows(s), 0, s->h, s->w, s->n * s->h * s->w};
     int n = 0, chunks = conv_chunks(s, f->kchunk);
-    irv2_status st = IRV2_OK;
+    out_args o;
     *count = 0;
     if (epi.residual && epi.relu1)
         return irv2_fail(IRV2_ERR_UNSUPPORTED, "conv: ReLU before a residual sum");
+    irv2_status st = out_args_of(out, s->cout, &o);
+    if (st != IRV2_OK) return st;
     if (!scale) scale = bias; /* unread without AFFINE, but every argument must be a buffer */
     if (!shift) shift = bias;
     if (f->panels == 2) {
-        st = fused_op(ctx, s, f->tiling, epi, in, packed, bias, scale, shift, out, ops);
+        st = fused_op(ctx, s, f->tiling, epi, in, packed, bias, scale, shift, &o, ops);
         if (st == IRV2_OK) *count = 1;
         return st;
     }
     if (f->panels) {
-        st = panel_ops(ctx, s, f->tiling, epi, in, scratch, packed, bias, scale, shift, out, ops);
+        st = panel_ops(ctx, s, f->tiling, epi, in, scratch, packed, bias, scale, shift, &o, ops);
         if (st == IRV2_OK) *count = 2;
         return st;
     }
@@ -349,7 +344,7 @@ irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_for
     }
     for (int k = 0; st == IRV2_OK && k < chunks; k++) {
         int c0 = k * s->cin / chunks, c1 = (k + 1) * s->cin / chunks;
-        st = conv_kernel(ctx, s, f->tiling, epi, &src, c0, c1, packed, bias, scale, shift, out,
+        st = conv_kernel(ctx, s, f->tiling, epi, &src, c0, c1, packed, bias, scale, shift, &o,
                          &ops[n]);
         if (st == IRV2_OK) n++;
     }
