@@ -3,6 +3,7 @@
  * benchmarks can state each layer's fraction of it. */
 #include "context.h"
 #include "ops/ops.h"
+#include "tune.h"
 
 #include <time.h>
 
@@ -39,15 +40,16 @@ static double best_time(irv2_context *ctx, const op_launch *ops, int nops, const
 irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *native_gflops,
                                     double *clblast_gflops)
 {
-    static const conv_tiling tilings[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16, 8}};
+    conv_tiling tilings[16];
     irv2_clear_error();
     if (!ctx || !native_gflops || !clblast_gflops)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_context_sgemm_peak: NULL argument");
     if (size == 0) size = 1024;
     if (size > 8192) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "sgemm peak: size %u", size);
+    size_t ntilings = tune_tilings(ctx, tilings, sizeof tilings / sizeof tilings[0]);
     *native_gflops = *clblast_gflops = 0;
     /* A and C with room for the widest tile's padding and the kernel's guard reads. */
-    size_t n = (size_t)size * size, guard = 4096, a_count = (size_t)(size + 16) * size;
+    size_t n = (size_t)size * size, guard = 4096, a_count = (size_t)(size + 32) * size;
     conv_shape s = {.cin = (int)size, .cout = (int)size, .kh = 1, .kw = 1, .stride = 1, .n = 1,
                     .h = 1, .w = (int)size};
     irv2_status st = conv_shape_finish(&s);
@@ -64,7 +66,7 @@ irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *na
                               "clEnqueueFillBuffer");
     }
     double flop = 2.0 * size * size * size;
-    for (size_t i = 0; st == IRV2_OK && i < 2 * sizeof tilings / sizeof tilings[0]; i++) {
+    for (size_t i = 0; st == IRV2_OK && i < 2 * ntilings; i++) {
         conv_form f = {tilings[i / 2], 0, 0, (int)(i % 2)};
         op_launch ops[CONV_MAX_LAUNCHES];
         int nops = 0;

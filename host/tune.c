@@ -16,11 +16,24 @@ struct tune_table {
     int loaded, dirty;
 };
 
-static const conv_tiling candidates[] = {{8, 8}, {8, 12}, {16, 4}, {16, 6}, {16, 8}};
+/* Tilings (lanes, output channels) timed for each conv. More than 8 channels of 16 lanes needs
+ * more than 16 vector registers: offered only where the device's native float vector is 16
+ * wide (AVX-512, whose 32 registers hold 24 accumulators), as they would spill elsewhere. */
+static const conv_tiling candidates[] = {{8, 8},   {8, 12},  {16, 4},  {16, 6},
+                                         {16, 8},  {16, 12}, {16, 16}, {16, 24}};
+
+size_t tune_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap)
+{
+    int wide = conv_default_tiling(ctx).vw >= 16;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && n < cap; i++)
+        if (wide || candidates[i].vw < 16 || candidates[i].tm <= 8) out[n++] = candidates[i];
+    return n;
+}
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "12"
+#define TUNER_VERSION "14"
 
 void tune_table_free(tune_table *t)
 {
@@ -181,7 +194,7 @@ static int parse_choice(const char *s, conv_choice *c)
     if (sscanf(s, "native %d %d %d %d %d%n", &f->tiling.vw, &f->tiling.tm, &f->phase, &f->kchunk,
                &f->panels, &used) != 5 || s[used] != '\0')
         return -1;
-    return (f->tiling.vw == 8 || f->tiling.vw == 16) && f->tiling.tm >= 1 && f->tiling.tm <= 16 &&
+    return (f->tiling.vw == 8 || f->tiling.vw == 16) && f->tiling.tm >= 1 && f->tiling.tm <= 32 &&
                    (f->phase == 0 || f->phase == 1) && f->kchunk >= 0 &&
                    f->panels >= 0 && f->panels <= 2 && !(f->phase && f->panels)
                ? 0
@@ -251,17 +264,20 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
     /* Each tiling plain, through parity planes (stride 2) or over packed panels (where
      * conv_panel_scratch offers them). */
     int phases = job->scratch.mem && conv_phase_scratch(&job->shape) ? 2 : 1;
-    int scratch_panels = job->scratch.mem && conv_panel_scratch(&job->shape, candidates[0]);
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
+    conv_tiling tilings[sizeof candidates / sizeof candidates[0]];
+    size_t ntilings = tune_tilings(ctx, tilings, sizeof tilings / sizeof tilings[0]);
+    int scratch_panels = job->scratch.mem && conv_panel_scratch(&job->shape, tilings[0]);
+    for (size_t i = 0; i < ntilings; i++) {
         for (int phase = 0; phase < phases; phase++)
             for (int panel = 0; panel < 3; panel++) {
                 if ((panel && phase) || (panel == 1 && !scratch_panels) ||
-                    (panel == 2 && !fused_offered(ctx, &job->shape, candidates[i])))
+                    (panel == 2 && !fused_offered(ctx, &job->shape, tilings[i])))
                     continue;
-                c = (conv_choice){.form = {candidates[i], phase, 0, panel}};
+                c = (conv_choice){.form = {tilings[i], phase, 0, panel}};
                 double s = measure_native(ctx, job, &c);
                 if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
             }
+    }
     /* Then the best native form in chunks of about 512 and 256 reduction terms. */
     int taps = job->shape.kh * job->shape.kw;
     for (int terms = 512; !choice->clblast && !choice->form.panels && best > 0 && terms >= 256;

@@ -193,13 +193,14 @@ static void affine_params(size_t c, uint64_t seed, float **scale, float **shift)
 
 /* ---- conv_op (cl/conv.cl) ----------------------------------------------------------------- */
 
-enum { T8 = 8, T16 = 16, TDEF = 0 };
+enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0 };
 
 typedef struct conv_case {
     const char *name;
     int kh, kw, stride, ph, pw;
     int n, h, w, cin, cout;
-    int tiling; /* T8: {vw 8, tm 8}; T16: {vw 16, tm 4}; TDEF: conv_default_tiling(ctx) */
+    int tiling; /* T8: {vw 8, tm 8}; T16: {vw 16, tm 4}; T24: {vw 16, tm 24} (the widest);
+                 * TDEF: conv_default_tiling(ctx) */
     int flat;   /* run as the plan runs 1x1 stride-1 convs: one GEMM with n = 1, h = 1, w = N*H*W */
     op_epilogue epi;
     int phase;  /* stride 2 through the input's parity planes (conv_phase_op) */
@@ -273,12 +274,20 @@ static const conv_case conv_cases[] = {
     {"conv 3x3 p0 fused 20x19 n2 cin3 cout7 T8", 3, 3, 1, 0, 0, 2, 20, 19, 3, 7, T8, 0, EPI_RELU1, 0, 0, 2},
     {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout21 T16", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, T16, 0, EPI_RELU1, 0, 0, 2},
     {"conv 7x1 p3x0 fused 17x17 n2 cin5 cout13 T8 res", 7, 1, 1, 3, 0, 2, 17, 17, 5, 13, T8, 0, EPI_RES, 0, 0, 2},
+    {"conv 3x3 p1 13x13 n2 cin17 cout50 T24 bn", 3, 3, 1, 1, 1, 2, 13, 13, 17, 50, T24, 0, EPI_BN, 0, 0, 0},
+    {"conv 3x3 s2 p0 phase 17x17 n2 cin5 cout29 T24", 3, 3, 2, 0, 0, 2, 17, 17, 5, 29, T24, 0, EPI_RELU1, 1, 0, 0},
+    {"conv 1x1 flat 7x9 n3 cin17 cout50 T24 res chunks of 8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 50, T24, 1, EPI_RES, 0, 8, 0},
+    {"conv 1x1 panels 8x8 n2 cin17 cout50 T24 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 50, T24, 0, EPI_RES, 0, 0, 1},
+    {"conv 1x1 panels 5x5 n2 cin9 cout300 T24 bn", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T24, 0, EPI_BN, 0, 0, 1},
+    {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout29 T24", 3, 3, 2, 0, 0, 2, 35, 35, 17, 29, T24, 0, EPI_RELU1, 0, 0, 2},
+    {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout50 T24 res", 1, 7, 1, 0, 3, 2, 17, 17, 5, 50, T24, 0, EPI_RES, 0, 0, 2},
 };
 
 static conv_tiling tiling_of(int t)
 {
     if (t == T8) return (conv_tiling){8, 8};
     if (t == T16) return (conv_tiling){16, 4};
+    if (t == T24) return (conv_tiling){16, 24};
     return conv_default_tiling(g_ctx);
 }
 
@@ -416,7 +425,7 @@ static void test_conv_output_parts(void **state)
     double *ref = conv_reference(&c, 5, 7, x, w, bias, NULL, NULL, NULL);
     const conv_form forms[] = {{{8, 8}, 0, 0, 0}, {{16, 4}, 0, 0, 0}, {{8, 8}, 0, 0, 1},
                                {{16, 6}, 0, 0, 1}, {{8, 8}, 0, 0, 2}, {{16, 4}, 0, 0, 2},
-                               {{8, 8}, 0, 8, 0}};
+                               {{8, 8}, 0, 8, 0}, {{16, 24}, 0, 0, 1}, {{16, 16}, 0, 0, 0}};
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
         conv_tiling t = forms[f].tiling;
         float *packed = host_floats(conv_packed_count(&s, t));
