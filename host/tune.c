@@ -33,7 +33,7 @@ size_t tune_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap)
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "14"
+#define TUNER_VERSION "16"
 
 void tune_table_free(tune_table *t)
 {
@@ -220,21 +220,26 @@ static int tuning_enabled(void)
     return !(v && strcmp(v, "0") == 0);
 }
 
-/* The fused panel form is offered to KxK convs. 1x1 convs keep their panels in scratch: in
- * the network that beats packing per work-group (batch 8 here: 1x1 time 6-7% lower), though a
- * conv measured alone, its input warm in cache, often shows the opposite. */
+/* The fused panel form is offered to KxK convs, and to 1x1 convs only on 16-wide devices. On
+ * the 8-wide (AVX2) CPU measured, 1x1 convs kept their panels in scratch: in the network that
+ * beat packing per work-group (batch 8: 1x1 time 6-7% lower), though a conv measured alone,
+ * its input warm in cache, often showed the opposite. On the AVX-512 CPU measured, fused 1x1
+ * convs win in the network too (batch 8: 2.5-4% more images/s side by side). */
 static int fused_offered(irv2_context *ctx, const conv_shape *s, conv_tiling t)
 {
-    return (s->kh > 1 || s->kw > 1) && conv_fused_fits(ctx, s, t);
+    int wide = conv_default_tiling(ctx).vw >= 16;
+    return (s->kh > 1 || s->kw > 1 || wide) && conv_fused_fits(ctx, s, t);
 }
 
 irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice)
 {
     memset(choice, 0, sizeof *choice);
     choice->form.tiling = conv_default_tiling(ctx);
-    /* Untuned: KxK convs fused, 1x1 convs over panels in scratch (shared by siblings), which
-     * won on the CPUs measured. */
-    if (fused_offered(ctx, &job->shape, choice->form.tiling)) choice->form.panels = 2;
+    /* Untuned, on every device: KxK convs fused, 1x1 convs over panels in scratch (so an
+     * untuned run exercises both forms). */
+    const conv_shape *shape = &job->shape;
+    if ((shape->kh > 1 || shape->kw > 1) && conv_fused_fits(ctx, shape, choice->form.tiling))
+        choice->form.panels = 2;
     else if (job->scratch.mem && conv_panel_scratch(&job->shape, choice->form.tiling))
         choice->form.panels = 1;
     int gemm_ok = job->clblast_w != NULL;
