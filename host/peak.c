@@ -40,13 +40,13 @@ static double best_time(irv2_context *ctx, const op_launch *ops, int nops, const
 irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *native_gflops,
                                     double *clblast_gflops)
 {
-    conv_tiling tilings[16];
+    conv_tiling tilings[TUNE_MAX_TILINGS];
     irv2_clear_error();
     if (!ctx || !native_gflops || !clblast_gflops)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_context_sgemm_peak: NULL argument");
     if (size == 0) size = 1024;
     if (size > 8192) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "sgemm peak: size %u", size);
-    size_t ntilings = tune_tilings(ctx, tilings, sizeof tilings / sizeof tilings[0]);
+    size_t ntilings = tune_tilings(ctx, tilings, TUNE_MAX_TILINGS);
     *native_gflops = *clblast_gflops = 0;
     /* A and C with room for the widest tile's padding and the kernel's guard reads. */
     size_t n = (size_t)size * size, guard = 4096, a_count = (size_t)(size + 32) * size;

@@ -22,9 +22,16 @@ struct tune_table {
 static const conv_tiling candidates[] = {{8, 8},   {8, 12},  {16, 4},  {16, 6},
                                          {16, 8},  {16, 12}, {16, 16}, {16, 24}};
 
+_Static_assert(sizeof candidates / sizeof candidates[0] <= TUNE_MAX_TILINGS,
+               "TUNE_MAX_TILINGS must hold every candidate");
+
+/* The device's native float vector is 16 wide (AVX-512): it gets the wide tilings and, for
+ * 1x1 convs, the fused panel form. */
+static int wide_vectors(const irv2_context *ctx) { return conv_default_tiling(ctx).vw >= 16; }
+
 size_t tune_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap)
 {
-    int wide = conv_default_tiling(ctx).vw >= 16;
+    int wide = wide_vectors(ctx);
     size_t n = 0;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && n < cap; i++)
         if (wide || candidates[i].vw < 16 || candidates[i].tm <= 8) out[n++] = candidates[i];
@@ -227,8 +234,7 @@ static int tuning_enabled(void)
  * convs win in the network too (batch 8: 2.5-4% more images/s side by side). */
 static int fused_offered(irv2_context *ctx, const conv_shape *s, conv_tiling t)
 {
-    int wide = conv_default_tiling(ctx).vw >= 16;
-    return (s->kh > 1 || s->kw > 1 || wide) && conv_fused_fits(ctx, s, t);
+    return (s->kh > 1 || s->kw > 1 || wide_vectors(ctx)) && conv_fused_fits(ctx, s, t);
 }
 
 irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice)
@@ -240,7 +246,7 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
     const conv_shape *shape = &job->shape;
     if ((shape->kh > 1 || shape->kw > 1) && conv_fused_fits(ctx, shape, choice->form.tiling))
         choice->form.panels = 2;
-    else if (job->scratch.mem && conv_panel_scratch(&job->shape, choice->form.tiling))
+    else if (job->scratch.mem && conv_panel_scratch(shape, choice->form.tiling))
         choice->form.panels = 1;
     int gemm_ok = job->clblast_w != NULL;
     if (job->mode == IRV2_GEMM_CLBLAST && gemm_ok) return choice->clblast = 1, IRV2_OK;
@@ -269,10 +275,10 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
     /* Each tiling plain, through parity planes (stride 2) or over packed panels (where
      * conv_panel_scratch offers them). */
     int phases = job->scratch.mem && conv_phase_scratch(&job->shape) ? 2 : 1;
-    conv_tiling tilings[sizeof candidates / sizeof candidates[0]];
-    size_t ntilings = tune_tilings(ctx, tilings, sizeof tilings / sizeof tilings[0]);
+    conv_tiling tilings[TUNE_MAX_TILINGS];
+    size_t ntilings = tune_tilings(ctx, tilings, TUNE_MAX_TILINGS);
     int scratch_panels = job->scratch.mem && conv_panel_scratch(&job->shape, tilings[0]);
-    for (size_t i = 0; i < ntilings; i++) {
+    for (size_t i = 0; i < ntilings; i++)
         for (int phase = 0; phase < phases; phase++)
             for (int panel = 0; panel < 3; panel++) {
                 if ((panel && phase) || (panel == 1 && !scratch_panels) ||
@@ -282,7 +288,6 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
                 double s = measure_native(ctx, job, &c);
                 if (s > 0 && (best < 0 || s < best)) best = s, *choice = c;
             }
-    }
     /* Then the best native form in chunks of about 512 and 256 reduction terms. */
     int taps = job->shape.kh * job->shape.kw;
     for (int terms = 512; !choice->clblast && !choice->form.panels && best > 0 && terms >= 256;

@@ -29,7 +29,9 @@ typedef struct tune_job {
  * measuring and takes the device's default tiling (fused panels for KxK convs, panels in
  * scratch for 1x1 convs, where offered). */
 irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *choice);
-/* The tilings measured on this device, at most cap of them, in out; returns how many. */
+/* The tilings measured on this device, at most cap of them, in out; returns how many (at
+ * most TUNE_MAX_TILINGS). */
+#define TUNE_MAX_TILINGS 8
 size_t tune_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap);
 /* Writes new decisions to the on-disk table. */
 void tune_save(irv2_context *ctx);
