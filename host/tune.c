@@ -51,16 +51,32 @@ void tune_table_free(tune_table *t)
     free(t);
 }
 
-static const char *lookup(const tune_table *t, const char *key)
+/* The index of key in the table, or count if it is not there. */
+static size_t find(const tune_table *t, const char *key)
 {
-    for (size_t i = 0; i < t->count; i++)
-        if (strcmp(t->keys[i], key) == 0) return t->values[i];
-    return NULL;
+    size_t i = 0;
+    while (i < t->count && strcmp(t->keys[i], key) != 0) i++;
+    return i;
 }
 
-static int insert(tune_table *t, const char *key, const char *value)
+static const char *lookup(const tune_table *t, const char *key)
 {
-    if (lookup(t, key)) return 0;
+    size_t i = find(t, key);
+    return i < t->count ? t->values[i] : NULL;
+}
+
+/* Adds key with value; with replace, a value already there is overwritten, else kept. */
+static int insert(tune_table *t, const char *key, const char *value, int replace)
+{
+    size_t i = find(t, key);
+    if (i < t->count) {
+        if (!replace) return 0;
+        char *vd = strdup(value);
+        if (!vd) return -1;
+        free(t->values[i]);
+        t->values[i] = vd;
+        return 0;
+    }
     if (t->count == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 64;
         char **k = realloc(t->keys, cap * sizeof *k);
@@ -95,7 +111,7 @@ static void merge_file(tune_table *t)
         char *tab = strchr(line, '\t');
         if (!tab) continue;
         *tab = '\0';
-        insert(t, line, tab + 1);
+        insert(t, line, tab + 1, 0);
     }
     free(text);
 }
@@ -301,6 +317,7 @@ irv2_status tune_choose(irv2_context *ctx, const tune_job *job, conv_choice *cho
     }
     if (best < 0) return IRV2_OK; /* nothing measurable: keep the default */
     format_choice(choice, value, sizeof value);
-    if (insert(t, key, value) == 0) t->dirty = 1;
+    /* replacing an entry that did not parse, so that it is not measured again at every start */
+    if (insert(t, key, value, 1) == 0) t->dirty = 1;
     return IRV2_OK;
 }

@@ -6,15 +6,18 @@
 
 #include <cmocka.h>
 
+#include "cache.h"
 #include "context.h"
 #include "ops/ops.h"
 #include "testutil.h"
+#include "tune.h"
 
 #include <clblast_c.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static irv2_context *g_ctx;
 
@@ -845,6 +848,78 @@ static void test_gemm_block_shaped(void **state)
     check_gemm(32, 1225, 384, 1.0f, 5110);
 }
 
+/* ---- tune_choose (host/tune.c) ----------------------------------------------------------- */
+
+/* Drops the context's tuning table, so the next choice reads tuning.txt again, as a new
+ * process would. */
+static void forget_tuning(void)
+{
+    tune_table_free(g_ctx->tune);
+    g_ctx->tune = NULL;
+}
+
+/* A decision on disk that does not parse (here a tiling no kernel has) is measured again and
+ * replaced in tuning.txt, so later starts find a valid one rather than measuring at each. */
+static void test_tuning_replaces_unreadable_entry(void **state)
+{
+    (void)state;
+    char dir[1024], path[1100], *saved = getenv("IRV2_CACHE_DIR");
+    saved = saved ? strdup(saved) : NULL;
+    snprintf(dir, sizeof dir, "%s", test_tmp_path("tune-cache"));
+    test_remove_tree(dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/tuning.txt", dir);
+    assert_int_equal(setenv("IRV2_CACHE_DIR", dir, 1), 0);
+    assert_int_equal(unsetenv("IRV2_TUNE"), 0);
+
+    conv_shape s = {.cin = 17, .cout = 21, .kh = 1, .kw = 1, .stride = 1, .n = 1, .h = 1, .w = 70};
+    assert_ok(conv_shape_finish(&s));
+    const conv_tiling widest = {16, 24};
+    float *x = random_floats(17 * 70, 7101, -1.0f, 1.0f);
+    float *w = random_floats(21 * 17, 7102, -0.5f, 0.5f);
+    float *bias = random_floats(21, 7103, -0.5f, 0.5f);
+    guarded in = guarded_new(17 * 70, conv_guard(&s, widest), x);
+    guarded out = guarded_new(21 * 70, OUT_MARGIN, NULL);
+    guarded scratch = guarded_new(conv_panel_scratch(&s, widest), conv_guard(&s, widest), NULL);
+    cl_mem bbuf = dev_from(bias, 21);
+    const tune_job job = {.mode = IRV2_GEMM_NATIVE, .shape = s, .weights = w, .bias = bbuf,
+                          .in = guarded_buf(&in), .out = conv_out_one(guarded_buf(&out)),
+                          .scratch = guarded_buf(&scratch)};
+
+    conv_choice first, again;
+    forget_tuning();
+    assert_ok(tune_choose(g_ctx, &job, &first));
+    tune_save(g_ctx);
+    size_t len;
+    char *text = cache_read(path, &len), *tab = text ? strchr(text, '\t') : NULL;
+    assert_non_null(tab);
+    assert_int_equal(strchr(text, '\n') - text + 1, (long)len); /* one decision */
+    *tab = '\0';
+    char key[600], bad[700];
+    snprintf(key, sizeof key, "%s\t", text);
+    snprintf(bad, sizeof bad, "%snative 16 99 0 0 2\n", key);
+    assert_int_equal(test_write_file(path, bad, strlen(bad)), 0);
+
+    forget_tuning();
+    assert_ok(tune_choose(g_ctx, &job, &again));
+    assert_false(again.clblast);
+    assert_in_range(again.form.tiling.tm, 1, 24);
+    tune_save(g_ctx);
+    char *now = cache_read(path, &len);
+    assert_non_null(now);
+    print_message("  tuning.txt after: %s", now);
+    assert_null(strstr(now, "native 16 99"));
+    assert_true(strncmp(now, key, strlen(key)) == 0);
+
+    forget_tuning();
+    free(now), free(text), free(x), free(w), free(bias);
+    guarded_free(&in), guarded_free(&out), guarded_free(&scratch);
+    release(bbuf);
+    test_remove_tree(dir);
+    assert_int_equal(saved ? setenv("IRV2_CACHE_DIR", saved, 1) : unsetenv("IRV2_CACHE_DIR"), 0);
+    free(saved);
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 static int group_setup(void **state)
@@ -872,7 +947,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 9];
+    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 10];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_tiling_and_packing);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_output_parts);
@@ -892,6 +967,7 @@ int main(void)
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_small);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_block_shaped);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_sgemm_peak);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_tuning_replaces_unreadable_entry);
     if (t != COUNT(tests)) return 1;
     return cmocka_run_group_tests_name("test_kernels", tests, group_setup, group_teardown);
 }
