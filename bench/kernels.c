@@ -1,11 +1,15 @@
 /* kernels.c: irv2-kernels, a developer benchmark of single convolutions of the network's
- * shapes: cl/conv.cl at several tilings against CLBlast SGEMM (1x1 shapes), in GFLOP/s.
- * Usage: irv2-kernels [device-spec] [iterations]. */
-#include "context.h"
-#include "ops/ops.h"
+ * shapes (batch 1): every form the tuner would time (CLBlast where it applies, each of irv2's
+ * candidates, and the chunked refinements of the direct forms), one line per form in GFLOP/s,
+ * the best of a few timed groups of about 20 ms after a warm-up.
+ * Usage: irv2-kernels [device-spec] [groups] [case-filter] [form-filter]
+ * (filters: substrings of the case name and of "method vw N tm N kK"). */
+#include "ops/conv.h"
+#include "runtime/context.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 typedef struct bench_case {
@@ -30,6 +34,10 @@ static const bench_case cases[] = {
     {"C proj 1x1 448->2144 8", 448, 2144, 1, 1, 1, 0, 0, 8, 8},
 };
 
+static const char *form_filter; /* substring of form_name(), or NULL */
+
+#define MAX_FORMS (1 + 4 * CONV_MAX_TILINGS + 2 * CONV_MAX_TILINGS)
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -37,98 +45,128 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* A device buffer of floats, every one 0.25 (NULL on failure). */
 static cl_mem filled(irv2_context *ctx, size_t floats)
 {
     cl_mem m = NULL;
-    float zero = 0.25f;
-    if (ctx_buffer(ctx, floats * sizeof(float), CL_MEM_READ_WRITE, "bench", &m) != IRV2_OK) return NULL;
-    clEnqueueFillBuffer(ctx->queue, m, &zero, sizeof zero, 0, floats * sizeof(float), 0, NULL, NULL);
+    float v = 0.25f;
+    if (ctx_buffer(ctx, floats * sizeof(float), CL_MEM_READ_WRITE, "bench", &m) != IRV2_OK)
+        return NULL;
+    if (clEnqueueFillBuffer(ctx->queue, m, &v, sizeof v, 0, floats * sizeof(float), 0, NULL,
+                            NULL) != CL_SUCCESS) {
+        clReleaseMemObject(m);
+        return NULL;
+    }
     return m;
 }
 
-/* Seconds per call of fn over iters calls after one warm-up; one wait at the end. */
-static double time_op(irv2_context *ctx, const op_launch *op, int iters)
+/* Seconds for `reps` runs of the launches in order, one wait at the end; -1 on failure. */
+static double run_ops(irv2_context *ctx, const op_launch *ops, int nops, int reps)
 {
-    op_enqueue(ctx, op, NULL);
-    clFinish(ctx->queue);
     double t0 = now_s();
-    for (int i = 0; i < iters; i++) op_enqueue(ctx, op, NULL);
-    clFinish(ctx->queue);
-    return (now_s() - t0) / iters;
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < nops; k++)
+            if (op_enqueue(ctx, &ops[k], NULL) != IRV2_OK) return -1;
+    if (clFinish(ctx->queue) != CL_SUCCESS) return -1;
+    return now_s() - t0;
 }
 
-static double time_gemm(irv2_context *ctx, int m, int n, int k, cl_mem a, op_buf b, op_buf c,
-                        int iters)
+/* Seconds per run: two warm-ups (the first compiles), then the best of `groups` groups of
+ * about 20 ms each. */
+static double time_ops(irv2_context *ctx, const op_launch *ops, int nops, int groups)
 {
-    if (gemm_clblast(ctx, m, n, k, a, 0, b, c, 0.0f, NULL) != IRV2_OK) return -1;
-    clFinish(ctx->queue);
-    double t0 = now_s();
-    for (int i = 0; i < iters; i++) gemm_clblast(ctx, m, n, k, a, 0, b, c, 0.0f, NULL);
-    clFinish(ctx->queue);
-    return (now_s() - t0) / iters;
+    if (run_ops(ctx, ops, nops, 1) < 0) return -1;
+    double once = run_ops(ctx, ops, nops, 1), best = -1;
+    if (once < 0) return -1;
+    int reps = once >= 0.02 ? 1 : (int)(0.02 / (once > 1e-6 ? once : 1e-6)) + 1;
+    for (int g = 0; g < groups; g++) {
+        double t = run_ops(ctx, ops, nops, reps);
+        if (t < 0) return -1;
+        if (best < 0 || t / reps < best) best = t / reps;
+    }
+    return best;
+}
+
+/* The forms to time: CLBlast's, irv2's candidates, then the direct forms' refinements. */
+static size_t forms_of(irv2_context *ctx, const conv_shape *s, conv_form *forms)
+{
+    size_t n = conv_clblast_candidates(ctx, s, 1, forms, MAX_FORMS);
+    size_t native = conv_candidates(ctx, s, 1, forms + n, MAX_FORMS - n);
+    for (size_t i = n, end = n + native; i < end; i++)
+        if (forms[i].method == CONV_DIRECT)
+            native += conv_refinements(s, &forms[i], forms + n + native, MAX_FORMS - n - native);
+    return n + native;
+}
+
+/* "method vw N tm N kK" ("vw -- tm --" for CLBlast, which has no tiling). */
+static void form_name(const conv_form *f, char *dst, size_t cap)
+{
+    if (f->method == CONV_CLBLAST) snprintf(dst, cap, "%-8s vw -- tm -- k%-4d", "clblast", 0);
+    else
+        snprintf(dst, cap, "%-8s vw %2d tm %2d k%-4d", conv_method_name(f->method),
+                 f->tiling.vw, f->tiling.tm, f->kchunk);
+}
+
+/* Times every form of one case; returns nonzero if its buffers could not be made. */
+static int bench(irv2_context *ctx, const bench_case *bc, int groups)
+{
+    conv_shape s = {bc->cin, bc->cout, bc->kh, bc->kw, bc->stride, bc->ph, bc->pw, 1, bc->h, bc->w, 0, 0};
+    if (bc->kh == 1 && bc->kw == 1) s.h = 1, s.w = bc->h * bc->w; /* as the plan runs 1x1 */
+    if (conv_shape_finish(&s) != IRV2_OK) return 1;
+    conv_form forms[MAX_FORMS];
+    size_t nforms = forms_of(ctx, &s, forms), scratch_n = 1, w_n = 1;
+    for (size_t i = 0; i < nforms; i++) {
+        size_t sc = conv_scratch(&s, &forms[i]), wc = conv_packed_count(&s, &forms[i]);
+        scratch_n = sc > scratch_n ? sc : scratch_n, w_n = wc > w_n ? wc : w_n;
+    }
+    const double flop = 2.0 * s.cout * s.cin * s.kh * s.kw * s.ho * s.wo;
+    const size_t guard = conv_guard(&s, (conv_tiling){16, 24});
+    const size_t in_n = (size_t)s.cin * s.h * s.w, out_n = (size_t)s.cout * s.ho * s.wo;
+    cl_mem in = filled(ctx, in_n + 2 * guard), out = filled(ctx, out_n + 2 * guard);
+    cl_mem scratch = filled(ctx, scratch_n + 2 * guard), w = filled(ctx, w_n);
+    cl_mem bias = filled(ctx, (size_t)s.cout);
+    int failed = !in || !out || !scratch || !w || !bias;
+    const conv_bufs b = {{in, guard}, {scratch, guard}, 0, w, bias, NULL, NULL,
+                         conv_out_one((op_buf){out, guard})};
+    for (size_t i = 0; !failed && i < nforms; i++) {
+        op_launch ops[CONV_MAX_LAUNCHES];
+        int nops = 0;
+        double t = -1;
+        char name[64];
+        form_name(&forms[i], name, sizeof name);
+        if (form_filter && !strstr(name, form_filter)) continue;
+        if (conv_launches(ctx, &s, &forms[i], (op_epilogue){1, 0, 0, 0}, &b, ops, &nops) == IRV2_OK)
+            t = time_ops(ctx, ops, nops, groups);
+        while (nops > 0) op_release(&ops[--nops]);
+        if (t > 0) printf("%-30s %s %8.1f GFLOP/s\n", bc->name, name, flop / t * 1e-9);
+        else printf("%-30s %s %8s\n", bc->name, name, "fail");
+        fflush(stdout);
+    }
+    cl_mem all[] = {in, out, scratch, w, bias};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i]) clReleaseMemObject(all[i]);
+    return failed;
 }
 
 int main(int argc, char **argv)
 {
     irv2_context *ctx;
-    int iters = argc > 2 ? atoi(argv[2]) : 10;
-    if (irv2_context_create(argc > 1 ? argv[1] : NULL, &ctx) != IRV2_OK) {
+    int groups = argc > 2 ? atoi(argv[2]) : 5;
+    const char *filter = argc > 3 ? argv[3] : NULL;
+    form_filter = argc > 4 ? argv[4] : NULL;
+    if (irv2_context_create(argc > 1 && argv[1][0] ? argv[1] : NULL, &ctx) != IRV2_OK) {
         fprintf(stderr, "irv2-kernels: %s\n", irv2_last_error());
         return 1;
     }
-    const conv_tiling tilings[] = {{8, 8}, {16, 4}, {8, 12}, {16, 6}};
-    printf("%-30s %8s %8s %8s %8s %8s  (GFLOP/s)\n", "case", "v8m8", "v16m4", "v8m12", "v16m6",
-           "clblast");
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
-        const bench_case *bc = &cases[ci];
-        conv_shape s = {bc->cin, bc->cout, bc->kh, bc->kw, bc->stride, bc->ph, bc->pw, 1, bc->h, bc->w, 0, 0};
-        if (bc->kh == 1 && bc->kw == 1) s.h = 1, s.w = bc->h * bc->w;
-        if (conv_shape_finish(&s) != IRV2_OK) return 1;
-        double flop = 2.0 * s.cout * s.cin * s.kh * s.kw * s.ho * s.wo;
-        size_t guard = 4096, in_n = (size_t)s.cin * s.h * s.w, out_n = (size_t)s.cout * s.ho * s.wo;
-        cl_mem in = filled(ctx, in_n + 2 * guard), out = filled(ctx, out_n + 2 * guard);
-        cl_mem w = filled(ctx, (size_t)(s.cout + 16) * s.cin * s.kh * s.kw), bias = filled(ctx, s.cout);
-        printf("%-30s", bc->name);
-        for (size_t t = 0; t < sizeof tilings / sizeof tilings[0]; t++) {
-            op_launch op;
-            op_epilogue epi = {1, 0, 0, 0};
-            if (conv_op(ctx, &s, tilings[t], epi, (op_buf){in, guard}, w, bias, NULL, NULL,
-                        (op_buf){out, guard}, &op) != IRV2_OK) {
-                printf(" %8s", "fail");
-                continue;
+    printf("%s: best of %d groups; case, method, tiling, kchunk, rate\n", ctx->info.name,
+           groups < 1 ? 1 : groups);
+    int status = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+        if (!filter || strstr(cases[ci].name, filter))
+            if (bench(ctx, &cases[ci], groups < 1 ? 1 : groups)) {
+                fprintf(stderr, "irv2-kernels: %s: %s\n", cases[ci].name, irv2_last_error());
+                status = 1;
             }
-            printf(" %8.1f", flop / time_op(ctx, &op, iters) * 1e-9);
-            fflush(stdout);
-            op_release(&op);
-        }
-        size_t scratch_n = conv_phase_scratch(&s);
-        if (scratch_n) { /* stride 2 through the parity planes */
-            cl_mem scratch = filled(ctx, scratch_n + 2 * guard);
-            printf("\n%-30s", "  ...as parity planes");
-            for (size_t t = 0; t < sizeof tilings / sizeof tilings[0]; t++) {
-                op_launch split, op;
-                op_epilogue epi = {1, 0, 0, 0};
-                if (conv_phase_op(ctx, &s, tilings[t], epi, (op_buf){in, guard},
-                                  (op_buf){scratch, guard}, w, bias, NULL, NULL,
-                                  (op_buf){out, guard}, &split, &op) != IRV2_OK) {
-                    printf(" %8s", "fail");
-                    continue;
-                }
-                double secs = time_op(ctx, &split, iters) + time_op(ctx, &op, iters);
-                printf(" %8.1f", flop / secs * 1e-9);
-                fflush(stdout);
-                op_release(&split);
-                op_release(&op);
-            }
-            clReleaseMemObject(scratch);
-        }
-        if (s.kh == 1 && s.kw == 1) {
-            double t = time_gemm(ctx, s.cout, s.w, s.cin, w, (op_buf){in, guard}, (op_buf){out, guard}, iters);
-            printf(" %8.1f", t > 0 ? flop / t * 1e-9 : 0.0);
-        }
-        printf("\n");
-        clReleaseMemObject(in), clReleaseMemObject(out), clReleaseMemObject(w), clReleaseMemObject(bias);
-    }
     irv2_context_free(ctx);
-    return 0;
+    return status;
 }

@@ -11,9 +11,9 @@
  *
  * Usage: irv2-soak [--runs N (2000)] [--every K (100)] [--batch B (1)] [--weights W (synthetic:1)]
  *                  [--gemm auto|clblast|native (auto)] [--device SPEC] [--max-growth-mib M (8)] */
-#include "context.h"
+#include "runtime/context.h"
 #include "irv2.h"
-#include "synthetic.h"
+#include "net/synthetic.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-/* fuzz_image.c: libFuzzer target for the image decoders (host/image.c: JPEG on libjpeg,
- * host/image_png.c: PNG on libpng) and the crop geometry and resampling behind them
- * (host/crop.c, host/resize.c).
+/* fuzz_image.c: libFuzzer target for the image decoders (host/io/image_jpeg.c: JPEG on libjpeg,
+ * host/io/image_png.c: PNG on libpng) and the crop geometry and resampling behind them
+ * (host/io/crop.c, host/io/resize.c).
  *  - irv2_image_load() on the input: a refusal must leave the image zeroed and come with a
  *    one-line message naming the file; a decoded image must be within IRV2_IMAGE_MAX_PIXELS,
  *    and all of its bytes readable (ASan checks the buffer's size);

@@ -1,16 +1,16 @@
 /* fuzz_labels.c: libFuzzer target for the CLI's two text readers, which are static functions
  * of the command files and so are compiled here from them:
- *  - the class names file of `irv2 classify --labels` (host/cli/classify.c: labels_read), one
+ *  - the class names file of `irv2 classify --labels` (cli/classify.c: labels_read), one
  *    name per line (CRLF accepted): accepted files give at most one name per line, each a
  *    string inside the file's text holding no line break;
- *  - the list file of `irv2 eval --data` (host/cli/eval.c: dataset_from_list, through
+ *  - the list file of `irv2 eval --data` (cli/eval.c: dataset_from_list, through
  *    fuzz_labels_list.c), `path label` lines: accepted files give at least one image, each
  *    path under the list's folder (or absolute) and each label at most 1000000.
  * Both run on every input; refusals print one line on stderr (closed by run.sh's
  * -close_fd_mask) and must leak nothing (LeakSanitizer). */
 #include "fuzz_common.h"
 
-#include "../host/cli/classify.c"
+#include "../cli/classify.c"
 
 #include <string.h>
 

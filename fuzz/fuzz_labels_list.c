@@ -1,9 +1,9 @@
 /* fuzz_labels_list.c: the eval list-file half of fuzz_labels (see fuzz_labels.c), compiled
- * from host/cli/eval.c, with stand-ins for the model and option functions that the command
+ * from cli/eval.c, with stand-ins for the model and option functions that the command
  * files call but the readers never reach. */
 #include "fuzz_common.h"
 
-#include "../host/cli/eval.c"
+#include "../cli/eval.c"
 
 #include <string.h>
 

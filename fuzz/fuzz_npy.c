@@ -1,4 +1,4 @@
-/* fuzz_npy.c: libFuzzer target for the .npy reader (host/npy.c). A refusal must come with a
+/* fuzz_npy.c: libFuzzer target for the .npy reader (host/io/npy.c). A refusal must come with a
  * one-line message naming the file and no data; an accepted file must have data of exactly
  * shape x 4 bytes, and writing it back with irv2_npy_write and reading that must give the same
  * shape and bytes (a round trip through the writer, for inputs up to 64 KiB). */

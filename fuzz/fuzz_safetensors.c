@@ -1,11 +1,11 @@
-/* fuzz_safetensors.c: libFuzzer target for the safetensors reader (host/checkpoint.c).
+/* fuzz_safetensors.c: libFuzzer target for the safetensors reader (host/io/checkpoint.c).
  * The input is written to a file and opened with checkpoint_open(); a refusal must come with a
  * one-line message naming the file; an accepted file must satisfy everything the reader
  * promises (sorted, non-overlapping ranges inside the data section, byte size = dtype x shape,
  * lookup by name finds every tensor), and every F32/F16/BF16 tensor must read. */
 #include "fuzz_common.h"
 
-#include "checkpoint.h"
+#include "io/checkpoint.h"
 
 #include <string.h>
 

@@ -20,14 +20,14 @@ mkdir -p "$out"
 
 cflags="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 -fno-omit-frame-pointer -Wall -Wextra -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 \
--Iinclude -Ihost -Ihost/cli -Ifuzz"
+-Iinclude -Ihost -Icli -Ifuzz"
 
 # The library sources each target needs, and their libraries.
 sources() {
     case $1 in
-    safetensors) echo "host/checkpoint.c host/error.c" ;;
-    npy) echo "host/npy.c host/error.c" ;;
-    image) echo "host/image.c host/image_png.c host/resize.c host/crop.c host/error.c" ;;
+    safetensors) echo "host/io/checkpoint.c host/runtime/error.c" ;;
+    npy) echo "host/io/npy.c host/runtime/error.c" ;;
+    image) echo "host/io/image.c host/io/image_jpeg.c host/io/image_png.c host/io/resize.c host/io/crop.c host/runtime/error.c" ;;
     labels) echo "fuzz/fuzz_labels_list.c" ;;
     *) echo "fuzz/run.sh: unknown target '$1'" >&2; exit 2 ;;
     esac

@@ -2,7 +2,7 @@
  * (IRV2_MAX_ALLOC_BYTES lowers the limit) and give the same logits; one image that cannot
  * fit is refused with a message naming the device. */
 #include "irv2.h"
-#include "synthetic.h"
+#include "net/synthetic.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "checkpoint.h"
+#include "io/checkpoint.h"
 #include "testutil.h"
 
 #include <math.h>

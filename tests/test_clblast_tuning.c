@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "context.h"
-#include "ops/ops.h"
+#include "runtime/context.h"
+#include "ops/gemm_clblast.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -97,9 +97,9 @@ static void check_sgemm(irv2_context *ctx, int m, int n, int k)
     assert_int_equal(clEnqueueWriteBuffer(ctx->queue, db, CL_TRUE, 0, sizeof(float) * k * n, b,
                                           0, NULL, NULL),
                      CL_SUCCESS);
-    assert_int_equal(gemm_clblast(ctx, m, n, k, da, 0, (op_buf){db, 0}, (op_buf){dc, 0}, 0.0f,
-                                  NULL),
-                     IRV2_OK);
+    op_launch gemm;
+    gemm_clblast_op(&(op_sgemm){m, n, k, {da, 0}, {db, 0}, {dc, 0}, 0.0f}, &gemm);
+    assert_int_equal(op_enqueue(ctx, &gemm, NULL), IRV2_OK);
     assert_int_equal(clEnqueueReadBuffer(ctx->queue, dc, CL_TRUE, 0, sizeof(float) * m * n, c, 0,
                                          NULL, NULL),
                      CL_SUCCESS);

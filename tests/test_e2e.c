@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "irv2.h"
-#include "net.h"
-#include "synthetic.h"
+#include "net/graph.h"
+#include "net/synthetic.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -89,7 +89,7 @@ static const float *native_logits(e2e *s)
 
 /* ---- a safetensors writer --------------------------------------------------------------- */
 
-/* One tensor the network needs, named and shaped exactly as host/weights.c asks for it. */
+/* One tensor the network needs, named and shaped exactly as host/net/weights.c asks for it. */
 typedef struct st_tensor {
     char name[NET_NAME_MAX + 32];
     unsigned ndim;

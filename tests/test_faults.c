@@ -1,5 +1,5 @@
 /* test_faults.c: device faults that a real device cannot be made to produce on demand, injected
- * through host/fault.h, each checked for its status, its message, the state it leaves behind
+ * through host/runtime/fault.h, each checked for its status, its message, the state it leaves behind
  * (no device buffer or program leaked: the cl_context's reference count, which every live
  * buffer, program and queue holds, is back where it was) and a context still usable after it:
  *  - a device allocation fails (at the first, second, middle and last allocation of a plan):
@@ -21,10 +21,10 @@
 
 #include <cmocka.h>
 
-#include "context.h"
-#include "fault.h"
+#include "runtime/context.h"
+#include "runtime/fault.h"
 #include "irv2.h"
-#include "synthetic.h"
+#include "net/synthetic.h"
 #include "testutil.h"
 
 #include <dirent.h>

@@ -6,18 +6,19 @@
 
 #include <cmocka.h>
 
-#include "cache.h"
-#include "context.h"
-#include "ops/ops.h"
+#include "runtime/context.h"
+#include "ops/conv.h"
+#include "ops/eltwise.h"
+#include "ops/gemm_clblast.h"
+#include "ops/head.h"
+#include "ops/pool.h"
 #include "testutil.h"
-#include "tune.h"
 
 #include <clblast_c.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static irv2_context *g_ctx;
 
@@ -194,7 +195,7 @@ static void affine_params(size_t c, uint64_t seed, float **scale, float **shift)
 #define EPI_RES {0, 1, 1, 1}  /* residual + affine + relu2 */
 #define EPI_ALL {1, 1, 1, 1}
 
-/* ---- conv_op (cl/conv.cl) ----------------------------------------------------------------- */
+/* ---- conv_launches (cl/conv_direct.cl, cl/conv_gemm.cl, cl/pack.cl, CLBlast) ------------ */
 
 enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0 };
 
@@ -206,84 +207,88 @@ typedef struct conv_case {
                  * TDEF: conv_default_tiling(ctx) */
     int flat;   /* run as the plan runs 1x1 stride-1 convs: one GEMM with n = 1, h = 1, w = N*H*W */
     op_epilogue epi;
-    int phase;  /* stride 2 through the input's parity planes (conv_phase_op) */
-    int kchunk; /* input channels per launch (conv_launches), 0 for one launch */
-    int panels; /* as a GEMM over input panels, 1x1 or im2col: 1 in scratch, 2 fused */
+    conv_method method;
+    int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE), 0 for one launch */
 } conv_case;
 
 /* Shapes of the network (and odd ones around them); configurations are shared where possible
  * because PoCL compiles each distinct -D set once. Columns: name, kh, kw, stride, ph, pw, n, h,
- * w, cin, cout, tiling, flat, epilogue, phase, kchunk, panels. In names, "bn" is relu1+affine+relu2, "res" is
- * residual+affine+relu2, "dflt" the device's default tiling, "(rows)" a stride-1 conv wider
- * out than in (the kernel's ROWS=1 lane layout). */
+ * w, cin, cout, tiling, flat, epilogue, method, kchunk. In names, "bn" is relu1+affine+relu2,
+ * "res" is residual+affine+relu2, "dflt" the device's default tiling, "(rows)" a stride-1
+ * conv wider out than in (the conv_rows kernel; plain stride-1 convs run conv_grid),
+ * "phase" the parity planes (CONV_PHASE), "panels"/"im2col" CONV_PANELS, "fused" CONV_FUSED,
+ * "clblast" CONV_CLBLAST. */
 static const conv_case conv_cases[] = {
-    {"conv 1x1 7x9 n1 cin17 cout13 T8", 1, 1, 1, 0, 0, 1, 7, 9, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 1x1 on 1x1 n3 cin3 cout5 T16", 1, 1, 1, 0, 0, 3, 1, 1, 3, 5, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 1x1 flat 8x8 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 8, 8, 17, 21, T8, 1, EPI_RELU1, 0, 0, 0},
-    {"conv 1x1 flat 7x9 n2 cin3 cout13 T16", 1, 1, 1, 0, 0, 2, 7, 9, 3, 13, T16, 1, EPI_RELU1, 0, 0, 0},
-    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 res", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RES, 0, 0, 0},
-    {"conv 1x1 flat 13x13 n1 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 1, 13, 13, 17, 13, T16, 1, EPI_RES, 0, 0, 0},
-    {"conv 1x1 flat 5x7 n3 cin17 cout21 dflt bn", 1, 1, 1, 0, 0, 3, 5, 7, 17, 21, TDEF, 1, EPI_BN, 0, 0, 0},
-    {"conv 3x3 p0 8x8 n3 cin3 cout5 T8", 3, 3, 1, 0, 0, 3, 8, 8, 3, 5, T8, 0, EPI_NONE, 0, 0, 0},
-    {"conv 3x3 p0 7x9 n1 cin17 cout13 T16", 3, 3, 1, 0, 0, 1, 7, 9, 17, 13, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x3 p1 13x13 n1 cin17 cout21 T16", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x3 p1 7x9 n3 cin1 cout13 T8 bn", 3, 3, 1, 1, 1, 3, 7, 9, 1, 13, T8, 0, EPI_BN, 0, 0, 0},
-    {"conv 3x3 p1 35x35 n1 cin3 cout21 dflt bn", 3, 3, 1, 1, 1, 1, 35, 35, 3, 21, TDEF, 0, EPI_BN, 0, 0, 0},
-    {"conv 3x3 p2 (rows) 7x9 n3 cin3 cout5 T8", 3, 3, 1, 2, 2, 3, 7, 9, 3, 5, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x3 s2 p0 35x35 n1 cin17 cout5 T16", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x3 s2 p0 8x8 n3 cin1 cout13 dflt", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, TDEF, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x3 s2 p1 9x9 n1 cin3 cout5 T8", 3, 3, 2, 1, 1, 1, 9, 9, 3, 5, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 1x7 p0x3 17x17 n3 cin17 cout13 T8", 1, 7, 1, 0, 3, 3, 17, 17, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 1x7 p0x3 7x9 n1 cin3 cout5 T16", 1, 7, 1, 0, 3, 1, 7, 9, 3, 5, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 7x1 p3x0 17x17 n1 cin3 cout21 T16", 7, 1, 1, 3, 0, 1, 17, 17, 3, 21, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 7x1 p3x0 8x8 n3 cin17 cout13 T8", 7, 1, 1, 3, 0, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 1x3 p0x1 8x8 n3 cin17 cout13 T8", 1, 3, 1, 0, 1, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 1x3 p0x1 7x9 n1 cin3 cout21 T16", 1, 3, 1, 0, 1, 1, 7, 9, 3, 21, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x1 p1x0 8x8 n1 cin3 cout5 T16", 3, 1, 1, 1, 0, 1, 8, 8, 3, 5, T16, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 3x1 p1x0 13x13 n3 cin17 cout13 T8", 3, 1, 1, 1, 0, 3, 13, 13, 17, 13, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 5x5 p2 13x13 n3 cin17 cout21 T8", 5, 5, 1, 2, 2, 3, 13, 13, 17, 21, T8, 0, EPI_RELU1, 0, 0, 0},
-    {"conv 5x5 p2 8x8 n1 cin3 cout5 T16", 5, 5, 1, 2, 2, 1, 8, 8, 3, 5, T16, 0, EPI_NONE, 0, 0, 0},
-    {"conv 3x3 s2 p0 phase 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, 1, 0, 0},
-    {"conv 3x3 s2 p0 phase 35x35 n1 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_BN, 1, 0, 0},
-    {"conv 3x3 s2 p0 phase 8x8 n3 cin1 cout13 T8", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, T8, 0, EPI_RELU1, 1, 0, 0},
-    {"conv 3x3 s2 p1 phase 9x10 n2 cin3 cout5 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 5, T8, 0, EPI_RELU1, 1, 0, 0},
-    {"conv 3x3 s2 p0 phase 16x15 n2 cin3 cout13 T16", 3, 3, 2, 0, 0, 2, 16, 15, 3, 13, T16, 0, EPI_RELU1, 1, 0, 0},
-    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 chunks of 5", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RELU1, 0, 5, 0},
-    {"conv 1x1 flat 8x8 n2 cin17 cout13 T16 res chunks of 8", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 1, EPI_RES, 0, 8, 0},
-    {"conv 3x3 p1 13x13 n1 cin17 cout21 T8 bn chunks of 4", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_BN, 0, 4, 0},
-    {"conv 3x3 s2 p0 phase 17x17 n2 cin17 cout5 T8 chunks of 6", 3, 3, 2, 0, 0, 2, 17, 17, 17, 5, T8, 0, EPI_RELU1, 1, 6, 0},
-    {"conv 1x1 panels 7x9 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 1x1 panels 8x8 n2 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 0, EPI_RES, 0, 0, 1},
-    {"conv 1x1 panels 5x7 n1 cin3 cout5 dflt bn", 1, 1, 1, 0, 0, 1, 5, 7, 3, 5, TDEF, 0, EPI_BN, 0, 0, 1},
-    {"conv 1x1 panels 1x1 n3 cin33 cout7 T16", 1, 1, 1, 0, 0, 3, 1, 1, 33, 7, T16, 0, EPI_NONE, 0, 0, 1},
-    {"conv 1x1 panels 5x5 n2 cin9 cout300 T8 (two weight blocks)", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T8, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 3x3 s2 p0 im2col 17x17 n3 cin5 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 5, 21, T8, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 3x3 s2 p0 im2col 35x35 n2 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 2, 35, 35, 17, 5, T16, 0, EPI_BN, 0, 0, 1},
-    {"conv 3x3 s2 p1 im2col 9x10 n2 cin3 cout13 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, T8, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 3x3 s2 p0 im2col 8x8 n1 cin1 cout5 T16", 3, 3, 2, 0, 0, 1, 8, 8, 1, 5, T16, 0, EPI_NONE, 0, 0, 1},
-    {"conv 3x3 s2 p1 im2col 35x35 n2 cin3 cout5 T16", 3, 3, 2, 1, 1, 2, 35, 35, 3, 5, T16, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 3x3 p1 im2col 35x35 n2 cin5 cout13 T16", 3, 3, 1, 1, 1, 2, 35, 35, 5, 13, T16, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 3x3 p1 im2col 8x8 n3 cin17 cout5 T8 res", 3, 3, 1, 1, 1, 3, 8, 8, 17, 5, T8, 0, EPI_RES, 0, 0, 1},
-    {"conv 1x7 p0x3 im2col 17x17 n2 cin5 cout21 T16", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, T16, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 7x1 p3x0 im2col 17x17 n2 cin5 cout13 T8 bn", 7, 1, 1, 3, 0, 2, 17, 17, 5, 13, T8, 0, EPI_BN, 0, 0, 1},
-    {"conv 3x1 p1x0 im2col 8x8 n3 cin3 cout5 T16", 3, 1, 1, 1, 0, 3, 8, 8, 3, 5, T16, 0, EPI_RELU1, 0, 0, 1},
-    {"conv 1x1 fused 7x9 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RELU1, 0, 0, 2},
-    {"conv 1x1 fused 8x8 n2 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 1, EPI_RES, 0, 0, 2},
-    {"conv 1x1 fused 5x5 n2 cin9 cout300 T8 (two weight blocks)", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T8, 1, EPI_BN, 0, 0, 2},
-    {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 2, 35, 35, 17, 5, T16, 0, EPI_BN, 0, 0, 2},
-    {"conv 3x3 s2 p1 fused 9x10 n2 cin3 cout13 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, T8, 0, EPI_RELU1, 0, 0, 2},
-    {"conv 3x3 p1 fused 35x35 n2 cin5 cout13 T16", 3, 3, 1, 1, 1, 2, 35, 35, 5, 13, T16, 0, EPI_RELU1, 0, 0, 2},
-    {"conv 3x3 p0 fused 20x19 n2 cin3 cout7 T8", 3, 3, 1, 0, 0, 2, 20, 19, 3, 7, T8, 0, EPI_RELU1, 0, 0, 2},
-    {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout21 T16", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, T16, 0, EPI_RELU1, 0, 0, 2},
-    {"conv 7x1 p3x0 fused 17x17 n2 cin5 cout13 T8 res", 7, 1, 1, 3, 0, 2, 17, 17, 5, 13, T8, 0, EPI_RES, 0, 0, 2},
-    {"conv 3x3 p1 13x13 n2 cin17 cout50 T24 bn", 3, 3, 1, 1, 1, 2, 13, 13, 17, 50, T24, 0, EPI_BN, 0, 0, 0},
-    {"conv 3x3 s2 p0 phase 17x17 n2 cin5 cout29 T24", 3, 3, 2, 0, 0, 2, 17, 17, 5, 29, T24, 0, EPI_RELU1, 1, 0, 0},
-    {"conv 1x1 flat 7x9 n3 cin17 cout50 T24 res chunks of 8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 50, T24, 1, EPI_RES, 0, 8, 0},
-    {"conv 1x1 panels 8x8 n2 cin17 cout50 T24 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 50, T24, 0, EPI_RES, 0, 0, 1},
-    {"conv 1x1 panels 5x5 n2 cin9 cout300 T24 bn", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T24, 0, EPI_BN, 0, 0, 1},
-    {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout29 T24", 3, 3, 2, 0, 0, 2, 35, 35, 17, 29, T24, 0, EPI_RELU1, 0, 0, 2},
-    {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout50 T24 res", 1, 7, 1, 0, 3, 2, 17, 17, 5, 50, T24, 0, EPI_RES, 0, 0, 2},
+    {"conv 1x1 7x9 n1 cin17 cout13 T8", 1, 1, 1, 0, 0, 1, 7, 9, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x1 on 1x1 n3 cin3 cout5 T16", 1, 1, 1, 0, 0, 3, 1, 1, 3, 5, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x1 flat 8x8 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 8, 8, 17, 21, T8, 1, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x1 flat 7x9 n2 cin3 cout13 T16", 1, 1, 1, 0, 0, 2, 7, 9, 3, 13, T16, 1, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 res", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RES, CONV_DIRECT, 0},
+    {"conv 1x1 flat 13x13 n1 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 1, 13, 13, 17, 13, T16, 1, EPI_RES, CONV_DIRECT, 0},
+    {"conv 1x1 flat 5x7 n3 cin17 cout21 dflt bn", 1, 1, 1, 0, 0, 3, 5, 7, 17, 21, TDEF, 1, EPI_BN, CONV_DIRECT, 0},
+    {"conv 3x3 p0 8x8 n3 cin3 cout5 T8", 3, 3, 1, 0, 0, 3, 8, 8, 3, 5, T8, 0, EPI_NONE, CONV_DIRECT, 0},
+    {"conv 3x3 p0 7x9 n1 cin17 cout13 T16", 3, 3, 1, 0, 0, 1, 7, 9, 17, 13, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x3 p1 13x13 n1 cin17 cout21 T16", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x3 p1 7x9 n3 cin1 cout13 T8 bn", 3, 3, 1, 1, 1, 3, 7, 9, 1, 13, T8, 0, EPI_BN, CONV_DIRECT, 0},
+    {"conv 3x3 p1 35x35 n1 cin3 cout21 dflt bn", 3, 3, 1, 1, 1, 1, 35, 35, 3, 21, TDEF, 0, EPI_BN, CONV_DIRECT, 0},
+    {"conv 3x3 p2 (rows) 7x9 n3 cin3 cout5 T8", 3, 3, 1, 2, 2, 3, 7, 9, 3, 5, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x3 s2 p0 35x35 n1 cin17 cout5 T16", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x3 s2 p0 8x8 n3 cin1 cout13 dflt", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, TDEF, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x3 s2 p1 9x9 n1 cin3 cout5 T8", 3, 3, 2, 1, 1, 1, 9, 9, 3, 5, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x7 p0x3 17x17 n3 cin17 cout13 T8", 1, 7, 1, 0, 3, 3, 17, 17, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x7 p0x3 7x9 n1 cin3 cout5 T16", 1, 7, 1, 0, 3, 1, 7, 9, 3, 5, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 7x1 p3x0 17x17 n1 cin3 cout21 T16", 7, 1, 1, 3, 0, 1, 17, 17, 3, 21, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 7x1 p3x0 8x8 n3 cin17 cout13 T8", 7, 1, 1, 3, 0, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x3 p0x1 8x8 n3 cin17 cout13 T8", 1, 3, 1, 0, 1, 3, 8, 8, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 1x3 p0x1 7x9 n1 cin3 cout21 T16", 1, 3, 1, 0, 1, 1, 7, 9, 3, 21, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x1 p1x0 8x8 n1 cin3 cout5 T16", 3, 1, 1, 1, 0, 1, 8, 8, 3, 5, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 3x1 p1x0 13x13 n3 cin17 cout13 T8", 3, 1, 1, 1, 0, 3, 13, 13, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 5x5 p2 13x13 n3 cin17 cout21 T8", 5, 5, 1, 2, 2, 3, 13, 13, 17, 21, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
+    {"conv 5x5 p2 8x8 n1 cin3 cout5 T16", 5, 5, 1, 2, 2, 1, 8, 8, 3, 5, T16, 0, EPI_NONE, CONV_DIRECT, 0},
+    {"conv 3x3 s2 p0 phase 17x17 n3 cin3 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, CONV_PHASE, 0},
+    {"conv 3x3 s2 p0 phase 35x35 n1 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_BN, CONV_PHASE, 0},
+    {"conv 3x3 s2 p0 phase 8x8 n3 cin1 cout13 T8", 3, 3, 2, 0, 0, 3, 8, 8, 1, 13, T8, 0, EPI_RELU1, CONV_PHASE, 0},
+    {"conv 3x3 s2 p1 phase 9x10 n2 cin3 cout5 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 5, T8, 0, EPI_RELU1, CONV_PHASE, 0},
+    {"conv 3x3 s2 p0 phase 16x15 n2 cin3 cout13 T16", 3, 3, 2, 0, 0, 2, 16, 15, 3, 13, T16, 0, EPI_RELU1, CONV_PHASE, 0},
+    {"conv 1x1 flat 7x9 n3 cin17 cout21 T8 chunks of 5", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RELU1, CONV_DIRECT, 5},
+    {"conv 1x1 flat 8x8 n2 cin17 cout13 T16 res chunks of 8", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 1, EPI_RES, CONV_DIRECT, 8},
+    {"conv 3x3 p1 13x13 n1 cin17 cout21 T8 bn chunks of 4", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_BN, CONV_DIRECT, 4},
+    {"conv 3x3 s2 p0 phase 17x17 n2 cin17 cout5 T8 chunks of 6", 3, 3, 2, 0, 0, 2, 17, 17, 17, 5, T8, 0, EPI_RELU1, CONV_PHASE, 6},
+    {"conv 1x1 panels 7x9 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 1x1 panels 8x8 n2 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 0, EPI_RES, CONV_PANELS, 0},
+    {"conv 1x1 panels 5x7 n1 cin3 cout5 dflt bn", 1, 1, 1, 0, 0, 1, 5, 7, 3, 5, TDEF, 0, EPI_BN, CONV_PANELS, 0},
+    {"conv 1x1 panels 1x1 n3 cin33 cout7 T16", 1, 1, 1, 0, 0, 3, 1, 1, 33, 7, T16, 0, EPI_NONE, CONV_PANELS, 0},
+    {"conv 1x1 panels 5x5 n2 cin9 cout300 T8 (two weight blocks)", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T8, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 3x3 s2 p0 im2col 17x17 n3 cin5 cout21 T8", 3, 3, 2, 0, 0, 3, 17, 17, 5, 21, T8, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 3x3 s2 p0 im2col 35x35 n2 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 2, 35, 35, 17, 5, T16, 0, EPI_BN, CONV_PANELS, 0},
+    {"conv 3x3 s2 p1 im2col 9x10 n2 cin3 cout13 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, T8, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 3x3 s2 p0 im2col 8x8 n1 cin1 cout5 T16", 3, 3, 2, 0, 0, 1, 8, 8, 1, 5, T16, 0, EPI_NONE, CONV_PANELS, 0},
+    {"conv 3x3 s2 p1 im2col 35x35 n2 cin3 cout5 T16", 3, 3, 2, 1, 1, 2, 35, 35, 3, 5, T16, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 3x3 p1 im2col 35x35 n2 cin5 cout13 T16", 3, 3, 1, 1, 1, 2, 35, 35, 5, 13, T16, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 3x3 p1 im2col 8x8 n3 cin17 cout5 T8 res", 3, 3, 1, 1, 1, 3, 8, 8, 17, 5, T8, 0, EPI_RES, CONV_PANELS, 0},
+    {"conv 1x7 p0x3 im2col 17x17 n2 cin5 cout21 T16", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, T16, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 7x1 p3x0 im2col 17x17 n2 cin5 cout13 T8 bn", 7, 1, 1, 3, 0, 2, 17, 17, 5, 13, T8, 0, EPI_BN, CONV_PANELS, 0},
+    {"conv 3x1 p1x0 im2col 8x8 n3 cin3 cout5 T16", 3, 1, 1, 1, 0, 3, 8, 8, 3, 5, T16, 0, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 1x1 fused 7x9 n3 cin17 cout21 T8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RELU1, CONV_FUSED, 0},
+    {"conv 1x1 fused 8x8 n2 cin17 cout13 T16 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, T16, 1, EPI_RES, CONV_FUSED, 0},
+    {"conv 1x1 fused 5x5 n2 cin9 cout300 T8 (two weight blocks)", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T8, 1, EPI_BN, CONV_FUSED, 0},
+    {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout5 T16 bn", 3, 3, 2, 0, 0, 2, 35, 35, 17, 5, T16, 0, EPI_BN, CONV_FUSED, 0},
+    {"conv 3x3 s2 p1 fused 9x10 n2 cin3 cout13 T8", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, T8, 0, EPI_RELU1, CONV_FUSED, 0},
+    {"conv 3x3 p1 fused 35x35 n2 cin5 cout13 T16", 3, 3, 1, 1, 1, 2, 35, 35, 5, 13, T16, 0, EPI_RELU1, CONV_FUSED, 0},
+    {"conv 3x3 p0 fused 20x19 n2 cin3 cout7 T8", 3, 3, 1, 0, 0, 2, 20, 19, 3, 7, T8, 0, EPI_RELU1, CONV_FUSED, 0},
+    {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout21 T16", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, T16, 0, EPI_RELU1, CONV_FUSED, 0},
+    {"conv 7x1 p3x0 fused 17x17 n2 cin5 cout13 T8 res", 7, 1, 1, 3, 0, 2, 17, 17, 5, 13, T8, 0, EPI_RES, CONV_FUSED, 0},
+    {"conv 3x3 p1 13x13 n2 cin17 cout50 T24 bn", 3, 3, 1, 1, 1, 2, 13, 13, 17, 50, T24, 0, EPI_BN, CONV_DIRECT, 0},
+    {"conv 3x3 s2 p0 phase 17x17 n2 cin5 cout29 T24", 3, 3, 2, 0, 0, 2, 17, 17, 5, 29, T24, 0, EPI_RELU1, CONV_PHASE, 0},
+    {"conv 1x1 flat 7x9 n3 cin17 cout50 T24 res chunks of 8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 50, T24, 1, EPI_RES, CONV_DIRECT, 8},
+    {"conv 1x1 panels 8x8 n2 cin17 cout50 T24 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 50, T24, 0, EPI_RES, CONV_PANELS, 0},
+    {"conv 1x1 panels 5x5 n2 cin9 cout300 T24 bn", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T24, 0, EPI_BN, CONV_PANELS, 0},
+    {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout29 T24", 3, 3, 2, 0, 0, 2, 35, 35, 17, 29, T24, 0, EPI_RELU1, CONV_FUSED, 0},
+    {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout50 T24 res", 1, 7, 1, 0, 3, 2, 17, 17, 5, 50, T24, 0, EPI_RES, CONV_FUSED, 0},
+    {"conv 1x1 clblast flat 7x9 n3 cin17 cout21 bn", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TDEF, 1, EPI_BN, CONV_CLBLAST, 0},
+    {"conv 1x1 clblast 8x8 n2 cin17 cout13 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, TDEF, 0, EPI_RES, CONV_CLBLAST, 0},
+    {"conv 1x1 clblast 5x7 n1 cin3 cout5 relu1", 1, 1, 1, 0, 0, 1, 5, 7, 3, 5, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 0},
 };
 
 static conv_tiling tiling_of(int t)
@@ -325,6 +330,47 @@ static double *conv_reference(const conv_case *c, int ho, int wo, const float *x
 
 enum { OUT_MARGIN = 67 };
 
+/* Launches of a direct pass in chunks of kchunk input channels. */
+static int chunks_of(int cin, int kchunk)
+{
+    return kchunk > 0 && kchunk < cin ? (cin + kchunk - 1) / kchunk : 1;
+}
+
+/* The launches a form makes: the parity split or the panel packing (unless shared) first,
+ * a direct pass per chunk; CLBlast's GEMM and then the epilogue. */
+static int launches_of(const conv_shape *s, const conv_form *f, int shared_panels)
+{
+    switch (f->method) {
+    case CONV_DIRECT: return chunks_of(s->cin, f->kchunk);
+    case CONV_PHASE: return 1 + chunks_of(s->cin, f->kchunk);
+    case CONV_PANELS: return shared_panels ? 1 : 2;
+    case CONV_FUSED: return 1;
+    default: return 2;
+    }
+}
+
+/* Builds the conv's launches (checking how many) and runs them in order. */
+static void run_conv(const conv_shape *s, const conv_form *f, op_epilogue epi,
+                     const conv_bufs *b)
+{
+    op_launch ops[CONV_MAX_LAUNCHES];
+    int nops = -1;
+    assert_ok(conv_launches(g_ctx, s, f, epi, b, ops, &nops));
+    assert_int_equal(nops, launches_of(s, f, b->shared_panels));
+    for (int k = 0; k < nops; k++) run_op(&ops[k]);
+}
+
+/* Packs w for the form into a new device buffer. */
+static cl_mem packed_weights(const conv_shape *s, const conv_form *f, const float *w)
+{
+    const size_t count = conv_packed_count(s, f);
+    float *packed = host_floats(count);
+    conv_pack(s, f, w, packed);
+    cl_mem m = dev_from(packed, count);
+    free(packed);
+    return m;
+}
+
 static void test_conv_case(void **state)
 {
     const conv_case *c = *state;
@@ -336,7 +382,8 @@ static void test_conv_case(void **state)
     const int ho = (c->h + 2 * c->ph - c->kh) / c->stride + 1;
     const int wo = (c->w + 2 * c->pw - c->kw) / c->stride + 1;
     assert_int_equal((size_t)s.n * s.ho * s.wo, (size_t)c->n * ho * wo);
-    const conv_tiling t = tiling_of(c->tiling);
+    const conv_form form = {c->method, tiling_of(c->tiling), c->kchunk};
+    const conv_tiling t = form.tiling;
 
     const size_t in_count = (size_t)c->cin * c->n * c->h * c->w;
     const size_t out_count = (size_t)c->cout * c->n * ho * wo;
@@ -348,43 +395,32 @@ static void test_conv_case(void **state)
     if (c->epi.affine) affine_params((size_t)c->cout, seed + 4, &scale, &shift);
     if (c->epi.residual) old = random_floats(out_count, seed + 6, -1.0f, 1.0f);
 
-    const size_t packed_count = conv_packed_count(&s, t);
-    assert_int_equal(packed_count,
-                     (size_t)(c->cout + t.tm - 1) / t.tm * t.tm * c->cin * c->kh * c->kw);
-    float *packed = host_floats(packed_count);
-    conv_pack(&s, t, w, packed);
+    /* [cout/tm][kh][kw][cin][tm] with zero rows for irv2's kernels, [cout][cin] for CLBlast */
+    assert_int_equal(conv_packed_count(&s, &form),
+                     c->method == CONV_CLBLAST
+                         ? w_count
+                         : (size_t)(c->cout + t.tm - 1) / t.tm * t.tm * c->cin * c->kh * c->kw);
 
     /* Input inside NaN guards as wide as the kernel may read; output inside NaN guards and,
      * unless residual, NaN itself so every output must be written. */
     guarded in = guarded_new(in_count, conv_guard(&s, t), x);
     guarded out = guarded_new(out_count, OUT_MARGIN, old);
-    cl_mem wbuf = dev_from(packed, packed_count), bbuf = dev_from(bias, (size_t)c->cout);
+    cl_mem wbuf = packed_weights(&s, &form, w), bbuf = dev_from(bias, (size_t)c->cout);
     cl_mem sbuf = scale ? dev_from(scale, (size_t)c->cout) : NULL;
     cl_mem hbuf = shift ? dev_from(shift, (size_t)c->cout) : NULL;
 
-    /* Parity planes and channel chunks go through conv_launches; plain convs through conv_op. */
+    /* Parity planes and panels need scratch (NaN too: every float read must be written). */
     guarded scratch = {0};
-    if (c->phase || c->panels) {
-        size_t scratch_count = c->phase ? conv_phase_scratch(&s) : conv_panel_scratch(&s, t);
+    const size_t scratch_count = conv_scratch(&s, &form);
+    if (c->method == CONV_PHASE || c->method == CONV_PANELS) {
         assert_true(scratch_count > 0);
         scratch = guarded_new(scratch_count, conv_guard(&s, t), NULL);
-    }
-    if (c->phase || c->kchunk || c->panels) {
-        op_launch ops[CONV_MAX_LAUNCHES];
-        int nops = 0;
-        conv_form form = {t, c->phase, c->kchunk, c->panels};
-        conv_out dst = conv_out_one(guarded_buf(&out));
-        assert_ok(conv_launches(g_ctx, &s, &form, c->epi, guarded_buf(&in), guarded_buf(&scratch),
-                                wbuf, bbuf, sbuf, hbuf, &dst, ops, &nops));
-        int want = c->panels == 2 ? 1 : c->panels == 1 ? 2 : c->phase + conv_chunks(&s, c->kchunk);
-        assert_int_equal(nops, want);
-        for (int k = 0; k < nops; k++) run_op(&ops[k]);
     } else {
-        op_launch op;
-        assert_ok(conv_op(g_ctx, &s, t, c->epi, guarded_buf(&in), wbuf, bbuf, sbuf, hbuf,
-                          guarded_buf(&out), &op));
-        run_op(&op);
+        assert_int_equal(scratch_count, 0);
     }
+    const conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, sbuf, hbuf,
+                         conv_out_one(guarded_buf(&out))};
+    run_conv(&s, &form, c->epi, &b);
 
     float *now = guarded_read(&out);
     expect_unchanged_outside(c->name, now, out.init, out.total, out.margin,
@@ -394,17 +430,18 @@ static void test_conv_case(void **state)
      * [-0.5,0.5]: the rounding error grows like sqrt(terms) * 2^-24 * |partial sums|, about
      * 1e-6 relative to max|ref|; 1e-5 * (1 + max|ref|) leaves margin yet is far below one
      * missing or misplaced tap (~0.1 on average). */
-    char label[96];
-    snprintf(label, sizeof label, "%s [vw%d tm%d]", c->name, t.vw, t.tm);
+    char label[128];
+    snprintf(label, sizeof label, "%s [%s vw%d tm%d]", c->name, conv_method_name(c->method),
+             t.vw, t.tm);
     expect_close(label, now + out.margin, ref, out_count, 1e-5, 0.0);
 
     free(ref);
     free(now);
-    if (c->phase || c->panels) guarded_free(&scratch);
+    if (scratch.mem) guarded_free(&scratch);
     release(wbuf), release(bbuf), release(sbuf), release(hbuf);
     guarded_free(&in);
     guarded_free(&out);
-    free(packed), free(x), free(w), free(bias), free(scale), free(shift), free(old);
+    free(x), free(w), free(bias), free(scale), free(shift), free(old);
 }
 
 /* Stacked sibling convs: one conv whose output channels go to three places in parts of 5,
@@ -413,7 +450,7 @@ static void test_conv_case(void **state)
 static void test_conv_output_parts(void **state)
 {
     (void)state;
-    const conv_case c = {"parts", 1, 1, 1, 0, 0, 2, 5, 7, 17, 21, T8, 1, EPI_RELU1, 0, 0, 0};
+    const conv_case c = {"parts", 1, 1, 1, 0, 0, 2, 5, 7, 17, 21, T8, 1, EPI_RELU1, CONV_DIRECT, 0};
     conv_shape s = {.cin = 17, .cout = 21, .kh = 1, .kw = 1, .stride = 1, .n = 1, .h = 1,
                     .w = 2 * 5 * 7};
     assert_ok(conv_shape_finish(&s));
@@ -426,29 +463,26 @@ static void test_conv_output_parts(void **state)
     float *w = random_floats(21 * 17, 7002, -0.5f, 0.5f);
     float *bias = random_floats(21, 7003, -0.5f, 0.5f);
     double *ref = conv_reference(&c, 5, 7, x, w, bias, NULL, NULL, NULL);
-    const conv_form forms[] = {{{8, 8}, 0, 0, 0}, {{16, 4}, 0, 0, 0}, {{8, 8}, 0, 0, 1},
-                               {{16, 6}, 0, 0, 1}, {{8, 8}, 0, 0, 2}, {{16, 4}, 0, 0, 2},
-                               {{8, 8}, 0, 8, 0}, {{16, 24}, 0, 0, 1}, {{16, 16}, 0, 0, 0}};
+    const conv_form forms[] = {
+        {CONV_DIRECT, {8, 8}, 0},   {CONV_DIRECT, {16, 4}, 0}, {CONV_PANELS, {8, 8}, 0},
+        {CONV_PANELS, {16, 6}, 0},  {CONV_FUSED, {8, 8}, 0},   {CONV_FUSED, {16, 4}, 0},
+        {CONV_DIRECT, {8, 8}, 8},   {CONV_PANELS, {16, 24}, 0}, {CONV_DIRECT, {16, 16}, 0}};
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
         conv_tiling t = forms[f].tiling;
-        float *packed = host_floats(conv_packed_count(&s, t));
-        conv_pack(&s, t, w, packed);
-        cl_mem wbuf = dev_from(packed, conv_packed_count(&s, t)), bbuf = dev_from(bias, 21);
+        const conv_form panels = {CONV_PANELS, t, 0};
+        cl_mem wbuf = packed_weights(&s, &forms[f], w), bbuf = dev_from(bias, 21);
         guarded in = guarded_new(17 * plane, conv_guard(&s, t), x);
         guarded out = guarded_new(total, OUT_MARGIN, NULL);
-        guarded scratch = guarded_new(conv_panel_scratch(&s, t), conv_guard(&s, t), NULL);
-        conv_out dst = {out.mem, 3, {0, 5, 14}, {0}};
-        for (int k = 0; k < 3; k++) dst.off[k] = out.margin + off[k];
-        op_launch ops[CONV_MAX_LAUNCHES];
-        int nops = 0;
-        assert_ok(conv_launches(g_ctx, &s, &forms[f], c.epi, guarded_buf(&in),
-                                guarded_buf(&scratch), wbuf, bbuf, NULL, NULL, &dst, ops, &nops));
-        for (int k = 0; k < nops; k++) run_op(&ops[k]);
+        guarded scratch = guarded_new(conv_scratch(&s, &panels), conv_guard(&s, t), NULL);
+        conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, NULL, NULL,
+                       {out.mem, 3, {0, 5, 14}, {0}}};
+        for (int k = 0; k < 3; k++) b.out.off[k] = out.margin + off[k];
+        run_conv(&s, &forms[f], c.epi, &b);
         float *now = guarded_read(&out);
         char label[96];
         for (int k = 0; k < 3; k++) {
-            snprintf(label, sizeof label, "parts: form %zu (vw%d tm%d panels %d kchunk %d) part %d",
-                     f, t.vw, t.tm, forms[f].panels, forms[f].kchunk, k);
+            snprintf(label, sizeof label, "parts: form %zu (%s vw%d tm%d kchunk %d) part %d", f,
+                     conv_method_name(forms[f].method), t.vw, t.tm, forms[f].kchunk, k);
             expect_close(label, now + out.margin + off[k], ref + from[k] * plane,
                          (size_t)count[k] * plane, 1e-5, 0.0);
         }
@@ -467,19 +501,90 @@ static void test_conv_output_parts(void **state)
         guarded_free(&in);
         guarded_free(&out);
         release(wbuf), release(bbuf);
-        free(packed);
     }
-    /* parts that do not rise within cout are refused */
-    conv_out bad = {NULL, 3, {0, 14, 5}, {0}};
+    /* parts that do not rise within cout are refused, and CLBlast writes a single part */
+    conv_bufs bad = {.out = {NULL, 3, {0, 14, 5}, {0}}};
     op_launch ops[CONV_MAX_LAUNCHES];
-    int nops = 0;
-    conv_form direct = {{8, 8}, 0, 0, 0};
-    assert_int_equal(conv_launches(g_ctx, &s, &direct, c.epi, (op_buf){0}, (op_buf){0}, NULL,
-                                   NULL, NULL, NULL, &bad, ops, &nops),
-                     IRV2_ERR_SHAPE);
+    int nops = -1;
+    conv_form direct = {CONV_DIRECT, {8, 8}, 0};
+    assert_int_equal(conv_launches(g_ctx, &s, &direct, c.epi, &bad, ops, &nops), IRV2_ERR_SHAPE);
+    assert_int_equal(nops, 0);
     print_message("  unordered parts -> %s\n", irv2_last_error());
+    conv_bufs three = {.out = {NULL, 3, {0, 5, 14}, {0}}};
+    conv_form clblast = {CONV_CLBLAST, {8, 8}, 0};
+    nops = -1;
+    assert_int_equal(conv_launches(g_ctx, &s, &clblast, c.epi, &three, ops, &nops),
+                     IRV2_ERR_SHAPE);
+    assert_int_equal(nops, 0);
+    print_message("  clblast with parts -> %s\n", irv2_last_error());
     irv2_clear_error();
     free(ref), free(x), free(w), free(bias);
+}
+
+/* Sibling 1x1 convs that read one input: the second, with shared_panels, reuses the panels
+ * the first packed into scratch (one launch instead of two); both must be right. A KxK conv
+ * cannot share (its panels depend on its own geometry). */
+static void test_conv_shared_panels(void **state)
+{
+    (void)state;
+    const conv_case c1 = {"shared panels: first", 1, 1, 1, 0, 0, 2, 5, 7, 17, 21, T8, 1,
+                          EPI_RELU1, CONV_PANELS, 0};
+    conv_case c2 = c1;
+    c2.name = "shared panels: second", c2.cout = 13, c2.epi = (op_epilogue)EPI_BN;
+    conv_shape s1 = {.cin = 17, .cout = 21, .kh = 1, .kw = 1, .stride = 1, .n = 1, .h = 1,
+                     .w = 70};
+    assert_ok(conv_shape_finish(&s1));
+    conv_shape s2 = s1;
+    s2.cout = 13;
+    const conv_form f = {CONV_PANELS, tiling_of(TDEF), 0};
+    float *x = random_floats(17 * 70, 7201, -1.0f, 1.0f);
+    float *w1 = random_floats(21 * 17, 7202, -0.5f, 0.5f);
+    float *w2 = random_floats(13 * 17, 7203, -0.5f, 0.5f);
+    float *b1 = random_floats(21, 7204, -0.5f, 0.5f), *b2 = random_floats(13, 7205, -0.5f, 0.5f);
+    float *scale, *shift;
+    affine_params(13, 7206, &scale, &shift);
+    guarded in = guarded_new(17 * 70, conv_guard(&s1, f.tiling), x);
+    guarded scratch = guarded_new(conv_scratch(&s1, &f), conv_guard(&s1, f.tiling), NULL);
+    assert_int_equal(conv_scratch(&s2, &f), conv_scratch(&s1, &f));
+    guarded o1 = guarded_new(21 * 70, OUT_MARGIN, NULL);
+    guarded o2 = guarded_new(13 * 70, OUT_MARGIN, NULL);
+    cl_mem wb1 = packed_weights(&s1, &f, w1), wb2 = packed_weights(&s2, &f, w2);
+    cl_mem bb1 = dev_from(b1, 21), bb2 = dev_from(b2, 13);
+    cl_mem sb = dev_from(scale, 13), hb = dev_from(shift, 13);
+    const conv_bufs first = {guarded_buf(&in), guarded_buf(&scratch), 0, wb1, bb1, NULL, NULL,
+                             conv_out_one(guarded_buf(&o1))};
+    const conv_bufs second = {guarded_buf(&in), guarded_buf(&scratch), 1, wb2, bb2, sb, hb,
+                              conv_out_one(guarded_buf(&o2))};
+    run_conv(&s1, &f, c1.epi, &first);
+    run_conv(&s2, &f, c2.epi, &second);
+
+    const conv_case *cases[2] = {&c1, &c2};
+    const float *ws[2] = {w1, w2}, *bs[2] = {b1, b2};
+    const guarded *outs[2] = {&o1, &o2};
+    for (int k = 0; k < 2; k++) {
+        float *now = guarded_read(outs[k]);
+        expect_unchanged_outside(cases[k]->name, now, outs[k]->init, outs[k]->total,
+                                 outs[k]->margin, outs[k]->margin + outs[k]->count);
+        double *ref = conv_reference(cases[k], 5, 7, x, ws[k], bs[k], k ? scale : NULL,
+                                     k ? shift : NULL, NULL);
+        expect_close(cases[k]->name, now + outs[k]->margin, ref, outs[k]->count, 1e-5, 0.0);
+        free(ref), free(now);
+    }
+
+    /* a 3x3 conv's panels are its own: sharing is refused, nothing is left allocated */
+    conv_shape k3 = {.cin = 17, .cout = 13, .kh = 3, .kw = 3, .stride = 2, .n = 2, .h = 9, .w = 9};
+    assert_ok(conv_shape_finish(&k3));
+    op_launch ops[CONV_MAX_LAUNCHES];
+    int nops = -1;
+    assert_int_equal(conv_launches(g_ctx, &k3, &f, c2.epi, &second, ops, &nops),
+                     IRV2_ERR_INVALID_ARGUMENT);
+    assert_int_equal(nops, 0);
+    print_message("  shared panels on a 3x3 conv -> %s\n", irv2_last_error());
+    irv2_clear_error();
+
+    guarded_free(&in), guarded_free(&scratch), guarded_free(&o1), guarded_free(&o2);
+    release(wb1), release(wb2), release(bb1), release(bb2), release(sb), release(hb);
+    free(x), free(w1), free(w2), free(b1), free(b2), free(scale), free(shift);
 }
 
 static void test_conv_tiling_and_packing(void **state)
@@ -493,14 +598,19 @@ static void test_conv_tiling_and_packing(void **state)
     /* conv_pack: [cout/tm][kh][kw][cin][tm], zero rows padding cout to a multiple of tm */
     conv_shape s = {.cin = 2, .cout = 3, .kh = 1, .kw = 2, .stride = 1, .n = 1, .h = 1, .w = 2};
     assert_ok(conv_shape_finish(&s));
-    conv_tiling t = {8, 2};
+    conv_form f = {CONV_DIRECT, {8, 2}, 0};
     float w[12], packed[16];
     /* w[co][ci][0][kx] = 1 + co*4 + ci*2 + kx */
     for (int i = 0; i < 12; i++) w[i] = (float)(i + 1);
-    assert_int_equal(conv_packed_count(&s, t), 16);
-    conv_pack(&s, t, w, packed);
+    assert_int_equal(conv_packed_count(&s, &f), 16);
+    conv_pack(&s, &f, w, packed);
     static const float want[16] = {1, 5, 3, 7, 2, 6, 4, 8, 9, 0, 11, 0, 10, 0, 12, 0};
     assert_memory_equal(packed, want, sizeof want);
+    /* CLBlast reads the canonical weights: a copy */
+    f.method = CONV_CLBLAST;
+    assert_int_equal(conv_packed_count(&s, &f), 12);
+    conv_pack(&s, &f, w, packed);
+    assert_memory_equal(packed, w, sizeof w);
 
     /* shapes the kernel does not support are refused */
     conv_shape bad = s;
@@ -510,6 +620,169 @@ static void test_conv_tiling_and_packing(void **state)
     assert_int_equal(conv_shape_finish(&bad), IRV2_ERR_SHAPE);
     bad = s, bad.kh = 3, bad.kw = 3, bad.h = 2, bad.w = 2;
     assert_int_equal(conv_shape_finish(&bad), IRV2_ERR_SHAPE);
+
+    for (int m = 0; m < CONV_METHODS; m++) assert_non_null(conv_method_name((conv_method)m));
+    assert_string_equal(conv_method_name(CONV_PANELS), "panels");
+}
+
+/* ---- conv_candidates, conv_refinements (host/ops/conv.c) ---------------------------------- */
+
+static int wide_device(void) { return conv_default_tiling(g_ctx).vw >= 16; }
+
+/* The expected candidates, from the rules conv.h states: per tiling, direct; panels for 1x1
+ * stride-1 convs, stride-2 convs and outputs of at most 40x40 per image; fused for KxK convs
+ * (and 1x1 on 16-wide devices) whose panel fits local memory; parity planes for stride-2
+ * convs whose output fits the planes. */
+static size_t expected_candidates(const conv_shape *s, conv_form *out)
+{
+    cl_ulong local = 0;
+    assert_int_equal(clGetDeviceInfo(g_ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local,
+                                     &local, NULL),
+                     CL_SUCCESS);
+    conv_tiling t[CONV_MAX_TILINGS];
+    size_t nt = conv_tilings(g_ctx, t, CONV_MAX_TILINGS), n = 0;
+    const int gemm = s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
+    const int panels = gemm || s->stride == 2 || s->ho * s->wo <= 40 * 40;
+    const int phase = s->stride == 2 && s->ho <= (s->h + 1) / 2 && s->wo <= (s->w + 1) / 2;
+    for (size_t i = 0; i < nt; i++) {
+        const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
+                          (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
+        out[n++] = (conv_form){CONV_DIRECT, t[i], 0};
+        if (panels) out[n++] = (conv_form){CONV_PANELS, t[i], 0};
+        if (fused) out[n++] = (conv_form){CONV_FUSED, t[i], 0};
+        if (phase) out[n++] = (conv_form){CONV_PHASE, t[i], 0};
+    }
+    return n;
+}
+
+static void expect_forms(const char *what, const conv_form *got, size_t ngot,
+                         const conv_form *want, size_t nwant)
+{
+    if (ngot != nwant) fail_msg("%s: %zu forms, want %zu", what, ngot, nwant);
+    for (size_t i = 0; i < ngot; i++)
+        if (got[i].method != want[i].method || got[i].tiling.vw != want[i].tiling.vw ||
+            got[i].tiling.tm != want[i].tiling.tm || got[i].kchunk != want[i].kchunk)
+            fail_msg("%s: form %zu is %s vw%d tm%d kchunk %d, want %s vw%d tm%d kchunk %d", what,
+                     i, conv_method_name(got[i].method), got[i].tiling.vw, got[i].tiling.tm,
+                     got[i].kchunk, conv_method_name(want[i].method), want[i].tiling.vw,
+                     want[i].tiling.tm, want[i].kchunk);
+}
+
+static void test_conv_candidates(void **state)
+{
+    (void)state;
+    /* the tilings: the 8 candidates in order, wide ones (vw 16, tm > 8) on 16-wide devices */
+    static const conv_tiling all[] = {{8, 8},  {8, 12},  {16, 4},  {16, 6},
+                                      {16, 8}, {16, 12}, {16, 16}, {16, 24}};
+    conv_tiling t[CONV_MAX_TILINGS];
+    size_t nt = conv_tilings(g_ctx, t, CONV_MAX_TILINGS), k = 0;
+    for (size_t i = 0; i < 8; i++)
+        if (wide_device() || all[i].vw < 16 || all[i].tm <= 8) {
+            assert_true(k < nt);
+            assert_int_equal(t[k].vw, all[i].vw), assert_int_equal(t[k].tm, all[i].tm);
+            k++;
+        }
+    assert_int_equal(k, nt);
+    assert_int_equal(conv_tilings(g_ctx, t, 2), 2);
+
+    /* conv_shape: cin, cout, kh, kw, stride, ph, pw, n, h, w (ho, wo derived) */
+    const struct {
+        const char *name;
+        conv_shape s;
+    } shapes[] = {
+        {"1x1 35x35", {384, 32, 1, 1, 1, 0, 0, 1, 35, 35, 0, 0}},
+        {"3x3 s1 p1 17x17", {32, 48, 3, 3, 1, 1, 1, 2, 17, 17, 0, 0}},
+        {"3x3 s1 147x147", {32, 64, 3, 3, 1, 1, 1, 1, 147, 147, 0, 0}},
+        {"3x3 s2 35x35", {384, 384, 3, 3, 2, 0, 0, 1, 35, 35, 0, 0}},
+        {"3x3 s2 p1 9x9", {3, 5, 3, 3, 2, 1, 1, 1, 9, 9, 0, 0}},
+        {"1x7 17x17", {128, 160, 1, 7, 1, 0, 3, 1, 17, 17, 0, 0}},
+        {"3x3 cin 2048 8x8", {2048, 64, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0}},
+    };
+    conv_form got[4 * CONV_MAX_TILINGS], want[4 * CONV_MAX_TILINGS];
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        conv_shape s = shapes[i].s;
+        assert_ok(conv_shape_finish(&s));
+        size_t n = conv_candidates(g_ctx, &s, 1, got, 4 * CONV_MAX_TILINGS);
+        size_t nwant = expected_candidates(&s, want);
+        expect_forms(shapes[i].name, got, n, want, nwant);
+        print_message("  %-18s %zu candidates, first %s vw%d tm%d, last %s vw%d tm%d\n",
+                      shapes[i].name, n, conv_method_name(got[0].method), got[0].tiling.vw,
+                      got[0].tiling.tm, conv_method_name(got[n - 1].method), got[n - 1].tiling.vw,
+                      got[n - 1].tiling.tm);
+        /* output parts do not restrict irv2's forms; cap cuts the list */
+        expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 3, got, 4 * CONV_MAX_TILINGS),
+                     want, nwant);
+        expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 1, got, 3), want, 3);
+        for (size_t f = 0; f < n; f++) {
+            size_t scratch = conv_scratch(&s, &want[f]);
+            if (want[f].method == CONV_PHASE || want[f].method == CONV_PANELS)
+                assert_true(scratch > 0);
+            else
+                assert_int_equal(scratch, 0);
+        }
+
+        /* CLBlast: 1x1 stride 1 with one output part only */
+        conv_form cl[2];
+        const int gemm = conv_is_gemm(&s);
+        assert_int_equal(gemm, s.kh == 1 && s.kw == 1);
+        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 2), gemm ? 1 : 0);
+        if (gemm) assert_int_equal(cl[0].method, CONV_CLBLAST);
+        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 2, cl, 2), 0);
+        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 0), 0);
+
+        /* the untuned form: KxK fused where it fits, else panels where they exist, else direct */
+        conv_form d = conv_default_form(g_ctx, &s);
+        conv_tiling dt = conv_default_tiling(g_ctx);
+        assert_int_equal(d.tiling.vw, dt.vw), assert_int_equal(d.tiling.tm, dt.tm);
+        assert_int_equal(d.kchunk, 0);
+        int fused = 0, panels = 0;
+        for (size_t f = 0; f < nwant; f++)
+            if (want[f].tiling.vw == dt.vw && want[f].tiling.tm == dt.tm) {
+                fused |= want[f].method == CONV_FUSED && (s.kh > 1 || s.kw > 1);
+                panels |= want[f].method == CONV_PANELS;
+            }
+        assert_int_equal(d.method, fused ? CONV_FUSED : panels ? CONV_PANELS : CONV_DIRECT);
+    }
+}
+
+static void test_conv_refinements(void **state)
+{
+    (void)state;
+    const conv_tiling t = {8, 8};
+    const struct {
+        const char *name;
+        conv_shape s;
+        conv_method method;
+        int kchunks[2]; /* the refinements' kchunk, 0: none */
+    } cases[] = {
+        /* 1x1: 512 and 256 channels per launch; with 448 channels, 512 is one launch */
+        {"1x1 cin 2144", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_DIRECT, {512, 256}},
+        {"1x1 cin 448", {448, 64, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_DIRECT, {256, 0}},
+        /* 3x3: 512/9 = 56 and 256/9 = 28 channels */
+        {"3x3 cin 64", {64, 96, 3, 3, 1, 0, 0, 1, 9, 9, 0, 0}, CONV_DIRECT, {56, 28}},
+        {"3x3 cin 32", {32, 48, 3, 3, 1, 1, 1, 1, 9, 9, 0, 0}, CONV_DIRECT, {28, 0}},
+        /* parity planes: 800/56 -> 15 chunks + the split = 16 launches; 800/28 -> 29: too many */
+        {"3x3 s2 cin 800", {800, 64, 3, 3, 2, 0, 0, 1, 9, 9, 0, 0}, CONV_PHASE, {56, 0}},
+        {"3x3 s2 cin 2048", {2048, 64, 3, 3, 2, 0, 0, 1, 9, 9, 0, 0}, CONV_PHASE, {0, 0}},
+        /* panels, fused, CLBlast: none */
+        {"1x1 panels", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_PANELS, {0, 0}},
+        {"3x3 fused", {64, 96, 3, 3, 1, 0, 0, 1, 9, 9, 0, 0}, CONV_FUSED, {0, 0}},
+        {"1x1 clblast", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_CLBLAST, {0, 0}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conv_shape s = cases[i].s;
+        assert_ok(conv_shape_finish(&s));
+        const conv_form best = {cases[i].method, t, 7}; /* best's own kchunk is replaced */
+        conv_form got[4], want[2];
+        size_t nwant = 0;
+        for (int k = 0; k < 2; k++)
+            if (cases[i].kchunks[k])
+                want[nwant++] = (conv_form){cases[i].method, t, cases[i].kchunks[k]};
+        expect_forms(cases[i].name, got, conv_refinements(&s, &best, got, 4), want, nwant);
+        if (nwant) expect_forms(cases[i].name, got, conv_refinements(&s, &best, got, 1), want, 1);
+        for (size_t k = 0; k < nwant; k++)
+            assert_true(launches_of(&s, &want[k], 0) <= CONV_MAX_LAUNCHES);
+    }
 }
 
 /* ---- pool_op (cl/pool.cl) ----------------------------------------------------------------- */
@@ -785,7 +1058,7 @@ static void test_head_softmax(void **state)
     free(logits);
 }
 
-/* ---- gemm_clblast ------------------------------------------------------------------------- */
+/* ---- gemm_clblast_op ---------------------------------------------------------------------- */
 
 static void check_gemm(int m, int n, int k, float beta, uint64_t seed)
 {
@@ -797,9 +1070,10 @@ static void check_gemm(int m, int n, int k, float beta, uint64_t seed)
                             : random_floats(c_n, seed + 2, -1.0f, 1.0f);
     guarded ga = guarded_new(a_n, 3, a), gb = guarded_new(b_n, 5, b), gc = guarded_new(c_n, 7, c);
 
-    assert_ok(gemm_clblast(g_ctx, m, n, k, ga.mem, ga.margin, guarded_buf(&gb), guarded_buf(&gc),
-                           beta, NULL));
-    assert_int_equal(clFinish(g_ctx->queue), CL_SUCCESS);
+    const op_sgemm g = {m, n, k, guarded_buf(&ga), guarded_buf(&gb), guarded_buf(&gc), beta};
+    op_launch op;
+    gemm_clblast_op(&g, &op);
+    run_op(&op);
 
     char what[64];
     snprintf(what, sizeof what, "gemm %dx%dx%d beta %g", m, n, k, (double)beta);
@@ -848,78 +1122,6 @@ static void test_gemm_block_shaped(void **state)
     check_gemm(32, 1225, 384, 1.0f, 5110);
 }
 
-/* ---- tune_choose (host/tune.c) ----------------------------------------------------------- */
-
-/* Drops the context's tuning table, so the next choice reads tuning.txt again, as a new
- * process would. */
-static void forget_tuning(void)
-{
-    tune_table_free(g_ctx->tune);
-    g_ctx->tune = NULL;
-}
-
-/* A decision on disk that does not parse (here a tiling no kernel has) is measured again and
- * replaced in tuning.txt, so later starts find a valid one rather than measuring at each. */
-static void test_tuning_replaces_unreadable_entry(void **state)
-{
-    (void)state;
-    char dir[1024], path[1100], *saved = getenv("IRV2_CACHE_DIR");
-    saved = saved ? strdup(saved) : NULL;
-    snprintf(dir, sizeof dir, "%s", test_tmp_path("tune-cache"));
-    test_remove_tree(dir);
-    assert_int_equal(mkdir(dir, 0755), 0);
-    snprintf(path, sizeof path, "%s/tuning.txt", dir);
-    assert_int_equal(setenv("IRV2_CACHE_DIR", dir, 1), 0);
-    assert_int_equal(unsetenv("IRV2_TUNE"), 0);
-
-    conv_shape s = {.cin = 17, .cout = 21, .kh = 1, .kw = 1, .stride = 1, .n = 1, .h = 1, .w = 70};
-    assert_ok(conv_shape_finish(&s));
-    const conv_tiling widest = {16, 24};
-    float *x = random_floats(17 * 70, 7101, -1.0f, 1.0f);
-    float *w = random_floats(21 * 17, 7102, -0.5f, 0.5f);
-    float *bias = random_floats(21, 7103, -0.5f, 0.5f);
-    guarded in = guarded_new(17 * 70, conv_guard(&s, widest), x);
-    guarded out = guarded_new(21 * 70, OUT_MARGIN, NULL);
-    guarded scratch = guarded_new(conv_panel_scratch(&s, widest), conv_guard(&s, widest), NULL);
-    cl_mem bbuf = dev_from(bias, 21);
-    const tune_job job = {.mode = IRV2_GEMM_NATIVE, .shape = s, .weights = w, .bias = bbuf,
-                          .in = guarded_buf(&in), .out = conv_out_one(guarded_buf(&out)),
-                          .scratch = guarded_buf(&scratch)};
-
-    conv_choice first, again;
-    forget_tuning();
-    assert_ok(tune_choose(g_ctx, &job, &first));
-    tune_save(g_ctx);
-    size_t len;
-    char *text = cache_read(path, &len), *tab = text ? strchr(text, '\t') : NULL;
-    assert_non_null(tab);
-    assert_int_equal(strchr(text, '\n') - text + 1, (long)len); /* one decision */
-    *tab = '\0';
-    char key[600], bad[700];
-    snprintf(key, sizeof key, "%s\t", text);
-    snprintf(bad, sizeof bad, "%snative 16 99 0 0 2\n", key);
-    assert_int_equal(test_write_file(path, bad, strlen(bad)), 0);
-
-    forget_tuning();
-    assert_ok(tune_choose(g_ctx, &job, &again));
-    assert_false(again.clblast);
-    assert_in_range(again.form.tiling.tm, 1, 24);
-    tune_save(g_ctx);
-    char *now = cache_read(path, &len);
-    assert_non_null(now);
-    print_message("  tuning.txt after: %s", now);
-    assert_null(strstr(now, "native 16 99"));
-    assert_true(strncmp(now, key, strlen(key)) == 0);
-
-    forget_tuning();
-    free(now), free(text), free(x), free(w), free(bias);
-    guarded_free(&in), guarded_free(&out), guarded_free(&scratch);
-    release(bbuf);
-    test_remove_tree(dir);
-    assert_int_equal(saved ? setenv("IRV2_CACHE_DIR", saved, 1) : unsetenv("IRV2_CACHE_DIR"), 0);
-    free(saved);
-}
-
 /* ---- main --------------------------------------------------------------------------------- */
 
 static int group_setup(void **state)
@@ -947,10 +1149,13 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 10];
+    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 12];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_tiling_and_packing);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_output_parts);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_shared_panels);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_candidates);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_refinements);
     for (size_t i = 0; i < COUNT(conv_cases); i++)
         tests[t++] = (struct CMUnitTest){conv_cases[i].name, test_conv_case, NULL, NULL,
                                          (void *)&conv_cases[i]};
@@ -967,7 +1172,6 @@ int main(void)
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_small);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_block_shaped);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_sgemm_peak);
-    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_tuning_replaces_unreadable_entry);
     if (t != COUNT(tests)) return 1;
     return cmocka_run_group_tests_name("test_kernels", tests, group_setup, group_teardown);
 }

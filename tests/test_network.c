@@ -9,7 +9,8 @@
 
 #include <cmocka.h>
 
-#include "net_build.h"
+#include "net/builder.h"
+#include "net/graph.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -3,7 +3,7 @@
  *  (a) "synthetic:1" weights with opts.variant = IRV2_VARIANT_TF, with both GEMM backends, on
  *      the golden input against the float64 PyTorch reference in tests/data/tf_golden.npy
  *      (tools/make_golden_tf.py, model tools/irv2_reference_tf.py). Synthetic weights are
- *      generated from the key names the engine asks for, so this also proves that host/net_tf.c
+ *      generated from the key names the engine asks for, so this also proves that host/net/net_tf.c
  *      names every tensor exactly as timm's state_dict does: one differing name gives other
  *      values for that layer and the logits move far beyond the tolerance;
  *  (b) the model's reported variant, classes, class offset and FLOPs;
@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "irv2.h"
-#include "net.h"
-#include "synthetic.h"
+#include "net/graph.h"
+#include "net/synthetic.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -209,7 +209,7 @@ static void test_model_info(void **state)
     assert_true(irv2_model_weight_bytes(s->native) > 0);
 }
 
-/* The tensors host/net_tf.c asks for (the rule of host/weights.c: a conv with BN reads
+/* The tensors host/net/net_tf.c asks for (the rule of host/net/weights.c: a conv with BN reads
  * <name>.conv.weight and <name>.bn.{weight,bias,running_mean,running_var}; any other conv and
  * the classifier <name>.weight and <name>.bias) add up to timm's state_dict. No device needed. */
 static void test_tensor_inventory(void **state)

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "irv2.h"
-#include "synthetic.h"
+#include "net/synthetic.h"
 #include "testutil.h"
 
 #include <dirent.h>

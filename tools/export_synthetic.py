@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes a synthetic checkpoint (host/synthetic.c's rule) as a safetensors file.
+"""Writes a synthetic checkpoint (host/net/synthetic.c's rule) as a safetensors file.
 
 --variant seed (the default) takes the keys of tools/irv2_reference.py, --variant tf those of
 tools/irv2_reference_tf.py (timm's inception_resnet_v2 state_dict). Every checkpoint tensor

@@ -8,7 +8,7 @@ The state_dict keys are exactly the spec's checkpoint names:
   - classifier.weight [classes, 2144], classifier.bias
 BN eps is 0.001; MaxPool is 3x3 stride 2 without padding; head: AvgPool 8x8 -> flatten -> linear.
 
-Also here: fill_synthetic() (checkpoint tensors from tools/synthetic.py, as host/synthetic.c makes
+Also here: fill_synthetic() (checkpoint tensors from tools/synthetic.py, as host/net/synthetic.c makes
 them) and synthetic_input().
 
 Command line: prints the parameter count, the per-stage output shapes and (with --keys) the
@@ -247,7 +247,7 @@ def synthetic_state(model, seed):
 
 
 def fill_synthetic(model, seed):
-    """Load the synthetic checkpoint (host/synthetic.c's rule) into model; returns model."""
+    """Load the synthetic checkpoint (host/net/synthetic.c's rule) into model; returns model."""
     tensors = synthetic_state(model, seed)
     sd = model.state_dict()
     with torch.no_grad():

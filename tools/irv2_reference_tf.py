@@ -17,7 +17,7 @@ importing timm:
     mixed_7a.branch3: no parameters, hence no keys)
   - head: global average pool of conv2d_7b's 1536x8x8; classif.weight [classes, 1536], classif.bias.
 
-Also here: fill_synthetic() (checkpoint tensors from tools/synthetic.py, as host/synthetic.c makes
+Also here: fill_synthetic() (checkpoint tensors from tools/synthetic.py, as host/net/synthetic.c makes
 them) and synthetic_input().
 
 Command line: prints the parameter count (and how it is counted), the multiply-adds, the
@@ -220,7 +220,7 @@ def checkpoint_items(model):
 
 def synthetic_state(model, seed):
     """{key: float32 numpy array}: synthetic_fill(key, seed, *synthetic_range(key, fan_in)) with
-    fan_in = prod(shape[1:]) for ndim >= 2 (host/synthetic.c's rule)."""
+    fan_in = prod(shape[1:]) for ndim >= 2 (host/net/synthetic.c's rule)."""
     return {k: synthetic.synthetic_tensor(k, seed, shape) for k, shape in checkpoint_items(model)}
 
 

@@ -2,7 +2,7 @@
 """Writes tests/data/seed_golden.npy: float64 PyTorch reference logits of the `seed` variant with synthetic weights.
 
 The logits (float32, shape (batch, classes)) are those of tools/irv2_reference.py with the
-synthetic checkpoint of --seed (host/synthetic.c's rule) applied to the synthetic input of
+synthetic checkpoint of --seed (host/net/synthetic.c's rule) applied to the synthetic input of
 --input-seed (synthetic_fill("input", input_seed, -1, 1) as (batch, 3, 299, 299)), computed in
 float64 and stored as float32.
 

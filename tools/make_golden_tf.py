@@ -4,7 +4,7 @@
 The tf counterpart of tools/make_golden.py (which writes seed_golden.npy and is left as it is).
 The logits (float32, shape (batch, classes)) are those of tools/irv2_reference_tf.py (timm's
 inception_resnet_v2 layout and key names) with the synthetic checkpoint of --seed
-(host/synthetic.c's rule, applied to every timm state_dict key but num_batches_tracked) on the
+(host/net/synthetic.c's rule, applied to every timm state_dict key but num_batches_tracked) on the
 synthetic input of --input-seed (synthetic_fill("input", input_seed, -1, 1) as
 (batch, 3, 299, 299)), computed in float64 and stored as float32.
 

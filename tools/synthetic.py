@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""NumPy re-implementation of host/synthetic.c: deterministic synthetic tensors, bit-exact.
+"""NumPy re-implementation of host/net/synthetic.c: deterministic synthetic tensors, bit-exact.
 
 Value i of the tensor named NAME with seed SEED (i over the tensor in C order):
   key = fnv1a64(NAME) XOR (SEED * 0x9E3779B97F4A7C15)          (64-bit wrap-around)
@@ -7,7 +7,7 @@ Value i of the tensor named NAME with seed SEED (i over the tensor in C order):
   v   = float32(lo + (hi - lo) * u)                            (computed in float64)
 
 synthetic_range(name, fan_in) gives the per-tensor (lo, hi) by the tensor name's role, exactly
-as host/synthetic.c does.
+as host/net/synthetic.c does.
 
 Command line (for cross-checking against the C implementation):
   synthetic.py NAME SEED N [--lo LO --hi HI | --fan-in F]
@@ -49,7 +49,7 @@ def synthetic_key(name, seed):
 
 
 def synthetic_fill(name, seed, lo, hi, n):
-    """Return a float32 array of n values, identical bit for bit to host/synthetic.c."""
+    """Return a float32 array of n values, identical bit for bit to host/net/synthetic.c."""
     n = int(n)
     key = np.uint64(synthetic_key(name, seed))
     lo = float(lo)
@@ -66,7 +66,7 @@ def synthetic_fill(name, seed, lo, hi, n):
 
 
 def synthetic_range(name, fan_in):
-    """The (lo, hi) range host/synthetic.c uses for the tensor named name."""
+    """The (lo, hi) range host/net/synthetic.c uses for the tensor named name."""
     if name.endswith("bn.weight"):
         return 0.8, 1.2
     if name.endswith("bn.running_var"):

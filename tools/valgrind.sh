@@ -56,7 +56,7 @@ check bad-npy 1 run --weights synthetic:1 --input "$out/bad.npy" --output "$out/
 check bad-device 1 run --weights synthetic:1 --input "$input" --output "$out/out.npy" --device nosuch
 check bad-option 2 run --weights synthetic:1 --input "$input" --output "$out/out.npy" --frobnicate 1
 check bad-image 1 classify --weights synthetic:1 "$out/bad.png"
-# injected device faults (host/fault.h): an allocation, then a kernel build, fails
+# injected device faults (host/runtime/fault.h): an allocation, then a kernel build, fails
 IRV2_FAULT=alloc:5 && export IRV2_FAULT
 check alloc-fault 1 run --weights synthetic:1 --input "$input" --output "$out/out.npy"
 IRV2_FAULT=build:1

@@ -1,8 +1,13 @@
-/* conv.c: launches cl/conv.cl: picks the lane layout, packs weights for it, sets arguments. */
-#include "launch.h"
+/* conv.c: convolution forms and candidates, weight packing, and their launches (conv.h). */
+#include "ops/conv.h"
+
+#include "ops/eltwise.h"
+#include "ops/gemm_clblast.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* ---- shapes and tilings ---- */
 
 static int window_out(int x, int k, int s, int p) { return x + 2 * p < k ? 0 : (x + 2 * p - k) / s + 1; }
 
@@ -21,6 +26,11 @@ irv2_status conv_shape_finish(conv_shape *s)
     return IRV2_OK;
 }
 
+int conv_is_gemm(const conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
+}
+
 conv_tiling conv_default_tiling(const irv2_context *ctx)
 {
     cl_uint width = 8;
@@ -31,15 +41,154 @@ conv_tiling conv_default_tiling(const irv2_context *ctx)
     return (conv_tiling){width >= 16 ? 16 : 8, 8};
 }
 
-static int mtiles(const conv_shape *s, conv_tiling t) { return (s->cout + t.tm - 1) / t.tm; }
+/* The device's native float vector is 16 wide (AVX-512): it gets the wide tilings and, for
+ * 1x1 convs, the fused panel form. */
+static int wide_vectors(const irv2_context *ctx) { return conv_default_tiling(ctx).vw >= 16; }
 
-size_t conv_packed_count(const conv_shape *s, conv_tiling t)
+static const conv_tiling tilings[] = {{8, 8},   {8, 12},  {16, 4},  {16, 6},
+                                      {16, 8},  {16, 12}, {16, 16}, {16, 24}};
+
+_Static_assert(sizeof tilings / sizeof tilings[0] <= CONV_MAX_TILINGS,
+               "CONV_MAX_TILINGS must hold every tiling");
+
+size_t conv_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap)
 {
-    return (size_t)mtiles(s, t) * t.tm * s->kh * s->kw * s->cin;
+    int wide = wide_vectors(ctx);
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof tilings / sizeof tilings[0] && n < cap; i++)
+        if (wide || tilings[i].vw < 16 || tilings[i].tm <= 8) out[n++] = tilings[i];
+    return n;
 }
 
-void conv_pack(const conv_shape *s, conv_tiling t, const float *w, float *packed)
+static int mtiles(const conv_shape *s, conv_tiling t) { return (s->cout + t.tm - 1) / t.tm; }
+
+size_t conv_guard(const conv_shape *s, conv_tiling t)
 {
+    return (size_t)(s->kh + s->ph + 1) * s->w + s->kw + s->pw + 4 * t.vw;
+}
+
+/* ---- which forms a conv has ---- */
+
+/* Parity planes of the input: ceil(H/2) x ceil(W/2) each. */
+static void phase_size(const conv_shape *s, int *hp, int *wp)
+{
+    *hp = (s->h + 1) / 2, *wp = (s->w + 1) / 2;
+}
+
+static size_t phase_scratch(const conv_shape *s)
+{
+    int hp, wp;
+    phase_size(s, &hp, &wp);
+    if (s->stride != 2 || s->ho > hp || s->wo > wp) return 0;
+    return (size_t)s->cin * s->n * 4 * hp * wp;
+}
+
+/* The panel form exists for 1x1 stride-1 convs (a plain regrouping), for stride-2 convs and
+ * for stride-1 KxK convs with outputs of at most 40x40 per image (im2col, which the direct
+ * kernel loses to there); the stem's large stride-1 maps run direct, where im2col would also
+ * need tens of MB per image. */
+static size_t panel_scratch(const conv_shape *s, conv_tiling t)
+{
+    if (!conv_is_gemm(s) && s->stride != 2 && s->ho * s->wo > 40 * 40) return 0;
+    size_t npos = (size_t)s->n * s->ho * s->wo;
+    return (npos + t.vw - 1) / t.vw * t.vw * s->kh * s->kw * s->cin;
+}
+
+/* The fused form's panel (kh*kw*cin*vw floats) fits the device's local memory. */
+static int fused_fits(const irv2_context *ctx, const conv_shape *s, conv_tiling t)
+{
+    cl_ulong local = 0;
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL) !=
+        CL_SUCCESS)
+        return 0;
+    return (cl_ulong)s->kh * s->kw * s->cin * t.vw * sizeof(float) <= local;
+}
+
+/* The fused form is offered to KxK convs, and to 1x1 convs only on 16-wide devices: on 8-wide
+ * CPUs a 1x1 conv in the network, its input coming from DRAM, runs faster over panels packed
+ * into scratch (timed alone, its input warm in cache, it can show the opposite, so the choice
+ * is made here rather than by the tuner); on 16-wide ones packing per work-group wins there
+ * too. */
+static int fused_offered(const irv2_context *ctx, const conv_shape *s, conv_tiling t)
+{
+    return (s->kh > 1 || s->kw > 1 || wide_vectors(ctx)) && fused_fits(ctx, s, t);
+}
+
+/* Launches of a direct pass in chunks of kchunk input channels. */
+static int chunks_of(const conv_shape *s, int kchunk)
+{
+    return kchunk > 0 && kchunk < s->cin ? (s->cin + kchunk - 1) / kchunk : 1;
+}
+
+size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, conv_form *out,
+                       size_t cap)
+{
+    (void)parts; /* every form of irv2's kernels writes output parts */
+    conv_tiling t[CONV_MAX_TILINGS];
+    size_t nt = conv_tilings(ctx, t, CONV_MAX_TILINGS), n = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const int has[] = {1, panel_scratch(s, t[i]) != 0, fused_offered(ctx, s, t[i]),
+                           phase_scratch(s) != 0};
+        const conv_method methods[] = {CONV_DIRECT, CONV_PANELS, CONV_FUSED, CONV_PHASE};
+        for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
+            if (has[k] && n < cap) out[n++] = (conv_form){methods[k], t[i], 0};
+    }
+    return n;
+}
+
+size_t conv_clblast_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
+                               conv_form *out, size_t cap)
+{
+    if (cap == 0 || parts > 1 || !conv_is_gemm(s)) return 0;
+    out[0] = (conv_form){CONV_CLBLAST, conv_default_tiling(ctx), 0};
+    return 1;
+}
+
+size_t conv_refinements(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap)
+{
+    size_t n = 0;
+    if (best->method != CONV_DIRECT && best->method != CONV_PHASE) return 0;
+    const int taps = s->kh * s->kw;
+    for (int terms = 512; terms >= 256 && n < cap; terms /= 2) {
+        conv_form f = *best;
+        f.kchunk = terms / taps > 0 ? terms / taps : 1;
+        int chunks = chunks_of(s, f.kchunk);
+        if (chunks >= 2 && chunks + 1 <= CONV_MAX_LAUNCHES) out[n++] = f;
+    }
+    return n;
+}
+
+conv_form conv_default_form(const irv2_context *ctx, const conv_shape *s)
+{
+    conv_form f = {CONV_DIRECT, conv_default_tiling(ctx), 0};
+    if ((s->kh > 1 || s->kw > 1) && fused_fits(ctx, s, f.tiling)) f.method = CONV_FUSED;
+    else if (panel_scratch(s, f.tiling)) f.method = CONV_PANELS;
+    return f;
+}
+
+size_t conv_scratch(const conv_shape *s, const conv_form *f)
+{
+    if (f->method == CONV_PHASE) return phase_scratch(s);
+    if (f->method == CONV_PANELS) return panel_scratch(s, f->tiling);
+    return 0;
+}
+
+/* ---- weights ---- */
+
+size_t conv_packed_count(const conv_shape *s, const conv_form *f)
+{
+    size_t per_channel = (size_t)s->kh * s->kw * s->cin;
+    if (f->method == CONV_CLBLAST) return (size_t)s->cout * per_channel;
+    return (size_t)mtiles(s, f->tiling) * f->tiling.tm * per_channel;
+}
+
+void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *packed)
+{
+    if (f->method == CONV_CLBLAST) {
+        memcpy(packed, w, conv_packed_count(s, f) * sizeof(float));
+        return;
+    }
+    const conv_tiling t = f->tiling;
     size_t i = 0;
     for (int mt = 0; mt < mtiles(s, t); mt++)
         for (int kh = 0; kh < s->kh; kh++)
@@ -53,34 +202,13 @@ void conv_pack(const conv_shape *s, conv_tiling t, const float *w, float *packed
                     }
 }
 
-/* Lanes run along single output rows for strided convs and for outputs wider than inputs;
- * otherwise over the virtual H_out x W grid, whose tiles wrap rows without waste. */
-static int use_rows(const conv_shape *s) { return s->stride != 1 || s->wo > s->w; }
+/* ---- launches ---- */
 
-size_t conv_guard(const conv_shape *s, conv_tiling t)
-{
-    return (size_t)(s->kh + s->ph + 1) * s->w + s->kw + s->pw + 4 * t.vw;
-}
-
-/* Where a conv kernel reads: the input (or its parity planes) with the sizes the kernel
- * indexes and its channel stride. */
-typedef struct conv_source {
-    op_buf in;
-    int rows, phase, h, w, cstride;
-} conv_source;
-
-static void conv_options(const conv_shape *s, conv_tiling t, int rows, int phase,
-                         const char *eflags, char *dst, size_t cap)
-{
-    snprintf(dst, cap,
-             "-DVW=%d -DTM=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d -DROWS=%d -DPHASE=%d%s",
-             t.vw, t.tm, s->kh, s->kw, s->stride, s->ph, s->pw, rows, phase, eflags);
-}
-
-/* The kernels' output-part arguments (cl/conv.cl "Output parts"), checked once per conv:
- * unused parts start at cout. */
+/* The kernels' output-part arguments (cl/conv_common.h "Output parts"), checked once per
+ * conv: unused parts start at cout. */
 typedef struct out_args {
     cl_mem mem;
+    int parts;
     cl_uint off0, off1, off2;
     cl_int seg1, seg2;
 } out_args;
@@ -89,295 +217,340 @@ static irv2_status out_args_of(const conv_out *o, int cout, out_args *a)
 {
     int parts = o->parts < 1 ? 1 : o->parts;
     if (parts > CONV_MAX_PARTS || o->from[0] != 0)
-        return irv2_fail(IRV2_ERR_SHAPE, "conv: %d output parts (at most %d)", o->parts,
+        return irv2_fail(IRV2_ERR_SHAPE, "%d output parts (at most %d)", o->parts,
                          CONV_MAX_PARTS);
     for (int k = 1; k < parts; k++)
         if (o->from[k] <= o->from[k - 1] || o->from[k] >= cout)
-            return irv2_fail(IRV2_ERR_SHAPE, "conv: output part %d starts at channel %d of %d",
-                             k, o->from[k], cout);
-    *a = (out_args){o->mem, (cl_uint)o->off[0], parts > 1 ? (cl_uint)o->off[1] : 0,
-                    parts > 2 ? (cl_uint)o->off[2] : 0, parts > 1 ? o->from[1] : cout,
+            return irv2_fail(IRV2_ERR_SHAPE, "output part %d starts at channel %d of %d", k,
+                             o->from[k], cout);
+    *a = (out_args){o->mem,
+                    parts,
+                    (cl_uint)o->off[0],
+                    parts > 1 ? (cl_uint)o->off[1] : 0,
+                    parts > 2 ? (cl_uint)o->off[2] : 0,
+                    parts > 1 ? o->from[1] : cout,
                     parts > 2 ? o->from[2] : cout};
     return IRV2_OK;
 }
 
-/* One launch of cl/conv.cl over input channels [c0, c1). */
-static irv2_status conv_kernel(irv2_context *ctx, const conv_shape *s, conv_tiling t,
-                               op_epilogue epi, const conv_source *src, int c0, int c1,
-                               cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
-                               const out_args *o, op_launch *op)
+/* What the launches of one conv share. epi.residual is cleared: the kernels take it as the
+ * runtime argument `accumulate` (residual), not as a variant. */
+typedef struct conv_job {
+    irv2_context *ctx;
+    const conv_shape *s;
+    conv_tiling t;
+    op_epilogue epi;
+    cl_int residual;
+    const conv_bufs *b;
+    cl_mem scale, shift; /* the bias where not given: unread without AFFINE, but every
+                            argument must be a buffer */
+    out_args o;
+} conv_job;
+
+enum { OPT_TM = 1, OPT_GEOMETRY = 2, OPT_EPILOGUE = 4 };
+
+/* The -D options of a kernel: VW, then those in `which`, then extra. */
+static void kernel_options(const conv_job *j, int which, const char *extra, char *dst,
+                           size_t cap)
 {
-    char eflags[96], opts[256];
-    memset(op, 0, sizeof *op);
-    cl_int accumulate = epi.residual || c0 > 0, finish = c1 == s->cin;
-    epi.residual = 0; /* a runtime argument (accumulate), not a kernel variant */
-    epilogue_flags(epi, eflags, sizeof eflags);
-    conv_options(s, t, src->rows, src->phase, eflags, opts, sizeof opts);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv", &op->kernel);
-    if (st != IRV2_OK) return st;
+    const conv_shape *s = j->s;
+    char tm[32] = "", geometry[96] = "", eflags[96] = "";
+    if (which & OPT_TM) snprintf(tm, sizeof tm, " -DTM=%d", j->t.tm);
+    if (which & OPT_GEOMETRY)
+        snprintf(geometry, sizeof geometry, " -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d", s->kh,
+                 s->kw, s->stride, s->ph, s->pw);
+    if (which & OPT_EPILOGUE) epilogue_flags(j->epi, eflags, sizeof eflags);
+    snprintf(dst, cap, "-DVW=%d%s%s%s%s", j->t.vw, tm, geometry, eflags, extra);
+}
+
+/* Where a direct kernel reads: the input or its parity planes, with the sizes it indexes and
+ * its channel stride. */
+typedef struct conv_source {
+    op_buf in;
+    int phase, h, w, cstride;
+} conv_source;
+
+/* Lanes run along single output rows (conv_rows) for strided convs and for outputs wider
+ * than inputs; otherwise over the virtual H_out x W grid (conv_grid), whose tiles wrap rows
+ * without waste. */
+static int use_rows(const conv_shape *s) { return s->stride != 1 || s->wo > s->w; }
+
+/* One launch of cl/conv_direct.cl over input channels [c0, c1). */
+static irv2_status direct_op(const conv_job *j, const conv_source *src, int c0, int c1,
+                             op_launch *op)
+{
+    const conv_shape *s = j->s;
+    const out_args *o = &j->o;
+    const int rows = !src->phase && use_rows(s);
+    char opts[256];
+    kernel_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE, src->phase ? " -DPHASE=1" : "", opts,
+                   sizeof opts);
+    cl_int accumulate = j->residual || c0 > 0, finish = c1 == s->cin;
     cl_uint in_off = (cl_uint)src->in.off;
     cl_int out_cstride = s->n * s->ho * s->wo;
     const kernel_arg args[] = {
-        ARG(src->in.mem), ARG(in_off),     ARG(packed),   ARG(bias),        ARG(scale),
-        ARG(shift),       ARG(o->mem),     ARG(o->off0),  ARG(o->seg1),     ARG(o->off1),
-        ARG(o->seg2),     ARG(o->off2),    ARG(s->cin),   ARG(s->cout),     ARG(src->h),
-        ARG(src->w),      ARG(s->ho),      ARG(s->wo),    ARG(src->cstride), ARG(out_cstride),
-        ARG(c0),          ARG(c1),         ARG(accumulate), ARG(finish)};
-    st = set_args(ctx, op->kernel, "conv", sizeof args / sizeof args[0], args);
-    if (st != IRV2_OK) {
-        op_release(op);
-        return st;
-    }
+        ARG(src->in.mem), ARG(in_off),      ARG(j->b->weights), ARG(j->b->bias), ARG(j->scale),
+        ARG(j->shift),    ARG(o->mem),      ARG(o->off0),       ARG(o->seg1),    ARG(o->off1),
+        ARG(o->seg2),     ARG(o->off2),     ARG(s->cin),        ARG(s->cout),    ARG(src->h),
+        ARG(src->w),      ARG(s->ho),       ARG(s->wo),         ARG(src->cstride), ARG(out_cstride),
+        ARG(c0),          ARG(c1),          ARG(accumulate),    ARG(finish)};
+    irv2_status st = op_kernel(j->ctx, "conv_direct.cl", opts, rows ? "conv_rows" : "conv_grid",
+                               sizeof args / sizeof args[0], args, op);
+    if (st != IRV2_OK) return st;
     op->dims = 3;
-    op->local_one = 1;
-    op->gws[0] = (size_t)mtiles(s, t);
-    op->gws[1] = src->rows ? (size_t)s->ho * ((s->wo + t.vw - 1) / t.vw)
-                           : ((size_t)s->ho * src->w + t.vw - 1) / t.vw;
+    op_local_one(op);
+    op->gws[0] = (size_t)mtiles(s, j->t);
+    op->gws[1] = rows ? (size_t)s->ho * ((s->wo + j->t.vw - 1) / j->t.vw)
+                      : ((size_t)s->ho * src->w + j->t.vw - 1) / j->t.vw;
     op->gws[2] = (size_t)s->n;
     return IRV2_OK;
 }
 
-/* Parity planes of the input: ceil(H/2) x ceil(W/2) each. */
-static void phase_size(const conv_shape *s, int *hp, int *wp)
+/* The parity planes of the input into scratch (cl/pack.cl phase_split). */
+static irv2_status phase_split_op(const conv_job *j, op_launch *op)
 {
-    *hp = (s->h + 1) / 2, *wp = (s->w + 1) / 2;
-}
-
-size_t conv_phase_scratch(const conv_shape *s)
-{
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
     int hp, wp;
     phase_size(s, &hp, &wp);
-    if (s->stride != 2 || s->ho > hp || s->wo > wp) return 0;
-    return (size_t)s->cin * s->n * 4 * hp * wp;
-}
-
-static irv2_status phase_split_op(irv2_context *ctx, const conv_shape *s, op_buf in,
-                                  op_buf scratch, op_launch *split)
-{
-    int hp, wp;
-    phase_size(s, &hp, &wp);
-    memset(split, 0, sizeof *split);
-    char opts[256];
-    conv_shape one = {.kh = 1, .kw = 1, .stride = 1}; /* phase_split ignores the geometry */
-    conv_options(&one, (conv_tiling){8, 1}, 0, 0, "", opts, sizeof opts);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "phase_split", &split->kernel);
+    cl_uint in_off = (cl_uint)b->in.off, s_off = (cl_uint)b->scratch.off;
+    const kernel_arg args[] = {ARG(b->in.mem), ARG(in_off), ARG(b->scratch.mem), ARG(s_off),
+                               ARG(s->h),      ARG(s->w),   ARG(hp),             ARG(wp)};
+    irv2_status st =
+        op_kernel(j->ctx, "pack.cl", "", "phase_split", sizeof args / sizeof args[0], args, op);
     if (st != IRV2_OK) return st;
-    cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off;
-    const kernel_arg args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
-                               ARG(s->h),   ARG(s->w),   ARG(hp),          ARG(wp)};
-    st = set_args(ctx, split->kernel, "phase_split", sizeof args / sizeof args[0], args);
-    if (st != IRV2_OK) {
-        op_release(split);
-        return st;
-    }
-    split->dims = 3;
-    split->gws[0] = (size_t)wp, split->gws[1] = (size_t)hp;
-    split->gws[2] = (size_t)s->cin * s->n;
+    op->dims = 3;
+    op->gws[0] = (size_t)wp, op->gws[1] = (size_t)hp;
+    op->gws[2] = (size_t)s->cin * s->n;
     return IRV2_OK;
 }
 
-static int gemm_shaped(const conv_shape *s)
+/* CONV_DIRECT and CONV_PHASE: the parity split first (PHASE), then one launch per chunk of
+ * input channels. */
+static irv2_status direct_ops(const conv_job *j, int kchunk, int phase, op_launch *ops, int *n)
 {
-    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
+    const conv_shape *s = j->s;
+    const int chunks = chunks_of(s, kchunk);
+    conv_source src = {j->b->in, 0, s->h, s->w, s->n * s->h * s->w};
+    if (chunks + phase > CONV_MAX_LAUNCHES)
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "kchunk %d makes %d launches (at most %d)",
+                         kchunk, chunks + phase, CONV_MAX_LAUNCHES);
+    if (phase) {
+        if (phase_scratch(s) == 0)
+            return irv2_fail(IRV2_ERR_SHAPE, "no parity-plane form for k%dx%d s%d on %dx%d",
+                             s->kh, s->kw, s->stride, s->h, s->w);
+        src.in = j->b->scratch, src.phase = 1;
+        phase_size(s, &src.h, &src.w);
+        src.cstride = s->n * 4 * src.h * src.w;
+        irv2_status st = phase_split_op(j, &ops[*n]);
+        if (st != IRV2_OK) return st;
+        (*n)++;
+    }
+    for (int k = 0; k < chunks; k++) {
+        irv2_status st = direct_op(j, &src, k * s->cin / chunks, (k + 1) * s->cin / chunks,
+                                   &ops[*n]);
+        if (st != IRV2_OK) return st;
+        (*n)++;
+    }
+    return IRV2_OK;
 }
 
-/* The panel form exists for 1x1 stride-1 convs (a plain regrouping), for stride-2 convs and
- * for stride-1 KxK convs with outputs of at most 40x40 per image (im2col, which the direct
- * kernel loses to there); the stem's large stride-1 maps run direct, where im2col would also
- * need tens of MB per image. */
-size_t conv_panel_scratch(const conv_shape *s, conv_tiling t)
+/* The input's panels into scratch: pack_panels for 1x1 stride-1 convs, pack_im2col for the
+ * rest (cl/pack.cl). */
+static irv2_status pack_op(const conv_job *j, op_launch *op)
 {
-    if (!gemm_shaped(s) && s->stride != 2 && s->ho * s->wo > 40 * 40) return 0;
-    size_t npos = (size_t)s->n * s->ho * s->wo;
-    return (npos + t.vw - 1) / t.vw * t.vw * s->kh * s->kw * s->cin;
-}
-
-/* The panels form: pack the input into scratch (pack_panels for 1x1, pack_im2col for the
- * rest), then one GEMM launch over all output positions with the taps folded into the
- * reduction. */
-static irv2_status panel_ops(irv2_context *ctx, const conv_shape *s, conv_tiling t,
-                             op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
-                             cl_mem bias, cl_mem scale, cl_mem shift, const out_args *o,
-                             op_launch *ops)
-{
-    char eflags[96], opts[256];
-    const int plain = gemm_shaped(s);
-    const char *pack = plain ? "pack_panels" : "pack_im2col";
-    cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout, n = s->n, h = s->h, w = s->w;
-    cl_int ho = s->ho, wo = s->wo, rows = s->kh * s->kw * s->cin;
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    const int plain = conv_is_gemm(s);
     cl_int npos = s->n * s->ho * s->wo, in_cstride = s->n * s->h * s->w;
-    cl_uint in_off = (cl_uint)in.off, s_off = (cl_uint)scratch.off;
-    size_t tiles = ((size_t)npos + t.vw - 1) / t.vw;
-    if (conv_panel_scratch(s, t) == 0)
-        return irv2_fail(IRV2_ERR_SHAPE, "conv: no panel form for k%dx%d s%d", s->kh, s->kw,
+    cl_uint in_off = (cl_uint)b->in.off, s_off = (cl_uint)b->scratch.off;
+    char opts[256];
+    kernel_options(j, plain ? 0 : OPT_GEOMETRY, "", opts, sizeof opts);
+    const kernel_arg plain_args[] = {ARG(b->in.mem), ARG(in_off), ARG(b->scratch.mem),
+                                     ARG(s_off),     ARG(s->cin), ARG(npos),
+                                     ARG(in_cstride)};
+    const kernel_arg im2col_args[] = {ARG(b->in.mem), ARG(in_off), ARG(b->scratch.mem),
+                                      ARG(s_off),     ARG(s->cin), ARG(s->n),
+                                      ARG(s->h),      ARG(s->w),   ARG(s->ho),
+                                      ARG(s->wo),     ARG(in_cstride)};
+    irv2_status st =
+        plain ? op_kernel(j->ctx, "pack.cl", opts, "pack_panels",
+                          sizeof plain_args / sizeof plain_args[0], plain_args, op)
+              : op_kernel(j->ctx, "pack.cl", opts, "pack_im2col",
+                          sizeof im2col_args / sizeof im2col_args[0], im2col_args, op);
+    if (st != IRV2_OK) return st;
+    op_local_one(op);
+    op->dims = plain ? 1 : 2;
+    op->gws[0] = ((size_t)npos + j->t.vw - 1) / j->t.vw;
+    op->gws[1] = (size_t)s->kh * s->kw;
+    return IRV2_OK;
+}
+
+/* Blocks of up to 32 weight tiles (192-384 rows): measured best on L2-sized caches. */
+static int weight_block(const conv_shape *s, conv_tiling t)
+{
+    return mtiles(s, t) < 32 ? mtiles(s, t) : 32;
+}
+
+/* One GEMM over the panels in scratch (cl/conv_gemm.cl conv_panels). */
+static irv2_status panels_gemm_op(const conv_job *j, op_launch *op)
+{
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    const out_args *o = &j->o;
+    cl_int rows = s->kh * s->kw * s->cin, npos = s->n * s->ho * s->wo;
+    cl_uint s_off = (cl_uint)b->scratch.off;
+    char opts[256];
+    kernel_options(j, OPT_TM | OPT_EPILOGUE, "", opts, sizeof opts);
+    const kernel_arg args[] = {ARG(b->scratch.mem), ARG(s_off),   ARG(b->weights), ARG(b->bias),
+                               ARG(j->scale),       ARG(j->shift), ARG(o->mem),    ARG(o->off0),
+                               ARG(o->seg1),        ARG(o->off1), ARG(o->seg2),    ARG(o->off2),
+                               ARG(rows),           ARG(s->cout), ARG(npos),       ARG(npos),
+                               ARG(j->residual)};
+    irv2_status st = op_kernel(j->ctx, "conv_gemm.cl", opts, "conv_panels",
+                               sizeof args / sizeof args[0], args, op);
+    if (st != IRV2_OK) return st;
+    size_t block = (size_t)weight_block(s, j->t);
+    op->dims = 3;
+    op_local_one(op);
+    op->gws[0] = block, op->gws[1] = ((size_t)npos + j->t.vw - 1) / j->t.vw;
+    op->gws[2] = ((size_t)mtiles(s, j->t) + block - 1) / block;
+    return IRV2_OK;
+}
+
+/* CONV_PANELS: the packing (unless a sibling's launch left this input's panels in scratch),
+ * then the GEMM. */
+static irv2_status panel_ops(const conv_job *j, op_launch *ops, int *n)
+{
+    const conv_shape *s = j->s;
+    if (panel_scratch(s, j->t) == 0)
+        return irv2_fail(IRV2_ERR_SHAPE, "no panel form for k%dx%d s%d with %dx%d outputs",
+                         s->kh, s->kw, s->stride, s->ho, s->wo);
+    if (j->b->shared_panels && !conv_is_gemm(s))
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT,
+                         "shared panels on a k%dx%d s%d conv (1x1 stride 1 only)", s->kh, s->kw,
                          s->stride);
-    epi.residual = 0;
-    epilogue_flags(epi, eflags, sizeof eflags);
-    conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
-    memset(ops, 0, 2 * sizeof *ops);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, pack, &ops[0].kernel);
-    if (st == IRV2_OK) st = ctx_kernel(ctx, "conv.cl", opts, "conv_panels", &ops[1].kernel);
-    const kernel_arg plain_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
-                                     ARG(cin),    ARG(npos),   ARG(in_cstride)};
-    const kernel_arg im2col_args[] = {ARG(in.mem), ARG(in_off), ARG(scratch.mem), ARG(s_off),
-                                      ARG(cin),    ARG(n),      ARG(h),           ARG(w),
-                                      ARG(ho),     ARG(wo),     ARG(in_cstride)};
-    const kernel_arg gemm_args[] = {ARG(scratch.mem), ARG(s_off),  ARG(packed),  ARG(bias),
-                                    ARG(scale),       ARG(shift),   ARG(o->mem),  ARG(o->off0),
-                                    ARG(o->seg1),     ARG(o->off1), ARG(o->seg2), ARG(o->off2),
-                                    ARG(rows),        ARG(cout),   ARG(npos),     ARG(npos),
-                                    ARG(accumulate)};
-    if (st == IRV2_OK)
-        st = plain ? set_args(ctx, ops[0].kernel, pack, sizeof plain_args / sizeof plain_args[0],
-                              plain_args)
-                   : set_args(ctx, ops[0].kernel, pack, sizeof im2col_args / sizeof im2col_args[0],
-                              im2col_args);
-    if (st == IRV2_OK)
-        st = set_args(ctx, ops[1].kernel, "conv_panels", sizeof gemm_args / sizeof gemm_args[0],
-                      gemm_args);
-    if (st != IRV2_OK) {
-        op_release(&ops[0]);
-        op_release(&ops[1]);
-        return st;
+    if (!j->b->shared_panels) {
+        irv2_status st = pack_op(j, &ops[*n]);
+        if (st != IRV2_OK) return st;
+        (*n)++;
     }
-    ops[0].local_one = 1, ops[0].gws[0] = tiles;
-    ops[0].dims = plain ? 1 : 2, ops[0].gws[1] = (size_t)s->kh * s->kw;
-    /* Blocks of up to 32 weight tiles (192-384 rows): measured best on L2-sized caches. */
-    size_t block = mtiles(s, t) < 32 ? (size_t)mtiles(s, t) : 32;
-    ops[1].dims = 3, ops[1].local_one = 1;
-    ops[1].gws[0] = block, ops[1].gws[1] = tiles;
-    ops[1].gws[2] = ((size_t)mtiles(s, t) + block - 1) / block;
-    return IRV2_OK;
+    irv2_status st = panels_gemm_op(j, &ops[*n]);
+    if (st == IRV2_OK) (*n)++;
+    return st;
 }
 
-int conv_fused_fits(irv2_context *ctx, const conv_shape *s, conv_tiling t)
+/* CONV_FUSED: one launch of conv_fused, each work-group packing its tile's panel in local
+ * memory. */
+static irv2_status fused_op(const conv_job *j, op_launch *op)
 {
-    cl_ulong local = 0;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL) !=
-        CL_SUCCESS)
-        return 0;
-    return (cl_ulong)s->kh * s->kw * s->cin * t.vw * sizeof(float) <= local;
-}
-
-/* The fused panel form: one launch of conv_fused, packing each tile's panel in local memory. */
-static irv2_status fused_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
-                            op_epilogue epi, op_buf in, cl_mem packed, cl_mem bias, cl_mem scale,
-                            cl_mem shift, const out_args *o, op_launch *op)
-{
-    char eflags[96], opts[256];
-    cl_int accumulate = epi.residual, cin = s->cin, cout = s->cout, n = s->n, h = s->h, w = s->w;
-    cl_int ho = s->ho, wo = s->wo, in_cstride = s->n * s->h * s->w;
-    /* Blocks of up to 32 weight tiles: measured best on L2-sized caches. */
-    cl_int block = mtiles(s, t) < 32 ? mtiles(s, t) : 32;
-    cl_uint in_off = (cl_uint)in.off;
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    const out_args *o = &j->o;
+    if (!fused_fits(j->ctx, s, j->t))
+        return irv2_fail(IRV2_ERR_SHAPE, "k%dx%d x %d channels exceeds local memory", s->kh,
+                         s->kw, s->cin);
+    cl_int in_cstride = s->n * s->h * s->w, block = weight_block(s, j->t);
+    cl_uint in_off = (cl_uint)b->in.off;
     size_t npos = (size_t)s->n * s->ho * s->wo;
-    if (!conv_fused_fits(ctx, s, t))
-        return irv2_fail(IRV2_ERR_SHAPE, "conv: k%dx%d x %d channels exceeds local memory",
-                         s->kh, s->kw, s->cin);
-    epi.residual = 0;
-    epilogue_flags(epi, eflags, sizeof eflags);
-    conv_options(s, t, 0, 0, eflags, opts, sizeof opts);
-    memset(op, 0, sizeof *op);
-    irv2_status st = ctx_kernel(ctx, "conv.cl", opts, "conv_fused", &op->kernel);
-    const kernel_arg args[] = {ARG(in.mem),   ARG(in_off), ARG(packed),  ARG(bias),
-                               ARG(scale),    ARG(shift),  ARG(o->mem), ARG(o->off0),
-                               ARG(o->seg1),  ARG(o->off1), ARG(o->seg2), ARG(o->off2),
-                               ARG(cin),      ARG(cout),   ARG(n),      ARG(h),
-                               ARG(w),        ARG(ho),     ARG(wo),     ARG(in_cstride),
-                               ARG(accumulate), ARG(block)};
-    const unsigned nargs = sizeof args / sizeof args[0];
-    if (st == IRV2_OK) st = set_args(ctx, op->kernel, "conv_fused", nargs, args);
-    if (st == IRV2_OK)
-        st = ctx_cl_check(ctx,
-                          clSetKernelArg(op->kernel, nargs,
-                                         (size_t)s->kh * s->kw * s->cin * t.vw * sizeof(float),
-                                         NULL),
-                          "clSetKernelArg(conv_fused, panel)");
-    if (st != IRV2_OK) {
-        op_release(op);
-        return st;
-    }
-    op->dims = 2, op->local_one = 1;
-    op->gws[0] = (npos + t.vw - 1) / t.vw;
-    op->gws[1] = ((size_t)mtiles(s, t) + block - 1) / block;
+    char opts[256];
+    kernel_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE, "", opts, sizeof opts);
+    const kernel_arg args[] = {
+        ARG(b->in.mem),   ARG(in_off),     ARG(b->weights), ARG(b->bias),  ARG(j->scale),
+        ARG(j->shift),    ARG(o->mem),     ARG(o->off0),    ARG(o->seg1),  ARG(o->off1),
+        ARG(o->seg2),     ARG(o->off2),    ARG(s->cin),     ARG(s->cout),  ARG(s->n),
+        ARG(s->h),        ARG(s->w),       ARG(s->ho),      ARG(s->wo),    ARG(in_cstride),
+        ARG(j->residual), ARG(block),
+        {(size_t)s->kh * s->kw * s->cin * j->t.vw * sizeof(float), NULL}}; /* the panel */
+    irv2_status st = op_kernel(j->ctx, "conv_gemm.cl", opts, "conv_fused",
+                               sizeof args / sizeof args[0], args, op);
+    if (st != IRV2_OK) return st;
+    op->dims = 2;
+    op_local_one(op);
+    op->gws[0] = (npos + j->t.vw - 1) / j->t.vw;
+    op->gws[1] = ((size_t)mtiles(s, j->t) + block - 1) / block;
     return IRV2_OK;
 }
 
-int conv_chunks(const conv_shape *s, int kchunk)
+/* CONV_CLBLAST: SGEMM of the canonical weights [cout][cin] with the input [cin][positions]
+ * (accumulating into the output for a residual sum), then the epilogue in place. */
+static irv2_status clblast_ops(const conv_job *j, op_launch *ops, int *n)
 {
-    return kchunk > 0 && kchunk < s->cin ? (s->cin + kchunk - 1) / kchunk : 1;
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    if (!conv_is_gemm(s))
+        return irv2_fail(IRV2_ERR_SHAPE, "no CLBlast form for k%dx%d s%d p%dx%d", s->kh, s->kw,
+                         s->stride, s->ph, s->pw);
+    if (j->o.parts > 1)
+        return irv2_fail(IRV2_ERR_SHAPE, "CLBlast writes one output part, not %d", j->o.parts);
+    const int npos = s->n * s->ho * s->wo;
+    const op_buf c = {b->out.mem, b->out.off[0]};
+    const op_sgemm g = {s->cout, npos, s->cin, {b->weights, 0}, b->in, c,
+                        j->residual ? 1.0f : 0.0f};
+    gemm_clblast_op(&g, &ops[(*n)++]);
+    irv2_status st = channel_epilogue_op(j->ctx, s->cout, npos, j->epi, c, b->bias, j->scale,
+                                         j->shift, &ops[*n]);
+    if (st == IRV2_OK) (*n)++;
+    return st;
+}
+
+static irv2_status form_ops(const conv_job *j, const conv_form *f, op_launch *ops, int *n)
+{
+    const conv_tiling t = f->tiling;
+    if (f->method != CONV_CLBLAST && ((t.vw != 8 && t.vw != 16) || t.tm < 1))
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "no kernel has tiling vw %d tm %d", t.vw,
+                         t.tm);
+    switch (f->method) {
+    case CONV_DIRECT: return direct_ops(j, f->kchunk, 0, ops, n);
+    case CONV_PHASE: return direct_ops(j, f->kchunk, 1, ops, n);
+    case CONV_PANELS: return panel_ops(j, ops, n);
+    case CONV_FUSED: {
+        irv2_status st = fused_op(j, &ops[*n]);
+        if (st == IRV2_OK) (*n)++;
+        return st;
+    }
+    case CONV_CLBLAST: return clblast_ops(j, ops, n);
+    default: return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown method %d", (int)f->method);
+    }
+}
+
+/* Fails with status st, the message naming the form before what went wrong. */
+static irv2_status form_failure(irv2_status st, const conv_form *f)
+{
+    char msg[768], form[64] = "";
+    snprintf(msg, sizeof msg, "%s", irv2_last_error());
+    if (f->method != CONV_CLBLAST)
+        snprintf(form, sizeof form, " (vw %d tm %d kchunk %d)", f->tiling.vw, f->tiling.tm,
+                 f->kchunk);
+    return irv2_fail(st, "conv %s%s: %s", conv_method_name(f->method), form, msg);
 }
 
 irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
-                          op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed, cl_mem bias,
-                          cl_mem scale, cl_mem shift, const conv_out *out, op_launch *ops,
-                          int *count)
+                          op_epilogue epi, const conv_bufs *b, op_launch *ops, int *count)
 {
-    conv_source src = {in, use_rows(s), 0, s->h, s->w, s->n * s->h * s->w};
-    int n = 0, chunks = conv_chunks(s, f->kchunk);
-    out_args o;
+    conv_job j = {ctx, s, f->tiling, epi, epi.residual, b, b->scale ? b->scale : b->bias,
+                  b->shift ? b->shift : b->bias, {0}};
+    j.epi.residual = 0;
+    int n = 0;
+    irv2_status st = IRV2_OK;
     *count = 0;
     if (epi.residual && epi.relu1)
-        return irv2_fail(IRV2_ERR_UNSUPPORTED, "conv: ReLU before a residual sum");
-    irv2_status st = out_args_of(out, s->cout, &o);
-    if (st != IRV2_OK) return st;
-    if (!scale) scale = bias; /* unread without AFFINE, but every argument must be a buffer */
-    if (!shift) shift = bias;
-    if (f->panels == 2) {
-        st = fused_op(ctx, s, f->tiling, epi, in, packed, bias, scale, shift, &o, ops);
-        if (st == IRV2_OK) *count = 1;
-        return st;
+        st = irv2_fail(IRV2_ERR_UNSUPPORTED, "ReLU before a residual sum");
+    if (st == IRV2_OK) st = out_args_of(&b->out, s->cout, &j.o);
+    if (st == IRV2_OK) st = form_ops(&j, f, ops, &n);
+    if (st == IRV2_OK) {
+        *count = n;
+        return IRV2_OK;
     }
-    if (f->panels) {
-        st = panel_ops(ctx, s, f->tiling, epi, in, scratch, packed, bias, scale, shift, &o, ops);
-        if (st == IRV2_OK) *count = 2;
-        return st;
-    }
-    if (f->phase) {
-        if (conv_phase_scratch(s) == 0)
-            return irv2_fail(IRV2_ERR_SHAPE, "conv: no parity-plane form for k%dx%d s%d on %dx%d",
-                             s->kh, s->kw, s->stride, s->h, s->w);
-        phase_size(s, &src.h, &src.w);
-        src = (conv_source){scratch, 0, 1, src.h, src.w, s->n * 4 * src.h * src.w};
-        st = phase_split_op(ctx, s, in, scratch, &ops[n]);
-        if (st == IRV2_OK) n++;
-    }
-    for (int k = 0; st == IRV2_OK && k < chunks; k++) {
-        int c0 = k * s->cin / chunks, c1 = (k + 1) * s->cin / chunks;
-        st = conv_kernel(ctx, s, f->tiling, epi, &src, c0, c1, packed, bias, scale, shift, &o,
-                         &ops[n]);
-        if (st == IRV2_OK) n++;
-    }
-    if (st != IRV2_OK) {
-        while (n > 0) op_release(&ops[--n]);
-        return st;
-    }
-    *count = n;
-    return IRV2_OK;
+    while (n > 0) op_release(&ops[--n]);
+    return form_failure(st, f);
 }
 
-irv2_status conv_op(irv2_context *ctx, const conv_shape *s, conv_tiling t, op_epilogue epi,
-                    op_buf in, cl_mem packed, cl_mem bias, cl_mem scale, cl_mem shift,
-                    op_buf out, op_launch *op)
+const char *conv_method_name(conv_method m)
 {
-    conv_form f = {t, 0, 0, 0};
-    conv_out o = conv_out_one(out);
-    int count;
-    return conv_launches(ctx, s, &f, epi, in, (op_buf){0}, packed, bias, scale, shift, &o, op,
-                         &count);
-}
-
-irv2_status conv_phase_op(irv2_context *ctx, const conv_shape *s, conv_tiling t,
-                          op_epilogue epi, op_buf in, op_buf scratch, cl_mem packed,
-                          cl_mem bias, cl_mem scale, cl_mem shift, op_buf out,
-                          op_launch *split, op_launch *op)
-{
-    conv_form f = {t, 1, 0, 0};
-    conv_out o = conv_out_one(out);
-    op_launch ops[2];
-    int count;
-    irv2_status st = conv_launches(ctx, s, &f, epi, in, scratch, packed, bias, scale, shift, &o,
-                                   ops, &count);
-    if (st == IRV2_OK) *split = ops[0], *op = ops[1];
-    return st;
+    static const char *const names[CONV_METHODS] = {
+        [CONV_DIRECT] = "direct", [CONV_PHASE] = "phase",     [CONV_PANELS] = "panels",
+        [CONV_FUSED] = "fused",   [CONV_CLBLAST] = "clblast",
+    };
+    return (unsigned)m < CONV_METHODS ? names[m] : "unknown";
 }

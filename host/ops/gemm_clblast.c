@@ -1,19 +1,28 @@
 /* gemm_clblast.c: row-major SGEMM through CLBlast on buffer offsets (no copies). */
-#include "ops.h"
+#include "ops/gemm_clblast.h"
 
 #include <clblast_c.h>
+#include <string.h>
 
-irv2_status gemm_clblast(irv2_context *ctx, int m, int n, int k, cl_mem a, size_t a_off,
-                         op_buf b, op_buf c, float beta, cl_event *event)
+static irv2_status sgemm(irv2_context *ctx, const op_launch *op, cl_event *event)
 {
+    const op_sgemm *g = &op->sgemm;
     CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                       CLBlastTransposeNo, (size_t)m, (size_t)n, (size_t)k, 1.0f,
-                                       a, a_off, (size_t)k, b.mem, b.off, (size_t)n, beta, c.mem,
-                                       c.off, (size_t)n, &ctx->queue, event);
+                                       CLBlastTransposeNo, (size_t)g->m, (size_t)g->n,
+                                       (size_t)g->k, 1.0f, g->a.mem, g->a.off, (size_t)g->k,
+                                       g->b.mem, g->b.off, (size_t)g->n, g->beta, g->c.mem,
+                                       g->c.off, (size_t)g->n, &ctx->queue, event);
     if (s == CLBlastSuccess) return IRV2_OK;
     if (s < 0 && s > -100) ctx->last_cl_error = (cl_int)s;
-    return irv2_fail((s == -4 /* CL_MEM_OBJECT_ALLOCATION_FAILURE */ || s == CLBlastOpenCLOutOfResources) ? IRV2_ERR_DEVICE_MEMORY
-                                                            : IRV2_ERR_CLBLAST,
+    int memory = s == -4 /* CL_MEM_OBJECT_ALLOCATION_FAILURE */ || s == CLBlastOpenCLOutOfResources;
+    return irv2_fail(memory ? IRV2_ERR_DEVICE_MEMORY : IRV2_ERR_CLBLAST,
                      "device '%s': CLBlast SGEMM %dx%dx%d failed with status %d", ctx->info.name,
-                     m, n, k, (int)s);
+                     g->m, g->n, g->k, (int)s);
+}
+
+void gemm_clblast_op(const op_sgemm *g, op_launch *op)
+{
+    memset(op, 0, sizeof *op);
+    op->call = sgemm;
+    op->sgemm = *g;
 }

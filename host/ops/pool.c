@@ -1,5 +1,5 @@
 /* pool.c: launches cl/pool.cl (3x3/2 max pooling, 3x3/1 average pooling, global average). */
-#include "launch.h"
+#include "ops/pool.h"
 
 #include <string.h>
 
@@ -25,23 +25,19 @@ irv2_status pool_op(irv2_context *ctx, pool_kind kind, int c, int n, int h, int 
         return irv2_fail(IRV2_ERR_SHAPE, "%s: unsupported input %dx%dx%d", names[kind], c, h, w);
     epi.relu1 = epi.residual = 0;
     epilogue_flags(epi, opts, sizeof opts);
-    irv2_status st = ctx_kernel(ctx, "pool.cl", opts, names[kind], &op->kernel);
-    if (st != IRV2_OK) return st;
     if (!scale) scale = in.mem;
     if (!shift) shift = in.mem;
     cl_uint in_off = (cl_uint)in.off, out_off = (cl_uint)out.off;
     const kernel_arg args[] = {ARG(in.mem), ARG(in_off), ARG(out.mem), ARG(out_off), ARG(scale),
                                ARG(shift),  ARG(n),      ARG(h),       ARG(w),       ARG(ho),
                                ARG(wo)};
-    st = set_args(ctx, op->kernel, names[kind], sizeof args / sizeof args[0], args);
-    if (st != IRV2_OK) {
-        op_release(op);
-        return st;
-    }
+    irv2_status st = op_kernel(ctx, "pool.cl", opts, names[kind], sizeof args / sizeof args[0],
+                               args, op);
+    if (st != IRV2_OK) return st;
     if (kind != POOL_AVG3S1) {
         op->dims = 1;
         op->gws[0] = (size_t)c * n;
-        op->local_one = kind == POOL_MAX3S2;
+        if (kind == POOL_MAX3S2) op_local_one(op);
     } else {
         op->dims = 3;
         op->gws[0] = (size_t)wo, op->gws[1] = (size_t)ho, op->gws[2] = (size_t)c * n;

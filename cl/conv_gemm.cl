@@ -1,0 +1,109 @@
+/* conv_gemm.cl: a convolution as one GEMM over input panels, the taps folded into the
+ * reduction, with a fused epilogue.
+ *
+ * Layout: activations [C][N][H][W]; weights packed as [ceil(Cout/TM)][KH][KW][Cin][TM] (as for
+ * cl/conv_direct.cl); panels [ceil(npos/VW)][KH*KW*Cin][VW] over the npos = N*H_out*W_out
+ * output positions, batch folded in (cl/pack.cl: pack_panels for 1x1, pack_im2col otherwise).
+ * Each work-item computes TM output channels x VW positions of one panel: per panel row one
+ * vector load, then TM fmas with broadcast weights.
+ *
+ * Kernels:
+ *   conv_panels  over panels packed in scratch. Needs VW, TM only. NDRange
+ *                (MB, ceil(npos/VW), ceil(mtiles/MB)), local (1,1,1): output-channel tile
+ *                get_global_id(2) * MB + get_global_id(0); work-groups run dimension 0 first,
+ *                so a block of MB weight tiles stays in cache while every panel passes it, and
+ *                each panel serves the MB tiles from L1.
+ *   conv_fused   each work-group packs one tile's panel (as pack_im2col does, 1x1 included)
+ *                into local memory, then runs `mblock` output-channel tiles over it: no scratch,
+ *                and the panel is written and read in cache. NDRange (ceil(npos/VW),
+ *                ceil(mtiles/mblock)), local (1,1); panel: KH*KW*Cin*VW floats of local memory.
+ * Output parts: see cl/conv_common.h. `accumulate` adds the value already in the output (an
+ * in-place residual sum); the epilogue always applies.
+ *
+ * -D flags (defaults and meanings below): VW, TM; KH, KW, SH, PH, PW (conv_fused); the
+ * epilogue's RELU1, AFFINE, RELU2 (optional; see net.h).
+ */
+
+#ifndef VW
+#define VW 8 // lanes per work-item: 8 or 16
+#endif
+#ifndef TM
+#define TM 8 // output channels per work-item
+#endif
+#ifndef KH
+#define KH 1 // kernel height (conv_fused)
+#endif
+#ifndef KW
+#define KW 1 // kernel width (conv_fused)
+#endif
+#ifndef SH
+#define SH 1 // stride, 1 or 2 (conv_fused)
+#endif
+#ifndef PH
+#define PH 0 // padding above and below (conv_fused)
+#endif
+#ifndef PW
+#define PW 0 // padding left and right (conv_fused)
+#endif
+
+#include "lanes.h"
+#include "conv_common.h"
+#include "im2col.h"
+
+DEFINE_PACK_TAP(pack_tap_local, __local)
+
+/* cin: the panels' rows (KH*KW*Cin). */
+__kernel void conv_panels(__global const float *panels, uint panels_off,
+                          __global const float *weights, __global const float *bias,
+                          __global const float *scale, __global const float *shift,
+                          __global float *out, uint out_off, int seg1, uint off1, int seg2,
+                          uint off2, int cin, int cout, int npos, int out_cstride,
+                          int accumulate)
+{
+    const int mt = get_global_id(2) * get_global_size(0) + get_global_id(0);
+    const int t = get_global_id(1), p0 = t * VW;
+    if (mt * TM >= cout) return;
+    __global const float *panel = panels + panels_off + (size_t)t * cin * VW;
+    __global const float *wk = weights + (size_t)mt * cin * TM;
+    const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, out_cstride);
+    if (accumulate) { /* start the old values' cache misses now, under the reduction */
+        float touch = 0.0f;
+        for (int m = 0; m < TM && mt * TM + m < cout; m++)
+            touch += out[out_start(&d, mt * TM + m) + p0];
+        volatile float sink = touch;
+        (void)sink;
+    }
+    floatV acc[TM];
+    for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
+    for (int c = 0; c < cin; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
+    const conv_epi e = {bias, scale, shift};
+    store_channels(acc, mt, &d, p0, NULL, min(VW, npos - p0), accumulate, 1, e);
+}
+
+__kernel void conv_fused(__global const float *in, uint in_off, __global const float *weights,
+                         __global const float *bias, __global const float *scale,
+                         __global const float *shift, __global float *out, uint out_off,
+                         int seg1, uint off1, int seg2, uint off2, int cin, int cout, int nimg,
+                         int H, int W, int Ho, int Wo, int in_cstride, int accumulate,
+                         int mblock, __local float *panel)
+{
+    const int t = get_global_id(0), plane = Ho * Wo, p0 = t * VW, npos = nimg * plane;
+    __global const float *src = in + in_off;
+    const tile_geometry g = tile_geometry_of(p0, plane, Wo);
+    for (int tap = 0; tap < KH * KW; tap++) {
+        const int kh = tap / KW, kw = tap - kh * KW;
+        const tap_source ts = tap_source_of(src, &g, kh, kw, nimg, H, W, Wo);
+        pack_tap_local(panel + tap * cin * VW, src, &ts, cin, in_cstride);
+    }
+    const int rows = KH * KW * cin, count = min(VW, npos - p0);
+    const int mt0 = get_global_id(1) * mblock, mt1 = min(mt0 + mblock, (cout + TM - 1) / TM);
+    const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, npos);
+    const conv_epi e = {bias, scale, shift};
+    for (int mt = mt0; mt < mt1; mt++) {
+        __global const float *wk = weights + (size_t)mt * rows * TM;
+        floatV acc[TM];
+        for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
+        for (int c = 0; c < rows; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
+        store_channels(acc, mt, &d, p0, NULL, count, accumulate, 1, e);
+    }
+}

@@ -1,0 +1,34 @@
+/* lanes.h: the VW-wide vector types of the conv kernels and the strided row load. Included
+ * by cl/conv_direct.cl, cl/conv_gemm.cl and cl/pack.cl after their -D defaults; needs VW
+ * (8 or 16) and SH (1 or 2). */
+
+#if VW == 8
+#define floatV float8
+#define intV int8
+#define vloadV vload8
+#define vstoreV vstore8
+#define LANES ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#elif VW == 16
+#define floatV float16
+#define intV int16
+#define vloadV vload16
+#define vstoreV vstore16
+#define LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#else
+#error "VW must be 8 or 16"
+#endif
+
+#if SH != 1 && SH != 2
+#error "SH must be 1 or 2"
+#endif
+
+/* VW lanes of an input row, every SH-th float from p: with SH = 2, the even lanes of two
+ * contiguous loads (reading up to 2*VW floats). */
+static floatV load_row(__global const float *p)
+{
+#if SH == 1
+    return vloadV(0, p);
+#else
+    return (floatV)(vloadV(0, p).even, vloadV(0, p + VW).even);
+#endif
+}

@@ -1,0 +1,126 @@
+/* conv.h: convolutions on [C][N][H][W] activations, in the methods irv2 offers, each a
+ * family of kernels (cl/conv_direct.cl, cl/conv_gemm.cl with cl/pack.cl) or CLBlast's SGEMM.
+ * A conv is described by its shape and its form (method and tiling); the tuner picks a form
+ * from conv_candidates() and the plan then packs the weights and builds the launches for it. */
+#ifndef IRV2_CONV_H
+#define IRV2_CONV_H
+
+#include "ops/op.h"
+
+typedef struct conv_shape {
+    int cin, cout, kh, kw, stride, ph, pw;
+    int n, h, w;           /* input batch and size */
+    int ho, wo;            /* output size (derived by conv_shape_finish) */
+} conv_shape;
+
+/* The register tile of one work-item: vw output positions (8 or 16 vector lanes) x tm output
+ * channels. */
+typedef struct conv_tiling {
+    int vw, tm;
+} conv_tiling;
+
+typedef enum conv_method {
+    CONV_DIRECT,  /* cl/conv_direct.cl: shifted input rows straight from the tensor, any shape */
+    CONV_PHASE,   /* stride 2: the input split into its four parity planes in scratch
+                     (cl/pack.cl), then a stride-1 direct pass over them */
+    CONV_PANELS,  /* the input packed into contiguous panels in scratch (cl/pack.cl: a plain
+                     regrouping for 1x1, im2col otherwise), then one panel GEMM
+                     (cl/conv_gemm.cl) with the taps folded into the reduction */
+    CONV_FUSED,   /* the panel GEMM with each work-group packing its tile's panel in local
+                     memory: no scratch */
+    CONV_CLBLAST, /* 1x1 stride 1: CLBlast's SGEMM on the canonical weights, then the
+                     epilogue (cl/eltwise.cl) */
+    CONV_METHODS
+} conv_method;
+
+/* How a conv runs. kchunk (CONV_DIRECT and CONV_PHASE only): input channels per launch, each
+ * launch adding to the output, which keeps a long reduction's panels in cache; 0 for one
+ * launch. The tiling is unused by CONV_CLBLAST. */
+typedef struct conv_form {
+    conv_method method;
+    conv_tiling tiling;
+    int kchunk;
+} conv_form;
+
+/* Where a conv writes, in parts: output channel co of part k (the last k with
+ * from[k] <= co; from[0] = 0) goes to mem at off[k] + (co - from[k]) * plane. Sibling convs
+ * that read the same input run as one conv with their weights stacked, each part still
+ * writing its own tensor; a single conv has one part. */
+#define CONV_MAX_PARTS 3
+typedef struct conv_out {
+    cl_mem mem;
+    int parts;
+    int from[CONV_MAX_PARTS];
+    size_t off[CONV_MAX_PARTS];
+} conv_out;
+
+static inline conv_out conv_out_one(op_buf b)
+{
+    return (conv_out){b.mem, 1, {0}, {b.off}};
+}
+
+/* The buffers of one conv. in (and scratch, for the parity planes) must have conv_guard()
+ * readable floats on either side. weights are packed by conv_pack() for the form. */
+typedef struct conv_bufs {
+    op_buf in;             /* [cin][n][h][w] */
+    op_buf scratch;        /* conv_scratch() floats; unused when that is 0 */
+    int shared_panels;     /* CONV_PANELS on a 1x1 conv: scratch already holds this input's
+                              panels at this vw (packed by a sibling's launch): no packing */
+    cl_mem weights;
+    cl_mem bias;           /* [cout] */
+    cl_mem scale, shift;   /* [cout] with epi.affine, else NULL */
+    conv_out out;          /* [cout][n][ho][wo]; the old values are read with epi.residual */
+} conv_bufs;
+
+/* Most launches one conv needs (the parity split or panel packing, then chunks). */
+#define CONV_MAX_LAUNCHES 16
+
+/* Computes ho, wo; fails if the window does not fit. */
+irv2_status conv_shape_finish(conv_shape *s);
+/* A 1x1 stride-1 conv without padding: one GEMM over all positions. */
+int conv_is_gemm(const conv_shape *s);
+
+/* The forms of irv2's own kernels worth timing for this conv on this device, in the order the
+ * tuner times them (ties go to the first): for each tiling the device gets (conv_tilings),
+ * direct, panels, fused, parity planes, wherever the form exists and fits (local memory for
+ * fused). parts: output parts the conv writes. Returns how many, at most cap. */
+size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, conv_form *out,
+                       size_t cap);
+/* CLBlast's forms for this conv: one for a 1x1 stride-1 conv with one output part, else none. */
+size_t conv_clblast_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
+                               conv_form *out, size_t cap);
+/* Forms derived from the best measured one, timed after it: a direct or parity-plane form
+ * split into chunks of about 512 and 256 reduction terms. Returns how many, at most cap. */
+size_t conv_refinements(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap);
+/* The form used without measuring: the device's default tiling; KxK convs fused where local
+ * memory allows, 1x1 convs over panels in scratch, else direct. */
+conv_form conv_default_form(const irv2_context *ctx, const conv_shape *s);
+
+/* The tilings offered on this device, at most cap; returns how many (at most
+ * CONV_MAX_TILINGS). More than 8 channels of 16 lanes need more than 16 vector registers: those
+ * are offered only where the native float vector is 16 wide (AVX-512's 32 registers). */
+#define CONV_MAX_TILINGS 8
+size_t conv_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap);
+/* The device's default tiling (from its preferred float vector width). */
+conv_tiling conv_default_tiling(const irv2_context *ctx);
+
+/* Floats of scratch the form needs (0: none, or no such form for this shape). */
+size_t conv_scratch(const conv_shape *s, const conv_form *f);
+/* Floats a conv may read outside its input tensor (and its parity planes) on either side. */
+size_t conv_guard(const conv_shape *s, conv_tiling t);
+/* Floats of the weights as the form reads them: [ceil(cout/tm)][kh][kw][cin][tm] for irv2's
+ * kernels (zero rows pad cout), [cout][cin] for CLBlast. */
+size_t conv_packed_count(const conv_shape *s, const conv_form *f);
+/* Packs canonical [cout][cin][kh][kw] weights w for the form. */
+void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *packed);
+
+/* All launches of one conv in order, into ops (CONV_MAX_LAUNCHES entries); *count set. A
+ * residual epilogue accumulates into out (no ReLU before the sum is supported). On failure no
+ * launch is left allocated and the message names the form. */
+irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
+                          op_epilogue epi, const conv_bufs *b, op_launch *ops, int *count);
+
+/* "direct", "phase", "panels", "fused" or "clblast". */
+const char *conv_method_name(conv_method m);
+
+#endif

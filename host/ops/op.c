@@ -1,0 +1,54 @@
+/* op.c: enqueueing and releasing prepared launches, building a kernel with its arguments,
+ * and the -D flags of the shared epilogue. */
+#include "ops/op.h"
+
+#include "runtime/program.h"
+
+#include <stdio.h>
+#include <string.h>
+
+irv2_status op_enqueue(irv2_context *ctx, const op_launch *op, cl_event *event)
+{
+    if (op->call) return op->call(ctx, op, event);
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, op->kernel, op->dims, NULL, op->gws,
+                                        op->lws[0] ? op->lws : NULL, 0, NULL, event);
+    return ctx_cl_check(ctx, err, "clEnqueueNDRangeKernel");
+}
+
+void op_release(op_launch *op)
+{
+    if (op->kernel) clReleaseKernel(op->kernel);
+    memset(op, 0, sizeof *op);
+}
+
+void op_local_one(op_launch *op) { op->lws[0] = op->lws[1] = op->lws[2] = 1; }
+
+void epilogue_flags(op_epilogue epi, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "%s%s%s%s", epi.relu1 ? " -DRELU1" : "", epi.residual ? " -DRESIDUAL" : "",
+             epi.affine ? " -DAFFINE" : "", epi.relu2 ? " -DRELU2" : "");
+}
+
+irv2_status set_args(irv2_context *ctx, cl_kernel k, const char *what, unsigned count,
+                     const kernel_arg *args)
+{
+    for (unsigned i = 0; i < count; i++) {
+        cl_int err = clSetKernelArg(k, i, args[i].size, args[i].value);
+        if (err != CL_SUCCESS) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "clSetKernelArg(%s, %u)", what, i);
+            return ctx_cl_check(ctx, err, msg);
+        }
+    }
+    return IRV2_OK;
+}
+
+irv2_status op_kernel(irv2_context *ctx, const char *file, const char *options,
+                      const char *name, unsigned nargs, const kernel_arg *args, op_launch *op)
+{
+    memset(op, 0, sizeof *op);
+    irv2_status st = ctx_kernel(ctx, file, options, name, &op->kernel);
+    if (st == IRV2_OK) st = set_args(ctx, op->kernel, name, nargs, args);
+    if (st != IRV2_OK) op_release(op);
+    return st;
+}

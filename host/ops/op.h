@@ -1,0 +1,63 @@
+/* op.h: prepared launches. Each op is created once (kernel built, arguments set, NDRange
+ * computed, or a library call described) and enqueued any number of times; plus the helpers
+ * the launchers in host/ops/ share. */
+#ifndef IRV2_OP_H
+#define IRV2_OP_H
+
+#include "runtime/context.h"
+
+/* A buffer region: elements from offset. */
+typedef struct op_buf {
+    cl_mem mem;
+    size_t off;
+} op_buf;
+
+/* The fused epilogue (net.h): v = acc + bias; relu1; old output + v (residual); v * scale +
+ * shift (affine); relu2. */
+typedef struct op_epilogue {
+    int relu1, residual, affine, relu2;
+} op_epilogue;
+
+typedef struct op_launch op_launch;
+typedef irv2_status (*op_call)(irv2_context *ctx, const op_launch *op, cl_event *event);
+
+/* C[m][n] = A[m][k] B[k][n] + beta C, row-major, on buffer offsets (CLBlast). */
+typedef struct op_sgemm {
+    int m, n, k;
+    op_buf a, b, c;
+    float beta;
+} op_sgemm;
+
+/* A kernel with its arguments set, its NDRange and local size (lws[0] == 0: the OpenCL
+ * implementation chooses); or, when call is set, a library call (its arguments in sgemm). */
+struct op_launch {
+    cl_kernel kernel;
+    unsigned dims;
+    size_t gws[3], lws[3];
+    op_call call;
+    op_sgemm sgemm;
+};
+
+irv2_status op_enqueue(irv2_context *ctx, const op_launch *op, cl_event *event);
+void op_release(op_launch *op);
+
+/* ---- for the launchers ---- */
+typedef struct kernel_arg {
+    size_t size;
+    const void *value;
+} kernel_arg;
+
+#define ARG(x) ((kernel_arg){sizeof(x), &(x)})
+
+/* " -DRELU1 -DAFFINE ..." for the epilogue's flags. */
+void epilogue_flags(op_epilogue epi, char *dst, size_t cap);
+/* Builds kernel `name` of cl/<file> with options and sets its arguments; on failure op is
+ * left released. */
+irv2_status op_kernel(irv2_context *ctx, const char *file, const char *options,
+                      const char *name, unsigned nargs, const kernel_arg *args, op_launch *op);
+irv2_status set_args(irv2_context *ctx, cl_kernel k, const char *what, unsigned count,
+                     const kernel_arg *args);
+/* Sets local size (1, 1, 1): the CPU kernels' shape, one work-item per work-group. */
+void op_local_one(op_launch *op);
+
+#endif

@@ -1,0 +1,537 @@
+/* plan.c: building a plan in one direction (steps, forms, panel sharing, memory, weights,
+ * launches) and running it: the input uploaded, every launch enqueued, the output read. */
+#include "plan/plan.h"
+
+#include "ops/conv.h"
+#include "ops/head.h"
+#include "ops/pool.h"
+#include "plan/memory.h"
+#include "plan/tune.h"
+#include "runtime/program.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One step of the run: a layer, or stacked sibling 1x1 convs computed as one. */
+typedef struct plan_step {
+    const net_layer *layer;      /* the first layer it computes */
+    const char *kind;            /* for profiles: "conv1x1", "maxpool", ... */
+    char name[2 * NET_NAME_MAX]; /* the layer's, or "a.x+y+z" for stacked siblings a.x, a.y, a.z */
+    int members[CONV_MAX_PARTS]; /* the layers it computes */
+    int nmembers;
+    conv_shape shape;            /* convs: as run, stacked couts summed */
+    conv_form form;
+    int shared_panels;           /* its input's panels are in scratch already */
+    double flops;                /* for the whole batch */
+    cl_mem w, bias, scale, shift;
+    op_launch ops[CONV_MAX_LAUNCHES];
+    int nops;
+    cl_event events[CONV_MAX_LAUNCHES]; /* per op, when profiling */
+} plan_step;
+
+struct plan {
+    irv2_context *ctx;
+    const net *net;
+    const layer_weights *weights;
+    unsigned batch;
+    plan_step *steps;
+    int nsteps;
+    int *time;                 /* per layer: when it runs (the first layer of its step) */
+    size_t *root_off;          /* per root tensor: its offset in the arena */
+    cl_mem arena, scratch, out;
+    size_t arena_floats, scratch_floats, scratch_guard, out_floats;
+    uint64_t weight_bytes;
+    op_launch head[2];         /* logits, probabilities */
+    float *staging;            /* input transposed to [3][N][299][299] */
+    int profiling, have_events, binaries_saved;
+};
+
+unsigned plan_batch(const plan *p) { return p->batch; }
+
+uint64_t plan_weight_bytes(const plan *p) { return p->weight_bytes; }
+
+uint64_t plan_activation_bytes(const plan *p)
+{
+    return ((uint64_t)p->arena_floats + p->scratch_floats + p->out_floats) * sizeof(float);
+}
+
+void plan_set_profiling(plan *p, int enable) { p->profiling = enable != 0; }
+
+/* ---- steps ------------------------------------------------------------------------------ */
+
+/* When each layer runs: stacked siblings (net_siblings) at their group's first layer; no
+ * stacking when CLBlast is forced (its GEMM writes one contiguous output). */
+static irv2_status layer_times(const net *n, irv2_gemm_backend gemm, int **time)
+{
+    *time = malloc((size_t)(n->nlayers > 0 ? n->nlayers : 1) * sizeof **time);
+    if (!*time) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning steps");
+    net_siblings(n, gemm == IRV2_GEMM_CLBLAST ? 1 : CONV_MAX_PARTS, *time);
+    return IRV2_OK;
+}
+
+/* A conv layer as the plan runs it: a 1x1 stride-1 conv is one GEMM over all N*H*W positions. */
+static conv_shape conv_shape_of(const net *n, const net_layer *l, unsigned batch)
+{
+    const net_tensor *x = &n->tensors[l->in];
+    conv_shape s = {.cin = l->cin, .cout = l->cout, .kh = l->kh, .kw = l->kw, .stride = l->sh,
+                    .ph = l->ph, .pw = l->pw, .n = (int)batch, .h = x->h, .w = x->w};
+    if (conv_is_gemm(&s)) s.n = 1, s.h = 1, s.w = (int)batch * x->h * x->w;
+    return s;
+}
+
+static void name_step(const net *n, plan_step *s)
+{
+    const char *lead = n->layers[s->members[0]].name, *dot = strrchr(lead, '.');
+    size_t prefix = dot ? (size_t)(dot - lead) + 1 : 0;
+    snprintf(s->name, sizeof s->name, "%s", lead);
+    for (int k = 1; k < s->nmembers; k++) {
+        const char *other = n->layers[s->members[k]].name;
+        size_t used = strlen(s->name);
+        snprintf(s->name + used, sizeof s->name - used, "+%s",
+                 strncmp(other, lead, prefix) == 0 ? other + prefix : other);
+    }
+}
+
+/* One step per group of layers with the same time, in order, with its conv shape. */
+static irv2_status make_steps(plan *p)
+{
+    const net *n = p->net;
+    for (int i = 0; i < n->nlayers; i++) {
+        if (p->time[i] != i) { /* a later sibling: joins its group's step */
+            plan_step *s = &p->steps[p->nsteps - 1];
+            while (s->members[0] != p->time[i]) s--;
+            s->members[s->nmembers++] = i;
+            s->shape.cout += n->layers[i].cout;
+            continue;
+        }
+        plan_step *s = &p->steps[p->nsteps++];
+        s->layer = &n->layers[i];
+        s->kind = net_layer_kind_name(s->layer);
+        s->members[0] = i, s->nmembers = 1;
+        if (s->layer->kind == LAYER_CONV) s->shape = conv_shape_of(n, s->layer, p->batch);
+    }
+    for (int k = 0; k < p->nsteps; k++) {
+        plan_step *s = &p->steps[k];
+        name_step(n, s);
+        if (s->layer->kind != LAYER_CONV) continue;
+        irv2_status st = conv_shape_finish(&s->shape);
+        if (st != IRV2_OK) return st;
+        const conv_shape *c = &s->shape;
+        s->flops = 2.0 * c->cout * c->cin * c->kh * c->kw * (double)c->n * c->ho * c->wo;
+    }
+    return IRV2_OK;
+}
+
+/* The step's weights [cout][cin][kh][kw] and bias, stacked along cout into *stack for
+ * siblings (NULL for a single layer, whose own arrays are used). */
+static irv2_status step_params(const plan *p, const plan_step *s, const float **w,
+                               const float **bias, float **stack)
+{
+    const conv_shape *cs = &s->shape;
+    size_t wcount = (size_t)cs->cout * cs->cin * cs->kh * cs->kw, w_at = 0, b_at = wcount;
+    *stack = NULL;
+    *w = p->weights[s->members[0]].w, *bias = p->weights[s->members[0]].bias;
+    if (s->nmembers == 1) return IRV2_OK;
+    *stack = malloc((wcount + (size_t)cs->cout) * sizeof(float));
+    if (!*stack) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory stacking %s", s->name);
+    for (int k = 0; k < s->nmembers; k++) {
+        const net_layer *l = &p->net->layers[s->members[k]];
+        const layer_weights *lw = &p->weights[s->members[k]];
+        size_t count = (size_t)l->cout * l->cin * l->kh * l->kw;
+        memcpy(*stack + w_at, lw->w, count * sizeof(float));
+        memcpy(*stack + b_at, lw->bias, (size_t)l->cout * sizeof(float));
+        w_at += count, b_at += (size_t)l->cout;
+    }
+    *w = *stack, *bias = *stack + wcount;
+    return IRV2_OK;
+}
+
+static op_epilogue epi_of(const net_layer *l)
+{
+    return (op_epilogue){l->epi.relu1, l->epi.residual, l->epi.affine, l->epi.relu2};
+}
+
+/* ---- forms ------------------------------------------------------------------------------ */
+
+static irv2_status choose_form(const plan *p, tuner *t, irv2_gemm_backend gemm, plan_step *s)
+{
+    const float *w, *bias;
+    float *stack;
+    irv2_status st = step_params(p, s, &w, &bias, &stack);
+    if (st != IRV2_OK) return st;
+    tune_job job = {gemm, s->shape, epi_of(s->layer), s->nmembers, {0}, w, bias};
+    for (int k = 1; k < s->nmembers; k++)
+        job.from[k] = job.from[k - 1] + p->net->layers[s->members[k - 1]].cout;
+    st = tune_choose(t, &job, &s->form);
+    free(stack);
+    return st;
+}
+
+static irv2_status choose_forms(plan *p, irv2_gemm_backend gemm)
+{
+    tuner *t;
+    irv2_status st = tuner_create(p->ctx, &t);
+    for (int k = 0; st == IRV2_OK && k < p->nsteps; k++)
+        if (p->steps[k].layer->kind == LAYER_CONV) st = choose_form(p, t, gemm, &p->steps[k]);
+    tuner_free(t);
+    return st;
+}
+
+/* Sibling 1x1 convs read the same input: a panel-form step skips packing when scratch still
+ * holds that input's panels at its width (packed by an earlier step, with no step since
+ * writing to scratch or to that input). */
+static void share_panels(plan *p)
+{
+    const net *n = p->net;
+    int panels_of = -1, panels_vw = 0;
+    for (int k = 0; k < p->nsteps; k++) {
+        plan_step *s = &p->steps[k];
+        int conv = s->layer->kind == LAYER_CONV;
+        if (conv && s->form.method == CONV_PANELS && conv_is_gemm(&s->shape)) {
+            s->shared_panels = panels_of == s->layer->in && panels_vw == s->form.tiling.vw;
+            panels_of = s->layer->in, panels_vw = s->form.tiling.vw;
+        } else if (conv && conv_scratch(&s->shape, &s->form) > 0) {
+            panels_of = -1; /* parity planes or im2col panels overwrite scratch */
+        }
+        for (int m = 0; m < s->nmembers && panels_of >= 0; m++)
+            if (net_root(n, n->layers[s->members[m]].out, NULL) == net_root(n, panels_of, NULL))
+                panels_of = -1;
+    }
+}
+
+/* ---- memory ----------------------------------------------------------------------------- */
+
+/* Guard floats around the arena's tensors for the chosen tilings (at least 64). */
+static size_t arena_guard(const plan *p)
+{
+    size_t g = 64;
+    for (int k = 0; k < p->nsteps; k++) {
+        const plan_step *s = &p->steps[k];
+        if (s->layer->kind != LAYER_CONV || s->form.method == CONV_CLBLAST) continue;
+        size_t need = conv_guard(&s->shape, s->form.tiling);
+        if (need > g) g = need;
+    }
+    return g;
+}
+
+/* The one scratch buffer, shared by the steps in turn: the largest need, with guards. */
+static void size_scratch(plan *p)
+{
+    size_t need = 0, guard = 0;
+    for (int k = 0; k < p->nsteps; k++) {
+        const plan_step *s = &p->steps[k];
+        if (s->layer->kind != LAYER_CONV) continue;
+        size_t floats = conv_scratch(&s->shape, &s->form);
+        if (floats == 0) continue;
+        size_t g = conv_guard(&s->shape, s->form.tiling);
+        if (floats > need) need = floats;
+        if (g > guard) guard = g;
+    }
+    p->scratch_guard = guard;
+    p->scratch_floats = need ? need + 2 * guard : 0;
+}
+
+/* A device buffer of floats, zero-filled: guard space is read (and masked) by shifted loads,
+ * so it must hold finite values. */
+static irv2_status zeroed_buffer(irv2_context *ctx, size_t floats, const char *what, cl_mem *out)
+{
+    irv2_status st = ctx_buffer(ctx, floats * sizeof(float), CL_MEM_READ_WRITE, what, out);
+    float zero = 0.0f;
+    if (st == IRV2_OK)
+        st = ctx_cl_check(ctx, clEnqueueFillBuffer(ctx->queue, *out, &zero, sizeof zero, 0,
+                                                   floats * sizeof(float), 0, NULL, NULL),
+                          "clEnqueueFillBuffer");
+    return st;
+}
+
+static irv2_status place_memory(plan *p)
+{
+    const net *n = p->net;
+    irv2_status st = memory_place(n, p->time, p->batch, arena_guard(p), p->root_off,
+                                  &p->arena_floats);
+    size_scratch(p);
+    p->out_floats = (size_t)p->batch * n->classes;
+    if (st == IRV2_OK) st = zeroed_buffer(p->ctx, p->arena_floats, "activations", &p->arena);
+    if (st == IRV2_OK && p->scratch_floats)
+        st = zeroed_buffer(p->ctx, p->scratch_floats, "scratch", &p->scratch);
+    if (st == IRV2_OK)
+        st = ctx_buffer(p->ctx, p->out_floats * sizeof(float), CL_MEM_WRITE_ONLY, "output",
+                        &p->out);
+    return st;
+}
+
+static op_buf view(const plan *p, int t)
+{
+    return (op_buf){p->arena, memory_offset(p->net, p->root_off, p->batch, t)};
+}
+
+/* ---- weights and launches --------------------------------------------------------------- */
+
+static irv2_status upload(plan *p, const char *what, const float *data, size_t count, cl_mem *out)
+{
+    irv2_status st = ctx_buffer(p->ctx, count * sizeof(float), CL_MEM_READ_ONLY, what, out);
+    if (st != IRV2_OK) return st;
+    p->weight_bytes += count * sizeof(float);
+    cl_int err = clEnqueueWriteBuffer(p->ctx->queue, *out, CL_TRUE, 0, count * sizeof(float),
+                                      data, 0, NULL, NULL);
+    return ctx_cl_check(p->ctx, err, what);
+}
+
+/* The conv's weights packed for its form, and its bias. */
+static irv2_status upload_conv(plan *p, plan_step *s)
+{
+    const float *w, *bias;
+    float *stack, *packed = NULL;
+    size_t count = conv_packed_count(&s->shape, &s->form);
+    irv2_status st = step_params(p, s, &w, &bias, &stack);
+    if (st == IRV2_OK) st = upload(p, s->name, bias, (size_t)s->shape.cout, &s->bias);
+    if (st == IRV2_OK && !(packed = malloc(count * sizeof(float))))
+        st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory packing %s", s->name);
+    if (st == IRV2_OK) {
+        conv_pack(&s->shape, &s->form, w, packed);
+        st = upload(p, s->name, packed, count, &s->w);
+    }
+    free(packed);
+    free(stack);
+    return st;
+}
+
+/* Where the step's output goes: one part per layer it computes. */
+static conv_out step_out(const plan *p, const plan_step *s)
+{
+    conv_out o = {p->arena, s->nmembers, {0}, {0}};
+    for (int k = 0, from = 0; k < s->nmembers; k++) {
+        const net_layer *l = &p->net->layers[s->members[k]];
+        o.from[k] = from, o.off[k] = view(p, l->out).off;
+        from += l->cout;
+    }
+    return o;
+}
+
+static irv2_status prepare_step(plan *p, plan_step *s)
+{
+    const net_layer *l = s->layer;
+    const layer_weights *lw = &p->weights[s->members[0]];
+    const net_tensor *x = &p->net->tensors[l->in];
+    irv2_status st = IRV2_OK;
+    if (lw->scale) st = upload(p, l->name, lw->scale, (size_t)l->cout, &s->scale);
+    if (st == IRV2_OK && lw->shift) st = upload(p, l->name, lw->shift, (size_t)l->cout, &s->shift);
+    if (st != IRV2_OK) return st;
+    if (l->kind != LAYER_CONV) {
+        pool_kind pk = l->kind == LAYER_MAXPOOL   ? POOL_MAX3S2
+                       : l->kind == LAYER_AVGPOOL ? POOL_AVG3S1
+                                                  : POOL_GLOBAL_AVG;
+        s->nops = 1;
+        return pool_op(p->ctx, pk, x->c, (int)p->batch, x->h, x->w, epi_of(l), view(p, l->in),
+                       s->scale, s->shift, view(p, l->out), &s->ops[0]);
+    }
+    st = upload_conv(p, s);
+    if (st != IRV2_OK) return st;
+    conv_bufs b = {view(p, l->in), {p->scratch, p->scratch_guard}, s->shared_panels, s->w,
+                   s->bias, s->scale, s->shift, step_out(p, s)};
+    return conv_launches(p->ctx, &s->shape, &s->form, epi_of(l), &b, s->ops, &s->nops);
+}
+
+static irv2_status prepare_launches(plan *p)
+{
+    irv2_status st = IRV2_OK;
+    for (int k = 0; st == IRV2_OK && k < p->nsteps; k++) st = prepare_step(p, &p->steps[k]);
+    for (int k = 0; st == IRV2_OK && k < 2; k++)
+        st = head_op(p->ctx, p->net->classes, (int)p->batch, k, view(p, p->net->logits), p->out,
+                     &p->head[k]);
+    return st;
+}
+
+/* ---- create, fit, free ------------------------------------------------------------------ */
+
+irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
+                        irv2_gemm_backend gemm, unsigned batch, plan **out)
+{
+    *out = NULL;
+    plan *p = calloc(1, sizeof *p);
+    if (!p) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    p->ctx = ctx, p->net = n, p->weights = w, p->batch = batch;
+    p->root_off = calloc((size_t)n->ntensors, sizeof *p->root_off);
+    p->steps = calloc((size_t)n->nlayers, sizeof *p->steps);
+    p->staging = malloc(memory_tensor_floats(&n->tensors[n->input], batch) * sizeof(float));
+    irv2_status st = IRV2_OK;
+    if (!p->root_off || !p->steps || !p->staging)
+        st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
+    if (st == IRV2_OK) st = layer_times(n, gemm, &p->time);
+    if (st == IRV2_OK) st = make_steps(p);
+    if (st == IRV2_OK) st = choose_forms(p, gemm);
+    if (st == IRV2_OK) share_panels(p);
+    if (st == IRV2_OK) st = place_memory(p);
+    if (st == IRV2_OK) st = prepare_launches(p);
+    if (st == IRV2_OK) st = ctx_cl_check(ctx, clFinish(ctx->queue), "clFinish");
+    if (st != IRV2_OK) {
+        plan_free(p);
+        return st;
+    }
+    *out = p;
+    return IRV2_OK;
+}
+
+/* Floats of the largest buffer a plan for batch may allocate, whatever the forms: the arena
+ * with the widest tiling's guards, or scratch for the largest parity planes or panels. */
+static irv2_status largest_buffer(const net *n, const int *time, unsigned batch, size_t *floats)
+{
+    size_t guard = 64, scratch = 0, arena = 0;
+    const conv_tiling widest = {16, 1};
+    for (int i = 0; i < n->nlayers; i++) {
+        if (n->layers[i].kind != LAYER_CONV) continue;
+        conv_shape s = conv_shape_of(n, &n->layers[i], batch);
+        if (conv_shape_finish(&s) != IRV2_OK) continue;
+        const conv_form phase = {CONV_PHASE, widest, 0}, panels = {CONV_PANELS, widest, 0};
+        size_t g = conv_guard(&s, widest), need = conv_scratch(&s, &phase);
+        if (conv_scratch(&s, &panels) > need) need = conv_scratch(&s, &panels);
+        if (g > guard) guard = g;
+        if (need + 2 * g > scratch) scratch = need + 2 * g;
+    }
+    size_t *off = calloc((size_t)n->ntensors, sizeof *off);
+    if (!off) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning buffers");
+    irv2_status st = memory_place(n, time, batch, guard, off, &arena);
+    free(off);
+    *floats = arena > scratch ? arena : scratch;
+    return st;
+}
+
+irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend gemm,
+                           unsigned batch, unsigned *fits)
+{
+    uint64_t limit = ctx->info.max_alloc_bytes;
+    size_t floats;
+    int *time = NULL;
+    *fits = 0;
+    if (limit == 0) return *fits = batch, IRV2_OK; /* the device states no limit */
+    irv2_status st = layer_times(n, gemm, &time);
+    if (st == IRV2_OK) st = largest_buffer(n, time, 1, &floats);
+    if (st == IRV2_OK && (uint64_t)floats * sizeof(float) > limit)
+        st = irv2_fail(IRV2_ERR_DEVICE_MEMORY,
+                       "device '%s': one image needs a %llu-byte buffer, above the largest "
+                       "allocation the device allows (%llu bytes)",
+                       ctx->info.name, (unsigned long long)floats * sizeof(float),
+                       (unsigned long long)limit);
+    /* Buffer sizes grow with the batch: the largest batch that fits, by bisection. */
+    unsigned lo = 1, hi = batch;
+    while (st == IRV2_OK && lo < hi) {
+        unsigned mid = lo + (hi - lo + 1) / 2;
+        st = largest_buffer(n, time, mid, &floats);
+        if ((uint64_t)floats * sizeof(float) <= limit) lo = mid;
+        else hi = mid - 1;
+    }
+    free(time);
+    if (st == IRV2_OK) *fits = lo;
+    return st;
+}
+
+static void release_events(plan *p)
+{
+    if (!p->have_events) return;
+    for (int i = 0; i < p->nsteps; i++)
+        for (int k = 0; k < CONV_MAX_LAUNCHES; k++)
+            if (p->steps[i].events[k]) clReleaseEvent(p->steps[i].events[k]), p->steps[i].events[k] = NULL;
+    p->have_events = 0;
+}
+
+void plan_free(plan *p)
+{
+    if (!p) return;
+    release_events(p);
+    for (int i = 0; p->steps && i < p->nsteps; i++) {
+        plan_step *s = &p->steps[i];
+        for (int k = 0; k < s->nops; k++) op_release(&s->ops[k]);
+        cl_mem mems[4] = {s->w, s->bias, s->scale, s->shift};
+        for (int k = 0; k < 4; k++)
+            if (mems[k]) clReleaseMemObject(mems[k]);
+    }
+    op_release(&p->head[0]);
+    op_release(&p->head[1]);
+    if (p->arena) clReleaseMemObject(p->arena);
+    if (p->scratch) clReleaseMemObject(p->scratch);
+    if (p->out) clReleaseMemObject(p->out);
+    free(p->time);
+    free(p->root_off);
+    free(p->steps);
+    free(p->staging);
+    free(p);
+}
+
+/* ---- run -------------------------------------------------------------------------------- */
+
+/* NCHW input -> [3][N][H][W] staging, then one write into the arena. */
+static irv2_status upload_input(plan *p, const float *input)
+{
+    const net_tensor *x = &p->net->tensors[p->net->input];
+    size_t plane = (size_t)x->h * x->w;
+    for (unsigned b = 0; b < p->batch; b++)
+        for (int c = 0; c < x->c; c++)
+            memcpy(p->staging + ((size_t)c * p->batch + b) * plane,
+                   input + ((size_t)b * x->c + c) * plane, plane * sizeof(float));
+    op_buf dst = view(p, p->net->input);
+    cl_int err = clEnqueueWriteBuffer(p->ctx->queue, dst.mem, CL_FALSE, dst.off * sizeof(float),
+                                      memory_tensor_floats(x, p->batch) * sizeof(float),
+                                      p->staging, 0, NULL, NULL);
+    return ctx_cl_check(p->ctx, err, "writing the input");
+}
+
+irv2_status plan_run(plan *p, const float *input, float *output, int softmax)
+{
+    irv2_context *ctx = p->ctx;
+    release_events(p);
+    irv2_status st = upload_input(p, input);
+    for (int i = 0; st == IRV2_OK && i < p->nsteps; i++) {
+        plan_step *s = &p->steps[i];
+        for (int k = 0; st == IRV2_OK && k < s->nops; k++)
+            st = op_enqueue(ctx, &s->ops[k], p->profiling ? &s->events[k] : NULL);
+        p->have_events |= p->profiling;
+    }
+    if (st == IRV2_OK) st = op_enqueue(ctx, &p->head[softmax ? 1 : 0], NULL);
+    if (st == IRV2_OK)
+        st = ctx_cl_check(ctx, clEnqueueReadBuffer(ctx->queue, p->out, CL_TRUE, 0,
+                                                   p->out_floats * sizeof(float), output, 0,
+                                                   NULL, NULL),
+                          "reading the output");
+    if (st != IRV2_OK) {
+        clFinish(ctx->queue); /* leave nothing in flight on failure */
+        return st;
+    }
+    if (!p->binaries_saved) { /* every kernel variant has now been launched once */
+        ctx_save_binaries(ctx);
+        p->binaries_saved = 1;
+    }
+    return IRV2_OK;
+}
+
+static double event_ms(cl_event e)
+{
+    cl_ulong t0 = 0, t1 = 0;
+    if (!e || clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) !=
+                  CL_SUCCESS ||
+        clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) != CL_SUCCESS)
+        return 0.0;
+    return t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
+}
+
+irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, size_t capacity,
+                         size_t *count)
+{
+    size_t nk = 0;
+    if (!p->have_events) return IRV2_OK;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        const char *key = by_layer ? s->name : s->kind;
+        size_t k = 0;
+        while (k < nk && strcmp(out[k].kind, key) != 0) k++;
+        if (k == nk) {
+            if (nk == capacity) continue;
+            out[nk++] = (irv2_layer_profile){.kind = key};
+        }
+        for (int e = 0; e < s->nops; e++) out[k].ms += event_ms(s->events[e]);
+        out[k].gflop += s->flops * 1e-9;
+        out[k].launches += (unsigned)s->nops;
+    }
+    *count = nk;
+    return IRV2_OK;
+}

@@ -1,0 +1,35 @@
+/* plan.h: the network planned for one batch size on one device, built in one direction:
+ * steps (stacked siblings), each conv's form chosen (plan/tune.c), panel sharing decided,
+ * memory placed from those choices (plan/memory.c), weights packed and uploaded, launches
+ * prepared; then run any number of times with one wait. */
+#ifndef IRV2_PLAN_H
+#define IRV2_PLAN_H
+
+#include "net/weights.h"
+#include "runtime/context.h"
+
+typedef struct plan plan;
+
+/* Plans net with its host weights w (both must outlive the plan) for batch images. */
+irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
+                        irv2_gemm_backend gemm, unsigned batch, plan **out);
+void plan_free(plan *p);
+/* The largest batch (<= batch) whose buffers each fit the device's largest allocation,
+ * whatever forms the tuner will choose. */
+irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend gemm,
+                           unsigned batch, unsigned *fits);
+
+unsigned plan_batch(const plan *p);
+uint64_t plan_weight_bytes(const plan *p);
+uint64_t plan_activation_bytes(const plan *p);
+
+/* Record OpenCL events in later runs, for plan_profile (the queue must profile). */
+void plan_set_profiling(plan *p, int enable);
+/* Enqueues the whole network for input (batch x 3 x 299 x 299, NCHW) and reads the output
+ * (batch x classes, logits or with softmax probabilities); one wait. */
+irv2_status plan_run(plan *p, const float *input, float *output, int softmax);
+/* Device time of the last profiled run, summed per layer kind, or per step (by_layer). */
+irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, size_t capacity,
+                         size_t *count);
+
+#endif

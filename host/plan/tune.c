@@ -1,0 +1,246 @@
+/* tune.c: choosing each convolution's form: the candidates of every kernel family (CLBlast's,
+ * then irv2's own), filtered by the GEMM mode, each timed once on the tuner's own buffers; the
+ * fastest is kept in the context's decision table and saved to tuning.txt. */
+#include "plan/tune.h"
+
+#include "plan/timing.h"
+#include "runtime/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Part of every key: bump it when the candidates or the kernels change, so that decisions
+ * measured on other code are measured again. */
+#define TUNER_VERSION "17"
+
+#define MAX_CANDIDATES 64
+
+/* Device buffers the candidates run on, grown to the largest conv seen. */
+typedef struct workspace {
+    cl_mem mem;
+    size_t floats;
+} workspace;
+
+enum { WS_IN, WS_OUT, WS_SCRATCH, WS_WEIGHTS, WS_BIAS, WS_COUNT };
+
+struct tuner {
+    irv2_context *ctx;
+    workspace ws[WS_COUNT];
+};
+
+int tune_enabled(void)
+{
+    const char *v = getenv("IRV2_TUNE");
+    return !(v && strcmp(v, "0") == 0);
+}
+
+irv2_status tuner_create(irv2_context *ctx, tuner **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    (*out)->ctx = ctx;
+    if (!ctx->choices && !(ctx->choices = table_new("tuning.txt"))) {
+        free(*out);
+        *out = NULL;
+        return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    }
+    return IRV2_OK;
+}
+
+void tuner_free(tuner *t)
+{
+    if (!t) return;
+    table_save(t->ctx->choices);
+    for (int i = 0; i < WS_COUNT; i++)
+        if (t->ws[i].mem) clReleaseMemObject(t->ws[i].mem);
+    free(t);
+}
+
+/* Makes workspace i hold at least floats floats (zeros when new: finite, like a fresh arena). */
+static irv2_status reserve(tuner *t, int i, size_t floats)
+{
+    static const char *const what[WS_COUNT] = {"tuning input", "tuning output", "tuning scratch",
+                                               "tuning weights", "tuning bias"};
+    workspace *w = &t->ws[i];
+    if (floats <= w->floats) return IRV2_OK;
+    if (w->mem) clReleaseMemObject(w->mem);
+    w->mem = NULL, w->floats = 0;
+    irv2_status st = ctx_buffer(t->ctx, floats * sizeof(float), CL_MEM_READ_WRITE, what[i], &w->mem);
+    float zero = 0.0f;
+    if (st == IRV2_OK)
+        st = ctx_cl_check(t->ctx, clEnqueueFillBuffer(t->ctx->queue, w->mem, &zero, sizeof zero, 0,
+                                                      floats * sizeof(float), 0, NULL, NULL),
+                          "clEnqueueFillBuffer");
+    if (st == IRV2_OK) w->floats = floats;
+    return st;
+}
+
+/* The candidates the mode allows, in timing order: CLBlast's (AUTO), then irv2's own. */
+static size_t candidates(const irv2_context *ctx, const tune_job *job, conv_form *out)
+{
+    size_t n = 0;
+    if (job->mode == IRV2_GEMM_AUTO)
+        n = conv_clblast_candidates(ctx, &job->shape, job->parts, out, MAX_CANDIDATES);
+    return n + conv_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
+}
+
+/* Guard floats around the workspace's tensors: enough for the widest tiling. */
+static size_t workspace_guard(const conv_shape *s) { return conv_guard(s, (conv_tiling){16, 0}); }
+
+/* Buffers for every candidate of the job: input and scratch with guards, the output, the
+ * largest packed weights, the bias (also read as scale and shift). */
+static irv2_status reserve_for(tuner *t, const tune_job *job, const conv_form *c, size_t n)
+{
+    const conv_shape *s = &job->shape;
+    size_t guard = workspace_guard(s), scratch = 0, weights = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t sc = conv_scratch(s, &c[i]), w = conv_packed_count(s, &c[i]);
+        if (sc > scratch) scratch = sc;
+        if (w > weights) weights = w;
+    }
+    size_t in = (size_t)s->cin * s->n * s->h * s->w, out = (size_t)s->cout * s->n * s->ho * s->wo;
+    irv2_status st = reserve(t, WS_IN, in + 2 * guard);
+    if (st == IRV2_OK) st = reserve(t, WS_OUT, out + 2 * guard);
+    if (st == IRV2_OK && scratch) st = reserve(t, WS_SCRATCH, scratch + 2 * guard);
+    if (st == IRV2_OK) st = reserve(t, WS_WEIGHTS, weights);
+    if (st == IRV2_OK) st = reserve(t, WS_BIAS, (size_t)s->cout);
+    if (st == IRV2_OK)
+        st = ctx_cl_check(t->ctx, clEnqueueWriteBuffer(t->ctx->queue, t->ws[WS_BIAS].mem, CL_TRUE,
+                                                       0, (size_t)s->cout * sizeof(float),
+                                                       job->bias, 0, NULL, NULL),
+                          "writing tuning bias");
+    return st;
+}
+
+/* The conv's buffers in the workspace: the output parts contiguous, one after another. */
+static conv_bufs workspace_bufs(const tuner *t, const tune_job *job, size_t guard)
+{
+    const conv_shape *s = &job->shape;
+    size_t plane = (size_t)s->n * s->ho * s->wo;
+    cl_mem bias = t->ws[WS_BIAS].mem;
+    conv_bufs b = {{t->ws[WS_IN].mem, guard}, {t->ws[WS_SCRATCH].mem, guard}, 0,
+                   t->ws[WS_WEIGHTS].mem, bias, bias, bias, {t->ws[WS_OUT].mem, job->parts, {0}, {0}}};
+    for (int k = 0; k < job->parts; k++)
+        b.out.from[k] = job->from[k], b.out.off[k] = guard + (size_t)job->from[k] * plane;
+    return b;
+}
+
+/* Seconds per run of the job in form f: weights packed and uploaded, launches built and
+ * timed; -1 when the form cannot run here (not an error: it is simply not chosen). */
+static double measure(tuner *t, const tune_job *job, const conv_form *f)
+{
+    irv2_context *ctx = t->ctx;
+    const conv_shape *s = &job->shape;
+    size_t count = conv_packed_count(s, f), guard = workspace_guard(s);
+    float *packed = malloc(count * sizeof(float));
+    op_launch ops[CONV_MAX_LAUNCHES];
+    int nops = 0;
+    double secs = -1;
+    if (packed) {
+        conv_pack(s, f, job->weights, packed);
+        conv_bufs b = workspace_bufs(t, job, guard);
+        irv2_status st = ctx_cl_check(ctx, clEnqueueWriteBuffer(ctx->queue, b.weights, CL_TRUE, 0,
+                                                                count * sizeof(float), packed, 0,
+                                                                NULL, NULL),
+                                      "writing tuning weights");
+        if (st == IRV2_OK) st = conv_launches(ctx, s, f, job->epi, &b, ops, &nops);
+        /* Each launch timed on its own, and the times added. */
+        double sum = 0;
+        int k = 0;
+        for (; st == IRV2_OK && k < nops; k++) {
+            double one = time_ops(ctx, &ops[k], 1);
+            if (one < 0) break;
+            sum += one;
+        }
+        if (st == IRV2_OK && nops > 0 && k == nops) secs = sum;
+    }
+    while (nops > 0) op_release(&ops[--nops]);
+    free(packed);
+    irv2_clear_error();
+    return secs;
+}
+
+static void format_form(const conv_form *f, char *dst, size_t cap)
+{
+    if (f->method == CONV_CLBLAST) snprintf(dst, cap, "%s", conv_method_name(f->method));
+    else
+        snprintf(dst, cap, "%s %d %d %d", conv_method_name(f->method), f->tiling.vw, f->tiling.tm,
+                 f->kchunk);
+}
+
+/* A remembered decision, if it names one of today's candidates or their refinements. */
+static int parse_form(const char *text, const conv_form *c, size_t n, const conv_shape *s,
+                      conv_form *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        conv_form derived[CONV_MAX_LAUNCHES + 1];
+        size_t nd = conv_refinements(s, &c[i], derived + 1, CONV_MAX_LAUNCHES);
+        derived[0] = c[i];
+        for (size_t k = 0; k <= nd; k++) {
+            char name[64];
+            format_form(&derived[k], name, sizeof name);
+            if (strcmp(name, text) == 0) return *out = derived[k], 1;
+        }
+    }
+    return 0;
+}
+
+static void make_key(const irv2_context *ctx, const tune_job *job, int vs_clblast, char *dst,
+                     size_t cap)
+{
+    const conv_shape *s = &job->shape;
+    /* A choice against CLBlast also depends on the CLBlast tuning applied. */
+    snprintf(dst, cap, "%s|%s|%s.%s|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s",
+             ctx->info.name, ctx->info.driver, IRV2_VERSION, TUNER_VERSION, s->kh, s->kw,
+             s->stride, s->ph, s->pw, s->cin, s->cout, s->n, s->h, s->w, job->epi.relu1,
+             job->epi.residual, job->epi.affine, job->epi.relu2, vs_clblast ? "auto" : "native",
+             vs_clblast && ctx->clblast_tuning[0] ? " clblast-tuning " : "",
+             vs_clblast ? ctx->clblast_tuning : "");
+}
+
+/* Times the candidates, then the refinements of the fastest; *best keeps the default when
+ * nothing could be measured. Returns whether anything was. */
+static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, size_t n,
+                          conv_form *best, int *found)
+{
+    double best_s = -1;
+    irv2_status st = reserve_for(t, job, c, n);
+    *found = 0;
+    for (size_t i = 0; st == IRV2_OK && i < n; i++) {
+        double s = measure(t, job, &c[i]);
+        if (s > 0 && (best_s < 0 || s < best_s)) best_s = s, *best = c[i];
+    }
+    conv_form more[CONV_MAX_LAUNCHES];
+    size_t nmore = best_s > 0 ? conv_refinements(&job->shape, best, more, CONV_MAX_LAUNCHES) : 0;
+    if (st == IRV2_OK && nmore) st = reserve_for(t, job, more, nmore);
+    for (size_t i = 0; st == IRV2_OK && i < nmore; i++) {
+        double s = measure(t, job, &more[i]);
+        if (s > 0 && s < best_s) best_s = s, *best = more[i];
+    }
+    *found = best_s > 0;
+    return st;
+}
+
+irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form)
+{
+    irv2_context *ctx = t->ctx;
+    conv_form c[MAX_CANDIDATES], clblast;
+    *form = conv_default_form(ctx, &job->shape);
+    int has_clblast = conv_clblast_candidates(ctx, &job->shape, job->parts, &clblast, 1) > 0;
+    if (job->mode == IRV2_GEMM_CLBLAST && has_clblast) return *form = clblast, IRV2_OK;
+    if (!tune_enabled()) return IRV2_OK;
+    size_t n = candidates(ctx, job, c);
+    char key[512], value[64];
+    make_key(ctx, job, job->mode == IRV2_GEMM_AUTO && has_clblast, key, sizeof key);
+    const char *known = table_get(ctx->choices, key);
+    if (known && parse_form(known, c, n, &job->shape, form)) return IRV2_OK;
+    int found;
+    irv2_status st = search(t, job, c, n, form, &found);
+    if (st != IRV2_OK || !found) return st; /* nothing measurable: keep the default */
+    format_form(form, value, sizeof value);
+    /* replacing an entry that did not parse, so that it is not measured again at every start */
+    if (table_set(ctx->choices, key, value) != 0)
+        return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    return IRV2_OK;
+}

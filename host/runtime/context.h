@@ -1,0 +1,43 @@
+/* context.h: the internals of irv2_context (device, queue, compiled programs) and the
+ * checked-OpenCL-call helpers every op uses. */
+#ifndef IRV2_CONTEXT_H
+#define IRV2_CONTEXT_H
+
+#include "runtime/error.h"
+#include "irv2.h"
+
+typedef struct program_entry {
+    char *key;           /* file name + '\n' + build options */
+    cl_program program;
+    uint64_t hash;       /* of source, options, device, driver: names the cached binary */
+    int saved;           /* its binary is in the on-disk cache */
+} program_entry;
+
+typedef struct table table;
+
+struct irv2_context {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    int profiling;              /* the queue was created with CL_QUEUE_PROFILING_ENABLE */
+    irv2_device_info info;
+    cl_int last_cl_error;
+    char *build_log;
+    program_entry *programs;
+    size_t nprograms, programs_cap;
+    table *choices;             /* kernel choices measured on this device (plan/tune.c) */
+    char clblast_tuning[17];    /* hash of the CLBlast tuner results applied, or "" */
+};
+
+/* Records err in the context and fails with IRV2_ERR_OPENCL (or IRV2_ERR_DEVICE_MEMORY for
+ * allocation failures), naming the call and the device. Returns IRV2_OK for CL_SUCCESS. */
+irv2_status ctx_cl_check(irv2_context *ctx, cl_int err, const char *what);
+
+/* A device buffer of bytes (> 0); errors name the device and the purpose. */
+irv2_status ctx_buffer(irv2_context *ctx, size_t bytes, cl_mem_flags flags, const char *purpose,
+                       cl_mem *out);
+
+const char *cl_error_name(cl_int err);
+
+#endif

@@ -1,0 +1,22 @@
+/* program.h: the embedded cl/ sources built into programs and kernels, one program per
+ * (file, -D options), kept in the context and as device binaries in the on-disk cache. */
+#ifndef IRV2_PROGRAM_H
+#define IRV2_PROGRAM_H
+
+#include "runtime/context.h"
+
+/* The program built from the embedded cl/<file> with the given -D options (cached). */
+irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options,
+                        cl_program *out);
+/* A new kernel from that program; the caller releases it. */
+irv2_status ctx_kernel(irv2_context *ctx, const char *file, const char *options,
+                       const char *kernel_name, cl_kernel *out);
+
+/* Writes the binaries of programs built from source to the on-disk cache. PoCL's binaries
+ * hold only the kernel variants launched so far, so this runs after a first full run. */
+void ctx_save_binaries(irv2_context *ctx);
+
+/* The embedded source of cl/<file>, NULL if there is none. */
+const char *cl_source(const char *file);
+
+#endif
