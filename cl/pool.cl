@@ -1,6 +1,7 @@
 /* pool.cl: pooling over [C][N][H][W] activations.
  *
- * Kernels (one per -D flag set; all share the optional epilogue AFFINE, RELU2 of conv.cl):
+ * Kernels (one per -D flag set; all share the optional epilogue AFFINE, RELU2 of the conv
+ * kernels, cl/conv_common.h):
  *   maxpool         3x3 stride 2, no padding.  NDRange (C*N), local (1).
  *   avgpool         3x3 stride 1, padding 1, the average over in-image taps only
  *                   (count_include_pad = False).  NDRange (W_out, H_out, C*N).

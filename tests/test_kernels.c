@@ -165,7 +165,7 @@ static void expect_close(const char *what, const float *got, const double *ref, 
                   worst, tol);
 }
 
-/* The shared epilogue of conv.cl / eltwise.cl / pool.cl (net.h): bias, relu1, residual,
+/* The shared epilogue of the conv kernels / eltwise.cl / pool.cl (net.h): bias, relu1, residual,
  * affine, relu2. */
 static double epilogue_ref(double v, op_epilogue e, double old, double bias, double scale,
                            double shift)
