@@ -110,7 +110,9 @@ static void form_name(const conv_form *f, char *dst, size_t cap)
 /* Times every form of one case; returns nonzero if its buffers could not be made. */
 static int bench(irv2_context *ctx, const bench_case *bc, int groups)
 {
-    conv_shape s = {bc->cin, bc->cout, bc->kh, bc->kw, bc->stride, bc->ph, bc->pw, 1, bc->h, bc->w, 0, 0};
+    conv_shape s = {.cin = bc->cin, .cout = bc->cout, .kh = bc->kh, .kw = bc->kw,
+                    .stride = bc->stride, .ph = bc->ph, .pw = bc->pw, .n = 1, .h = bc->h,
+                    .w = bc->w};
     if (bc->kh == 1 && bc->kw == 1) s.h = 1, s.w = bc->h * bc->w; /* as the plan runs 1x1 */
     if (conv_shape_finish(&s) != IRV2_OK) return 1;
     conv_form forms[MAX_FORMS];
@@ -139,7 +141,7 @@ static int bench(irv2_context *ctx, const bench_case *bc, int groups)
             t = time_ops(ctx, ops, nops, groups);
         while (nops > 0) op_release(&ops[--nops]);
         if (t > 0) printf("%-30s %s %8.1f GFLOP/s\n", bc->name, name, flop / t * 1e-9);
-        else printf("%-30s %s %8s\n", bc->name, name, "fail");
+        else printf("%-30s %s %8s  %s\n", bc->name, name, "fail", irv2_last_error());
         fflush(stdout);
     }
     cl_mem all[] = {in, out, scratch, w, bias};

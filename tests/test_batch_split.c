@@ -21,7 +21,7 @@ static irv2_model *load(irv2_context **ctx, const char *limit)
 {
     irv2_model *model = NULL;
     setenv("IRV2_MAX_ALLOC_BYTES", limit, 1);
-    assert_int_equal(irv2_context_create("cpu", ctx), IRV2_OK);
+    assert_int_equal(irv2_context_create(test_device(), ctx), IRV2_OK);
     unsetenv("IRV2_MAX_ALLOC_BYTES");
     assert_int_equal(irv2_model_load(*ctx, "synthetic:1", NULL, &model), IRV2_OK);
     return model;

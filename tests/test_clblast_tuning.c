@@ -61,7 +61,7 @@ static irv2_status create_with(const char *dir, irv2_context **keep)
 {
     setenv("IRV2_CLBLAST_TUNING", dir, 1);
     irv2_context *ctx = NULL;
-    irv2_status st = irv2_context_create("cpu", &ctx);
+    irv2_status st = irv2_context_create(test_device(), &ctx);
     unsetenv("IRV2_CLBLAST_TUNING");
     if (keep) *keep = ctx;
     else irv2_context_free(ctx);
@@ -72,7 +72,7 @@ static int setup(void **state)
 {
     (void)state;
     irv2_context *ctx = NULL;
-    if (irv2_context_create("cpu", &ctx) != IRV2_OK) return -1;
+    if (irv2_context_create(test_device(), &ctx) != IRV2_OK) return -1;
     snprintf(g_device, sizeof g_device, "%s", ctx->info.name);
     assert_string_equal(ctx->clblast_tuning, ""); /* nothing applied without the variable */
     irv2_context_free(ctx);

@@ -1127,9 +1127,9 @@ static void test_gemm_block_shaped(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    irv2_status st = irv2_context_create("cpu", &g_ctx);
+    irv2_status st = irv2_context_create(test_device(), &g_ctx);
     if (st != IRV2_OK) {
-        print_error("irv2_context_create(\"cpu\"): %s\n", irv2_last_error());
+        print_error("irv2_context_create(\"%s\"): %s\n", test_device(), irv2_last_error());
         return -1;
     }
     print_message("device: %s (%s)\n", g_ctx->info.name, g_ctx->info.platform_name);

@@ -70,6 +70,12 @@ const char *test_tmp_file(const char *prefix, const char *leaf, char *buf, size_
     return buf;
 }
 
+const char *test_device(void)
+{
+    const char *spec = getenv("IRV2_DEVICE");
+    return spec && *spec ? spec : "cpu";
+}
+
 double test_now_s(void)
 {
     struct timespec ts;

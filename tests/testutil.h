@@ -16,6 +16,8 @@ void test_fill_random(float *dst, size_t n, uint64_t seed, float lo, float hi);
 int test_file_exists(const char *path);
 /* A per-process file name "<prefix>_<pid>_<leaf>" under $IRV2_TEST_TMP, written into buf. */
 const char *test_tmp_file(const char *prefix, const char *leaf, char *buf, size_t size);
+/* The device the tests run on: $IRV2_DEVICE when set, else "cpu". */
+const char *test_device(void);
 /* Monotonic seconds. */
 double test_now_s(void);
 /* max |a - b| / max |ref| over n values (a NaN difference counts as infinitely far). */

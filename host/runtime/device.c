@@ -135,14 +135,20 @@ static int parse_uint(const char *s, const char *end, unsigned *out)
     return 1;
 }
 
-/* The flat index of the first device of the given type, or n if none. */
-static unsigned first_of_type(unsigned n, const char *type)
+/* The flat index of the first device whose CL_DEVICE_TYPE has any of the bits of want, or n
+ * if none. A device may report several types (Oclgrind: CPU | GPU | ACCELERATOR), so the bits
+ * are tested, not the one name irv2_device_info shows. */
+static unsigned first_of_type(unsigned n, cl_device_type want)
 {
     for (unsigned i = 0; i < n; i++) {
         irv2_device_info info;
         cl_platform_id p;
-        cl_device_id d;
-        if (device_at(i, &p, &d, &info) == IRV2_OK && strcmp(info.type, type) == 0) return i;
+        cl_device_id d = NULL;
+        cl_device_type type = 0;
+        if (device_at(i, &p, &d, &info) == IRV2_OK &&
+            clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+            (type & want))
+            return i;
     }
     return n;
 }
@@ -155,7 +161,7 @@ irv2_status device_resolve(const char *spec, cl_platform_id *plat, cl_device_id 
     if (st != IRV2_OK) return st;
     if (!spec || !*spec) spec = getenv("IRV2_DEVICE");
     if (!spec || !*spec) {
-        index = first_of_type(n, "GPU");
+        index = first_of_type(n, CL_DEVICE_TYPE_GPU);
         return device_at(index < n ? index : 0, plat, dev, info);
     }
     const char *colon = strchr(spec, ':');
@@ -175,14 +181,19 @@ irv2_status device_resolve(const char *spec, cl_platform_id *plat, cl_device_id 
                              spec, n);
         return device_at(index, plat, dev, info);
     }
-    const char *type = strcmp(spec, "cpu") == 0           ? "CPU"
-                       : strcmp(spec, "gpu") == 0         ? "GPU"
-                       : strcmp(spec, "accelerator") == 0 ? "ACCELERATOR"
-                                                          : NULL;
-    if (!type)
+    static const struct {
+        const char *spec, *name;
+        cl_device_type bits;
+    } kinds[] = {{"cpu", "CPU", CL_DEVICE_TYPE_CPU},
+                 {"gpu", "GPU", CL_DEVICE_TYPE_GPU},
+                 {"accelerator", "ACCELERATOR", CL_DEVICE_TYPE_ACCELERATOR}};
+    size_t k = 0;
+    while (k < sizeof kinds / sizeof kinds[0] && strcmp(spec, kinds[k].spec) != 0) k++;
+    if (k == sizeof kinds / sizeof kinds[0])
         return irv2_fail(IRV2_ERR_DEVICE_SPEC,
                          "device '%s': unknown spec (use cpu, gpu, accelerator, N or P:D)", spec);
-    index = first_of_type(n, type);
-    if (index >= n) return irv2_fail(IRV2_ERR_DEVICE_SPEC, "device '%s': no %s device", spec, type);
+    index = first_of_type(n, kinds[k].bits);
+    if (index >= n)
+        return irv2_fail(IRV2_ERR_DEVICE_SPEC, "device '%s': no %s device", spec, kinds[k].name);
     return device_at(index, plat, dev, info);
 }
