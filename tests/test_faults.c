@@ -23,6 +23,7 @@
 
 #include "runtime/context.h"
 #include "runtime/fault.h"
+#include "runtime/program.h"
 #include "irv2.h"
 #include "net/synthetic.h"
 #include "testutil.h"
@@ -483,6 +484,25 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* The error message carries the build log's line that names the error, whatever the compiler
+ * prints before it. */
+static void test_build_log_headline(void **state)
+{
+    (void)state;
+    char buf[64];
+    const char *intel = "Compilation started\n1:1:63: error: use of undeclared identifier 'x'\n"
+                        "Compilation failed\n";
+    assert_string_equal(build_log_headline(intel, buf, sizeof buf),
+                        "1:1:63: error: use of undeclared identifier 'x'");
+    assert_string_equal(build_log_headline("\n\nk.cl:3:1: Error: bad\n", buf, sizeof buf),
+                        "k.cl:3:1: Error: bad");
+    assert_string_equal(build_log_headline("\nno details here\nsecond\n", buf, sizeof buf),
+                        "no details here");
+    assert_string_equal(build_log_headline(NULL, buf, sizeof buf), "");
+    assert_string_equal(build_log_headline("", buf, sizeof buf), "");
+    assert_string_equal(build_log_headline("error at the very end", buf, 6), "error");
+}
+
 /* A failed assertion must not leave a fault armed for the next test. */
 static int clear_faults(void **state)
 {
@@ -502,6 +522,7 @@ int main(void)
         TEST(test_no_compiler_warm_cache),
         TEST(test_corrupt_binary_cache),
         TEST(test_cli_faults),
+        TEST(test_build_log_headline),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

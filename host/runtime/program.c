@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct irv2_cl_source {
     const char *name;
@@ -40,14 +41,23 @@ static void keep_build_log(irv2_context *ctx, cl_program prog)
     ctx->build_log[len] = '\0';
 }
 
-/* First line of the build log, for the one-line error message. */
-static const char *first_log_line(const irv2_context *ctx, char *buf, size_t cap)
+/* The line of a build log that says what failed, for the one-line error message: the first
+ * line that mentions an error (compilers differ in what they print before it: Intel's runtime
+ * opens with "Compilation started"), else the first non-empty line. */
+const char *build_log_headline(const char *log, char *buf, size_t cap)
 {
-    const char *log = ctx->build_log ? ctx->build_log : "";
-    while (*log == '\n') log++;
-    size_t n = strcspn(log, "\n");
+    const char *pick = NULL;
+    for (const char *line = log ? log : ""; *line && !pick;) {
+        size_t n = strcspn(line, "\n");
+        for (size_t i = 0; i + 5 <= n && !pick; i++)
+            if (strncasecmp(line + i, "error", 5) == 0) pick = line;
+        line += n + (line[n] == '\n');
+    }
+    if (!pick)
+        for (pick = log ? log : ""; *pick == '\n'; pick++) continue;
+    size_t n = strcspn(pick, "\n");
     if (n >= cap) n = cap - 1;
-    memcpy(buf, log, n);
+    memcpy(buf, pick, n);
     buf[n] = '\0';
     return buf;
 }
@@ -166,7 +176,7 @@ static irv2_status build(irv2_context *ctx, const char *file, const char *option
         keep_build_log(ctx, prog);
         clReleaseProgram(prog);
         return irv2_fail(IRV2_ERR_BUILD, "device '%s': building cl/%s [%s] failed: %s",
-                         ctx->info.name, file, options, first_log_line(ctx, line, sizeof line));
+                         ctx->info.name, file, options, build_log_headline(ctx->build_log, line, sizeof line));
     }
     *out = prog;
     return IRV2_OK;
