@@ -1,5 +1,6 @@
 /* conv.c: convolution forms and candidates, weight packing, and their launches (conv.h). */
 #include "ops/conv.h"
+#include "ops/conv_job.h"
 
 #include "ops/eltwise.h"
 #include "ops/gemm_clblast.h"
@@ -204,15 +205,6 @@ void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *p
 
 /* ---- launches ---- */
 
-/* The kernels' output-part arguments (cl/conv_common.h "Output parts"), checked once per
- * conv: unused parts start at cout. */
-typedef struct out_args {
-    cl_mem mem;
-    int parts;
-    cl_uint off0, off1, off2;
-    cl_int seg1, seg2;
-} out_args;
-
 static irv2_status out_args_of(const conv_out *o, int cout, out_args *a)
 {
     int parts = o->parts < 1 ? 1 : o->parts;
@@ -233,19 +225,6 @@ static irv2_status out_args_of(const conv_out *o, int cout, out_args *a)
     return IRV2_OK;
 }
 
-/* What the launches of one conv share. epi.residual is cleared: the kernels take it as the
- * runtime argument `accumulate` (residual), not as a variant. */
-typedef struct conv_job {
-    irv2_context *ctx;
-    const conv_shape *s;
-    conv_tiling t;
-    op_epilogue epi;
-    cl_int residual;
-    const conv_bufs *b;
-    cl_mem scale, shift; /* the bias where not given: unread without AFFINE, but every
-                            argument must be a buffer */
-    out_args o;
-} conv_job;
 
 enum { OPT_TM = 1, OPT_GEOMETRY = 2, OPT_EPILOGUE = 4 };
 
@@ -550,7 +529,7 @@ const char *conv_method_name(conv_method m)
 {
     static const char *const names[CONV_METHODS] = {
         [CONV_DIRECT] = "direct", [CONV_PHASE] = "phase",     [CONV_PANELS] = "panels",
-        [CONV_FUSED] = "fused",   [CONV_CLBLAST] = "clblast",
+        [CONV_FUSED] = "fused",   [CONV_CLBLAST] = "clblast", [CONV_WG] = "wg",
     };
     return (unsigned)m < CONV_METHODS ? names[m] : "unknown";
 }

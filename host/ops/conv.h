@@ -30,6 +30,9 @@ typedef enum conv_method {
                      memory: no scratch */
     CONV_CLBLAST, /* 1x1 stride 1: CLBlast's SGEMM on the canonical weights, then the
                      epilogue (cl/eltwise.cl) */
+    CONV_WG,      /* cl/conv_wg.cl: implicit GEMM with work-groups, both operand tiles staged
+                     through local memory (the GPU family); tiling.tm output channels x
+                     tiling.vw positions per work-group */
     CONV_METHODS
 } conv_method;
 
@@ -120,7 +123,7 @@ void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *p
 irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
                           op_epilogue epi, const conv_bufs *b, op_launch *ops, int *count);
 
-/* "direct", "phase", "panels", "fused" or "clblast". */
+/* "direct", "phase", "panels", "fused", "clblast" or "wg". */
 const char *conv_method_name(conv_method m);
 
 #endif

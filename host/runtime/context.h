@@ -15,6 +15,15 @@ typedef struct program_entry {
 
 typedef struct table table;
 
+/* The convolution kernel families a context uses (IRV2_KERNELS): irv2's vector kernels with
+ * one work-item per work-group (the CPU shape), or the work-group tiled family (the GPU shape,
+ * cl/conv_wg.cl); pooling and the other small kernels follow. */
+typedef enum ctx_kernels {
+    KERNELS_VEC = 1, /* IRV2_KERNELS=vec */
+    KERNELS_WG = 2,  /* IRV2_KERNELS=wg */
+    KERNELS_BOTH = 3 /* IRV2_KERNELS=auto or unset on a GPU: both timed, wg by default */
+} ctx_kernels;
+
 struct irv2_context {
     cl_platform_id platform;
     cl_device_id device;
@@ -28,7 +37,17 @@ struct irv2_context {
     size_t nprograms, programs_cap;
     table *choices;             /* kernel choices measured on this device (plan/tune.c) */
     char clblast_tuning[17];    /* hash of the CLBlast tuner results applied, or "" */
+    ctx_kernels kernels;        /* the families offered (ctx_kernels_choose) */
 };
+
+/* Sets ctx->kernels from IRV2_KERNELS ("auto" or unset, "wg", "vec") and the device: auto is
+ * KERNELS_BOTH on a device with the GPU type bit, KERNELS_VEC elsewhere (on CPUs the vector
+ * family wins every layer, and timing the other would only lengthen the first run). Fails on
+ * any other value. */
+irv2_status ctx_kernels_choose(irv2_context *ctx);
+/* The family a conv uses when nothing is measured: wg where it is offered and the device is
+ * a GPU (or it is the only one), else vec. */
+int ctx_prefers_wg(const irv2_context *ctx);
 
 /* Records err in the context and fails with IRV2_ERR_OPENCL (or IRV2_ERR_DEVICE_MEMORY for
  * allocation failures), naming the call and the device. Returns IRV2_OK for CL_SUCCESS. */

@@ -46,6 +46,7 @@ irv2_status irv2_context_create(const char *spec, irv2_context **out)
         st = ctx_cl_check(ctx, err, "clCreateContext");
     }
     if (st == IRV2_OK) st = make_queue(ctx);
+    if (st == IRV2_OK) st = ctx_kernels_choose(ctx);
     if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
     if (st != IRV2_OK) {
         irv2_context_free(ctx);
@@ -86,13 +87,37 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     ctx->profiling = (qprops & CL_QUEUE_PROFILING_ENABLE) != 0;
     device_describe(ctx->platform, ctx->device, &ctx->info);
     strcpy(ctx->info.spec, "external");
-    st = ctx_apply_clblast_tuning(ctx);
+    st = ctx_kernels_choose(ctx);
+    if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
     if (st != IRV2_OK) {
         irv2_context_free(ctx);
         return st;
     }
     *out = ctx;
     return IRV2_OK;
+}
+
+static int is_gpu(const irv2_context *ctx)
+{
+    cl_device_type type = 0;
+    return clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+           (type & CL_DEVICE_TYPE_GPU);
+}
+
+irv2_status ctx_kernels_choose(irv2_context *ctx)
+{
+    const char *v = getenv("IRV2_KERNELS");
+    if (!v || !*v || strcmp(v, "auto") == 0) ctx->kernels = is_gpu(ctx) ? KERNELS_BOTH : KERNELS_VEC;
+    else if (strcmp(v, "wg") == 0) ctx->kernels = KERNELS_WG;
+    else if (strcmp(v, "vec") == 0) ctx->kernels = KERNELS_VEC;
+    else
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "IRV2_KERNELS=%s: expected auto, wg or vec", v);
+    return IRV2_OK;
+}
+
+int ctx_prefers_wg(const irv2_context *ctx)
+{
+    return ctx->kernels == KERNELS_WG || (ctx->kernels == KERNELS_BOTH && is_gpu(ctx));
 }
 
 void irv2_context_free(irv2_context *ctx)
