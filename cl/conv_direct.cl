@@ -61,6 +61,7 @@
 #endif
 
 #include "lanes.h"
+#include "conv_out.h"
 #include "conv_common.h"
 
 /* Tap k of a conv with padding p reads the input shifted by k - p; in parity planes, plane

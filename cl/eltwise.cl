@@ -3,7 +3,9 @@
  *   v = x + bias[c]; if RELU1: v = max(v, 0); (a residual sum is already in x: the GEMM
  *   accumulated into the residual with beta = 1); if AFFINE: v = v*scale[c] + shift[c];
  *   if RELU2: v = max(v, 0).
- * NDRange (plane, C) where plane = N*H*W.
+ * NDRange (plane, C) where plane = N*H*W, local size left to the implementation, on every
+ * device (the CPU and the work-group shape alike: dimension 0 runs along the plane, so
+ * neighbouring work-items touch neighbouring floats).
  */
 __kernel void channel_epilogue(__global float *x, uint off, __global const float *bias,
                                __global const float *scale, __global const float *shift,

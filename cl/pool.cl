@@ -1,11 +1,22 @@
 /* pool.cl: pooling over [C][N][H][W] activations.
  *
- * Kernels (one per -D flag set; all share the optional epilogue AFFINE, RELU2 of the conv
- * kernels, cl/conv_common.h):
- *   maxpool         3x3 stride 2, no padding.  NDRange (C*N), local (1).
- *   avgpool         3x3 stride 1, padding 1, the average over in-image taps only
- *                   (count_include_pad = False).  NDRange (W_out, H_out, C*N).
- *   global_avgpool  the mean over H x W.  NDRange (C*N).
+ * Kernels (one per -D flag set; all share the optional epilogue AFFINE, RELU2, as the conv
+ * kernels apply it). Two launch shapes, chosen by ops/pool.c from ctx_prefers_wg():
+ * the CPU shape (PoCL: one work-item per plane, vector loops) and the work-group shape (GPUs:
+ * neighbouring work-items on neighbouring outputs, so reads and writes coalesce).
+ *   maxpool            3x3 stride 2, no padding; CPU shape.  NDRange (C*N), local (1).
+ *   maxpool_wg         the same, one work-item per output: item i writes output float i
+ *                      (plane i / (Ho*Wo), then row, then column); one more argument, total
+ *                      = C*N*Ho*Wo.  NDRange (total rounded up to the local size), local a
+ *                      power of two chosen by the launcher; items from total on do nothing.
+ *   avgpool            3x3 stride 1, padding 1, the average over in-image taps only
+ *                      (count_include_pad = False).  NDRange (W_out, H_out, C*N), local left to
+ *                      the implementation; both shapes (dimension 0 is the column).
+ *   global_avgpool     the mean over H x W; CPU shape.  NDRange (C*N).
+ *   global_avgpool_wg  the same, one work-group per plane: its L work-items (L a power of two,
+ *                      the size of the __local argument `part` in floats) read the plane with
+ *                      stride L and reduce their sums in local memory.  NDRange (C*N*L),
+ *                      local (L).
  * Channel c of plane p = c*N + n is p / N; the output of plane p starts at p*H_out*W_out.
  */
 
@@ -59,6 +70,25 @@ __kernel void maxpool(__global const float *in, uint in_off, __global float *out
     }
 }
 
+/* One work-item per output: item i writes output float i, so neighbouring items write
+ * neighbouring floats and read windows two floats apart. Items from `total` on (the NDRange is
+ * rounded up to the local size) do nothing. Reads stay inside the plane. */
+__kernel void maxpool_wg(__global const float *in, uint in_off, __global float *out,
+                         uint out_off, __global const float *scale,
+                         __global const float *shift, int N, int H, int W, int Ho, int Wo,
+                         uint total)
+{
+    const uint i = (uint)get_global_id(0);
+    if (i >= total) return;
+    const uint per_plane = (uint)(Ho * Wo), p = i / per_plane, r = i - p * per_plane;
+    const uint oy = r / (uint)Wo, ox = r - oy * (uint)Wo;
+    __global const float *src = in + in_off + (size_t)p * H * W + (2 * oy) * W + 2 * ox;
+    float m = src[0];
+    for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++) m = fmax(m, src[ky * W + kx]);
+    out[(size_t)out_off + i] = pool_epilogue(m, (int)(p / (uint)N), scale, shift);
+}
+
 __kernel void avgpool(__global const float *in, uint in_off, __global float *out, uint out_off,
                       __global const float *scale, __global const float *shift, int N, int H,
                       int W, int Ho, int Wo)
@@ -85,4 +115,27 @@ __kernel void global_avgpool(__global const float *in, uint in_off, __global flo
     float s = 0.0f;
     for (int i = 0; i < H * W; i++) s += src[i];
     out[out_off + (size_t)p * Ho * Wo] = pool_epilogue(s / (float)(H * W), p / N, scale, shift);
+}
+
+/* One work-group of L = get_local_size(0) work-items (a power of two; part holds L floats)
+ * per plane: item j sums floats j, j + L, ... (neighbouring items read neighbouring floats),
+ * then a tree reduction in local memory; item 0 writes the mean. */
+__kernel void global_avgpool_wg(__global const float *in, uint in_off, __global float *out,
+                                uint out_off, __global const float *scale,
+                                __global const float *shift, int N, int H, int W, int Ho,
+                                int Wo, __local float *part)
+{
+    const int j = get_local_id(0), L = get_local_size(0), p = get_group_id(0);
+    __global const float *src = in + in_off + (size_t)p * H * W;
+    float s = 0.0f;
+    for (int i = j; i < H * W; i += L) s += src[i];
+    part[j] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = L / 2; step > 0; step /= 2) {
+        if (j < step) part[j] += part[j + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (j == 0)
+        out[out_off + (size_t)p * Ho * Wo] =
+            pool_epilogue(part[0] / (float)(H * W), p / N, scale, shift);
 }

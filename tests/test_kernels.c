@@ -197,14 +197,15 @@ static void affine_params(size_t c, uint64_t seed, float **scale, float **shift)
 
 /* ---- conv_launches (cl/conv_direct.cl, cl/conv_gemm.cl, cl/pack.cl, CLBlast) ------------ */
 
-enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0 };
+enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0, TW32 = 32, TW64 = 64, TW128 = 128 };
 
 typedef struct conv_case {
     const char *name;
     int kh, kw, stride, ph, pw;
     int n, h, w, cin, cout;
     int tiling; /* T8: {vw 8, tm 8}; T16: {vw 16, tm 4}; T24: {vw 16, tm 24} (the widest);
-                 * TDEF: conv_default_tiling(ctx) */
+                 * TDEF: conv_default_tiling(ctx); work-group tiles (CONV_WG, vw positions x
+                 * tm channels): TW32 {32, 32}, TW64 {64, 64}, TW128 {64, 128} */
     int flat;   /* run as the plan runs 1x1 stride-1 convs: one GEMM with n = 1, h = 1, w = N*H*W */
     op_epilogue epi;
     conv_method method;
@@ -217,7 +218,7 @@ typedef struct conv_case {
  * "res" is residual+affine+relu2, "dflt" the device's default tiling, "(rows)" a stride-1
  * conv wider out than in (the conv_rows kernel; plain stride-1 convs run conv_grid),
  * "phase" the parity planes (CONV_PHASE), "panels"/"im2col" CONV_PANELS, "fused" CONV_FUSED,
- * "clblast" CONV_CLBLAST. */
+ * "clblast" CONV_CLBLAST, "wg" CONV_WG. */
 static const conv_case conv_cases[] = {
     {"conv 1x1 7x9 n1 cin17 cout13 T8", 1, 1, 1, 0, 0, 1, 7, 9, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
     {"conv 1x1 on 1x1 n3 cin3 cout5 T16", 1, 1, 1, 0, 0, 3, 1, 1, 3, 5, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
@@ -289,6 +290,28 @@ static const conv_case conv_cases[] = {
     {"conv 1x1 clblast flat 7x9 n3 cin17 cout21 bn", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TDEF, 1, EPI_BN, CONV_CLBLAST, 0},
     {"conv 1x1 clblast 8x8 n2 cin17 cout13 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, TDEF, 0, EPI_RES, CONV_CLBLAST, 0},
     {"conv 1x1 clblast 5x7 n1 cin3 cout5 relu1", 1, 1, 1, 0, 0, 1, 5, 7, 3, 5, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 0},
+    {"conv 1x7 p0x3 clblast 17x17 n1 cin17 cout13 relu1", 1, 7, 1, 0, 3, 1, 17, 17, 17, 13, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 0},
+    {"conv 7x1 p3x0 clblast 17x17 n1 cin5 cout21 bn", 7, 1, 1, 3, 0, 1, 17, 17, 5, 21, TDEF, 0, EPI_BN, CONV_CLBLAST, 0},
+    {"conv 3x3 p1 clblast 13x13 n1 cin17 cout21 bn", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, TDEF, 0, EPI_BN, CONV_CLBLAST, 0},
+    {"conv 3x3 p0 clblast 20x19 n1 cin33 cout70 relu1 (full tiles)", 3, 3, 1, 0, 0, 1, 20, 19, 33, 70, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 0},
+    {"conv 3x3 s2 p0 clblast 35x35 n1 cin17 cout5 none", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, TDEF, 0, EPI_NONE, CONV_CLBLAST, 0},
+    {"conv 3x3 s2 p1 clblast 9x10 n1 cin3 cout13 bn", 3, 3, 2, 1, 1, 1, 9, 10, 3, 13, TDEF, 0, EPI_BN, CONV_CLBLAST, 0},
+    {"conv 1x3 p0x1 clblast 7x9 n1 cin3 cout21 none", 1, 3, 1, 0, 1, 1, 7, 9, 3, 21, TDEF, 0, EPI_NONE, CONV_CLBLAST, 0},
+    {"conv 3x1 p1x0 clblast 8x8 n1 cin17 cout13 bn", 3, 1, 1, 1, 0, 1, 8, 8, 17, 13, TDEF, 0, EPI_BN, CONV_CLBLAST, 0},
+    {"conv 5x5 p2 clblast 13x13 n1 cin17 cout21 relu1", 5, 5, 1, 2, 2, 1, 13, 13, 17, 21, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 0},
+    {"conv 1x1 wg 7x9 n3 cin17 cout21 TW32", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TW32, 0, EPI_RELU1, CONV_WG, 0},
+    {"conv 1x1 wg flat 8x8 n3 cin40 cout70 TW64 res", 1, 1, 1, 0, 0, 3, 8, 8, 40, 70, TW64, 1, EPI_RES, CONV_WG, 0},
+    {"conv 1x1 wg 5x5 n2 cin9 cout300 TW128 bn", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, TW128, 0, EPI_BN, CONV_WG, 0},
+    {"conv 3x3 p1 wg 13x13 n2 cin17 cout50 TW64 bn", 3, 3, 1, 1, 1, 2, 13, 13, 17, 50, TW64, 0, EPI_BN, CONV_WG, 0},
+    {"conv 3x3 p0 wg 20x19 n1 cin3 cout7 TW32", 3, 3, 1, 0, 0, 1, 20, 19, 3, 7, TW32, 0, EPI_NONE, CONV_WG, 0},
+    {"conv 3x3 s2 p0 wg 35x35 n2 cin17 cout29 TW64", 3, 3, 2, 0, 0, 2, 35, 35, 17, 29, TW64, 0, EPI_RELU1, CONV_WG, 0},
+    {"conv 3x3 s2 p1 wg 9x10 n2 cin3 cout13 TW32", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, TW32, 0, EPI_RELU1, CONV_WG, 0},
+    {"conv 1x7 p0x3 wg 17x17 n2 cin5 cout21 TW64", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, TW64, 0, EPI_RELU1, CONV_WG, 0},
+    {"conv 7x1 p3x0 wg 17x17 n2 cin5 cout13 TW32 res", 7, 1, 1, 3, 0, 2, 17, 17, 5, 13, TW32, 0, EPI_RES, CONV_WG, 0},
+    {"conv 1x3 p0x1 wg 8x8 n3 cin19 cout37 TW128", 1, 3, 1, 0, 1, 3, 8, 8, 19, 37, TW128, 0, EPI_BN, CONV_WG, 0},
+    {"conv 3x1 p1x0 wg 8x8 n3 cin19 cout37 TW64 res", 3, 1, 1, 1, 0, 3, 8, 8, 19, 37, TW64, 0, EPI_RES, CONV_WG, 0},
+    {"conv 5x5 p2 wg 11x9 n2 cin6 cout9 TW32", 5, 5, 1, 2, 2, 2, 11, 9, 6, 9, TW32, 0, EPI_RELU1, CONV_WG, 0},
+    {"conv 3x3 s2 p0 wg 17x17 n1 cin3 cout32 TW64 (stem)", 3, 3, 2, 0, 0, 1, 17, 17, 3, 32, TW64, 0, EPI_BN, CONV_WG, 0},
 };
 
 static conv_tiling tiling_of(int t)
@@ -296,6 +319,9 @@ static conv_tiling tiling_of(int t)
     if (t == T8) return (conv_tiling){8, 8};
     if (t == T16) return (conv_tiling){16, 4};
     if (t == T24) return (conv_tiling){16, 24};
+    if (t == TW32) return (conv_tiling){32, 32};
+    if (t == TW64) return (conv_tiling){64, 64};
+    if (t == TW128) return (conv_tiling){64, 128};
     return conv_default_tiling(g_ctx);
 }
 
@@ -344,7 +370,8 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
     case CONV_DIRECT: return chunks_of(s->cin, f->kchunk);
     case CONV_PHASE: return 1 + chunks_of(s->cin, f->kchunk);
     case CONV_PANELS: return shared_panels ? 1 : 2;
-    case CONV_FUSED: return 1;
+    case CONV_FUSED:
+    case CONV_WG: return 1;
     default: return 2;
     }
 }
@@ -466,7 +493,8 @@ static void test_conv_output_parts(void **state)
     const conv_form forms[] = {
         {CONV_DIRECT, {8, 8}, 0},   {CONV_DIRECT, {16, 4}, 0}, {CONV_PANELS, {8, 8}, 0},
         {CONV_PANELS, {16, 6}, 0},  {CONV_FUSED, {8, 8}, 0},   {CONV_FUSED, {16, 4}, 0},
-        {CONV_DIRECT, {8, 8}, 8},   {CONV_PANELS, {16, 24}, 0}, {CONV_DIRECT, {16, 16}, 0}};
+        {CONV_DIRECT, {8, 8}, 8},   {CONV_PANELS, {16, 24}, 0}, {CONV_DIRECT, {16, 16}, 0},
+        {CONV_WG, {32, 32}, 0},     {CONV_WG, {64, 128}, 0}};
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
         conv_tiling t = forms[f].tiling;
         const conv_form panels = {CONV_PANELS, t, 0};
@@ -629,18 +657,58 @@ static void test_conv_tiling_and_packing(void **state)
 
 static int wide_device(void) { return conv_default_tiling(g_ctx).vw >= 16; }
 
-/* The expected candidates, from the rules conv.h states: per tiling, direct; panels for 1x1
+/* The work-group side a device runs (conv_wg.c's rule): 16 with 256 work-items per group, else
+ * 8 with 64, else 0. */
+static int wg_side_expected(void)
+{
+    size_t group = 0, items[3] = {0};
+    assert_int_equal(clGetDeviceInfo(g_ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof group,
+                                     &group, NULL),
+                     CL_SUCCESS);
+    assert_int_equal(clGetDeviceInfo(g_ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items,
+                                     items, NULL),
+                     CL_SUCCESS);
+    for (int side = 16; side >= 8; side /= 2)
+        if (group >= (size_t)(side * side) && items[0] >= (size_t)side && items[1] >= (size_t)side)
+            return side;
+    return 0;
+}
+
+/* The expected work-group candidates: where the context offers the family, the six tiles in
+ * order whose sides are multiples of the work-group side, whose positions divide the
+ * work-group, and whose two 16-row slices fit local memory. */
+static size_t expected_wg_candidates(conv_form *out)
+{
+    static const conv_tiling tiles[] = {{64, 64}, {32, 32}, {32, 64}, {64, 128}, {128, 64}, {128, 128}};
+    const int side = wg_side_expected();
+    cl_ulong local = 0;
+    assert_int_equal(clGetDeviceInfo(g_ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local,
+                                     &local, NULL),
+                     CL_SUCCESS);
+    size_t n = 0;
+    if (!(g_ctx->kernels & KERNELS_WG) || side == 0) return 0;
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++)
+        if (tiles[i].vw % side == 0 && tiles[i].tm % side == 0 && (side * side) % tiles[i].vw == 0 &&
+            16u * (tiles[i].vw + tiles[i].tm) * 4 <= local)
+            out[n++] = (conv_form){CONV_WG, tiles[i], 0};
+    return n;
+}
+
+/* The expected candidates, from the rules conv.h states: per tiling (the default one only
+ * beside the work-group family), direct; panels for 1x1
  * stride-1 convs, stride-2 convs and outputs of at most 40x40 per image; fused for KxK convs
  * (and 1x1 on 16-wide devices) whose panel fits local memory; parity planes for stride-2
  * convs whose output fits the planes. */
 static size_t expected_candidates(const conv_shape *s, conv_form *out)
 {
+    if (!(g_ctx->kernels & KERNELS_VEC)) return 0;
     cl_ulong local = 0;
     assert_int_equal(clGetDeviceInfo(g_ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local,
                                      &local, NULL),
                      CL_SUCCESS);
     conv_tiling t[CONV_MAX_TILINGS];
     size_t nt = conv_tilings(g_ctx, t, CONV_MAX_TILINGS), n = 0;
+    if (g_ctx->kernels == KERNELS_BOTH) t[0] = conv_default_tiling(g_ctx), nt = 1;
     const int gemm = s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
     const int panels = gemm || s->stride == 2 || s->ho * s->wo <= 40 * 40;
     const int phase = s->stride == 2 && s->ho <= (s->h + 1) / 2 && s->wo <= (s->w + 1) / 2;
@@ -668,6 +736,8 @@ static void expect_forms(const char *what, const conv_form *got, size_t ngot,
                      want[i].tiling.tm, want[i].kchunk);
 }
 
+static void check_candidate_lists(void);
+
 static void test_conv_candidates(void **state)
 {
     (void)state;
@@ -685,6 +755,21 @@ static void test_conv_candidates(void **state)
     assert_int_equal(k, nt);
     assert_int_equal(conv_tilings(g_ctx, t, 2), 2);
 
+    /* the lists under each setting of the families offered (IRV2_KERNELS) */
+    const ctx_kernels old = g_ctx->kernels;
+    const ctx_kernels settings[] = {KERNELS_VEC, KERNELS_WG, KERNELS_BOTH};
+    for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
+        g_ctx->kernels = settings[k];
+        print_message("  families offered: %d\n", (int)settings[k]);
+        check_candidate_lists();
+    }
+    g_ctx->kernels = old;
+}
+
+/* The candidate lists, CLBlast's and the untuned default for the network's kinds of conv,
+ * under g_ctx->kernels. */
+static void check_candidate_lists(void)
+{
     /* conv_shape: cin, cout, kh, kw, stride, ph, pw, n, h, w (ho, wo derived) */
     const struct {
         const char *name;
@@ -702,17 +787,26 @@ static void test_conv_candidates(void **state)
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         conv_shape s = shapes[i].s;
         assert_ok(conv_shape_finish(&s));
+        /* the work-group family: every shape, the same tiles */
+        conv_form wg[8], wg_want[8];
+        const size_t nwg = expected_wg_candidates(wg_want);
+        expect_forms(shapes[i].name, wg, conv_wg_candidates(g_ctx, &s, 3, wg, 8), wg_want, nwg);
+        if ((g_ctx->kernels & KERNELS_WG) && wg_side_expected()) assert_true(nwg > 0);
+
         size_t n = conv_candidates(g_ctx, &s, 1, got, 4 * CONV_MAX_TILINGS);
         size_t nwant = expected_candidates(&s, want);
         expect_forms(shapes[i].name, got, n, want, nwant);
-        print_message("  %-18s %zu candidates, first %s vw%d tm%d, last %s vw%d tm%d\n",
-                      shapes[i].name, n, conv_method_name(got[0].method), got[0].tiling.vw,
-                      got[0].tiling.tm, conv_method_name(got[n - 1].method), got[n - 1].tiling.vw,
-                      got[n - 1].tiling.tm);
-        /* output parts do not restrict irv2's forms; cap cuts the list */
-        expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 3, got, 4 * CONV_MAX_TILINGS),
-                     want, nwant);
-        expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 1, got, 3), want, 3);
+        if (n > 0) { /* none where the vector family is not offered (IRV2_KERNELS=wg) */
+            print_message("  %-18s %zu candidates, first %s vw%d tm%d, last %s vw%d tm%d\n",
+                          shapes[i].name, n, conv_method_name(got[0].method), got[0].tiling.vw,
+                          got[0].tiling.tm, conv_method_name(got[n - 1].method),
+                          got[n - 1].tiling.vw, got[n - 1].tiling.tm);
+            /* output parts do not restrict irv2's forms; cap cuts the list */
+            expect_forms(shapes[i].name, got,
+                         conv_candidates(g_ctx, &s, 3, got, 4 * CONV_MAX_TILINGS), want, nwant);
+            const size_t three = nwant < 3 ? nwant : 3;
+            expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 1, got, 3), want, three);
+        }
         for (size_t f = 0; f < n; f++) {
             size_t scratch = conv_scratch(&s, &want[f]);
             if (want[f].method == CONV_PHASE || want[f].method == CONV_PANELS)
@@ -721,17 +815,47 @@ static void test_conv_candidates(void **state)
                 assert_int_equal(scratch, 0);
         }
 
-        /* CLBlast: 1x1 stride 1 with one output part only */
+        /* CLBlast, one output part only: SGEMM for 1x1 stride 1 at any batch, convgemm for
+         * the other shapes at batch 1 on GPUs only */
         conv_form cl[2];
         const int gemm = conv_is_gemm(&s);
+        const int offered = gemm || (s.n == 1 && strcmp(g_ctx->info.type, "GPU") == 0);
         assert_int_equal(gemm, s.kh == 1 && s.kw == 1);
-        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 2), gemm ? 1 : 0);
-        if (gemm) assert_int_equal(cl[0].method, CONV_CLBLAST);
+        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 2), offered ? 1 : 0);
+        if (offered) assert_int_equal(cl[0].method, CONV_CLBLAST);
         assert_int_equal(conv_clblast_candidates(g_ctx, &s, 2, cl, 2), 0);
         assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 0), 0);
+        if (!gemm) {
+            /* convgemm refuses, before any launch or buffer: a batch, and a residual sum
+             * (it overwrites its output) */
+            conv_shape batch = s;
+            batch.n = s.n == 1 ? 2 : s.n;
+            assert_int_equal(conv_clblast_candidates(g_ctx, &batch, 1, cl, 2), 0);
+            const conv_form f = {CONV_CLBLAST, conv_default_tiling(g_ctx), 0};
+            const conv_bufs none = {.out = {NULL, 1, {0}, {0}}};
+            op_launch ops[CONV_MAX_LAUNCHES];
+            int nops = -1;
+            assert_int_equal(conv_launches(g_ctx, &batch, &f, (op_epilogue){1, 0, 0, 0}, &none,
+                                           ops, &nops),
+                             IRV2_ERR_SHAPE);
+            assert_int_equal(nops, 0);
+            conv_shape one = s;
+            one.n = 1;
+            assert_int_equal(conv_launches(g_ctx, &one, &f, (op_epilogue){0, 1, 1, 1}, &none,
+                                           ops, &nops),
+                             IRV2_ERR_UNSUPPORTED);
+            assert_int_equal(nops, 0);
+            irv2_clear_error();
+        }
 
-        /* the untuned form: KxK fused where it fits, else panels where they exist, else direct */
+        /* the untuned form: the work-group family's 64x64 where it is preferred (a GPU);
+         * else KxK fused where it fits, else panels where they exist, else direct */
         conv_form d = conv_default_form(g_ctx, &s);
+        if (ctx_prefers_wg(g_ctx) && nwg > 0) {
+            assert_int_equal(d.method, CONV_WG);
+            assert_int_equal(d.tiling.vw, 64), assert_int_equal(d.tiling.tm, 64);
+            continue;
+        }
         conv_tiling dt = conv_default_tiling(g_ctx);
         assert_int_equal(d.tiling.vw, dt.vw), assert_int_equal(d.tiling.tm, dt.tm);
         assert_int_equal(d.kchunk, 0);
@@ -787,6 +911,50 @@ static void test_conv_refinements(void **state)
 
 /* ---- pool_op (cl/pool.cl) ----------------------------------------------------------------- */
 
+/* The pooling, epilogue and head launchers pick their kernels from ctx_prefers_wg(g_ctx): the
+ * CPU shape or the work-group shape. Their tests run every case in both, by setting
+ * g_ctx->kernels (KERNELS_VEC: never wg; KERNELS_WG: wg on any device); with IRV2_KERNELS=wg
+ * or vec, in that one only (as the whole suite runs with a family forced). */
+typedef struct small_shape {
+    ctx_kernels kernels;
+    int wg;
+    const char *name;
+} small_shape;
+
+static const small_shape small_shapes[] = {{KERNELS_VEC, 0, "cpu shape"},
+                                           {KERNELS_WG, 1, "wg shape"}};
+
+/* small_shapes[s] is to be run (IRV2_KERNELS). */
+static int shape_wanted(size_t s)
+{
+    const char *v = getenv("IRV2_KERNELS");
+    if (v && strcmp(v, "wg") == 0) return small_shapes[s].wg;
+    if (v && strcmp(v, "vec") == 0) return !small_shapes[s].wg;
+    return 1;
+}
+
+/* Selects small_shapes[s] (returns the previous ctx->kernels, to restore) and writes
+ * "what [shape]" into label. */
+static ctx_kernels use_small_shape(size_t s, const char *what, char *label, size_t cap)
+{
+    const ctx_kernels old = g_ctx->kernels;
+    g_ctx->kernels = small_shapes[s].kernels;
+    assert_int_equal(ctx_prefers_wg(g_ctx) != 0, small_shapes[s].wg);
+    snprintf(label, cap, "%s [%s]", what, small_shapes[s].name);
+    return old;
+}
+
+/* A work-group launch as the wg kernels need it: 1-D, local size a power of two dividing the
+ * NDRange. */
+static void expect_pow2_groups(const char *what, const op_launch *op)
+{
+    const size_t l = op->lws[0];
+    if (op->dims != 1 || l == 0 || (l & (l - 1)) != 0 || op->gws[0] % l != 0) {
+        print_message("%s: NDRange %zu, local %zu (dims %u)\n", what, op->gws[0], l, op->dims);
+        fail();
+    }
+}
+
 typedef struct pool_case {
     const char *name;
     pool_kind kind;
@@ -802,13 +970,19 @@ static const pool_case pool_cases[] = {
     {"maxpool 35x35 n2 c2 affine relu2", POOL_MAX3S2, 2, 2, 35, 35, EPI_AFF},
     {"maxpool 20x36 n3 c2", POOL_MAX3S2, 2, 3, 20, 36, EPI_NONE},
     {"maxpool 9x19 n1 c3", POOL_MAX3S2, 3, 1, 9, 19, EPI_NONE},
+    {"maxpool 17x17 n3 c5 affine relu2", POOL_MAX3S2, 5, 3, 17, 17, EPI_AFF},
+    {"maxpool 147x147 n1 c2", POOL_MAX3S2, 2, 1, 147, 147, EPI_NONE},
     {"avgpool 7x7 n2 c3", POOL_AVG3S1, 3, 2, 7, 7, EPI_NONE},
     {"avgpool 8x9 n2 c3 affine relu2", POOL_AVG3S1, 3, 2, 8, 9, EPI_AFF},
     {"avgpool 35x35 n2 c2", POOL_AVG3S1, 2, 2, 35, 35, EPI_NONE},
+    {"avgpool 17x17 n3 c3 affine relu2", POOL_AVG3S1, 3, 3, 17, 17, EPI_AFF},
     {"global avg 8x8 n2 c5", POOL_GLOBAL_AVG, 5, 2, 8, 8, EPI_NONE},
     {"global avg 8x8 n2 c5 affine relu2", POOL_GLOBAL_AVG, 5, 2, 8, 8, EPI_AFF},
     {"global avg 3x5 n2 c5", POOL_GLOBAL_AVG, 5, 2, 3, 5, EPI_NONE},
     {"global avg 3x5 n2 c5 affine relu2", POOL_GLOBAL_AVG, 5, 2, 3, 5, EPI_AFF},
+    {"global avg 7x7 n3 c5", POOL_GLOBAL_AVG, 5, 3, 7, 7, EPI_NONE},
+    {"global avg 17x17 n1 c7 affine relu2", POOL_GLOBAL_AVG, 7, 1, 17, 17, EPI_AFF},
+    {"global avg 35x35 n2 c3", POOL_GLOBAL_AVG, 3, 2, 35, 35, EPI_NONE},
 };
 
 static double pool_window(pool_kind kind, const float *src, int h, int w, int oy, int ox)
@@ -833,8 +1007,8 @@ static double pool_window(pool_kind kind, const float *src, int h, int w, int oy
 }
 
 /* Runs pool_op on x [c][n][h][w] (at an offset inside NaN guards), writing channels
- * [2, 2+c) of a [c+3][n][ho][wo] NaN-filled buffer; returns the slice (caller frees) after
- * checking nothing else changed. */
+ * [2, 2+c) of a [c+3][n][ho][wo] NaN-filled buffer, in the shape g_ctx->kernels selects;
+ * returns the slice (caller frees) after checking nothing else changed. */
 static float *run_pool(const char *what, pool_kind kind, int c, int n, int h, int w,
                        op_epilogue epi, const float *x, const float *scale, const float *shift)
 {
@@ -849,6 +1023,13 @@ static float *run_pool(const char *what, pool_kind kind, int c, int n, int h, in
 
     op_launch op;
     assert_ok(pool_op(g_ctx, kind, c, n, h, w, epi, guarded_buf(&in), sbuf, hbuf, dst, &op));
+    if (ctx_prefers_wg(g_ctx) && kind != POOL_AVG3S1) {
+        expect_pow2_groups(what, &op);
+        if (kind == POOL_GLOBAL_AVG) assert_int_equal(op.gws[0], op.lws[0] * c * n);
+        else /* the outputs rounded up to whole work-groups */
+            assert_int_equal(op.gws[0] / op.lws[0],
+                             ((size_t)c * n * ho * wo + op.lws[0] - 1) / op.lws[0]);
+    }
     run_op(&op);
 
     float *now = guarded_read(&out);
@@ -882,8 +1063,6 @@ static void test_pool_case(void **state)
     float *scale = NULL, *shift = NULL;
     if (p->epi.affine) affine_params((size_t)p->c, seed + 1, &scale, &shift);
 
-    float *got = run_pool(p->name, p->kind, p->c, p->n, p->h, p->w, p->epi, x, scale, shift);
-
     double *ref = host_doubles(out_count);
     for (int ch = 0; ch < p->c; ch++)
         for (int n = 0; n < p->n; n++)
@@ -895,10 +1074,19 @@ static void test_pool_case(void **state)
                         epilogue_ref(v, p->epi, 0.0, 0.0, scale ? scale[ch] : 1.0,
                                      shift ? shift[ch] : 0.0);
                 }
-    /* max is exact; averages sum at most 35*35 = 1225 fp32 values in [-1,1] (error well below
-     * 1e-6 relative), then one division and one affine fma. */
-    expect_close(p->name, got, ref, out_count, 1e-6, 0.0);
-    free(ref), free(got), free(x), free(scale), free(shift);
+    /* max is exact; averages sum at most 35*35 = 1225 fp32 values in [-1,1] (in any order,
+     * sequential or a tree: error well below 1e-6 relative), then one division and one affine
+     * fma. The same tolerance for both shapes. */
+    for (size_t s = 0; s < sizeof small_shapes / sizeof small_shapes[0]; s++) {
+        if (!shape_wanted(s)) continue;
+        char label[96];
+        const ctx_kernels old = use_small_shape(s, p->name, label, sizeof label);
+        float *got = run_pool(label, p->kind, p->c, p->n, p->h, p->w, p->epi, x, scale, shift);
+        expect_close(label, got, ref, out_count, 1e-6, 0.0);
+        free(got);
+        g_ctx->kernels = old;
+    }
+    free(ref), free(x), free(scale), free(shift);
 }
 
 /* count_include_pad = False, by hand: corners average 4 taps, edges 6, the centre 9. */
@@ -907,10 +1095,16 @@ static void test_avgpool_border_counts(void **state)
     (void)state;
     const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     const float want[9] = {3.0f, 3.5f, 4.0f, 4.5f, 5.0f, 5.5f, 6.0f, 6.5f, 7.0f};
-    float *got = run_pool("avgpool 3x3 by hand", POOL_AVG3S1, 1, 1, 3, 3, (op_epilogue)EPI_NONE,
-                          x, NULL, NULL);
-    for (int i = 0; i < 9; i++) assert_float_equal(got[i], want[i], 1e-6f);
-    free(got);
+    for (size_t s = 0; s < sizeof small_shapes / sizeof small_shapes[0]; s++) {
+        if (!shape_wanted(s)) continue;
+        char label[96];
+        const ctx_kernels old = use_small_shape(s, "avgpool 3x3 by hand", label, sizeof label);
+        float *got = run_pool(label, POOL_AVG3S1, 1, 1, 3, 3, (op_epilogue)EPI_NONE, x, NULL,
+                              NULL);
+        for (int i = 0; i < 9; i++) assert_float_equal(got[i], want[i], 1e-6f);
+        free(got);
+        g_ctx->kernels = old;
+    }
 }
 
 static void test_pool_rejects_small_input(void **state)
@@ -920,10 +1114,16 @@ static void test_pool_rejects_small_input(void **state)
     float one = 0.0f;
     cl_mem m = dev_from(&one, 1);
     op_buf b = {m, 0};
-    assert_int_equal(pool_op(g_ctx, POOL_MAX3S2, 1, 1, 2, 2, (op_epilogue)EPI_NONE, b, NULL, NULL,
-                             b, &op),
-                     IRV2_ERR_SHAPE);
-    assert_null(op.kernel);
+    for (size_t s = 0; s < sizeof small_shapes / sizeof small_shapes[0]; s++) {
+        if (!shape_wanted(s)) continue;
+        char label[96];
+        const ctx_kernels old = use_small_shape(s, "maxpool 2x2", label, sizeof label);
+        assert_int_equal(pool_op(g_ctx, POOL_MAX3S2, 1, 1, 2, 2, (op_epilogue)EPI_NONE, b, NULL,
+                                 NULL, b, &op),
+                         IRV2_ERR_SHAPE);
+        assert_null(op.kernel);
+        g_ctx->kernels = old;
+    }
     release(m);
 }
 
@@ -942,11 +1142,10 @@ static const epi_case epi_cases[] = {
     {"channel epilogue residual flag ignored", EPI_ALL},
 };
 
-static void test_channel_epilogue_case(void **state)
+/* One case on channels x plane floats, in the shape g_ctx->kernels selects. */
+static void check_channel_epilogue(const epi_case *e, const char *label, int channels, int plane,
+                                   uint64_t seed)
 {
-    const epi_case *e = *state;
-    const uint64_t seed = 3000 + (uint64_t)(e - epi_cases) * 16;
-    const int channels = 5, plane = 37;
     const size_t count = (size_t)channels * plane;
     float *x = random_floats(count, seed, -1.0f, 1.0f);
     float *bias = random_floats(channels, seed + 1, -0.5f, 0.5f);
@@ -963,7 +1162,7 @@ static void test_channel_epilogue_case(void **state)
     run_op(&op);
 
     float *now = guarded_read(&buf);
-    expect_unchanged_outside(e->name, now, buf.init, buf.total, buf.margin, buf.margin + count);
+    expect_unchanged_outside(label, now, buf.init, buf.total, buf.margin, buf.margin + count);
     op_epilogue no_res = e->epi;
     no_res.residual = 0; /* the residual is already in x (the GEMM ran with beta = 1) */
     double *ref = host_doubles(count);
@@ -974,7 +1173,7 @@ static void test_channel_epilogue_case(void **state)
                                   shift ? shift[c] : 0.0);
         }
     /* a few fp32 roundings (add, mul/fma) of values below ~3 */
-    expect_close(e->name, now + buf.margin, ref, count, 1e-6, 0.0);
+    expect_close(label, now + buf.margin, ref, count, 1e-6, 0.0);
 
     free(ref), free(now);
     release(bbuf), release(sbuf), release(hbuf);
@@ -982,18 +1181,41 @@ static void test_channel_epilogue_case(void **state)
     free(x), free(bias), free(scale), free(shift);
 }
 
+/* Each flag set on 5 x 37 and 3 x (2 images of 17x17) floats, in both shapes. */
+static void test_channel_epilogue_case(void **state)
+{
+    const epi_case *e = *state;
+    const uint64_t seed = 3000 + (uint64_t)(e - epi_cases) * 16;
+    for (size_t s = 0; s < sizeof small_shapes / sizeof small_shapes[0]; s++) {
+        if (!shape_wanted(s)) continue;
+        char label[96];
+        const ctx_kernels old = use_small_shape(s, e->name, label, sizeof label);
+        check_channel_epilogue(e, label, 5, 37, seed);
+        check_channel_epilogue(e, label, 3, 2 * 17 * 17, seed + 8);
+        g_ctx->kernels = old;
+    }
+}
+
 /* ---- head_op (cl/head.cl) ----------------------------------------------------------------- */
 
-/* Runs head_op on logits [classes][n] (at an offset) and returns out [n][classes]. */
+/* Runs head_op on logits [classes][n] (at an offset), in the shape g_ctx->kernels selects,
+ * and returns out [n][classes]. */
 static float *run_head(int classes, int n, int softmax, const float *logits)
 {
-    const size_t count = (size_t)classes * n;
+    const size_t count = (size_t)(unsigned)classes * (unsigned)n; /* both > 0 */
     guarded in = guarded_new(count, 9, logits);
     float *nan_fill = host_floats(count);
     fill_nan(nan_fill, count);
     cl_mem out = dev_from(nan_fill, count);
     op_launch op;
     assert_ok(head_op(g_ctx, classes, n, softmax, guarded_buf(&in), out, &op));
+    if (ctx_prefers_wg(g_ctx) && softmax) { /* one work-group per image */
+        expect_pow2_groups("head softmax", &op);
+        assert_int_equal(op.gws[0], op.lws[0] * n);
+    } else if (ctx_prefers_wg(g_ctx)) { /* one work-item per (class, image) */
+        assert_int_equal(op.dims, 2);
+        assert_int_equal(op.gws[0], classes), assert_int_equal(op.gws[1], n);
+    }
     run_op(&op);
     download(out, 0, nan_fill, count);
     release(out);
@@ -1001,24 +1223,41 @@ static float *run_head(int classes, int n, int softmax, const float *logits)
     return nan_fill;
 }
 
+/* The plain head is a transpose: bit-exact, in both shapes, for a few sizes (1001 classes as
+ * TF-slim's checkpoint has). */
 static void test_head_plain(void **state)
 {
     (void)state;
-    const int classes = 10, n = 3;
-    float *logits = random_floats((size_t)classes * n, 4000, -5.0f, 5.0f);
-    float *got = run_head(classes, n, 0, logits);
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < classes; k++)
-            if (memcmp(&got[i * classes + k], &logits[k * n + i], sizeof(float)) != 0) {
-                print_message("head: out[%d][%d] = %g, want logits[%d][%d] = %g\n", i, k,
-                              (double)got[i * classes + k], k, i, (double)logits[k * n + i]);
-                fail();
-            }
-    free(got), free(logits);
+    static const int sizes[][2] = {{10, 3}, {1001, 2}, {3, 8}}; /* classes, n */
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+        for (size_t s = 0; s < sizeof small_shapes / sizeof small_shapes[0]; s++) {
+            if (!shape_wanted(s)) continue;
+            const int classes = sizes[z][0], n = sizes[z][1];
+            char label[96];
+            const ctx_kernels old = use_small_shape(s, "head", label, sizeof label);
+            float *logits = random_floats((size_t)classes * n, 4000 + z, -5.0f, 5.0f);
+            float *got = run_head(classes, n, 0, logits);
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < classes; k++)
+                    if (memcmp(&got[i * classes + k], &logits[k * n + i], sizeof(float)) != 0) {
+                        print_message("%s: out[%d][%d] = %g, want logits[%d][%d] = %g\n", label,
+                                      i, k, (double)got[i * classes + k], k, i,
+                                      (double)logits[k * n + i]);
+                        fail();
+                    }
+            free(got), free(logits);
+            g_ctx->kernels = old;
+        }
 }
 
-static void check_softmax(const char *what, int classes, int n, const float *logits)
+/* Softmax in the shape g_ctx->kernels selects, against a double reference. Tolerances: each
+ * probability to 1e-6 absolute (a few ulps: exp, the fp32 sum, one multiply); each row's sum
+ * to 1 within 1e-6 up to 64 classes, beyond that within the worst case of the fp32 sum of the
+ * exponentials, (classes - 1) * 2^-24 relative (1001 classes: the sequential sum of the CPU
+ * shape is off by about 1e-6, which scales every probability of the row alike). */
+static void check_softmax_now(const char *what, int classes, int n, const float *logits)
 {
+    const double tol = 1e-6, sum_tol = classes <= 64 ? 1e-6 : (classes - 1) * 0x1p-24;
     float *got = run_head(classes, n, 1, logits);
     double *ref = host_doubles((size_t)classes * n);
     for (int i = 0; i < n; i++) {
@@ -1029,14 +1268,25 @@ static void check_softmax(const char *what, int classes, int n, const float *log
             ref[i * classes + k] = exp((double)logits[k * n + i] - mx) / sum;
             got_sum += got[i * classes + k];
         }
-        /* a few ulps per probability (exp, the fp32 sum, one multiply) */
-        if (!(fabs(got_sum - 1.0) <= 1e-6)) {
+        if (!(fabs(got_sum - 1.0) <= sum_tol)) {
             print_message("%s: row %d sums to %.9g\n", what, i, got_sum);
             fail();
         }
     }
-    expect_close(what, got, ref, (size_t)classes * n, 0.0, 1e-6);
+    expect_close(what, got, ref, (size_t)classes * n, 0.0, tol);
     free(ref), free(got);
+}
+
+/* Softmax against a double reference, in both shapes. */
+static void check_softmax(const char *what, int classes, int n, const float *logits)
+{
+    for (size_t s = 0; s < sizeof small_shapes / sizeof small_shapes[0]; s++) {
+        if (!shape_wanted(s)) continue;
+        char label[96];
+        const ctx_kernels old = use_small_shape(s, what, label, sizeof label);
+        check_softmax_now(label, classes, n, logits);
+        g_ctx->kernels = old;
+    }
 }
 
 static void test_head_softmax(void **state)
@@ -1055,6 +1305,15 @@ static void test_head_softmax(void **state)
     }
     logits[5 * n + 1] = 1000.0f, logits[6 * n + 1] = -1000.0f;
     check_softmax("head softmax large logits", classes, n, logits);
+    free(logits);
+
+    /* TF-slim's 1001 classes at batch 8 (several classes per work-item in the wg shape), and
+     * fewer classes than work-items */
+    logits = random_floats(1001 * 8, 4200, -8.0f, 8.0f);
+    check_softmax("head softmax 1001 classes n8", 1001, 8, logits);
+    free(logits);
+    logits = random_floats(3, 4300, -8.0f, 8.0f);
+    check_softmax("head softmax 3 classes n1", 3, 1, logits);
     free(logits);
 }
 
@@ -1099,6 +1358,22 @@ static void test_gemm_small(void **state)
     (void)state;
     check_gemm(7, 33, 19, 0.0f, 5000);
     check_gemm(7, 33, 19, 1.0f, 5010);
+
+    /* a CLBlast call that fails (convgemm refuses zero channels): IRV2_ERR_CLBLAST, with a
+     * line naming the call */
+    const float zeros[64] = {0};
+    cl_mem m = dev_from(zeros, 64);
+    op_launch op;
+    convgemm_clblast_op(&(op_convgemm){.cin = 0, .h = 4, .w = 4, .kh = 3, .kw = 3, .stride = 1,
+                                       .cout = 2, .in = {m, 0}, .weights = {m, 0},
+                                       .out = {m, 0}},
+                        &op);
+    assert_int_equal(op_enqueue(g_ctx, &op, NULL), IRV2_ERR_CLBLAST);
+    print_message("  convgemm with no channels -> %s\n", irv2_last_error());
+    assert_non_null(strstr(irv2_last_error(), "CLBlast convgemm k3x3 s1 p0x0 0->2 on 4x4"));
+    irv2_clear_error();
+    op_release(&op);
+    release(m);
 }
 
 /* The SGEMM peak runs every GEMM form (direct, panels with their packing, CLBlast) to the
@@ -1173,5 +1448,8 @@ int main(void)
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_block_shaped);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_sgemm_peak);
     if (t != COUNT(tests)) return 1;
+    /* IRV2_TEST_FILTER="*wg*" runs the tests whose names match (tools/oclgrind.sh) */
+    const char *filter = getenv("IRV2_TEST_FILTER");
+    if (filter && *filter) cmocka_set_test_filter(filter);
     return cmocka_run_group_tests_name("test_kernels", tests, group_setup, group_teardown);
 }

@@ -1,6 +1,5 @@
 /* conv.c: convolution forms and candidates, weight packing, and their launches (conv.h). */
 #include "ops/conv.h"
-#include "ops/conv_job.h"
 
 #include "ops/eltwise.h"
 #include "ops/gemm_clblast.h"
@@ -125,8 +124,12 @@ size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, 
                        size_t cap)
 {
     (void)parts; /* every form of irv2's kernels writes output parts */
+    if (!(ctx->kernels & KERNELS_VEC)) return 0;
     conv_tiling t[CONV_MAX_TILINGS];
     size_t nt = conv_tilings(ctx, t, CONV_MAX_TILINGS), n = 0;
+    /* Beside the work-group family (a GPU), the default tiling only: one work-item per
+     * work-group rarely wins there, and each tiling is a program to build and time. */
+    if (ctx->kernels == KERNELS_BOTH) t[0] = conv_default_tiling(ctx), nt = 1;
     for (size_t i = 0; i < nt; i++) {
         const int has[] = {1, panel_scratch(s, t[i]) != 0, fused_offered(ctx, s, t[i]),
                            phase_scratch(s) != 0};
@@ -137,10 +140,18 @@ size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, 
     return n;
 }
 
+/* SGEMM needs an unpadded 1x1 stride-1 conv ([cin][N*H*W] is one matrix, at any batch);
+ * convgemm takes any other shape but reads one NCHW image and has no batch stride, while
+ * irv2's [cin][n][h][w] puts an image's channels n*h*w apart: at n == 1 they are [cin][h][w],
+ * at n > 1 no candidate. Both write one contiguous [cout][positions] block: one output part.
+ * convgemm is offered on GPUs only (where CLBlast is tuned): on CPUs it runs 19-38x slower
+ * than the vector family and would only lengthen the first run. */
 size_t conv_clblast_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
                                conv_form *out, size_t cap)
 {
-    if (cap == 0 || parts > 1 || !conv_is_gemm(s)) return 0;
+    if (cap == 0 || parts > 1) return 0;
+    if (!conv_is_gemm(s) && (s->n != 1 || strcmp(ctx->info.type, "GPU") != 0))
+        return 0;
     out[0] = (conv_form){CONV_CLBLAST, conv_default_tiling(ctx), 0};
     return 1;
 }
@@ -162,6 +173,7 @@ size_t conv_refinements(const conv_shape *s, const conv_form *best, conv_form *o
 conv_form conv_default_form(const irv2_context *ctx, const conv_shape *s)
 {
     conv_form f = {CONV_DIRECT, conv_default_tiling(ctx), 0};
+    if (ctx_prefers_wg(ctx) && conv_wg_default(ctx, &f)) return f;
     if ((s->kh > 1 || s->kw > 1) && fused_fits(ctx, s, f.tiling)) f.method = CONV_FUSED;
     else if (panel_scratch(s, f.tiling)) f.method = CONV_PANELS;
     return f;
@@ -185,7 +197,7 @@ size_t conv_packed_count(const conv_shape *s, const conv_form *f)
 
 void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *packed)
 {
-    if (f->method == CONV_CLBLAST) {
+    if (f->method == CONV_CLBLAST) { /* SGEMM's A [cout][cin], convgemm's [cout][cin][kh][kw] */
         memcpy(packed, w, conv_packed_count(s, f) * sizeof(float));
         return;
     }
@@ -451,22 +463,46 @@ static irv2_status fused_op(const conv_job *j, op_launch *op)
     return IRV2_OK;
 }
 
-/* CONV_CLBLAST: SGEMM of the canonical weights [cout][cin] with the input [cin][positions]
- * (accumulating into the output for a residual sum), then the epilogue in place. */
+/* CONV_CLBLAST other than 1x1: CLBlast's convgemm of the one image [cin][h][w] (n == 1) with
+ * the canonical weights into [cout][ho][wo]. It overwrites its output, so it cannot add a
+ * residual (in this network every residual conv is a 1x1 projection, which runs as SGEMM). */
+static irv2_status convgemm_op(const conv_job *j, op_buf out, op_launch *op)
+{
+    const conv_shape *s = j->s;
+    if (s->n != 1)
+        return irv2_fail(IRV2_ERR_SHAPE, "no CLBlast form for k%dx%d s%d p%dx%d at batch %d "
+                         "(convgemm reads one NCHW image)", s->kh, s->kw, s->stride, s->ph,
+                         s->pw, s->n);
+    if (j->residual)
+        return irv2_fail(IRV2_ERR_UNSUPPORTED, "CLBlast convgemm cannot add a residual "
+                         "(k%dx%d): it overwrites its output", s->kh, s->kw);
+    const op_convgemm g = {.cin = s->cin, .h = s->h, .w = s->w, .kh = s->kh, .kw = s->kw,
+                           .stride = s->stride, .ph = s->ph, .pw = s->pw, .cout = s->cout,
+                           .in = j->b->in, .weights = {j->b->weights, 0}, .out = out};
+    convgemm_clblast_op(&g, op);
+    return IRV2_OK;
+}
+
+/* CONV_CLBLAST: for a 1x1 stride-1 conv, SGEMM of the canonical weights [cout][cin] with the
+ * input [cin][positions] (accumulating into the output for a residual sum); otherwise
+ * convgemm (convgemm_op); then the epilogue in place. */
 static irv2_status clblast_ops(const conv_job *j, op_launch *ops, int *n)
 {
     const conv_shape *s = j->s;
     const conv_bufs *b = j->b;
-    if (!conv_is_gemm(s))
-        return irv2_fail(IRV2_ERR_SHAPE, "no CLBlast form for k%dx%d s%d p%dx%d", s->kh, s->kw,
-                         s->stride, s->ph, s->pw);
     if (j->o.parts > 1)
         return irv2_fail(IRV2_ERR_SHAPE, "CLBlast writes one output part, not %d", j->o.parts);
     const int npos = s->n * s->ho * s->wo;
     const op_buf c = {b->out.mem, b->out.off[0]};
-    const op_sgemm g = {s->cout, npos, s->cin, {b->weights, 0}, b->in, c,
-                        j->residual ? 1.0f : 0.0f};
-    gemm_clblast_op(&g, &ops[(*n)++]);
+    if (conv_is_gemm(s)) {
+        const op_sgemm g = {s->cout, npos, s->cin, {b->weights, 0}, b->in, c,
+                            j->residual ? 1.0f : 0.0f};
+        gemm_clblast_op(&g, &ops[(*n)++]);
+    } else {
+        irv2_status st = convgemm_op(j, c, &ops[*n]);
+        if (st != IRV2_OK) return st;
+        (*n)++;
+    }
     irv2_status st = channel_epilogue_op(j->ctx, s->cout, npos, j->epi, c, b->bias, j->scale,
                                          j->shift, &ops[*n]);
     if (st == IRV2_OK) (*n)++;
@@ -476,7 +512,7 @@ static irv2_status clblast_ops(const conv_job *j, op_launch *ops, int *n)
 static irv2_status form_ops(const conv_job *j, const conv_form *f, op_launch *ops, int *n)
 {
     const conv_tiling t = f->tiling;
-    if (f->method != CONV_CLBLAST && ((t.vw != 8 && t.vw != 16) || t.tm < 1))
+    if (f->method != CONV_CLBLAST && f->method != CONV_WG && ((t.vw != 8 && t.vw != 16) || t.tm < 1))
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "no kernel has tiling vw %d tm %d", t.vw,
                          t.tm);
     switch (f->method) {
@@ -489,6 +525,11 @@ static irv2_status form_ops(const conv_job *j, const conv_form *f, op_launch *op
         return st;
     }
     case CONV_CLBLAST: return clblast_ops(j, ops, n);
+    case CONV_WG: {
+        irv2_status st = conv_wg_op(j, &ops[*n]);
+        if (st == IRV2_OK) (*n)++;
+        return st;
+    }
     default: return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown method %d", (int)f->method);
     }
 }

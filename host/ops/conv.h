@@ -1,7 +1,8 @@
-/* conv.h: convolutions on [C][N][H][W] activations, in the methods irv2 offers, each a
- * family of kernels (cl/conv_direct.cl, cl/conv_gemm.cl with cl/pack.cl) or CLBlast's SGEMM.
- * A conv is described by its shape and its form (method and tiling); the tuner picks a form
- * from conv_candidates() and the plan then packs the weights and builds the launches for it. */
+/* conv.h: convolutions on [C][N][H][W] activations, in the methods irv2 offers: two kernel
+ * families, the vector one for CPUs (cl/conv_direct.cl, cl/conv_gemm.cl with cl/pack.cl) and
+ * the work-group one for GPUs (cl/conv_wg.cl), or CLBlast's SGEMM and convgemm. A conv is
+ * described by its shape and its form (method and tiling); the tuner picks a form from the
+ * candidate lists and the plan then packs the weights and builds the launches for it. */
 #ifndef IRV2_CONV_H
 #define IRV2_CONV_H
 
@@ -28,8 +29,8 @@ typedef enum conv_method {
                      (cl/conv_gemm.cl) with the taps folded into the reduction */
     CONV_FUSED,   /* the panel GEMM with each work-group packing its tile's panel in local
                      memory: no scratch */
-    CONV_CLBLAST, /* 1x1 stride 1: CLBlast's SGEMM on the canonical weights, then the
-                     epilogue (cl/eltwise.cl) */
+    CONV_CLBLAST, /* CLBlast on the canonical weights, then the epilogue (cl/eltwise.cl):
+                     SGEMM for 1x1 stride 1, convgemm for other shapes at batch 1 */
     CONV_WG,      /* cl/conv_wg.cl: implicit GEMM with work-groups, both operand tiles staged
                      through local memory (the GPU family); tiling.tm output channels x
                      tiling.vw positions per work-group */
@@ -83,19 +84,34 @@ irv2_status conv_shape_finish(conv_shape *s);
 /* A 1x1 stride-1 conv without padding: one GEMM over all positions. */
 int conv_is_gemm(const conv_shape *s);
 
-/* The forms of irv2's own kernels worth timing for this conv on this device, in the order the
- * tuner times them (ties go to the first): for each tiling the device gets (conv_tilings),
+/* The forms of irv2's vector kernels worth timing for this conv on this device, in the order
+ * the tuner times them (ties go to the first): for each tiling the device gets (conv_tilings;
+ * only the default one where the work-group family is offered too, as on GPUs),
  * direct, panels, fused, parity planes, wherever the form exists and fits (local memory for
- * fused). parts: output parts the conv writes. Returns how many, at most cap. */
+ * fused); none where the context does not offer the family (ctx->kernels). parts: output
+ * parts the conv writes. Returns how many, at most cap. */
 size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, conv_form *out,
                        size_t cap);
-/* CLBlast's forms for this conv: one for a 1x1 stride-1 conv with one output part, else none. */
+/* CLBlast's forms for this conv, with one output part only: SGEMM for an unpadded 1x1
+ * stride-1 conv; convgemm for any other at batch 1 on a GPU (convgemm reads one NCHW image,
+ * which [cin][n][h][w] is only at n == 1); else none. convgemm cannot add a residual:
+ * conv_launches refuses that with IRV2_ERR_UNSUPPORTED (every residual conv of the network is
+ * 1x1). */
 size_t conv_clblast_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
                                conv_form *out, size_t cap);
+/* The work-group family's forms (cl/conv_wg.cl) for this conv on this device: every tile
+ * whose work-group and local memory the device offers, where the context offers the family
+ * (ctx->kernels); none elsewhere. Returns how many, at most cap. */
+size_t conv_wg_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
+                          conv_form *out, size_t cap);
+/* Sets *f to the work-group family's default form (64 channels x 64 positions) and returns 1
+ * where the device runs it, else returns 0. */
+int conv_wg_default(const irv2_context *ctx, conv_form *f);
 /* Forms derived from the best measured one, timed after it: a direct or parity-plane form
  * split into chunks of about 512 and 256 reduction terms. Returns how many, at most cap. */
 size_t conv_refinements(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap);
-/* The form used without measuring: the device's default tiling; KxK convs fused where local
+/* The form used without measuring: the work-group family's default where the context prefers
+ * it (ctx_prefers_wg: GPUs); else the device's default tiling, KxK convs fused where local
  * memory allows, 1x1 convs over panels in scratch, else direct. */
 conv_form conv_default_form(const irv2_context *ctx, const conv_shape *s);
 
@@ -112,7 +128,7 @@ size_t conv_scratch(const conv_shape *s, const conv_form *f);
 /* Floats a conv may read outside its input tensor (and its parity planes) on either side. */
 size_t conv_guard(const conv_shape *s, conv_tiling t);
 /* Floats of the weights as the form reads them: [ceil(cout/tm)][kh][kw][cin][tm] for irv2's
- * kernels (zero rows pad cout), [cout][cin] for CLBlast. */
+ * kernels (zero rows pad cout), the canonical [cout][cin][kh][kw] for CLBlast. */
 size_t conv_packed_count(const conv_shape *s, const conv_form *f);
 /* Packs canonical [cout][cin][kh][kw] weights w for the form. */
 void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *packed);
@@ -125,5 +141,33 @@ irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_for
 
 /* "direct", "phase", "panels", "fused", "clblast" or "wg". */
 const char *conv_method_name(conv_method m);
+
+/* ---- for the family launchers (host/ops/conv.c, host/ops/conv_wg.c) ---- */
+
+/* The kernels' output-part arguments (cl/conv_out.h "Output parts"), checked once per
+ * conv: unused parts start at cout. */
+typedef struct out_args {
+    cl_mem mem;
+    int parts;
+    cl_uint off0, off1, off2;
+    cl_int seg1, seg2;
+} out_args;
+
+/* What the launches of one conv share. epi.residual is cleared: the kernels take it as the
+ * runtime argument `accumulate` (residual), not as a variant. */
+typedef struct conv_job {
+    irv2_context *ctx;
+    const conv_shape *s;
+    conv_tiling t;
+    op_epilogue epi;
+    cl_int residual;
+    const conv_bufs *b;
+    cl_mem scale, shift; /* the bias where not given: unread without AFFINE, but every
+                            argument must be a buffer */
+    out_args o;
+} conv_job;
+
+/* CONV_WG: the launch of cl/conv_wg.cl for the job (ops/conv_wg.c). */
+irv2_status conv_wg_op(const conv_job *j, op_launch *op);
 
 #endif

@@ -23,6 +23,23 @@ void op_release(op_launch *op)
 
 void op_local_one(op_launch *op) { op->lws[0] = op->lws[1] = op->lws[2] = 1; }
 
+irv2_status op_local_pow2(irv2_context *ctx, cl_kernel k, size_t want, size_t *out)
+{
+    size_t kernel_max = 0, items[64] = {0};
+    cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof kernel_max, &kernel_max, NULL);
+    irv2_status st = ctx_cl_check(ctx, err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+    if (st != IRV2_OK) return st;
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
+    st = ctx_cl_check(ctx, err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)");
+    if (st != IRV2_OK) return st;
+    size_t cap = want < kernel_max ? want : kernel_max, l = 1;
+    if (items[0] < cap) cap = items[0];
+    while (l * 2 <= cap) l *= 2;
+    *out = l;
+    return IRV2_OK;
+}
+
 void epilogue_flags(op_epilogue epi, char *dst, size_t cap)
 {
     snprintf(dst, cap, "%s%s%s%s", epi.relu1 ? " -DRELU1" : "", epi.residual ? " -DRESIDUAL" : "",

@@ -21,21 +21,41 @@ typedef struct op_epilogue {
 typedef struct op_launch op_launch;
 typedef irv2_status (*op_call)(irv2_context *ctx, const op_launch *op, cl_event *event);
 
-/* C[m][n] = A[m][k] B[k][n] + beta C, row-major, on buffer offsets (CLBlast). */
+/* C[m][n] = A[m][k] B[k][n] + beta C, row-major, on buffer offsets (CLBlast's SGEMM). */
 typedef struct op_sgemm {
     int m, n, k;
     op_buf a, b, c;
     float beta;
 } op_sgemm;
 
+/* One image convolved, as CNNs do (cross-correlation, zero padding ph/pw on both sides):
+ * out[cout][ho][wo] = sum over ci, ky, kx of w[cout][ci][ky][kx] * in[ci][y][x], the image
+ * in [cin][h][w] (NCHW with N = 1), all on buffer offsets (CLBlast's convgemm). The output is
+ * overwritten (convgemm has no beta). */
+typedef struct op_convgemm {
+    int cin, h, w, kh, kw, stride, ph, pw, cout;
+    op_buf in, weights, out;
+} op_convgemm;
+
+/* A library call's arguments, tagged with the call they are for. */
+typedef enum op_library_kind { OP_LIB_NONE, OP_LIB_SGEMM, OP_LIB_CONVGEMM } op_library_kind;
+typedef struct op_library {
+    op_library_kind kind;
+    union {
+        op_sgemm sgemm;       /* OP_LIB_SGEMM */
+        op_convgemm convgemm; /* OP_LIB_CONVGEMM */
+    } u;
+} op_library;
+
 /* A kernel with its arguments set, its NDRange and local size (lws[0] == 0: the OpenCL
- * implementation chooses); or, when call is set, a library call (its arguments in sgemm). */
+ * implementation chooses); or, when call is set, a library call with its arguments in lib
+ * (gemm_clblast.h makes them). */
 struct op_launch {
     cl_kernel kernel;
     unsigned dims;
     size_t gws[3], lws[3];
     op_call call;
-    op_sgemm sgemm;
+    op_library lib;
 };
 
 irv2_status op_enqueue(irv2_context *ctx, const op_launch *op, cl_event *event);
@@ -59,5 +79,9 @@ irv2_status set_args(irv2_context *ctx, cl_kernel k, const char *what, unsigned 
                      const kernel_arg *args);
 /* Sets local size (1, 1, 1): the CPU kernels' shape, one work-item per work-group. */
 void op_local_one(op_launch *op);
+/* The largest power of two <= want that kernel k (CL_KERNEL_WORK_GROUP_SIZE) and the device
+ * (CL_DEVICE_MAX_WORK_ITEM_SIZES[0]) accept as a 1-D local size: the work-group shape of the
+ * small kernels. */
+irv2_status op_local_pow2(irv2_context *ctx, cl_kernel k, size_t want, size_t *out);
 
 #endif

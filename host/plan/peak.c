@@ -38,14 +38,16 @@ irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *na
     irv2_status st = conv_shape_finish(&s);
     conv_form native[64], clblast[4];
     size_t nn = conv_candidates(ctx, &s, 1, native, 64);
+    nn += conv_wg_candidates(ctx, &s, 1, native + nn, 64 - nn);
     size_t nc = conv_clblast_candidates(ctx, &s, 1, clblast, 4);
-    /* A and C with room for the widest tile's padding and the kernels' guard reads. */
+    /* A with room for the widest tile's padding (128 channels), B and C for the kernels'
+     * guard reads. */
     size_t guard = conv_guard(&s, (conv_tiling){16, 0}), n = (size_t)size * size, scratch = 1;
     for (size_t i = 0; i < nn; i++)
         if (conv_scratch(&s, &native[i]) > scratch) scratch = conv_scratch(&s, &native[i]);
     cl_mem bufs[PEAK_BUFS] = {0};
     const char *what[PEAK_BUFS] = {"peak A", "peak B", "peak C", "peak bias", "peak scratch"};
-    const size_t counts[PEAK_BUFS] = {(size_t)(size + 32) * size, n + 2 * guard, n + 2 * guard,
+    const size_t counts[PEAK_BUFS] = {(size_t)(size + 128) * size, n + 2 * guard, n + 2 * guard,
                                       size + 16, scratch};
     for (int i = 0; i < PEAK_BUFS && st == IRV2_OK; i++) {
         float v = 0.01f;

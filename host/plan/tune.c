@@ -12,7 +12,7 @@
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "17"
+#define TUNER_VERSION "18"
 
 #define MAX_CANDIDATES 64
 
@@ -76,13 +76,15 @@ static irv2_status reserve(tuner *t, int i, size_t floats)
     return st;
 }
 
-/* The candidates the mode allows, in timing order: CLBlast's (AUTO), then irv2's own. */
+/* The candidates the mode allows, in timing order: CLBlast's (AUTO), then irv2's own: the
+ * vector family, then the work-group family (each only where the context offers it). */
 static size_t candidates(const irv2_context *ctx, const tune_job *job, conv_form *out)
 {
     size_t n = 0;
     if (job->mode == IRV2_GEMM_AUTO)
         n = conv_clblast_candidates(ctx, &job->shape, job->parts, out, MAX_CANDIDATES);
-    return n + conv_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
+    n += conv_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
+    return n + conv_wg_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
 }
 
 /* Guard floats around the workspace's tensors: enough for the widest tiling. */
@@ -190,9 +192,10 @@ static void make_key(const irv2_context *ctx, const tune_job *job, int vs_clblas
                      size_t cap)
 {
     const conv_shape *s = &job->shape;
-    /* A choice against CLBlast also depends on the CLBlast tuning applied. */
-    snprintf(dst, cap, "%s|%s|%s.%s|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s",
-             ctx->info.name, ctx->info.driver, IRV2_VERSION, TUNER_VERSION, s->kh, s->kw,
+    /* A choice against CLBlast also depends on the CLBlast tuning applied; every choice on
+     * the kernel families offered (f1 vector, f2 work-group, f3 both). */
+    snprintf(dst, cap, "%s|%s|%s.%s f%d|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s",
+             ctx->info.name, ctx->info.driver, IRV2_VERSION, TUNER_VERSION, (int)ctx->kernels, s->kh, s->kw,
              s->stride, s->ph, s->pw, s->cin, s->cout, s->n, s->h, s->w, job->epi.relu1,
              job->epi.residual, job->epi.affine, job->epi.relu2, vs_clblast ? "auto" : "native",
              vs_clblast && ctx->clblast_tuning[0] ? " clblast-tuning " : "",
@@ -228,7 +231,9 @@ irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form)
     conv_form c[MAX_CANDIDATES], clblast;
     *form = conv_default_form(ctx, &job->shape);
     int has_clblast = conv_clblast_candidates(ctx, &job->shape, job->parts, &clblast, 1) > 0;
-    if (job->mode == IRV2_GEMM_CLBLAST && has_clblast) return *form = clblast, IRV2_OK;
+    /* --gemm clblast: the 1x1 convs (and the classifier) through CLBlast's SGEMM */
+    if (job->mode == IRV2_GEMM_CLBLAST && has_clblast && conv_is_gemm(&job->shape))
+        return *form = clblast, IRV2_OK;
     if (!tune_enabled()) return IRV2_OK;
     size_t n = candidates(ctx, job, c);
     char key[512], value[64];

@@ -1,0 +1,148 @@
+/* conv_wg.cl: convolution as an implicit GEMM with work-groups and local memory, for GPUs (any
+ * KHxKW, stride 1 or 2, any padding below the kernel size), with the fused epilogue.
+ *
+ * Layout: activations [C][N][H][W]; weights packed as [ceil(Cout/TM)][KH][KW][Cin][TM] (as
+ * for the vector kernels, with this family's TM). The GEMM is out[co][pos] = sum over the
+ * K = KH*KW*Cin reduction rows k = (kh*KW + kw)*Cin + c of w[co][k] x[k][pos], over the
+ * npos = N*H_out*W_out output positions, batch folded in.
+ *
+ * Kernel conv_wg: a work-group of WX x WY work-items computes a tile of TM output channels x
+ * TN positions. Per slice of TK reduction rows it stages both operand tiles in local memory:
+ * the weight rows (contiguous in the packing) and the input rows, gathered from the tensor
+ * as im2col would lay them out (zeros for padding), never materialised in global memory.
+ * Neighbouring work-items load neighbouring floats of both, so loads coalesce. Each
+ * work-item then accumulates a register block of RM = TM/WY channels x RN = TN/WX positions,
+ * channels ty + i*WY and positions tx + j*WX, so that its neighbours store neighbouring
+ * positions. NDRange (ceil(npos/TN)*WX, ceil(Cout/TM)*WY), local (WX, WY).
+ * Output parts: see cl/conv_out.h. `accumulate` adds the value already in the output (an
+ * in-place residual sum); the epilogue always applies.
+ *
+ * -D flags (defaults and meanings below); TM a multiple of WY, TN a multiple of WX dividing
+ * WX*WY; the epilogue's RELU1, AFFINE, RELU2 (optional; see net.h).
+ */
+
+#ifndef TM
+#define TM 64 // output channels per work-group
+#endif
+#ifndef TN
+#define TN 64 // output positions per work-group
+#endif
+#ifndef TK
+#define TK 16 // reduction rows per local-memory slice
+#endif
+#ifndef WX
+#define WX 16 // work-items along the positions
+#endif
+#ifndef WY
+#define WY 16 // work-items along the output channels
+#endif
+#ifndef KH
+#define KH 1 // kernel height
+#endif
+#ifndef KW
+#define KW 1 // kernel width
+#endif
+#ifndef SH
+#define SH 1 // stride, 1 or 2
+#endif
+#ifndef PH
+#define PH 0 // padding above and below
+#endif
+#ifndef PW
+#define PW 0 // padding left and right
+#endif
+
+#define RM (TM / WY)
+#define RN (TN / WX)
+#define GROUP (WX * WY)
+
+#if TM % WY != 0 || TN % WX != 0 || GROUP % TN != 0
+#error "TM must be a multiple of WY, TN a multiple of WX dividing WX*WY"
+#endif
+
+#include "conv_out.h"
+
+DEFINE_FINISH(finish_one, float)
+
+/* The input tile's source position of one work-item: where output position pos reads tap
+ * (0, 0) of image img; valid is 0 past the last position. */
+typedef struct wg_source {
+    int valid, iy0, ix0;
+    size_t base;
+} wg_source;
+
+static wg_source source_of(int pos, int npos, int h, int w, int ho, int wo, uint in_off)
+{
+    wg_source s = {pos < npos, 0, 0, 0};
+    if (!s.valid) return s;
+    const int img = pos / (ho * wo), r = pos - img * (ho * wo), oy = r / wo;
+    s.iy0 = oy * SH - PH, s.ix0 = (r - oy * wo) * SH - PW;
+    s.base = in_off + (size_t)img * h * w;
+    return s;
+}
+
+/* Input row k (channel c, tap (kh, kw)) at the source's position, 0 in the padding. */
+static float input_at(__global const float *in, wg_source s, int k, int cin, int h, int w,
+                      int in_cstride)
+{
+#if KH * KW == 1
+    const int c = k, kh = 0, kw = 0;
+#else
+    const int tap = k / cin, c = k - tap * cin, kh = tap / KW, kw = tap - kh * KW;
+#endif
+    const int iy = s.iy0 + kh, ix = s.ix0 + kw;
+    if (iy < 0 || iy >= h || ix < 0 || ix >= w) return 0.0f;
+    return in[s.base + (size_t)c * in_cstride + iy * w + ix];
+}
+
+__kernel __attribute__((reqd_work_group_size(WX, WY, 1))) void
+conv_wg(__global const float *in, uint in_off, __global const float *weights,
+        __global const float *bias, __global const float *scale, __global const float *shift,
+        __global float *out, uint out_off, int seg1, uint off1, int seg2, uint off2, int cin,
+        int cout, int n, int h, int w, int ho, int wo, int in_cstride, int accumulate)
+{
+    __local float wtile[TK][TM], xtile[TK][TN];
+    const int tx = get_local_id(0), ty = get_local_id(1), lid = ty * WX + tx;
+    const int p0 = get_group_id(0) * TN, mt = get_group_id(1);
+    const int npos = n * ho * wo, K = KH * KW * cin;
+    __global const float *wt = weights + (size_t)mt * K * TM;
+    /* This work-item loads input column lp of the tile, rows lk, lk + GROUP/TN, ... */
+    const int lp = lid % TN, lk = lid / TN;
+    const wg_source src = source_of(p0 + lp, npos, h, w, ho, wo, in_off);
+
+    float acc[RM][RN];
+    for (int i = 0; i < RM; i++)
+        for (int j = 0; j < RN; j++) acc[i][j] = 0.0f;
+
+    for (int k0 = 0; k0 < K; k0 += TK) {
+        for (int i = lid; i < TK * TM; i += GROUP)
+            wtile[i / TM][i % TM] = k0 + i / TM < K ? wt[(size_t)k0 * TM + i] : 0.0f;
+        for (int kk = lk; kk < TK; kk += GROUP / TN)
+            xtile[kk][lp] = src.valid && k0 + kk < K
+                                ? input_at(in, src, k0 + kk, cin, h, w, in_cstride)
+                                : 0.0f;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TK; kk++) {
+            float a[RM], b[RN];
+            for (int i = 0; i < RM; i++) a[i] = wtile[kk][ty + i * WY];
+            for (int j = 0; j < RN; j++) b[j] = xtile[kk][tx + j * WX];
+            for (int i = 0; i < RM; i++)
+                for (int j = 0; j < RN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, (size_t)npos);
+    const conv_epi e = {bias, scale, shift};
+    for (int i = 0; i < RM; i++) {
+        const int co = mt * TM + ty + i * WY;
+        if (co >= cout) break;
+        __global float *dst = out + out_start(&d, co);
+        for (int j = 0; j < RN; j++) {
+            const int pos = p0 + tx + j * WX;
+            if (pos >= npos) break;
+            const float v = accumulate ? acc[i][j] + dst[pos] : acc[i][j];
+            dst[pos] = finish_one(v, co, e);
+        }
+    }
+}

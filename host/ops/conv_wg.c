@@ -1,0 +1,114 @@
+/* conv_wg.c: the work-group conv family (cl/conv_wg.cl): its tiles, what a device must offer
+ * for them, its candidates and its launch. */
+#include "ops/conv.h"
+
+#include <stdio.h>
+
+/* Reduction rows per local-memory slice (cl/conv_wg.cl TK). */
+#define WG_TK 16
+
+/* Work-group tiles, as (vw = positions, tm = output channels) per work-group. */
+static const conv_tiling wg_tiles[] = {{64, 64}, {32, 32}, {32, 64},
+                                       {64, 128}, {128, 64}, {128, 128}};
+
+/* The work-group's side (WX = WY): 16 where the device runs 256 work-items per group, else 8
+ * (64 work-items), else 0: the family is not offered. */
+static int wg_side(const irv2_context *ctx)
+{
+    size_t group = 0, items[3] = {0, 0, 0};
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof group, &group, NULL) !=
+            CL_SUCCESS ||
+        clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL) !=
+            CL_SUCCESS)
+        return 0;
+    for (int side = 16; side >= 8; side /= 2)
+        if (group >= (size_t)side * side && items[0] >= (size_t)side && items[1] >= (size_t)side)
+            return side;
+    return 0;
+}
+
+/* The tile runs on this device: its sides are multiples of the work-group's, the positions
+ * divide the work-group (cl/conv_wg.cl loads one input column per work-item) and both
+ * operand slices fit the local memory. */
+static int wg_fits(const irv2_context *ctx, conv_tiling t)
+{
+    const int side = wg_side(ctx);
+    cl_ulong local = 0;
+    if (side == 0 || t.vw <= 0 || t.tm <= 0 || t.vw % side || t.tm % side ||
+        (side * side) % t.vw)
+        return 0;
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL) !=
+        CL_SUCCESS)
+        return 0;
+    return (cl_ulong)WG_TK * (t.vw + t.tm) * sizeof(float) <= local;
+}
+
+size_t conv_wg_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
+                          conv_form *out, size_t cap)
+{
+    (void)s, (void)parts; /* every shape and output parts */
+    size_t n = 0;
+    if (!(ctx->kernels & KERNELS_WG)) return 0;
+    for (size_t i = 0; i < sizeof wg_tiles / sizeof wg_tiles[0] && n < cap; i++)
+        if (wg_fits(ctx, wg_tiles[i])) out[n++] = (conv_form){CONV_WG, wg_tiles[i], 0};
+    return n;
+}
+
+int conv_wg_default(const irv2_context *ctx, conv_form *f)
+{
+    if (!wg_fits(ctx, wg_tiles[0])) return 0;
+    *f = (conv_form){CONV_WG, wg_tiles[0], 0};
+    return 1;
+}
+
+/* Fails unless the built kernel runs work-groups of side x side work-items. */
+static irv2_status check_group(const conv_job *j, cl_kernel k, int side)
+{
+    size_t max = 0;
+    irv2_status st = ctx_cl_check(j->ctx,
+                                  clGetKernelWorkGroupInfo(k, j->ctx->device,
+                                                           CL_KERNEL_WORK_GROUP_SIZE, sizeof max,
+                                                           &max, NULL),
+                                  "clGetKernelWorkGroupInfo(conv_wg)");
+    if (st == IRV2_OK && max < (size_t)side * side)
+        st = irv2_fail(IRV2_ERR_UNSUPPORTED, "conv_wg runs at most %zu work-items per group on %s, "
+                       "not %d", max, j->ctx->info.name, side * side);
+    return st;
+}
+
+irv2_status conv_wg_op(const conv_job *j, op_launch *op)
+{
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    const out_args *o = &j->o;
+    const int side = wg_side(j->ctx);
+    if (!wg_fits(j->ctx, j->t))
+        return irv2_fail(IRV2_ERR_UNSUPPORTED, "no %dx%d work-group tile on %s", j->t.tm, j->t.vw,
+                         j->ctx->info.name);
+    char opts[256], eflags[96];
+    epilogue_flags(j->epi, eflags, sizeof eflags);
+    snprintf(opts, sizeof opts,
+             "-DTM=%d -DTN=%d -DTK=%d -DWX=%d -DWY=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d%s",
+             j->t.tm, j->t.vw, WG_TK, side, side, s->kh, s->kw, s->stride, s->ph, s->pw, eflags);
+    cl_int in_cstride = s->n * s->h * s->w;
+    cl_uint in_off = (cl_uint)b->in.off;
+    const kernel_arg args[] = {
+        ARG(b->in.mem), ARG(in_off),  ARG(b->weights), ARG(b->bias),  ARG(j->scale),
+        ARG(j->shift),  ARG(o->mem),  ARG(o->off0),    ARG(o->seg1),  ARG(o->off1),
+        ARG(o->seg2),   ARG(o->off2), ARG(s->cin),     ARG(s->cout),  ARG(s->n),
+        ARG(s->h),      ARG(s->w),    ARG(s->ho),      ARG(s->wo),    ARG(in_cstride),
+        ARG(j->residual)};
+    irv2_status st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg",
+                               sizeof args / sizeof args[0], args, op);
+    if (st == IRV2_OK) st = check_group(j, op->kernel, side);
+    if (st != IRV2_OK) {
+        op_release(op);
+        return st;
+    }
+    size_t npos = (size_t)s->n * s->ho * s->wo;
+    op->dims = 2;
+    op->gws[0] = (npos + j->t.vw - 1) / j->t.vw * side;
+    op->gws[1] = ((size_t)s->cout + j->t.tm - 1) / j->t.tm * side;
+    op->lws[0] = op->lws[1] = (size_t)side, op->lws[2] = 1;
+    return IRV2_OK;
+}
