@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "  eval --weights W --data DIR|LIST [--crops 1|10|144] [--limit N] [--device SPEC]\n"
             "      [--gemm auto|clblast|native] [--variant auto|seed|tf] [--batch B]\n"
             "                                  top-1/top-5 error on a labelled image set\n"
+            "  --version, -V                   print irv2's version\n"
             "W is a .safetensors file or synthetic[:SEED]; SPEC is cpu, gpu, accelerator, an\n"
             "index from 'irv2 devices', or P:D (default: $IRV2_DEVICE, else the first GPU,\n"
             "else the first device).\n");
@@ -80,8 +81,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("irv2 %s\n", IRV2_VERSION);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("irv2 %s\n", irv2_version());
         return 0;
     }
     fprintf(stderr, "irv2: unknown command '%s' (try 'irv2 --help')\n", cmd);

@@ -23,8 +23,6 @@
 extern "C" {
 #endif
 
-#define IRV2_VERSION "0.1.0"
-
 typedef enum irv2_status {
     IRV2_OK = 0,
     IRV2_ERR_INVALID_ARGUMENT,   /* a NULL pointer, a zero batch, an unknown option value */
@@ -43,6 +41,9 @@ typedef enum irv2_status {
     IRV2_ERR_UNSUPPORTED,        /* the device lacks something the engine needs */
     IRV2_STATUS_COUNT
 } irv2_status;
+
+/* The library's version, "MAJOR.MINOR.PATCH" (the project's version in CMakeLists.txt). */
+const char *irv2_version(void);
 
 /* A short fixed name for a status ("ok", "file format error", ...). */
 const char *irv2_status_string(irv2_status status);
