@@ -11,6 +11,7 @@
 
 #include "net/builder.h"
 #include "net/graph.h"
+#include "plan/memory.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -623,6 +624,60 @@ static void test_siblings(void **state)
     net_free(&n);
 }
 
+/* ---- plan/memory.c ------------------------------------------------------------------------ */
+
+/* Roots live at the same time lie at least `guard` floats apart, and every root that far from
+ * the arena's ends, so no conv's out-of-tensor read meets another tensor being written. The
+ * lifetimes are worked out here from the layers (one step per layer). */
+static void test_memory_guard_gaps(void **state)
+{
+    (void)state;
+    net n;
+    assert_int_equal(net_build(NET_SEED, 1000, &n), IRV2_OK);
+    const size_t guard = 1000;
+    const unsigned batch = 2;
+    int *time = malloc((size_t)n.nlayers * sizeof *time);
+    int *first = malloc((size_t)n.ntensors * sizeof *first);
+    int *last = malloc((size_t)n.ntensors * sizeof *last);
+    size_t *off = calloc((size_t)n.ntensors, sizeof *off), total = 0;
+    assert_non_null(time), assert_non_null(first), assert_non_null(last), assert_non_null(off);
+    for (int i = 0; i < n.nlayers; i++) time[i] = i;
+    assert_int_equal(memory_place(&n, time, batch, guard, off, &total), IRV2_OK);
+
+    for (int t = 0; t < n.ntensors; t++) first[t] = n.nlayers + 1, last[t] = -2;
+    for (int i = 0; i < n.nlayers; i++) {
+        const int roots[2] = {net_root(&n, n.layers[i].in, NULL), net_root(&n, n.layers[i].out, NULL)};
+        for (int k = 0; k < 2; k++) {
+            if (i < first[roots[k]]) first[roots[k]] = i;
+            if (i > last[roots[k]]) last[roots[k]] = i;
+        }
+    }
+    first[n.input] = -1;
+    last[net_root(&n, n.logits, NULL)] = n.nlayers;
+
+    size_t pairs = 0;
+    for (int t = 0; t < n.ntensors; t++) {
+        if (n.tensors[t].parent >= 0 || last[t] < first[t]) continue;
+        const size_t ts = off[t], te = ts + memory_tensor_floats(&n.tensors[t], batch);
+        assert_true(ts >= guard);
+        assert_true(te + guard <= total);
+        for (int u = t + 1; u < n.ntensors; u++) {
+            if (n.tensors[u].parent >= 0 || last[u] < first[u]) continue;
+            if (first[u] > last[t] || first[t] > last[u]) continue;
+            const size_t us = off[u], ue = us + memory_tensor_floats(&n.tensors[u], batch);
+            if (!(te + guard <= us || ue + guard <= ts))
+                fail_msg("tensors %d [%zu, %zu) and %d [%zu, %zu) are live together, under %zu "
+                         "floats apart", t, ts, te, u, us, ue, guard);
+            pairs++;
+        }
+    }
+    print_message("  %zu pairs of roots live together, each at least %zu floats apart; arena "
+                  "%zu floats\n", pairs, guard, total);
+    assert_true(pairs > (size_t)n.nlayers); /* every layer's input and output at least */
+    free(time), free(first), free(last), free(off);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_bad_class_count),
         cmocka_unit_test(test_layer_kind_names),
         cmocka_unit_test(test_siblings),
+        cmocka_unit_test(test_memory_guard_gaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

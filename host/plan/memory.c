@@ -57,13 +57,13 @@ irv2_status memory_place(const net *n, const int *time, unsigned batch, size_t g
     for (int i = 0; i < count; i++) {
         int t = order[i];
         size_t size = memory_tensor_floats(&n->tensors[t], batch), at = guard;
-        for (int moved = 1; moved;) { /* past every placed root it would overlap */
+        for (int moved = 1; moved;) { /* past every placed root it would come within guard of */
             moved = 0;
             for (int j = 0; j < i; j++) {
                 int u = order[j];
                 if (first[u] > last[t] || first[t] > last[u]) continue;
                 size_t us = off[u], ue = us + memory_tensor_floats(&n->tensors[u], batch);
-                if (at < ue && us < at + size) at = ue, moved = 1;
+                if (at < ue + guard && us < at + size + guard) at = ue + guard, moved = 1;
             }
         }
         off[t] = at;
