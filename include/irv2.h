@@ -137,8 +137,9 @@ double irv2_model_flops_per_image(const irv2_model *model);
 irv2_status irv2_model_run(irv2_model *model, const float *input, unsigned batch, float *output,
                            int softmax);
 /* A batch whose buffers would exceed the device's largest allocation
- * (CL_DEVICE_MAX_MEM_ALLOC_SIZE) is run in chunks transparently; this reports the largest
- * batch (up to `batch`, or 65536 when 0) that runs in one pass. */
+ * (CL_DEVICE_MAX_MEM_ALLOC_SIZE) or 2^32 - 1 floats (the kernels' offsets are 32-bit) is run in
+ * chunks transparently; this reports the largest batch (up to `batch`, or 65536 when 0) that
+ * runs in one pass. */
 irv2_status irv2_model_max_batch(irv2_model *model, unsigned batch, unsigned *fits);
 
 /* ---- Profiling (for benchmarks) --------------------------------------------------------- */

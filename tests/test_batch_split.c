@@ -1,8 +1,10 @@
 /* test_batch_split.c: batches too big for the device's largest allocation run in chunks
  * (IRV2_MAX_ALLOC_BYTES lowers the limit) and give the same logits; one image that cannot
- * fit is refused with a message naming the device. */
+ * fit is refused with a message naming the device; without a device limit, 32-bit offsets
+ * still bound a pass. */
 #include "irv2.h"
 #include "net/synthetic.h"
+#include "runtime/context.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -76,6 +78,27 @@ static void test_one_image_too_big(void **state)
     irv2_context_free(ctx);
 }
 
+/* A device that allows any allocation (no CL_DEVICE_MAX_MEM_ALLOC_SIZE limit, or one above
+ * 16 GiB as on large GPUs) still gets its batches split where a buffer would pass 2^32 - 1
+ * floats, the most the kernels' 32-bit offsets address: about 1,900 images here. */
+static void test_offsets_bound_batches(void **state)
+{
+    (void)state;
+    irv2_context *ctx;
+    irv2_model *model = load(&ctx, "");
+    ctx->info.max_alloc_bytes = 0; /* as a device that states no limit */
+    unsigned fits = 0, again = 0;
+    assert_int_equal(irv2_model_max_batch(model, 60000, &fits), IRV2_OK);
+    print_message("  no allocation limit: batches of up to %u images in one pass\n", fits);
+    assert_true(fits > 100 && fits < 60000);
+    assert_int_equal(irv2_model_max_batch(model, fits + 1, &again), IRV2_OK);
+    assert_int_equal(again, fits);
+    assert_int_equal(irv2_model_max_batch(model, fits, &again), IRV2_OK);
+    assert_int_equal(again, fits);
+    irv2_model_free(model);
+    irv2_context_free(ctx);
+}
+
 int main(void)
 {
     setenv("IRV2_TUNE", "0", 1); /* kernel choice does not matter here; skip measuring */
@@ -87,6 +110,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunks_match_golden),
         cmocka_unit_test(test_one_image_too_big),
+        cmocka_unit_test(test_offsets_bound_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

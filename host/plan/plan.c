@@ -400,17 +400,20 @@ static irv2_status largest_buffer(const net *n, const int *time, unsigned batch,
 irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend gemm,
                            unsigned batch, unsigned *fits)
 {
+    /* The kernels take buffer offsets as 32-bit arguments: no buffer beyond 2^32 - 1 floats,
+     * whatever the device allows (141 GB GPUs allow more, from about batch 1,500). */
+    const uint64_t offsets = (uint64_t)UINT32_MAX * sizeof(float);
     uint64_t limit = ctx->info.max_alloc_bytes;
+    if (limit == 0 || limit > offsets) limit = offsets;
     size_t floats;
     int *time = NULL;
     *fits = 0;
-    if (limit == 0) return *fits = batch, IRV2_OK; /* the device states no limit */
     irv2_status st = layer_times(n, gemm, &time);
     if (st == IRV2_OK) st = largest_buffer(n, time, 1, &floats);
     if (st == IRV2_OK && (uint64_t)floats * sizeof(float) > limit)
         st = irv2_fail(IRV2_ERR_DEVICE_MEMORY,
                        "device '%s': one image needs a %llu-byte buffer, above the largest "
-                       "allocation the device allows (%llu bytes)",
+                       "allocation the device allows and 32-bit offsets address (%llu bytes)",
                        ctx->info.name, (unsigned long long)floats * sizeof(float),
                        (unsigned long long)limit);
     /* Buffer sizes grow with the batch: the largest batch that fits, by bisection. */

@@ -14,8 +14,8 @@ typedef struct plan plan;
 irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
                         irv2_gemm_backend gemm, unsigned batch, plan **out);
 void plan_free(plan *p);
-/* The largest batch (<= batch) whose buffers each fit the device's largest allocation,
- * whatever forms the tuner will choose. */
+/* The largest batch (<= batch) whose buffers each fit the device's largest allocation and
+ * 2^32 - 1 floats (the kernels' offsets are 32-bit), whatever forms the tuner will choose. */
 irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend gemm,
                            unsigned batch, unsigned *fits);
 
