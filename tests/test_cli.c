@@ -401,6 +401,14 @@ static void test_bad_device_from_environment(void **state)
                        "IRV2_DEVICE=nosuch", 0, "nosuch", NULL);
 }
 
+/* An IRV2_KERNELS value that names no family fails before any work, naming the value. */
+static void test_bad_kernel_family(void **state)
+{
+    cli_state *s = *state;
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1),
+                       "IRV2_KERNELS=gpu", 0, "IRV2_KERNELS=gpu: expected auto, wg or vec", NULL);
+}
+
 static void test_bad_options(void **state)
 {
     cli_state *s = *state;
@@ -570,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_input_not_npy),
         cmocka_unit_test(test_bad_device),
         cmocka_unit_test(test_bad_device_from_environment),
+        cmocka_unit_test(test_bad_kernel_family),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_unknown_command),
         cmocka_unit_test(test_failure_keeps_existing_output),
