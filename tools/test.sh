@@ -1,7 +1,9 @@
 #!/bin/sh
 # test.sh: installs what is missing, builds and runs the whole test suite (ctest).
 # Usage: tools/test.sh [--sanitize] [build-dir]
-#   default      Release build with warnings as errors, in build-test.
+#   default      Release build with warnings as errors, in build-test; the suite runs twice:
+#                as the device chooses, then with the work-group family forced
+#                (IRV2_KERNELS=wg).
 #   --sanitize   the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #                (-DIRV2_SANITIZE=ON, RelWithDebInfo), in build-asan: any memory error, leak
 #                or undefined behaviour fails the test that shows it (the CLI the tests spawn is
@@ -33,7 +35,14 @@ else
 fi
 cmake --build "$dir" -j"$(nproc)"
 cd "$dir"
-if [ -z "$sanitize" ]; then exec ctest --output-on-failure; fi
+if [ -z "$sanitize" ]; then
+    ctest --output-on-failure
+    # The same suite with the work-group family (the GPU kernels) forced on this device.
+    # Untuned where the tests leave that to the environment: tuning would time six tiles per
+    # conv of a family that loses every layer on a CPU (the kernel tests cover every tile).
+    echo "test.sh: the suite again with IRV2_KERNELS=wg IRV2_TUNE=0"
+    IRV2_KERNELS=wg IRV2_TUNE=0 exec ctest --output-on-failure
+fi
 # LeakSanitizer's stop-the-world tracer itself sometimes crashes as a process exits, after
 # every test in it passed ("Tracer caught signal 11 ... LeakSanitizer has encountered a fatal
 # error", google/sanitizers#1353): that is no leak report. When a run fails with that message
