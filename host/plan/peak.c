@@ -62,7 +62,7 @@ irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *na
         *clblast_gflops = best_gflops(ctx, &s, clblast, nc, bufs, guard);
     }
     for (int i = 0; i < PEAK_BUFS; i++)
-        if (bufs[i]) clReleaseMemObject(bufs[i]);
+        ctx_buffer_release(ctx, &bufs[i]);
     if (st == IRV2_OK) irv2_clear_error();
     return st;
 }

@@ -445,15 +445,14 @@ void plan_free(plan *p)
     for (int i = 0; p->steps && i < p->nsteps; i++) {
         plan_step *s = &p->steps[i];
         for (int k = 0; k < s->nops; k++) op_release(&s->ops[k]);
-        cl_mem mems[4] = {s->w, s->bias, s->scale, s->shift};
-        for (int k = 0; k < 4; k++)
-            if (mems[k]) clReleaseMemObject(mems[k]);
+        cl_mem *mems[4] = {&s->w, &s->bias, &s->scale, &s->shift};
+        for (int k = 0; k < 4; k++) ctx_buffer_release(p->ctx, mems[k]);
     }
     op_release(&p->head[0]);
     op_release(&p->head[1]);
-    if (p->arena) clReleaseMemObject(p->arena);
-    if (p->scratch) clReleaseMemObject(p->scratch);
-    if (p->out) clReleaseMemObject(p->out);
+    ctx_buffer_release(p->ctx, &p->arena);
+    ctx_buffer_release(p->ctx, &p->scratch);
+    ctx_buffer_release(p->ctx, &p->out);
     free(p->time);
     free(p->root_off);
     free(p->steps);

@@ -52,8 +52,7 @@ void tuner_free(tuner *t)
 {
     if (!t) return;
     table_save(t->ctx->choices);
-    for (int i = 0; i < WS_COUNT; i++)
-        if (t->ws[i].mem) clReleaseMemObject(t->ws[i].mem);
+    for (int i = 0; i < WS_COUNT; i++) ctx_buffer_release(t->ctx, &t->ws[i].mem);
     free(t);
 }
 
@@ -64,8 +63,8 @@ static irv2_status reserve(tuner *t, int i, size_t floats)
                                                "tuning weights", "tuning bias"};
     workspace *w = &t->ws[i];
     if (floats <= w->floats) return IRV2_OK;
-    if (w->mem) clReleaseMemObject(w->mem);
-    w->mem = NULL, w->floats = 0;
+    ctx_buffer_release(t->ctx, &w->mem);
+    w->floats = 0;
     irv2_status st = ctx_buffer(t->ctx, floats * sizeof(float), CL_MEM_READ_WRITE, what[i], &w->mem);
     float zero = 0.0f;
     if (st == IRV2_OK)

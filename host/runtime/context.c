@@ -48,7 +48,16 @@ irv2_status ctx_buffer(irv2_context *ctx, size_t bytes, cl_mem_flags flags, cons
         return irv2_fail(IRV2_ERR_DEVICE_MEMORY, "device '%s': cannot allocate %zu bytes for %s: %s",
                          ctx->info.name, bytes, purpose, cl_error_name(err));
     }
+    ctx->live_buffers++;
     return IRV2_OK;
+}
+
+void ctx_buffer_release(irv2_context *ctx, cl_mem *mem)
+{
+    if (!*mem) return;
+    clReleaseMemObject(*mem);
+    *mem = NULL;
+    ctx->live_buffers--;
 }
 
 const char *cl_error_name(cl_int err)

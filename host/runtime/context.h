@@ -38,6 +38,7 @@ struct irv2_context {
     table *choices;             /* kernel choices measured on this device (plan/tune.c) */
     char clblast_tuning[17];    /* hash of the CLBlast tuner results applied, or "" */
     ctx_kernels kernels;        /* the families offered (ctx_kernels_choose) */
+    size_t live_buffers;        /* made by ctx_buffer, not yet released by ctx_buffer_release */
 };
 
 /* Sets ctx->kernels from IRV2_KERNELS ("auto" or unset, "wg", "vec") and the device: auto is
@@ -56,6 +57,11 @@ irv2_status ctx_cl_check(irv2_context *ctx, cl_int err, const char *what);
 /* A device buffer of bytes (> 0); errors name the device and the purpose. */
 irv2_status ctx_buffer(irv2_context *ctx, size_t bytes, cl_mem_flags flags, const char *purpose,
                        cl_mem *out);
+
+/* Releases *mem (if any) and sets it to NULL; every buffer made by ctx_buffer goes back this
+ * way, so ctx->live_buffers says what is still held (a leak check that, unlike
+ * CL_CONTEXT_REFERENCE_COUNT, does not depend on the OpenCL implementation). */
+void ctx_buffer_release(irv2_context *ctx, cl_mem *mem);
 
 const char *cl_error_name(cl_int err);
 
