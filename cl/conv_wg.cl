@@ -14,6 +14,9 @@
  * work-item then accumulates a register block of RM = TM/WY channels x RN = TN/WX positions,
  * channels ty + i*WY and positions tx + j*WX, so that its neighbours store neighbouring
  * positions. NDRange (ceil(npos/TN)*WX, ceil(Cout/TM)*WY), local (WX, WY).
+ * Kernels conv_wg_split and conv_wg_reduce: the same with the reduction split into slices,
+ * run by parallel work-groups into a scratch buffer and then summed, for convs with too few
+ * tiles to fill a GPU (the 8x8 and 17x17 layers at batch 1).
  * Output parts: see cl/conv_out.h. `accumulate` adds the value already in the output (an
  * in-place residual sum); the epilogue always applies.
  *
@@ -95,13 +98,14 @@ static float input_at(__global const float *in, wg_source s, int k, int cin, int
     return in[s.base + (size_t)c * in_cstride + iy * w + ix];
 }
 
-__kernel __attribute__((reqd_work_group_size(WX, WY, 1))) void
-conv_wg(__global const float *in, uint in_off, __global const float *weights,
-        __global const float *bias, __global const float *scale, __global const float *shift,
-        __global float *out, uint out_off, int seg1, uint off1, int seg2, uint off2, int cin,
-        int cout, int n, int h, int w, int ho, int wo, int in_cstride, int accumulate)
+/* The work-group's tile of sums over reduction rows [kb, ke) into acc: per slice of TK rows,
+ * both operand tiles staged in local memory (wtile, xtile), then the register block. Every
+ * work-item of the group calls it (it has barriers). */
+static void tile_sums(__global const float *in, uint in_off, __global const float *weights,
+                      int cin, int n, int h, int w, int ho, int wo, int in_cstride, int kb,
+                      int ke, __local float (*wtile)[TM], __local float (*xtile)[TN],
+                      float acc[RM][RN])
 {
-    __local float wtile[TK][TM], xtile[TK][TN];
     const int tx = get_local_id(0), ty = get_local_id(1), lid = ty * WX + tx;
     const int p0 = get_group_id(0) * TN, mt = get_group_id(1);
     const int npos = n * ho * wo, K = KH * KW * cin;
@@ -110,15 +114,13 @@ conv_wg(__global const float *in, uint in_off, __global const float *weights,
     const int lp = lid % TN, lk = lid / TN;
     const wg_source src = source_of(p0 + lp, npos, h, w, ho, wo, in_off);
 
-    float acc[RM][RN];
     for (int i = 0; i < RM; i++)
         for (int j = 0; j < RN; j++) acc[i][j] = 0.0f;
-
-    for (int k0 = 0; k0 < K; k0 += TK) {
+    for (int k0 = kb; k0 < ke; k0 += TK) {
         for (int i = lid; i < TK * TM; i += GROUP)
-            wtile[i / TM][i % TM] = k0 + i / TM < K ? wt[(size_t)k0 * TM + i] : 0.0f;
+            wtile[i / TM][i % TM] = k0 + i / TM < ke ? wt[(size_t)k0 * TM + i] : 0.0f;
         for (int kk = lk; kk < TK; kk += GROUP / TN)
-            xtile[kk][lp] = src.valid && k0 + kk < K
+            xtile[kk][lp] = src.valid && k0 + kk < ke
                                 ? input_at(in, src, k0 + kk, cin, h, w, in_cstride)
                                 : 0.0f;
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -131,7 +133,21 @@ conv_wg(__global const float *in, uint in_off, __global const float *weights,
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+}
 
+/* The whole reduction, then the epilogue into the output parts. */
+__kernel __attribute__((reqd_work_group_size(WX, WY, 1))) void
+conv_wg(__global const float *in, uint in_off, __global const float *weights,
+        __global const float *bias, __global const float *scale, __global const float *shift,
+        __global float *out, uint out_off, int seg1, uint off1, int seg2, uint off2, int cin,
+        int cout, int n, int h, int w, int ho, int wo, int in_cstride, int accumulate)
+{
+    __local float wtile[TK][TM], xtile[TK][TN];
+    float acc[RM][RN];
+    tile_sums(in, in_off, weights, cin, n, h, w, ho, wo, in_cstride, 0, KH * KW * cin, wtile,
+              xtile, acc);
+    const int tx = get_local_id(0), ty = get_local_id(1);
+    const int p0 = get_group_id(0) * TN, mt = get_group_id(1), npos = n * ho * wo;
     const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, (size_t)npos);
     const conv_epi e = {bias, scale, shift};
     for (int i = 0; i < RM; i++) {
@@ -145,4 +161,50 @@ conv_wg(__global const float *in, uint in_off, __global const float *weights,
             dst[pos] = finish_one(v, co, e);
         }
     }
+}
+
+/* Split reduction, first launch: work-group z = get_group_id(2) sums rows [z*kper,
+ * (z+1)*kper) and writes them raw to part[z][co][pos] (cout x npos floats per slice).
+ * NDRange (ceil(npos/TN)*WX, ceil(Cout/TM)*WY, slices), local (WX, WY, 1). */
+__kernel __attribute__((reqd_work_group_size(WX, WY, 1))) void
+conv_wg_split(__global const float *in, uint in_off, __global const float *weights,
+              __global float *part, uint part_off, int cin, int cout, int n, int h, int w,
+              int ho, int wo, int in_cstride, int kper)
+{
+    __local float wtile[TK][TM], xtile[TK][TN];
+    float acc[RM][RN];
+    const int z = get_group_id(2), K = KH * KW * cin;
+    tile_sums(in, in_off, weights, cin, n, h, w, ho, wo, in_cstride, z * kper,
+              min(K, (z + 1) * kper), wtile, xtile, acc);
+    const int tx = get_local_id(0), ty = get_local_id(1);
+    const int p0 = get_group_id(0) * TN, mt = get_group_id(1), npos = n * ho * wo;
+    for (int i = 0; i < RM; i++) {
+        const int co = mt * TM + ty + i * WY;
+        if (co >= cout) break;
+        __global float *dst = part + part_off + ((size_t)z * cout + co) * npos;
+        for (int j = 0; j < RN; j++) {
+            const int pos = p0 + tx + j * WX;
+            if (pos >= npos) break;
+            dst[pos] = acc[i][j];
+        }
+    }
+}
+
+/* Split reduction, second launch: the slices' sums added, then as conv_wg stores them.
+ * NDRange (npos, Cout), local left to the implementation. */
+__kernel void conv_wg_reduce(__global const float *part, uint part_off, int slices,
+                             __global const float *bias, __global const float *scale,
+                             __global const float *shift, __global float *out, uint out_off,
+                             int seg1, uint off1, int seg2, uint off2, int cout, int npos,
+                             int accumulate)
+{
+    const int pos = get_global_id(0), co = get_global_id(1);
+    __global const float *src = part + part_off + (size_t)co * npos + pos;
+    float v = 0.0f;
+    for (int z = 0; z < slices; z++) v += src[(size_t)z * cout * npos];
+    const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, (size_t)npos);
+    const conv_epi e = {bias, scale, shift};
+    __global float *dst = out + out_start(&d, co) + pos;
+    if (accumulate) v += *dst;
+    *dst = finish_one(v, co, e);
 }

@@ -312,6 +312,9 @@ static const conv_case conv_cases[] = {
     {"conv 3x1 p1x0 wg 8x8 n3 cin19 cout37 TW64 res", 3, 1, 1, 1, 0, 3, 8, 8, 19, 37, TW64, 0, EPI_RES, CONV_WG, 0},
     {"conv 5x5 p2 wg 11x9 n2 cin6 cout9 TW32", 5, 5, 1, 2, 2, 2, 11, 9, 6, 9, TW32, 0, EPI_RELU1, CONV_WG, 0},
     {"conv 3x3 s2 p0 wg 17x17 n1 cin3 cout32 TW64 (stem)", 3, 3, 2, 0, 0, 1, 17, 17, 3, 32, TW64, 0, EPI_BN, CONV_WG, 0},
+    {"conv 1x1 wg flat 8x8 n3 cin150 cout70 TW64 res 3 slices", 1, 1, 1, 0, 0, 3, 8, 8, 150, 70, TW64, 1, EPI_RES, CONV_WG, 3},
+    {"conv 3x3 p1 wg 9x9 n2 cin33 cout37 TW32 bn 4 slices", 3, 3, 1, 1, 1, 2, 9, 9, 33, 37, TW32, 0, EPI_BN, CONV_WG, 4},
+    {"conv 1x7 p0x3 wg 17x17 n1 cin40 cout21 TW128 16 slices", 1, 7, 1, 0, 3, 1, 17, 17, 40, 21, TW128, 0, EPI_RELU1, CONV_WG, 16},
 };
 
 static conv_tiling tiling_of(int t)
@@ -370,8 +373,8 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
     case CONV_DIRECT: return chunks_of(s->cin, f->kchunk);
     case CONV_PHASE: return 1 + chunks_of(s->cin, f->kchunk);
     case CONV_PANELS: return shared_panels ? 1 : 2;
-    case CONV_FUSED:
-    case CONV_WG: return 1;
+    case CONV_FUSED: return 1;
+    case CONV_WG: return f->kchunk > 1 ? 2 : 1;
     default: return 2;
     }
 }
@@ -439,7 +442,7 @@ static void test_conv_case(void **state)
     /* Parity planes and panels need scratch (NaN too: every float read must be written). */
     guarded scratch = {0};
     const size_t scratch_count = conv_scratch(&s, &form);
-    if (c->method == CONV_PHASE || c->method == CONV_PANELS) {
+    if (c->method == CONV_PHASE || c->method == CONV_PANELS || (c->method == CONV_WG && c->kchunk > 1)) {
         assert_true(scratch_count > 0);
         scratch = guarded_new(scratch_count, conv_guard(&s, t), NULL);
     } else {
@@ -494,14 +497,17 @@ static void test_conv_output_parts(void **state)
         {CONV_DIRECT, {8, 8}, 0},   {CONV_DIRECT, {16, 4}, 0}, {CONV_PANELS, {8, 8}, 0},
         {CONV_PANELS, {16, 6}, 0},  {CONV_FUSED, {8, 8}, 0},   {CONV_FUSED, {16, 4}, 0},
         {CONV_DIRECT, {8, 8}, 8},   {CONV_PANELS, {16, 24}, 0}, {CONV_DIRECT, {16, 16}, 0},
-        {CONV_WG, {32, 32}, 0},     {CONV_WG, {64, 128}, 0}};
+        {CONV_WG, {32, 32}, 0},     {CONV_WG, {64, 128}, 0},   {CONV_WG, {32, 32}, 3}};
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
         conv_tiling t = forms[f].tiling;
         const conv_form panels = {CONV_PANELS, t, 0};
         cl_mem wbuf = packed_weights(&s, &forms[f], w), bbuf = dev_from(bias, 21);
         guarded in = guarded_new(17 * plane, conv_guard(&s, t), x);
         guarded out = guarded_new(total, OUT_MARGIN, NULL);
-        guarded scratch = guarded_new(conv_scratch(&s, &panels), conv_guard(&s, t), NULL);
+        const size_t need = conv_scratch(&s, &forms[f]) > conv_scratch(&s, &panels)
+                                ? conv_scratch(&s, &forms[f])
+                                : conv_scratch(&s, &panels);
+        guarded scratch = guarded_new(need, conv_guard(&s, t), NULL);
         conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, NULL, NULL,
                        {out.mem, 3, {0, 5, 14}, {0}}};
         for (int k = 0; k < 3; k++) b.out.off[k] = out.margin + off[k];
@@ -892,6 +898,12 @@ static void test_conv_refinements(void **state)
         {"1x1 panels", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_PANELS, {0, 0}},
         {"3x3 fused", {64, 96, 3, 3, 1, 0, 0, 1, 9, 9, 0, 0}, CONV_FUSED, {0, 0}},
         {"1x1 clblast", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_CLBLAST, {0, 0}},
+        /* work-group: the reduction in 4 and 16 slices where there are under 256 tiles
+         * (8x8 / 8 x 192 / 8 = 192 here) and each slice keeps 4 x 16 rows */
+        {"1x1 wg 8x8 cin 1792", {1792, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_WG, {4, 16}},
+        {"3x3 wg 8x8 cin 64", {64, 96, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0}, CONV_WG, {4, 0}},
+        {"1x1 wg 35x35 n8", {320, 384, 1, 1, 1, 0, 0, 8, 35, 35, 0, 0}, CONV_WG, {0, 0}},
+        {"1x1 wg 8x8 cin 200", {200, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_WG, {0, 0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         conv_shape s = cases[i].s;

@@ -159,6 +159,7 @@ size_t conv_clblast_candidates(const irv2_context *ctx, const conv_shape *s, int
 size_t conv_refinements(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap)
 {
     size_t n = 0;
+    if (best->method == CONV_WG) return conv_wg_splits(s, best, out, cap);
     if (best->method != CONV_DIRECT && best->method != CONV_PHASE) return 0;
     const int taps = s->kh * s->kw;
     for (int terms = 512; terms >= 256 && n < cap; terms /= 2) {
@@ -183,6 +184,7 @@ size_t conv_scratch(const conv_shape *s, const conv_form *f)
 {
     if (f->method == CONV_PHASE) return phase_scratch(s);
     if (f->method == CONV_PANELS) return panel_scratch(s, f->tiling);
+    if (f->method == CONV_WG) return conv_wg_scratch(s, f->kchunk);
     return 0;
 }
 
@@ -525,11 +527,7 @@ static irv2_status form_ops(const conv_job *j, const conv_form *f, op_launch *op
         return st;
     }
     case CONV_CLBLAST: return clblast_ops(j, ops, n);
-    case CONV_WG: {
-        irv2_status st = conv_wg_op(j, &ops[*n]);
-        if (st == IRV2_OK) (*n)++;
-        return st;
-    }
+    case CONV_WG: return conv_wg_ops(j, f->kchunk, ops, n);
     default: return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown method %d", (int)f->method);
     }
 }

@@ -37,9 +37,10 @@ typedef enum conv_method {
     CONV_METHODS
 } conv_method;
 
-/* How a conv runs. kchunk (CONV_DIRECT and CONV_PHASE only): input channels per launch, each
+/* How a conv runs. kchunk (CONV_DIRECT and CONV_PHASE): input channels per launch, each
  * launch adding to the output, which keeps a long reduction's panels in cache; 0 for one
- * launch. The tiling is unused by CONV_CLBLAST. */
+ * launch. For CONV_WG: the number of slices the reduction is split into, summed in parallel
+ * into scratch and then added (0 or 1: no split). The tiling is unused by CONV_CLBLAST. */
 typedef struct conv_form {
     conv_method method;
     conv_tiling tiling;
@@ -108,7 +109,8 @@ size_t conv_wg_candidates(const irv2_context *ctx, const conv_shape *s, int part
  * where the device runs it, else returns 0. */
 int conv_wg_default(const irv2_context *ctx, conv_form *f);
 /* Forms derived from the best measured one, timed after it: a direct or parity-plane form
- * split into chunks of about 512 and 256 reduction terms. Returns how many, at most cap. */
+ * split into chunks of about 512 and 256 reduction terms; a work-group form's reduction split
+ * into slices (conv_wg_splits). Returns how many, at most cap. */
 size_t conv_refinements(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap);
 /* The form used without measuring: the work-group family's default where the context prefers
  * it (ctx_prefers_wg: GPUs); else the device's default tiling, KxK convs fused where local
@@ -167,7 +169,13 @@ typedef struct conv_job {
     out_args o;
 } conv_job;
 
-/* CONV_WG: the launch of cl/conv_wg.cl for the job (ops/conv_wg.c). */
-irv2_status conv_wg_op(const conv_job *j, op_launch *op);
+/* CONV_WG (ops/conv_wg.c): the launches of cl/conv_wg.cl for the job, added at ops[*n]: one,
+ * or with slices > 1 the split reduction and its sum (scratch: conv_wg_scratch floats). */
+irv2_status conv_wg_ops(const conv_job *j, int slices, op_launch *ops, int *n);
+/* Floats of scratch the split reduction needs (slices partial outputs); 0 for slices <= 1. */
+size_t conv_wg_scratch(const conv_shape *s, int slices);
+/* conv_refinements for a CONV_WG best: the reduction in 4 and 16 slices, where the conv has
+ * too few tiles to fill a GPU and each slice keeps at least 4 local-memory slices. */
+size_t conv_wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap);
 
 #endif

@@ -6,6 +6,9 @@
 
 /* Reduction rows per local-memory slice (cl/conv_wg.cl TK). */
 #define WG_TK 16
+/* Below this many tiles a conv leaves much of a GPU idle (a large one runs 132 work-groups of
+ * 256 at once, or more): its reduction is worth splitting. */
+#define WG_FEW_TILES 256
 
 /* Work-group tiles, as (vw = positions, tm = output channels) per work-group. */
 static const conv_tiling wg_tiles[] = {{64, 64}, {32, 32}, {32, 64},
@@ -76,20 +79,37 @@ static irv2_status check_group(const conv_job *j, cl_kernel k, int side)
     return st;
 }
 
-irv2_status conv_wg_op(const conv_job *j, op_launch *op)
+/* The -D options of the family's kernels for the job. */
+static void wg_options(const conv_job *j, int side, char *dst, size_t cap)
+{
+    const conv_shape *s = j->s;
+    char eflags[96];
+    epilogue_flags(j->epi, eflags, sizeof eflags);
+    snprintf(dst, cap,
+             "-DTM=%d -DTN=%d -DTK=%d -DWX=%d -DWY=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d%s",
+             j->t.tm, j->t.vw, WG_TK, side, side, s->kh, s->kw, s->stride, s->ph, s->pw, eflags);
+}
+
+/* The tiles' NDRange and local size: (ceil(npos/vw), ceil(cout/tm), slices) groups. */
+static void tile_range(const conv_job *j, int side, size_t slices, op_launch *op)
+{
+    const conv_shape *s = j->s;
+    size_t npos = (size_t)s->n * s->ho * s->wo;
+    op->dims = slices > 1 ? 3 : 2;
+    op->gws[0] = (npos + j->t.vw - 1) / j->t.vw * side;
+    op->gws[1] = ((size_t)s->cout + j->t.tm - 1) / j->t.tm * side;
+    op->gws[2] = slices;
+    op->lws[0] = op->lws[1] = (size_t)side, op->lws[2] = 1;
+}
+
+/* conv_wg: the whole reduction and the epilogue in one launch. */
+static irv2_status whole_op(const conv_job *j, int side, op_launch *op)
 {
     const conv_shape *s = j->s;
     const conv_bufs *b = j->b;
     const out_args *o = &j->o;
-    const int side = wg_side(j->ctx);
-    if (!wg_fits(j->ctx, j->t))
-        return irv2_fail(IRV2_ERR_UNSUPPORTED, "no %dx%d work-group tile on %s", j->t.tm, j->t.vw,
-                         j->ctx->info.name);
-    char opts[256], eflags[96];
-    epilogue_flags(j->epi, eflags, sizeof eflags);
-    snprintf(opts, sizeof opts,
-             "-DTM=%d -DTN=%d -DTK=%d -DWX=%d -DWY=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d%s",
-             j->t.tm, j->t.vw, WG_TK, side, side, s->kh, s->kw, s->stride, s->ph, s->pw, eflags);
+    char opts[256];
+    wg_options(j, side, opts, sizeof opts);
     cl_int in_cstride = s->n * s->h * s->w;
     cl_uint in_off = (cl_uint)b->in.off;
     const kernel_arg args[] = {
@@ -101,14 +121,86 @@ irv2_status conv_wg_op(const conv_job *j, op_launch *op)
     irv2_status st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg",
                                sizeof args / sizeof args[0], args, op);
     if (st == IRV2_OK) st = check_group(j, op->kernel, side);
-    if (st != IRV2_OK) {
-        op_release(op);
+    if (st != IRV2_OK) return op_release(op), st;
+    tile_range(j, side, 1, op);
+    return IRV2_OK;
+}
+
+/* Reduction rows per slice: the K rows split into `slices` parts, each a whole number of
+ * local-memory slices. */
+static cl_int slice_rows(const conv_shape *s, int slices)
+{
+    const int k = s->kh * s->kw * s->cin, per = (k + slices - 1) / slices;
+    return (per + WG_TK - 1) / WG_TK * WG_TK;
+}
+
+/* conv_wg_split, then conv_wg_reduce: the slices' sums in scratch, then added and stored. */
+static irv2_status split_ops(const conv_job *j, int side, int slices, op_launch *ops, int *n)
+{
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    const out_args *o = &j->o;
+    char opts[256];
+    wg_options(j, side, opts, sizeof opts);
+    cl_int in_cstride = s->n * s->h * s->w, kper = slice_rows(s, slices), count = slices;
+    cl_int npos = s->n * s->ho * s->wo;
+    cl_uint in_off = (cl_uint)b->in.off, part_off = (cl_uint)b->scratch.off;
+    const kernel_arg split_args[] = {
+        ARG(b->in.mem), ARG(in_off), ARG(b->weights), ARG(b->scratch.mem), ARG(part_off),
+        ARG(s->cin),    ARG(s->cout), ARG(s->n),      ARG(s->h),           ARG(s->w),
+        ARG(s->ho),     ARG(s->wo),  ARG(in_cstride), ARG(kper)};
+    irv2_status st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg_split",
+                               sizeof split_args / sizeof split_args[0], split_args, &ops[*n]);
+    if (st == IRV2_OK) st = check_group(j, ops[*n].kernel, side);
+    if (st != IRV2_OK) return op_release(&ops[*n]), st;
+    tile_range(j, side, (size_t)slices, &ops[(*n)++]);
+    const kernel_arg reduce_args[] = {
+        ARG(b->scratch.mem), ARG(part_off), ARG(count),   ARG(b->bias), ARG(j->scale),
+        ARG(j->shift),       ARG(o->mem),   ARG(o->off0), ARG(o->seg1), ARG(o->off1),
+        ARG(o->seg2),        ARG(o->off2),  ARG(s->cout), ARG(npos),    ARG(j->residual)};
+    st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg_reduce",
+                   sizeof reduce_args / sizeof reduce_args[0], reduce_args, &ops[*n]);
+    if (st != IRV2_OK) return st;
+    ops[*n].dims = 2;
+    ops[*n].gws[0] = (size_t)npos, ops[*n].gws[1] = (size_t)s->cout;
+    (*n)++;
+    return IRV2_OK;
+}
+
+irv2_status conv_wg_ops(const conv_job *j, int slices, op_launch *ops, int *n)
+{
+    const int side = wg_side(j->ctx);
+    if (!wg_fits(j->ctx, j->t))
+        return irv2_fail(IRV2_ERR_UNSUPPORTED, "no %dx%d work-group tile on %s", j->t.tm, j->t.vw,
+                         j->ctx->info.name);
+    if (slices <= 1) {
+        irv2_status st = whole_op(j, side, &ops[*n]);
+        if (st == IRV2_OK) (*n)++;
         return st;
     }
-    size_t npos = (size_t)s->n * s->ho * s->wo;
-    op->dims = 2;
-    op->gws[0] = (npos + j->t.vw - 1) / j->t.vw * side;
-    op->gws[1] = ((size_t)s->cout + j->t.tm - 1) / j->t.tm * side;
-    op->lws[0] = op->lws[1] = (size_t)side, op->lws[2] = 1;
-    return IRV2_OK;
+    if (j->b->scratch.mem == NULL || conv_wg_scratch(j->s, slices) == 0)
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "%d reduction slices need scratch", slices);
+    return split_ops(j, side, slices, ops, n);
+}
+
+size_t conv_wg_scratch(const conv_shape *s, int slices)
+{
+    if (slices <= 1) return 0;
+    return (size_t)slices * s->cout * s->n * s->ho * s->wo;
+}
+
+size_t conv_wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap)
+{
+    size_t n = 0;
+    if (best->method != CONV_WG) return 0;
+    const size_t tiles = ((size_t)s->n * s->ho * s->wo + best->tiling.vw - 1) / best->tiling.vw *
+                         (((size_t)s->cout + best->tiling.tm - 1) / best->tiling.tm);
+    const int k = s->kh * s->kw * s->cin;
+    for (int slices = 4; slices <= 16 && n < cap; slices *= 4)
+        if (tiles < WG_FEW_TILES && k >= slices * 4 * WG_TK) {
+            conv_form f = *best;
+            f.kchunk = slices;
+            out[n++] = f;
+        }
+    return n;
 }

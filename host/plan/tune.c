@@ -12,7 +12,7 @@
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "18"
+#define TUNER_VERSION "19"
 
 #define MAX_CANDIDATES 64
 
