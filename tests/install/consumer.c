@@ -1,18 +1,13 @@
-/* consumer.c: a program that uses an installed irv2 (tests/install/run.sh builds it with
- * find_package(irv2) and with pkg-config). It checks that irv2_version() is the version the
- * package files declare (EXPECTED_VERSION), runs one deterministic image through synthetic
- * weights on the default device (IRV2_DEVICE, else the first GPU, else the first device) and
- * prints the version, the top-1 class and its logit. */
+/* consumer.c: the README's C example (tests/install/run.sh builds it against an installed irv2
+ * with find_package and with pkg-config, and checks the README quotes this file): one
+ * deterministic image through synthetic weights on the default device (IRV2_DEVICE, else the
+ * first GPU, else the first device); prints the version, the class count, the top-1 class
+ * and its logit. */
 #include <irv2.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-
-#ifndef EXPECTED_VERSION
-#error "build with -DEXPECTED_VERSION=\"x.y.z\" (the version of the package files)"
-#endif
 
 static int fail(const char *what, irv2_status st)
 {
@@ -22,11 +17,6 @@ static int fail(const char *what, irv2_status st)
 
 int main(void)
 {
-    if (strcmp(irv2_version(), EXPECTED_VERSION) != 0) {
-        fprintf(stderr, "consumer: irv2_version() is '%s', the package says '%s'\n",
-                irv2_version(), EXPECTED_VERSION);
-        return 1;
-    }
     irv2_context *ctx = NULL;
     irv2_model *model = NULL;
     irv2_status st = irv2_context_create(NULL, &ctx);

@@ -3,7 +3,8 @@
 # (cmake --install), builds tests/install/consumer.c against it once with find_package(irv2)
 # and once with pkg-config, runs both on synthetic weights (IRV2_TUNE=0) and checks that they
 # print the same sane line; then configures this source tree as a subdirectory of a parent
-# CMake project and builds the consumer there against irv2::irv2.
+# CMake project and builds the consumer there against irv2::irv2. The consumer is the README's
+# C example: the README's ```c block must be this file, byte for byte.
 # Environment (set by tests/CMakeLists.txt): IRV2_SOURCE_DIR, IRV2_BUILD_DIR, CMAKE_COMMAND,
 # CC, IRV2_BUILD_CONFIG, IRV2_SANITIZE (1: the library is instrumented, so the consumers are
 # linked with the sanitizers too). Its files go to IRV2_BUILD_DIR/test_install.tmp, removed
@@ -58,6 +59,11 @@ cli_version=$("$prefix/bin/irv2" --version)
 [ "$("$prefix/bin/irv2" -V)" = "$cli_version" ] || die "irv2 -V differs from irv2 --version"
 step "installed irv2 $version; irv2 --version: $cli_version"
 
+step "the README's C example is tests/install/consumer.c"
+awk '/^```c$/ {on = 1; next} on && /^```$/ {exit} on' "$src/README.md" >"$tmp/readme.c"
+cmp -s "$tmp/readme.c" "$src/tests/install/consumer.c" ||
+    die "README.md's \`\`\`c block differs from tests/install/consumer.c"
+
 step "consumer with find_package(irv2)"
 quiet "$cmake" -S "$src/tests/install" -B "$tmp/consumer-cmake" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$ldflags"
@@ -68,7 +74,7 @@ step "  $out_cmake"
 step "consumer with pkg-config: $cc consumer.c \$(pkg-config --cflags --libs irv2)"
 libdir=$(pkg-config --variable=libdir irv2)
 # shellcheck disable=SC2046,SC2086 # pkg-config's output and the flags are split into words
-quiet "$cc" -std=c11 $cflags -DEXPECTED_VERSION="\"$version\"" -o "$tmp/consumer-pc" \
+quiet "$cc" -std=c11 $cflags -o "$tmp/consumer-pc" \
     "$src/tests/install/consumer.c" $(pkg-config --cflags --libs irv2) -lm $ldflags \
     -Wl,-rpath,"$libdir"
 out_pc=$("$tmp/consumer-pc") || die "the pkg-config consumer failed"
@@ -91,7 +97,6 @@ cmake_minimum_required(VERSION 3.16)
 project(parent LANGUAGES C)
 add_subdirectory("$src" irv2)
 add_executable(app "$src/tests/install/consumer.c")
-target_compile_definitions(app PRIVATE EXPECTED_VERSION="$version")
 target_link_libraries(app PRIVATE irv2::irv2 m)
 PARENT
 quiet "$cmake" -S "$tmp/parent" -B "$tmp/parent/build" -DCMAKE_BUILD_TYPE=Release -DIRV2_WERROR=ON
