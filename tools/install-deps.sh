@@ -2,11 +2,12 @@
 # install-deps.sh: installs the Debian 12 packages irv2 needs to build and test (as root),
 # skipping the download when they are all present already. clang and libclang-rt-14-dev
 # (libFuzzer) build the fuzz targets (fuzz/run.sh); valgrind runs tools/valgrind.sh;
-# python3-numpy and python3-pytest run the Python package's tests (tests/python/run.sh).
+# python3-numpy and python3-pytest run the Python package's tests (tests/python/run.sh);
+# help2man writes the irv2(1) man page from irv2 --help.
 set -eu
 PACKAGES="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
 clinfo libclblast-dev libjansson-dev libcmocka-dev libjpeg-dev libpng-dev \
-clang libclang-rt-14-dev valgrind python3-numpy python3-pytest"
+clang libclang-rt-14-dev valgrind python3-numpy python3-pytest help2man"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -47,6 +47,12 @@ prefix=$tmp/prefix
 pc=$(find "$prefix" -name irv2.pc)
 [ -n "$pc" ] || die "no irv2.pc installed"
 [ -f "$prefix/include/irv2.h" ] || die "no include/irv2.h installed"
+if [ -f "$build/irv2.1" ]; then # generated where help2man is installed (cmake/install.cmake)
+    man=$(find "$prefix" -path '*/man1/irv2.1')
+    [ -n "$man" ] || die "no man1/irv2.1 installed"
+    grep -q '^\.TH IRV2 "1"' "$man" || die "$man is not an irv2(1) man page"
+    grep -q 'classify' "$man" || die "$man does not list the classify command"
+fi
 config=$(find "$prefix" -name irv2Config.cmake)
 if [ -z "$config" ] || [ ! -f "$(dirname "$config")/irv2ConfigVersion.cmake" ]; then
     die "no irv2Config.cmake / irv2ConfigVersion.cmake installed"
