@@ -67,6 +67,9 @@ int cli_model_option(const char *cmd, const char *option, const char *value,
 
 int main(int argc, char **argv)
 {
+    /* Line by line even into a pipe or a file, so that a CI log shows each result as it comes
+     * rather than everything at exit. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) {
         usage(stderr);
         return 2;
