@@ -12,44 +12,47 @@ static void fma_tile(floatV *acc, __global const float *w, floatV x)
 /* The last chunk over the input channels adds the bias and applies the activations. */
 DEFINE_FINISH(finish_value, floatV)
 
-/* Stores r as output channel co: contiguous at dst when idx is NULL (the first `count`
- * lanes), else lane l at dst[idx[l]] where idx[l] >= 0. Adds what is there when
- * accumulating; applies the epilogue on the last chunk (finish). */
-static void store_tile(floatV r, __global float *dst, const int *idx, int count, int co,
+/* Stores r as output channel co: lane l at dst[idx[l]] where idx[l] >= 0. When whole, the
+ * caller vouches that idx is idx.s0 + LANES (every lane wanted, contiguous), and the tile goes
+ * out as one vector. Adds what is there when accumulating; applies the epilogue on the last
+ * chunk (finish). The lane positions travel as a vector, never as a pointer that may be NULL:
+ * Intel's CPU compiler (2026.2) crashed vectorizing a select between NULL and a private
+ * array. */
+static void store_tile(floatV r, __global float *dst, intV idx, int whole, int co,
                        int accumulate, int finish, conv_epi e)
 {
-    float v[VW];
-    const int whole = !idx && count == VW;
-    if (accumulate) {
-        if (whole) {
-            r += vloadV(0, dst);
-        } else {
-            for (int l = 0; l < VW; l++)
-                v[l] = idx ? (idx[l] >= 0 ? dst[idx[l]] : 0.0f) : (l < count ? dst[l] : 0.0f);
-            r += vloadV(0, v);
-        }
-    }
-    if (finish) r = finish_value(r, co, e);
     if (whole) {
+        dst += idx.s0;
+        if (accumulate) r += vloadV(0, dst);
+        if (finish) r = finish_value(r, co, e);
         vstoreV(r, 0, dst);
         return;
     }
-    vstoreV(r, 0, v);
-    for (int l = 0; l < VW; l++) {
-        if (idx && idx[l] >= 0) dst[idx[l]] = v[l];
-        else if (!idx && l < count) dst[l] = v[l];
+    int o[VW];
+    float v[VW];
+    vstoreV(idx, 0, o);
+    if (accumulate) {
+        for (int l = 0; l < VW; l++) v[l] = o[l] >= 0 ? dst[o[l]] : 0.0f;
+        r += vloadV(0, v);
     }
+    if (finish) r = finish_value(r, co, e);
+    vstoreV(r, 0, v);
+    for (int l = 0; l < VW; l++)
+        if (o[l] >= 0) dst[o[l]] = v[l];
 }
 
+/* The lane positions of a tile whose first `count` lanes are contiguous from its start. */
+static intV first_lanes(int count) { return select((intV)(-1), LANES, LANES < count); }
+
 /* Stores the TM channels of output-channel tile mt that lie below d->cout, channel co's lanes
- * from out_start(co) + pos, as store_tile places them (idx, count). */
-static void store_channels(const floatV *acc, int mt, const conv_dst *d, int pos,
-                           const int *idx, int count, int accumulate, int finish, conv_epi e)
+ * at out_start(co) + pos, as store_tile places them (idx, whole). */
+static void store_channels(const floatV *acc, int mt, const conv_dst *d, int pos, intV idx,
+                           int whole, int accumulate, int finish, conv_epi e)
 {
     for (int m = 0; m < TM; m++) {
         const int co = mt * TM + m;
         if (co >= d->cout) break;
-        store_tile(acc[m], d->out + out_start(d, co) + pos, idx, count, co, accumulate, finish,
+        store_tile(acc[m], d->out + out_start(d, co) + pos, idx, whole, co, accumulate, finish,
                    e);
     }
 }

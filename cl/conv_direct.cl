@@ -28,7 +28,7 @@
  * -D flags (defaults and meanings below): VW, TM, KH, KW, SH, PH, PW, PHASE; the epilogue's
  * RELU1, AFFINE, RELU2 (optional).
  *
- * Output parts: see cl/conv_common.h. Runtime arguments c0, c1 restrict the sum to input
+ * Output parts: see cl/conv_out.h. Runtime arguments c0, c1 restrict the sum to input
  * channels [c0, c1), so a long reduction can run as several launches (chunks that keep their
  * panels in cache): `accumulate` adds the value already in the output (the partial sum of
  * earlier chunks, or the residual of an in-place residual sum), `finish` (the last chunk)
@@ -69,16 +69,13 @@
 static int tap_shift(int k, int p) { return PHASE ? (k - p - ((k - p) & 1)) / 2 : k - p; }
 static int tap_plane(int k, int p) { return PHASE ? (k - p) & 1 : 0; }
 
-/* Stores a direct kernel's tile of image n (Ho x Wo outputs each): when full, the VW lanes
- * contiguous from position `first`, else lane l at position lane_idx[l] where that is >= 0. */
+/* Stores a direct kernel's tile of image n (Ho x Wo outputs each): lane l at position
+ * lane_idx[l] where that is >= 0; full: every lane wanted and contiguous. */
 static void store_image_tile(const floatV *acc, int mt, const conv_dst *d, int n, int Ho,
-                             int Wo, int first, int full, intV lane_idx, int accumulate,
-                             int finish, conv_epi e)
+                             int Wo, int full, intV lane_idx, int accumulate, int finish,
+                             conv_epi e)
 {
-    int idx[VW];
-    if (!full) vstoreV(lane_idx, 0, idx);
-    store_channels(acc, mt, d, n * Ho * Wo + (full ? first : 0), full ? NULL : idx, VW,
-                   accumulate, finish, e);
+    store_channels(acc, mt, d, n * Ho * Wo, lane_idx, full, accumulate, finish, e);
 }
 
 __kernel void conv_grid(__global const float *in, uint in_off, __global const float *weights,
@@ -126,7 +123,8 @@ __kernel void conv_grid(__global const float *in, uint in_off, __global const fl
     }
     const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, out_cstride);
     const conv_epi e = {bias, scale, shift};
-    store_image_tile(acc, mt, &d, n, Ho, Wo, q0, Wo == W && q0 + VW <= npos,
+    /* with Wo == W, oy * Wo + ox is q: contiguous when every lane lies before npos */
+    store_image_tile(acc, mt, &d, n, Ho, Wo, Wo == W && q0 + VW <= npos,
                      select((intV)(-1), oy * Wo + ox, needed), accumulate, finish, e);
 }
 
@@ -171,6 +169,6 @@ __kernel void conv_rows(__global const float *in, uint in_off, __global const fl
     const int first = oy * Wo + ox0;
     const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, out_cstride);
     const conv_epi e = {bias, scale, shift};
-    store_image_tile(acc, mt, &d, n, Ho, Wo, first, ox0 + VW <= Wo,
+    store_image_tile(acc, mt, &d, n, Ho, Wo, ox0 + VW <= Wo,
                      select((intV)(-1), first + LANES, ox < Wo), accumulate, finish, e);
 }

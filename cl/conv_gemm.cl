@@ -17,7 +17,7 @@
  *                into local memory, then runs `mblock` output-channel tiles over it: no scratch,
  *                and the panel is written and read in cache. NDRange (ceil(npos/VW),
  *                ceil(mtiles/mblock)), local (1,1); panel: KH*KW*Cin*VW floats of local memory.
- * Output parts: see cl/conv_common.h. `accumulate` adds the value already in the output (an
+ * Output parts: see cl/conv_out.h. `accumulate` adds the value already in the output (an
  * in-place residual sum); the epilogue always applies.
  *
  * -D flags (defaults and meanings below): VW, TM; KH, KW, SH, PH, PW (conv_fused); the
@@ -78,7 +78,8 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
     for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
     for (int c = 0; c < cin; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
     const conv_epi e = {bias, scale, shift};
-    store_channels(acc, mt, &d, p0, NULL, min(VW, npos - p0), accumulate, 1, e);
+    const int count = min(VW, npos - p0);
+    store_channels(acc, mt, &d, p0, first_lanes(count), count == VW, accumulate, 1, e);
 }
 
 __kernel void conv_fused(__global const float *in, uint in_off, __global const float *weights,
@@ -105,6 +106,6 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
         floatV acc[TM];
         for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
         for (int c = 0; c < rows; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
-        store_channels(acc, mt, &d, p0, NULL, count, accumulate, 1, e);
+        store_channels(acc, mt, &d, p0, first_lanes(count), count == VW, accumulate, 1, e);
     }
 }
