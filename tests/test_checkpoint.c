@@ -298,6 +298,16 @@ static void test_huge_header_length(void **state)
     expect_open_error(path, IRV2_ERR_FORMAT, NULL);
 }
 
+/* An image given as weights: named as not a safetensors file, not as a header length. */
+static void test_not_safetensors(void **state)
+{
+    (void)state;
+    const char *path = test_tmp_path("ck_photo.jpg");
+    const unsigned char jpeg[16] = {0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1};
+    assert_int_equal(test_write_file(path, jpeg, sizeof jpeg), 0);
+    expect_open_error(path, IRV2_ERR_FORMAT, "not a safetensors file");
+}
+
 static void test_header_not_json(void **state)
 {
     (void)state;
@@ -525,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_four_byte_file),
         cmocka_unit_test(test_header_longer_than_file),
         cmocka_unit_test(test_huge_header_length),
+        cmocka_unit_test(test_not_safetensors),
         cmocka_unit_test(test_header_not_json),
         cmocka_unit_test(test_header_json_array),
         cmocka_unit_test(test_duplicate_names),

@@ -350,12 +350,17 @@ static irv2_status read_layout(checkpoint *ck, uint64_t *header_bytes)
     if (file_bytes < 8)
         return irv2_fail(IRV2_ERR_FORMAT, "%s: %llu bytes, too short for a safetensors header "
                          "length (8 bytes)", ck->path, (unsigned long long)file_bytes);
-    unsigned char prefix[8];
+    /* the 8-byte length, then the JSON header's opening brace */
+    unsigned char prefix[9];
+    const size_t want = file_bytes > 8 ? 9 : 8;
     int eof;
-    int err = pread_full(ck->fd, prefix, sizeof prefix, 0, &eof);
+    int err = pread_full(ck->fd, prefix, want, 0, &eof);
     if (err)
         return irv2_fail(IRV2_ERR_IO, "%s: cannot read the header length: %s", ck->path,
                          eof ? "unexpected end of file" : strerror(err));
+    if (want == 9 && prefix[8] != '{')
+        return irv2_fail(IRV2_ERR_FORMAT, "%s: not a safetensors file (no JSON object after "
+                         "its 8-byte header length)", ck->path);
     *header_bytes = load_u64_le(prefix);
     if (*header_bytes > file_bytes - 8)
         return irv2_fail(IRV2_ERR_FORMAT, "%s: header length %llu exceeds the file (%llu bytes)",
