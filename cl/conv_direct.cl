@@ -61,6 +61,7 @@
 #endif
 
 #include "lanes.h"
+#include "epilogue.h"
 #include "conv_out.h"
 #include "conv_common.h"
 

@@ -47,6 +47,7 @@
 #endif
 
 #include "lanes.h"
+#include "epilogue.h"
 #include "conv_out.h"
 #include "conv_common.h"
 #include "im2col.h"

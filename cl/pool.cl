@@ -1,7 +1,8 @@
 /* pool.cl: pooling over [C][N][H][W] activations.
  *
- * Kernels (one per -D flag set; all share the optional epilogue AFFINE, RELU2, as the conv
- * kernels apply it). Two launch shapes, chosen by ops/pool.c from ctx_prefers_wg():
+ * Kernels (all share the optional epilogue AFFINE, RELU2, as the conv kernels apply it: -D
+ * flags, or the argument `epi` with -DEPI_ARG, cl/epilogue.h). Two launch shapes, chosen by
+ * ops/pool.c from ctx_prefers_wg():
  * the CPU shape (PoCL: one work-item per plane, vector loops) and the work-group shape (GPUs:
  * neighbouring work-items on neighbouring outputs, so reads and writes coalesce).
  *   maxpool            3x3 stride 2, no padding; CPU shape.  NDRange (C*N), local (1).
@@ -20,30 +21,28 @@
  * Channel c of plane p = c*N + n is p / N; the output of plane p starts at p*H_out*W_out.
  */
 
+#include "epilogue.h"
+
 static float8 pool_epilogue8(float8 v, int c, __global const float *scale,
-                             __global const float *shift)
+                             __global const float *shift, int epi)
 {
-#ifdef AFFINE
-    v = fma(v, (float8)(scale[c]), (float8)(shift[c]));
-#endif
-#ifdef RELU2
-    v = fmax(v, 0.0f);
-#endif
+    if (EPI_AFFINE_ON(epi)) v = fma(v, (float8)(scale[c]), (float8)(shift[c]));
+    if (EPI_RELU2_ON(epi)) v = fmax(v, 0.0f);
     return v;
 }
 
 static float pool_epilogue(float v, int c, __global const float *scale,
-                           __global const float *shift)
+                           __global const float *shift, int epi)
 {
-    return pool_epilogue8((float8)(v), c, scale, shift).s0;
+    return pool_epilogue8((float8)(v), c, scale, shift, epi).s0;
 }
 
 /* One work-item per plane: eight outputs at a time from two 16-wide loads per input row
  * (even lanes at 2x and 2x + 2, odd lanes at 2x + 1), the ragged end one by one. Loads may
  * read one float past a row (the arena's guard covers the last row). */
 __kernel void maxpool(__global const float *in, uint in_off, __global float *out, uint out_off,
-                      __global const float *scale, __global const float *shift, int N, int H,
-                      int W, int Ho, int Wo)
+                      __global const float *scale, __global const float *shift, int epi, int N,
+                      int H, int W, int Ho, int Wo)
 {
     const int p = get_global_id(0), c = p / N;
     __global const float *plane = in + in_off + (size_t)p * H * W;
@@ -58,14 +57,14 @@ __kernel void maxpool(__global const float *in, uint in_off, __global float *out
                 const float8 b = vload16(0, row + ky * W + 2 * ox + 2).even;
                 m = fmax(m, fmax(fmax(a.even, a.odd), b));
             }
-            vstore8(pool_epilogue8(m, c, scale, shift), 0, dst + oy * Wo + ox);
+            vstore8(pool_epilogue8(m, c, scale, shift, epi), 0, dst + oy * Wo + ox);
         }
         for (; ox < Wo; ox++) {
             __global const float *src = row + 2 * ox;
             float m = src[0];
             for (int ky = 0; ky < 3; ky++)
                 for (int kx = 0; kx < 3; kx++) m = fmax(m, src[ky * W + kx]);
-            dst[oy * Wo + ox] = pool_epilogue(m, c, scale, shift);
+            dst[oy * Wo + ox] = pool_epilogue(m, c, scale, shift, epi);
         }
     }
 }
@@ -75,7 +74,7 @@ __kernel void maxpool(__global const float *in, uint in_off, __global float *out
  * rounded up to the local size) do nothing. Reads stay inside the plane. */
 __kernel void maxpool_wg(__global const float *in, uint in_off, __global float *out,
                          uint out_off, __global const float *scale,
-                         __global const float *shift, int N, int H, int W, int Ho, int Wo,
+                         __global const float *shift, int epi, int N, int H, int W, int Ho, int Wo,
                          uint total)
 {
     const uint i = (uint)get_global_id(0);
@@ -86,12 +85,12 @@ __kernel void maxpool_wg(__global const float *in, uint in_off, __global float *
     float m = src[0];
     for (int ky = 0; ky < 3; ky++)
         for (int kx = 0; kx < 3; kx++) m = fmax(m, src[ky * W + kx]);
-    out[(size_t)out_off + i] = pool_epilogue(m, (int)(p / (uint)N), scale, shift);
+    out[(size_t)out_off + i] = pool_epilogue(m, (int)(p / (uint)N), scale, shift, epi);
 }
 
 __kernel void avgpool(__global const float *in, uint in_off, __global float *out, uint out_off,
-                      __global const float *scale, __global const float *shift, int N, int H,
-                      int W, int Ho, int Wo)
+                      __global const float *scale, __global const float *shift, int epi, int N,
+                      int H, int W, int Ho, int Wo)
 {
     const int ox = get_global_id(0), oy = get_global_id(1), p = get_global_id(2);
     __global const float *src = in + in_off + (size_t)p * H * W;
@@ -103,18 +102,20 @@ __kernel void avgpool(__global const float *in, uint in_off, __global float *out
             count++;
         }
     out[out_off + (size_t)p * Ho * Wo + oy * Wo + ox] =
-        pool_epilogue(s / (float)count, p / N, scale, shift);
+        pool_epilogue(s / (float)count, p / N, scale, shift, epi);
 }
 
 __kernel void global_avgpool(__global const float *in, uint in_off, __global float *out,
                              uint out_off, __global const float *scale,
-                             __global const float *shift, int N, int H, int W, int Ho, int Wo)
+                             __global const float *shift, int epi, int N, int H, int W, int Ho,
+                             int Wo)
 {
     const int p = get_global_id(0);
     __global const float *src = in + in_off + (size_t)p * H * W;
     float s = 0.0f;
     for (int i = 0; i < H * W; i++) s += src[i];
-    out[out_off + (size_t)p * Ho * Wo] = pool_epilogue(s / (float)(H * W), p / N, scale, shift);
+    out[out_off + (size_t)p * Ho * Wo] =
+        pool_epilogue(s / (float)(H * W), p / N, scale, shift, epi);
 }
 
 /* One work-group of L = get_local_size(0) work-items (a power of two; part holds L floats)
@@ -122,7 +123,7 @@ __kernel void global_avgpool(__global const float *in, uint in_off, __global flo
  * then a tree reduction in local memory; item 0 writes the mean. */
 __kernel void global_avgpool_wg(__global const float *in, uint in_off, __global float *out,
                                 uint out_off, __global const float *scale,
-                                __global const float *shift, int N, int H, int W, int Ho,
+                                __global const float *shift, int epi, int N, int H, int W, int Ho,
                                 int Wo, __local float *part)
 {
     const int j = get_local_id(0), L = get_local_size(0), p = get_group_id(0);
@@ -137,5 +138,5 @@ __kernel void global_avgpool_wg(__global const float *in, uint in_off, __global 
     }
     if (j == 0)
         out[out_off + (size_t)p * Ho * Wo] =
-            pool_epilogue(part[0] / (float)(H * W), p / N, scale, shift);
+            pool_epilogue(part[0] / (float)(H * W), p / N, scale, shift, epi);
 }

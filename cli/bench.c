@@ -43,20 +43,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
-static int parse_batches(const char *s, bench_args *a)
-{
-    a->nbatches = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v <= 0 || v > 4096 || a->nbatches == MAX_BATCHES) return -1;
-        if (*end && *end != ',') return -1;
-        a->batches[a->nbatches++] = (unsigned)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return a->nbatches ? 0 : -1;
-}
-
 static int parse_option(bench_args *a, const char *o, const char *v)
 {
     int known;
@@ -72,7 +58,7 @@ static int parse_option(bench_args *a, const char *o, const char *v)
         }
         a->iters = (int)n;
     } else if (strcmp(o, "--batch") == 0) {
-        if (parse_batches(v, a) != 0) {
+        if (cli_parse_batches(v, a->batches, MAX_BATCHES, &a->nbatches) != 0) {
             fprintf(stderr, "irv2: bench: --batch '%s': expected a list like 1,8\n", v);
             return -1;
         }

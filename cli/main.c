@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
@@ -22,10 +23,17 @@ static void usage(FILE *f)
             "  eval --weights W --data DIR|LIST [--crops 1|10|144] [--limit N] [--device SPEC]\n"
             "      [--gemm auto|clblast|native] [--variant auto|seed|tf] [--batch B]\n"
             "                                  top-1/top-5 error on a labelled image set\n"
+            "  compile --out DIR [--device SPEC] [--batch LIST] [--weights W]\n"
+            "      [--variant auto|seed|tf]\n"
+            "                                  compile every program the plans need into DIR\n"
+            "                                  (for devices without a compiler); run, bench,\n"
+            "                                  classify and eval take --binaries DIR to use them\n"
             "  --version, -V                   print irv2's version\n"
             "W is a .safetensors file or synthetic[:SEED]; SPEC is cpu, gpu, accelerator, an\n"
             "index from 'irv2 devices', or P:D (default: $IRV2_DEVICE, else the first GPU,\n"
-            "else the first device).\n");
+            "else the first device).\n"
+            "Environment: IRV2_DEVICE, IRV2_TUNE=0 (no tuning), IRV2_CACHE_DIR (or off),\n"
+            "IRV2_KERNELS=auto|wg|vec|compact, IRV2_BINARIES=DIR (as --binaries).\n");
 }
 
 int cli_fail(irv2_status st, const char *context)
@@ -46,9 +54,30 @@ static int parse_name(const char *value, const char *const *names, int count, in
     return -1;
 }
 
+int cli_parse_batches(const char *s, unsigned *out, int cap, int *n)
+{
+    *n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0 || v > 4096 || *n == cap) return -1;
+        if (*end && *end != ',') return -1;
+        out[(*n)++] = (unsigned)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return *n ? 0 : -1;
+}
+
 int cli_model_option(const char *cmd, const char *option, const char *value,
                      irv2_model_options *opt)
 {
+    if (strcmp(option, "--binaries") == 0) {
+        if (!*value || setenv("IRV2_BINARIES", value, 1) != 0) {
+            fprintf(stderr, "irv2: %s: --binaries '%s': expected a folder\n", cmd, value);
+            return -1;
+        }
+        return 1;
+    }
     static const char *const gemms[] = {[IRV2_GEMM_AUTO] = "auto", [IRV2_GEMM_CLBLAST] = "clblast",
                                         [IRV2_GEMM_NATIVE] = "native"};
     static const char *const variants[] = {[IRV2_VARIANT_AUTO] = "auto",
@@ -80,6 +109,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "classify") == 0) return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -96,6 +96,27 @@ cl_int irv2_context_cl_error(const irv2_context *ctx);
 /* The build log of the last program build that failed ("" if none). */
 const char *irv2_context_build_log(const irv2_context *ctx);
 
+/* ---- Programs compiled ahead of time ----------------------------------------------------
+ * For devices without an OpenCL compiler (FPGA boards), or to skip compiling at start-up: a
+ * folder of program binaries for one device and driver, with a manifest (manifest.json) that
+ * names each program's cl/ file, build options and source hash, the kernel set, the batch
+ * sizes and the kernel choices of the plans that used them. `irv2 compile` writes one. */
+
+/* Writes the binaries of every program the plans of this context launch (how many into
+ * *programs, if not NULL), and the kernel choices they made, into dir (created if needed; its
+ * manifest is written last, atomically).
+ * Run the model at each batch size wanted first: that builds the programs and, on PoCL,
+ * compiles their kernels for the launches. Build the model with IRV2_GEMM_NATIVE: CLBlast's
+ * kernels are compiled by CLBlast and are not in the folder. */
+irv2_status irv2_context_save_binaries(irv2_context *ctx, const char *dir, unsigned *programs);
+
+/* Makes this context take every program from dir (written by irv2_context_save_binaries for
+ * the same device, driver and platform) and compile none: its plans use the folder's kernel
+ * set and kernel choices, time nothing, and use irv2's own GEMMs. A program the folder lacks
+ * or that was compiled from other kernel sources fails with a message naming it. Call it
+ * before loading a model. IRV2_BINARIES=dir does this in irv2_context_create. */
+irv2_status irv2_context_load_binaries(irv2_context *ctx, const char *dir);
+
 /* ---- Model ------------------------------------------------------------------------------ */
 
 typedef struct irv2_model irv2_model;

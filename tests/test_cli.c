@@ -406,7 +406,8 @@ static void test_bad_kernel_family(void **state)
 {
     cli_state *s = *state;
     expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1),
-                       "IRV2_KERNELS=gpu", 0, "IRV2_KERNELS=gpu: expected auto, wg or vec", NULL);
+                       "IRV2_KERNELS=gpu", 0,
+                       "IRV2_KERNELS=gpu: expected auto, wg, vec or compact", NULL);
 }
 
 static void test_bad_options(void **state)

@@ -434,43 +434,50 @@ static void test_conv_case(void **state)
     /* Input inside NaN guards as wide as the kernel may read; output inside NaN guards and,
      * unless residual, NaN itself so every output must be written. */
     guarded in = guarded_new(in_count, conv_guard(&s, t), x);
-    guarded out = guarded_new(out_count, OUT_MARGIN, old);
     cl_mem wbuf = packed_weights(&s, &form, w), bbuf = dev_from(bias, (size_t)c->cout);
     cl_mem sbuf = scale ? dev_from(scale, (size_t)c->cout) : NULL;
     cl_mem hbuf = shift ? dev_from(shift, (size_t)c->cout) : NULL;
-
-    /* Parity planes and panels need scratch (NaN too: every float read must be written). */
-    guarded scratch = {0};
-    const size_t scratch_count = conv_scratch(&s, &form);
-    if (c->method == CONV_PHASE || c->method == CONV_PANELS || (c->method == CONV_WG && c->kchunk > 1)) {
-        assert_true(scratch_count > 0);
-        scratch = guarded_new(scratch_count, conv_guard(&s, t), NULL);
-    } else {
-        assert_int_equal(scratch_count, 0);
-    }
-    const conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, sbuf, hbuf,
-                         conv_out_one(guarded_buf(&out))};
-    run_conv(&s, &form, c->epi, &b);
-
-    float *now = guarded_read(&out);
-    expect_unchanged_outside(c->name, now, out.init, out.total, out.margin,
-                             out.margin + out.count);
     double *ref = conv_reference(c, ho, wo, x, w, bias, scale, shift, old);
-    /* fp32 fma accumulation over cin*kh*kw <= 425 products of inputs in [-1,1] and weights in
-     * [-0.5,0.5]: the rounding error grows like sqrt(terms) * 2^-24 * |partial sums|, about
-     * 1e-6 relative to max|ref|; 1e-5 * (1 + max|ref|) leaves margin yet is far below one
-     * missing or misplaced tap (~0.1 on average). */
-    char label[128];
-    snprintf(label, sizeof label, "%s [%s vw%d tm%d]", c->name, conv_method_name(c->method),
-             t.vw, t.tm);
-    expect_close(label, now + out.margin, ref, out_count, 1e-5, 0.0);
+    /* The work-group family twice: as the context has it, then as the compact kernel set
+     * (geometry and epilogue as kernel arguments). */
+    const int passes = c->method == CONV_WG ? 2 : 1;
+    for (int pass = 0; pass < passes; pass++) {
+        guarded out = guarded_new(out_count, OUT_MARGIN, old);
+        /* Parity planes and panels need scratch (NaN too: every float read must be written). */
+        guarded scratch = {0};
+        const size_t scratch_count = conv_scratch(&s, &form);
+        if (c->method == CONV_PHASE || c->method == CONV_PANELS ||
+            (c->method == CONV_WG && c->kchunk > 1)) {
+            assert_true(scratch_count > 0);
+            scratch = guarded_new(scratch_count, conv_guard(&s, t), NULL);
+        } else {
+            assert_int_equal(scratch_count, 0);
+        }
+        const conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, sbuf, hbuf,
+                             conv_out_one(guarded_buf(&out))};
+        const ctx_kernels kernels = g_ctx->kernels;
+        if (pass == 1) g_ctx->kernels = KERNELS_COMPACT;
+        run_conv(&s, &form, c->epi, &b);
+        g_ctx->kernels = kernels;
 
+        float *now = guarded_read(&out);
+        expect_unchanged_outside(c->name, now, out.init, out.total, out.margin,
+                                 out.margin + out.count);
+        /* fp32 fma accumulation over cin*kh*kw <= 425 products of inputs in [-1,1] and
+         * weights in [-0.5,0.5]: the rounding error grows like sqrt(terms) * 2^-24 *
+         * |partial sums|, about 1e-6 relative to max|ref|; 1e-5 * (1 + max|ref|) leaves
+         * margin yet is far below one missing or misplaced tap (~0.1 on average). */
+        char label[128];
+        snprintf(label, sizeof label, "%s [%s vw%d tm%d%s]", c->name,
+                 conv_method_name(c->method), t.vw, t.tm, pass ? " compact" : "");
+        expect_close(label, now + out.margin, ref, out_count, 1e-5, 0.0);
+        free(now);
+        if (scratch.mem) guarded_free(&scratch);
+        guarded_free(&out);
+    }
     free(ref);
-    free(now);
-    if (scratch.mem) guarded_free(&scratch);
     release(wbuf), release(bbuf), release(sbuf), release(hbuf);
     guarded_free(&in);
-    guarded_free(&out);
     free(x), free(w), free(bias), free(scale), free(shift), free(old);
 }
 
@@ -681,8 +688,9 @@ static int wg_side_expected(void)
 }
 
 /* The expected work-group candidates: where the context offers the family, the six tiles in
- * order whose sides are multiples of the work-group side, whose positions divide the
- * work-group, and whose two 16-row slices fit local memory. */
+ * order (the compact kernel set: the first only) whose sides are multiples of the work-group
+ * side, whose positions divide the work-group, and whose two 16-row slices fit local
+ * memory. */
 static size_t expected_wg_candidates(conv_form *out)
 {
     static const conv_tiling tiles[] = {{64, 64}, {32, 32}, {32, 64}, {64, 128}, {128, 64}, {128, 128}};
@@ -693,7 +701,9 @@ static size_t expected_wg_candidates(conv_form *out)
                      CL_SUCCESS);
     size_t n = 0;
     if (!(g_ctx->kernels & KERNELS_WG) || side == 0) return 0;
-    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++)
+    const size_t ntiles =
+        g_ctx->kernels & KERNELS_COMPACT_BIT ? 1 : sizeof tiles / sizeof tiles[0];
+    for (size_t i = 0; i < ntiles; i++)
         if (tiles[i].vw % side == 0 && tiles[i].tm % side == 0 && (side * side) % tiles[i].vw == 0 &&
             16u * (tiles[i].vw + tiles[i].tm) * 4 <= local)
             out[n++] = (conv_form){CONV_WG, tiles[i], 0};
@@ -763,7 +773,7 @@ static void test_conv_candidates(void **state)
 
     /* the lists under each setting of the families offered (IRV2_KERNELS) */
     const ctx_kernels old = g_ctx->kernels;
-    const ctx_kernels settings[] = {KERNELS_VEC, KERNELS_WG, KERNELS_BOTH};
+    const ctx_kernels settings[] = {KERNELS_VEC, KERNELS_WG, KERNELS_BOTH, KERNELS_COMPACT};
     for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
         g_ctx->kernels = settings[k];
         print_message("  families offered: %d\n", (int)settings[k]);
@@ -822,10 +832,11 @@ static void check_candidate_lists(void)
         }
 
         /* CLBlast, one output part only: SGEMM for 1x1 stride 1 at any batch, convgemm for
-         * the other shapes at batch 1 on GPUs only */
+         * the other shapes at batch 1 on GPUs only; never in the compact kernel set */
         conv_form cl[2];
         const int gemm = conv_is_gemm(&s);
-        const int offered = gemm || (s.n == 1 && strcmp(g_ctx->info.type, "GPU") == 0);
+        const int offered = (gemm || (s.n == 1 && g_ctx->facts.gpu)) &&
+                            !(g_ctx->kernels & KERNELS_COMPACT_BIT);
         assert_int_equal(gemm, s.kh == 1 && s.kw == 1);
         assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 2), offered ? 1 : 0);
         if (offered) assert_int_equal(cl[0].method, CONV_CLBLAST);
@@ -925,8 +936,9 @@ static void test_conv_refinements(void **state)
 
 /* The pooling, epilogue and head launchers pick their kernels from ctx_prefers_wg(g_ctx): the
  * CPU shape or the work-group shape. Their tests run every case in both, by setting
- * g_ctx->kernels (KERNELS_VEC: never wg; KERNELS_WG: wg on any device); with IRV2_KERNELS=wg
- * or vec, in that one only (as the whole suite runs with a family forced). */
+ * g_ctx->kernels (KERNELS_VEC: never wg; KERNELS_WG: wg on any device; KERNELS_COMPACT: wg
+ * with the epilogue as an argument); with IRV2_KERNELS=wg, vec or compact, in that one only
+ * (as the whole suite runs with a family forced). */
 typedef struct small_shape {
     ctx_kernels kernels;
     int wg;
@@ -934,13 +946,15 @@ typedef struct small_shape {
 } small_shape;
 
 static const small_shape small_shapes[] = {{KERNELS_VEC, 0, "cpu shape"},
-                                           {KERNELS_WG, 1, "wg shape"}};
+                                           {KERNELS_WG, 1, "wg shape"},
+                                           {KERNELS_COMPACT, 1, "compact set"}};
 
 /* small_shapes[s] is to be run (IRV2_KERNELS). */
 static int shape_wanted(size_t s)
 {
     const char *v = getenv("IRV2_KERNELS");
-    if (v && strcmp(v, "wg") == 0) return small_shapes[s].wg;
+    if (v && strcmp(v, "wg") == 0) return small_shapes[s].kernels == KERNELS_WG;
+    if (v && strcmp(v, "compact") == 0) return small_shapes[s].kernels == KERNELS_COMPACT;
     if (v && strcmp(v, "vec") == 0) return !small_shapes[s].wg;
     return 1;
 }
@@ -1389,7 +1403,8 @@ static void test_gemm_small(void **state)
 }
 
 /* The SGEMM peak runs every GEMM form (direct, panels with their packing, CLBlast) to the
- * end and reports a positive rate for irv2's kernels and for CLBlast. */
+ * end and reports a positive rate for irv2's kernels and for CLBlast (0 in the compact
+ * kernel set, which does not use CLBlast). */
 static void test_sgemm_peak(void **state)
 {
     (void)state;
@@ -1397,7 +1412,8 @@ static void test_sgemm_peak(void **state)
     assert_ok(irv2_context_sgemm_peak(g_ctx, 256, &native, &clblast));
     print_message("  sgemm 256^3: irv2 %.1f GFLOP/s, CLBlast %.1f GFLOP/s\n", native, clblast);
     assert_true(native > 0.0);
-    assert_true(clblast > 0.0);
+    if (g_ctx->kernels & KERNELS_COMPACT_BIT) assert_true(clblast == 0.0);
+    else assert_true(clblast > 0.0);
     assert_int_equal(irv2_context_sgemm_peak(g_ctx, 9000, &native, &clblast),
                      IRV2_ERR_INVALID_ARGUMENT);
 }

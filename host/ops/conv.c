@@ -97,11 +97,7 @@ static size_t panel_scratch(const conv_shape *s, conv_tiling t)
 /* The fused form's panel (kh*kw*cin*vw floats) fits the device's local memory. */
 static int fused_fits(const irv2_context *ctx, const conv_shape *s, conv_tiling t)
 {
-    cl_ulong local = 0;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL) !=
-        CL_SUCCESS)
-        return 0;
-    return (cl_ulong)s->kh * s->kw * s->cin * t.vw * sizeof(float) <= local;
+    return (cl_ulong)s->kh * s->kw * s->cin * t.vw * sizeof(float) <= ctx->facts.local_mem;
 }
 
 /* The fused form is offered to KxK convs, and to 1x1 convs only on 16-wide devices: on 8-wide
@@ -149,8 +145,9 @@ size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, 
 size_t conv_clblast_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
                                conv_form *out, size_t cap)
 {
-    if (cap == 0 || parts > 1) return 0;
-    if (!conv_is_gemm(s) && (s->n != 1 || strcmp(ctx->info.type, "GPU") != 0))
+    /* CLBlast compiles its own programs: not with a binaries folder, not in the compact set */
+    if (cap == 0 || parts > 1 || ctx->binaries || (ctx->kernels & KERNELS_COMPACT_BIT)) return 0;
+    if (!conv_is_gemm(s) && (s->n != 1 || !ctx->facts.gpu))
         return 0;
     out[0] = (conv_form){CONV_CLBLAST, conv_default_tiling(ctx), 0};
     return 1;

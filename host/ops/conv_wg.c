@@ -18,14 +18,10 @@ static const conv_tiling wg_tiles[] = {{64, 64}, {32, 32}, {32, 64},
  * (64 work-items), else 0: the family is not offered. */
 static int wg_side(const irv2_context *ctx)
 {
-    size_t group = 0, items[3] = {0, 0, 0};
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof group, &group, NULL) !=
-            CL_SUCCESS ||
-        clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL) !=
-            CL_SUCCESS)
-        return 0;
+    const device_facts *f = &ctx->facts;
     for (int side = 16; side >= 8; side /= 2)
-        if (group >= (size_t)side * side && items[0] >= (size_t)side && items[1] >= (size_t)side)
+        if (f->max_group >= (size_t)side * side && f->max_items[0] >= (size_t)side &&
+            f->max_items[1] >= (size_t)side)
             return side;
     return 0;
 }
@@ -36,14 +32,10 @@ static int wg_side(const irv2_context *ctx)
 static int wg_fits(const irv2_context *ctx, conv_tiling t)
 {
     const int side = wg_side(ctx);
-    cl_ulong local = 0;
     if (side == 0 || t.vw <= 0 || t.tm <= 0 || t.vw % side || t.tm % side ||
         (side * side) % t.vw)
         return 0;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL) !=
-        CL_SUCCESS)
-        return 0;
-    return (cl_ulong)WG_TK * (t.vw + t.tm) * sizeof(float) <= local;
+    return (cl_ulong)WG_TK * (t.vw + t.tm) * sizeof(float) <= ctx->facts.local_mem;
 }
 
 size_t conv_wg_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
@@ -52,7 +44,10 @@ size_t conv_wg_candidates(const irv2_context *ctx, const conv_shape *s, int part
     (void)s, (void)parts; /* every shape and output parts */
     size_t n = 0;
     if (!(ctx->kernels & KERNELS_WG)) return 0;
-    for (size_t i = 0; i < sizeof wg_tiles / sizeof wg_tiles[0] && n < cap; i++)
+    /* the compact kernel set is one program: the default tile only */
+    const size_t tiles =
+        ctx->kernels & KERNELS_COMPACT_BIT ? 1 : sizeof wg_tiles / sizeof wg_tiles[0];
+    for (size_t i = 0; i < tiles && n < cap; i++)
         if (wg_fits(ctx, wg_tiles[i])) out[n++] = (conv_form){CONV_WG, wg_tiles[i], 0};
     return n;
 }
@@ -79,15 +74,18 @@ static irv2_status check_group(const conv_job *j, cl_kernel k, int side)
     return st;
 }
 
-/* The -D options of the family's kernels for the job. */
+/* The -D options of the family's kernels for the job: the tile, then the geometry and the
+ * epilogue, except in the compact kernel set, where both are arguments. */
 static void wg_options(const conv_job *j, int side, char *dst, size_t cap)
 {
     const conv_shape *s = j->s;
-    char eflags[96];
-    epilogue_flags(j->epi, eflags, sizeof eflags);
-    snprintf(dst, cap,
-             "-DTM=%d -DTN=%d -DTK=%d -DWX=%d -DWY=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d%s",
-             j->t.tm, j->t.vw, WG_TK, side, side, s->kh, s->kw, s->stride, s->ph, s->pw, eflags);
+    char eflags[96], geometry[96] = "";
+    epilogue_options(j->ctx, j->epi, eflags, sizeof eflags);
+    if (!(j->ctx->kernels & KERNELS_COMPACT_BIT))
+        snprintf(geometry, sizeof geometry, " -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d", s->kh,
+                 s->kw, s->stride, s->ph, s->pw);
+    snprintf(dst, cap, "-DTM=%d -DTN=%d -DTK=%d -DWX=%d -DWY=%d%s%s", j->t.tm, j->t.vw, WG_TK,
+             side, side, geometry, eflags);
 }
 
 /* The tiles' NDRange and local size: (ceil(npos/vw), ceil(cout/tm), slices) groups. */
@@ -110,14 +108,15 @@ static irv2_status whole_op(const conv_job *j, int side, op_launch *op)
     const out_args *o = &j->o;
     char opts[256];
     wg_options(j, side, opts, sizeof opts);
-    cl_int in_cstride = s->n * s->h * s->w;
+    cl_int in_cstride = s->n * s->h * s->w, epi = epilogue_bits(j->epi);
     cl_uint in_off = (cl_uint)b->in.off;
     const kernel_arg args[] = {
         ARG(b->in.mem), ARG(in_off),  ARG(b->weights), ARG(b->bias),  ARG(j->scale),
         ARG(j->shift),  ARG(o->mem),  ARG(o->off0),    ARG(o->seg1),  ARG(o->off1),
         ARG(o->seg2),   ARG(o->off2), ARG(s->cin),     ARG(s->cout),  ARG(s->n),
         ARG(s->h),      ARG(s->w),    ARG(s->ho),      ARG(s->wo),    ARG(in_cstride),
-        ARG(j->residual)};
+        ARG(j->residual), ARG(s->kh), ARG(s->kw),      ARG(s->stride), ARG(s->ph),
+        ARG(s->pw),     ARG(epi)};
     irv2_status st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg",
                                sizeof args / sizeof args[0], args, op);
     if (st == IRV2_OK) st = check_group(j, op->kernel, side);
@@ -143,12 +142,13 @@ static irv2_status split_ops(const conv_job *j, int side, int slices, op_launch 
     char opts[256];
     wg_options(j, side, opts, sizeof opts);
     cl_int in_cstride = s->n * s->h * s->w, kper = slice_rows(s, slices), count = slices;
-    cl_int npos = s->n * s->ho * s->wo;
+    cl_int npos = s->n * s->ho * s->wo, epi = epilogue_bits(j->epi);
     cl_uint in_off = (cl_uint)b->in.off, part_off = (cl_uint)b->scratch.off;
     const kernel_arg split_args[] = {
         ARG(b->in.mem), ARG(in_off), ARG(b->weights), ARG(b->scratch.mem), ARG(part_off),
         ARG(s->cin),    ARG(s->cout), ARG(s->n),      ARG(s->h),           ARG(s->w),
-        ARG(s->ho),     ARG(s->wo),  ARG(in_cstride), ARG(kper)};
+        ARG(s->ho),     ARG(s->wo),  ARG(in_cstride), ARG(kper),           ARG(s->kh),
+        ARG(s->kw),     ARG(s->stride), ARG(s->ph),   ARG(s->pw)};
     irv2_status st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg_split",
                                sizeof split_args / sizeof split_args[0], split_args, &ops[*n]);
     if (st == IRV2_OK) st = check_group(j, ops[*n].kernel, side);
@@ -157,7 +157,8 @@ static irv2_status split_ops(const conv_job *j, int side, int slices, op_launch 
     const kernel_arg reduce_args[] = {
         ARG(b->scratch.mem), ARG(part_off), ARG(count),   ARG(b->bias), ARG(j->scale),
         ARG(j->shift),       ARG(o->mem),   ARG(o->off0), ARG(o->seg1), ARG(o->off1),
-        ARG(o->seg2),        ARG(o->off2),  ARG(s->cout), ARG(npos),    ARG(j->residual)};
+        ARG(o->seg2),        ARG(o->off2),  ARG(s->cout), ARG(npos),    ARG(j->residual),
+        ARG(epi)};
     st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg_reduce",
                    sizeof reduce_args / sizeof reduce_args[0], reduce_args, &ops[*n]);
     if (st != IRV2_OK) return st;

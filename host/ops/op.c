@@ -25,16 +25,13 @@ void op_local_one(op_launch *op) { op->lws[0] = op->lws[1] = op->lws[2] = 1; }
 
 irv2_status op_local_pow2(irv2_context *ctx, cl_kernel k, size_t want, size_t *out)
 {
-    size_t kernel_max = 0, items[64] = {0};
+    size_t kernel_max = 0;
     cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
                                           sizeof kernel_max, &kernel_max, NULL);
     irv2_status st = ctx_cl_check(ctx, err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
     if (st != IRV2_OK) return st;
-    err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
-    st = ctx_cl_check(ctx, err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)");
-    if (st != IRV2_OK) return st;
     size_t cap = want < kernel_max ? want : kernel_max, l = 1;
-    if (items[0] < cap) cap = items[0];
+    if (ctx->facts.max_items[0] < cap) cap = ctx->facts.max_items[0];
     while (l * 2 <= cap) l *= 2;
     *out = l;
     return IRV2_OK;
@@ -44,6 +41,18 @@ void epilogue_flags(op_epilogue epi, char *dst, size_t cap)
 {
     snprintf(dst, cap, "%s%s%s%s", epi.relu1 ? " -DRELU1" : "", epi.residual ? " -DRESIDUAL" : "",
              epi.affine ? " -DAFFINE" : "", epi.relu2 ? " -DRELU2" : "");
+}
+
+void epilogue_options(const irv2_context *ctx, op_epilogue epi, char *dst, size_t cap)
+{
+    if (ctx->kernels & KERNELS_COMPACT_BIT) snprintf(dst, cap, " -DEPI_ARG");
+    else epilogue_flags(epi, dst, cap);
+}
+
+cl_int epilogue_bits(op_epilogue epi)
+{
+    return (epi.relu1 ? 1 : 0) | (epi.residual ? 2 : 0) | (epi.affine ? 4 : 0) |
+           (epi.relu2 ? 8 : 0);
 }
 
 irv2_status set_args(irv2_context *ctx, cl_kernel k, const char *what, unsigned count,

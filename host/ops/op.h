@@ -71,6 +71,12 @@ typedef struct kernel_arg {
 
 /* " -DRELU1 -DAFFINE ..." for the epilogue's flags. */
 void epilogue_flags(op_epilogue epi, char *dst, size_t cap);
+/* The epilogue's options for a kernel that also takes its bits as the argument `epi`
+ * (cl/epilogue.h): the flags, or " -DEPI_ARG" in the compact kernel set, where one program
+ * serves every epilogue. */
+void epilogue_options(const irv2_context *ctx, op_epilogue epi, char *dst, size_t cap);
+/* The bits of cl/epilogue.h: relu1 1, residual 2, affine 4, relu2 8. */
+cl_int epilogue_bits(op_epilogue epi);
 /* Builds kernel `name` of cl/<file> with options and sets its arguments; on failure op is
  * left released. */
 irv2_status op_kernel(irv2_context *ctx, const char *file, const char *options,

@@ -38,16 +38,17 @@ irv2_status pool_op(irv2_context *ctx, pool_kind kind, int c, int n, int h, int 
         return irv2_fail(IRV2_ERR_SHAPE, "%s: %llu outputs do not fit 32-bit indices",
                          names[kind][1], outputs);
     epi.relu1 = epi.residual = 0;
-    epilogue_flags(epi, opts, sizeof opts);
+    epilogue_options(ctx, epi, opts, sizeof opts);
+    cl_int bits = epilogue_bits(epi);
     if (!scale) scale = in.mem;
     if (!shift) shift = in.mem;
     cl_uint in_off = (cl_uint)in.off, out_off = (cl_uint)out.off, total = (cl_uint)outputs;
     const kernel_arg args[] = {ARG(in.mem), ARG(in_off), ARG(out.mem), ARG(out_off), ARG(scale),
-                               ARG(shift),  ARG(n),      ARG(h),       ARG(w),       ARG(ho),
-                               ARG(wo),     ARG(total)};
-    /* every kernel takes the first 11; maxpool_wg also takes total, global_avgpool_wg its
+                               ARG(shift),  ARG(bits),   ARG(n),       ARG(h),       ARG(w),
+                               ARG(ho),     ARG(wo),     ARG(total)};
+    /* every kernel takes the first 12; maxpool_wg also takes total, global_avgpool_wg its
      * __local array (set below) */
-    const unsigned nargs = wg && kind == POOL_MAX3S2 ? 12 : 11;
+    const unsigned nargs = wg && kind == POOL_MAX3S2 ? 13 : 12;
     irv2_status st = op_kernel(ctx, "pool.cl", opts, names[kind][wg], nargs, args, op);
     if (st != IRV2_OK) return st;
     size_t local = 0, want = 1;
@@ -73,8 +74,8 @@ irv2_status pool_op(irv2_context *ctx, pool_kind kind, int c, int n, int h, int 
         while (want < (size_t)h * w && want < GLOBAL_AVG_WG) want *= 2;
         st = op_local_pow2(ctx, op->kernel, want, &local);
         if (st == IRV2_OK)
-            st = ctx_cl_check(ctx, clSetKernelArg(op->kernel, 11, local * sizeof(float), NULL),
-                              "clSetKernelArg(global_avgpool_wg, 11)");
+            st = ctx_cl_check(ctx, clSetKernelArg(op->kernel, 12, local * sizeof(float), NULL),
+                              "clSetKernelArg(global_avgpool_wg, 12)");
         op->gws[0] *= local;
         op->lws[0] = local;
         break;

@@ -345,10 +345,21 @@ static irv2_status prepare_launches(plan *p)
 
 /* ---- create, fit, free ------------------------------------------------------------------ */
 
+/* Adds batch to the context's list of batch sizes planned (the first 16 are kept). */
+static void note_batch(irv2_context *ctx, unsigned batch)
+{
+    for (size_t i = 0; i < ctx->nbatches; i++)
+        if (ctx->batches[i] == batch) return;
+    if (ctx->nbatches < sizeof ctx->batches / sizeof ctx->batches[0])
+        ctx->batches[ctx->nbatches++] = batch;
+}
+
 irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
                         irv2_gemm_backend gemm, unsigned batch, plan **out)
 {
     *out = NULL;
+    /* A binaries folder holds irv2's own programs, built for the plans of native GEMMs. */
+    if (ctx->binaries) gemm = IRV2_GEMM_NATIVE;
     plan *p = calloc(1, sizeof *p);
     if (!p) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
     p->ctx = ctx, p->net = n, p->weights = w, p->batch = batch;
@@ -369,6 +380,7 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
         plan_free(p);
         return st;
     }
+    note_batch(ctx, batch);
     *out = p;
     return IRV2_OK;
 }

@@ -4,6 +4,7 @@
 #include "plan/tune.h"
 
 #include "plan/timing.h"
+#include "runtime/binaries.h"
 #include "runtime/table.h"
 
 #include <stdio.h>
@@ -145,7 +146,9 @@ static double measure(tuner *t, const tune_job *job, const conv_form *f)
                                                                 count * sizeof(float), packed, 0,
                                                                 NULL, NULL),
                                       "writing tuning weights");
+        ctx->measuring = 1; /* the programs it builds are not the plan's (binaries.h) */
         if (st == IRV2_OK) st = conv_launches(ctx, s, f, job->epi, &b, ops, &nops);
+        ctx->measuring = 0;
         /* Each launch timed on its own, and the times added. */
         double sum = 0;
         int k = 0;
@@ -224,6 +227,17 @@ static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, siz
     return st;
 }
 
+/* Keeps the choice made for key in the context's list of the choices its plans made. */
+static irv2_status note_choice(irv2_context *ctx, const char *key, const conv_form *form)
+{
+    char value[64];
+    format_form(form, value, sizeof value);
+    if ((!ctx->used_choices && !(ctx->used_choices = table_new(NULL))) ||
+        table_set(ctx->used_choices, key, value) != 0)
+        return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    return IRV2_OK;
+}
+
 irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form)
 {
     irv2_context *ctx = t->ctx;
@@ -233,18 +247,22 @@ irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form)
     /* --gemm clblast: the 1x1 convs (and the classifier) through CLBlast's SGEMM */
     if (job->mode == IRV2_GEMM_CLBLAST && has_clblast && conv_is_gemm(&job->shape))
         return *form = clblast, IRV2_OK;
-    if (!tune_enabled()) return IRV2_OK;
+    /* From a binaries folder: its plans' choices, nothing timed (its programs only). */
+    if (!tune_enabled() && !ctx->binaries) return IRV2_OK;
     size_t n = candidates(ctx, job, c);
-    char key[512], value[64];
+    char key[512];
     make_key(ctx, job, job->mode == IRV2_GEMM_AUTO && has_clblast, key, sizeof key);
-    const char *known = table_get(ctx->choices, key);
-    if (known && parse_form(known, c, n, &job->shape, form)) return IRV2_OK;
+    const char *known = ctx->binaries ? binaries_choice(ctx->binaries, key)
+                                      : table_get(ctx->choices, key);
+    if (known && parse_form(known, c, n, &job->shape, form)) return note_choice(ctx, key, form);
+    if (ctx->binaries) return IRV2_OK;
     int found;
     irv2_status st = search(t, job, c, n, form, &found);
     if (st != IRV2_OK || !found) return st; /* nothing measurable: keep the default */
+    char value[64];
     format_form(form, value, sizeof value);
     /* replacing an entry that did not parse, so that it is not measured again at every start */
     if (table_set(ctx->choices, key, value) != 0)
         return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
-    return IRV2_OK;
+    return note_choice(ctx, key, form);
 }

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int make_dirs(char *path)
+int cache_make_dirs(char *path)
 {
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
@@ -31,7 +31,7 @@ int cache_dir(char *dst, size_t cap)
     else if (home && *home) n = snprintf(dst, cap, "%s/.cache/irv2", home);
     else return -1;
     if (n <= 0 || (size_t)n >= cap) return -1;
-    return make_dirs(dst);
+    return cache_make_dirs(dst);
 }
 
 int cache_path(const char *name, char *dst, size_t cap)

@@ -10,6 +10,8 @@
 /* $IRV2_CACHE_DIR, else $XDG_CACHE_HOME/irv2, else $HOME/.cache/irv2, created if needed.
  * IRV2_CACHE_DIR=off disables the cache. Returns 0 and the folder in dst when usable. */
 int cache_dir(char *dst, size_t cap);
+/* Creates the folder path and its parents as needed (path is restored); 0 when it exists. */
+int cache_make_dirs(char *path);
 /* The path of a file named name in the cache folder; 0 when usable. */
 int cache_path(const char *name, char *dst, size_t cap);
 /* FNV-1a over data, continuing from h (start with CACHE_HASH_INIT). */

@@ -11,6 +11,7 @@ typedef struct program_entry {
     cl_program program;
     uint64_t hash;       /* of source, options, device, driver: names the cached binary */
     int saved;           /* its binary is in the on-disk cache */
+    int used;            /* a plan launches it (not only the tuner, timing a candidate) */
 } program_entry;
 
 typedef struct table table;
@@ -19,10 +20,26 @@ typedef struct table table;
  * one work-item per work-group (the CPU shape), or the work-group tiled family (the GPU shape,
  * cl/conv_wg.cl); pooling and the other small kernels follow. */
 typedef enum ctx_kernels {
-    KERNELS_VEC = 1, /* IRV2_KERNELS=vec */
-    KERNELS_WG = 2,  /* IRV2_KERNELS=wg */
-    KERNELS_BOTH = 3 /* IRV2_KERNELS=auto or unset on a GPU: both timed, wg by default */
+    KERNELS_VEC = 1,    /* IRV2_KERNELS=vec */
+    KERNELS_WG = 2,     /* IRV2_KERNELS=wg */
+    KERNELS_BOTH = 3,   /* IRV2_KERNELS=auto or unset on a GPU: both timed, wg by default */
+    KERNELS_COMPACT = 6 /* IRV2_KERNELS=compact: the work-group family as a compact kernel set,
+                         * one program per cl/ file: shapes and epilogues are kernel
+                         * arguments instead of -D flags, one tile (devices whose programs
+                         * are compiled offline: see runtime/binaries.h) */
 } ctx_kernels;
+/* The bit that KERNELS_COMPACT adds to KERNELS_WG. */
+#define KERNELS_COMPACT_BIT 4
+
+typedef struct binaries binaries;
+
+/* What irv2 asks of the device, read once when the context is made (ctx_read_facts). */
+typedef struct device_facts {
+    int gpu;                /* CL_DEVICE_TYPE has the GPU bit (a device may have several) */
+    cl_ulong local_mem;     /* CL_DEVICE_LOCAL_MEM_SIZE */
+    size_t max_group;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t max_items[3];    /* CL_DEVICE_MAX_WORK_ITEM_SIZES, first three dimensions */
+} device_facts;
 
 struct irv2_context {
     cl_platform_id platform;
@@ -38,6 +55,12 @@ struct irv2_context {
     table *choices;             /* kernel choices measured on this device (plan/tune.c) */
     char clblast_tuning[17];    /* hash of the CLBlast tuner results applied, or "" */
     ctx_kernels kernels;        /* the families offered (ctx_kernels_choose) */
+    device_facts facts;
+    binaries *binaries;         /* the folder programs come from (irv2_context_load_binaries) */
+    table *used_choices;        /* the kernel choices plans made in this context, and */
+    unsigned batches[16];       /* the batch sizes planned, for irv2_context_save_binaries */
+    size_t nbatches;
+    int measuring;              /* the tuner is building candidates, not a plan */
     size_t live_buffers;        /* made by ctx_buffer, not yet released by ctx_buffer_release */
 };
 
@@ -46,8 +69,10 @@ struct irv2_context {
  * family wins every layer, and timing the other would only lengthen the first run). Fails on
  * any other value. */
 irv2_status ctx_kernels_choose(irv2_context *ctx);
+/* Reads ctx->facts from the device; fails naming the query that failed. */
+irv2_status ctx_read_facts(irv2_context *ctx);
 /* The family a conv uses when nothing is measured: wg where it is offered and the device is
- * a GPU (or it is the only one), else vec. */
+ * a GPU (or it is the only one), else vec. Pooling and the head follow it. */
 int ctx_prefers_wg(const irv2_context *ctx);
 
 /* Records err in the context and fails with IRV2_ERR_OPENCL (or IRV2_ERR_DEVICE_MEMORY for

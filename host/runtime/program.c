@@ -2,6 +2,7 @@
  * cached in the context and, as device binaries, on disk (keyed by a hash of source, options,
  * device, driver and format version); a failed build keeps its log for
  * irv2_context_build_log(). A device without a compiler runs from cached binaries only. */
+#include "runtime/binaries.h"
 #include "runtime/cache.h"
 #include "runtime/program.h"
 #include "runtime/fault.h"
@@ -118,33 +119,54 @@ static cl_program load_binary(irv2_context *ctx, uint64_t hash, const char *opts
     return prog;
 }
 
-static void save_binary(program_entry *e)
+irv2_status program_binary(irv2_context *ctx, cl_program prog, unsigned char **bin,
+                           size_t *size)
+{
+    *bin = NULL;
+    *size = 0;
+    irv2_status st = ctx_cl_check(ctx, clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES,
+                                                        sizeof *size, size, NULL),
+                                  "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
+    if (st == IRV2_OK && *size == 0)
+        st = irv2_fail(IRV2_ERR_UNSUPPORTED, "device '%s' returns no program binaries",
+                       ctx->info.name);
+    if (st == IRV2_OK && !(*bin = malloc(*size)))
+        st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    if (st == IRV2_OK)
+        st = ctx_cl_check(ctx, clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof *bin, bin, NULL),
+                          "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+    if (st != IRV2_OK) free(*bin), *bin = NULL, *size = 0;
+    return st;
+}
+
+static void save_binary(irv2_context *ctx, program_entry *e)
 {
     size_t size = 0;
     char path[4096];
+    unsigned char *payload = NULL;
     e->saved = 1; /* one attempt per program, whatever happens */
     if (binary_path(e->hash, path, sizeof path) != 0 ||
-        clGetProgramInfo(e->program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) !=
-            CL_SUCCESS ||
-        size == 0)
+        program_binary(ctx, e->program, &payload, &size) != IRV2_OK) {
+        irv2_clear_error(); /* the cache is best effort */
         return;
+    }
     unsigned char *bin = malloc(FRAME_BYTES + size);
-    unsigned char *bins[1] = {bin ? bin + FRAME_BYTES : NULL};
-    if (bin && clGetProgramInfo(e->program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) ==
-                   CL_SUCCESS) {
-        uint64_t payload = size, sum = cache_hash(CACHE_HASH_INIT, bin + FRAME_BYTES, size);
+    if (bin) {
+        uint64_t len = size, sum = cache_hash(CACHE_HASH_INIT, payload, size);
         memcpy(bin, FRAME_MAGIC, 8);
-        memcpy(bin + 8, &payload, 8);
+        memcpy(bin + 8, &len, 8);
         memcpy(bin + 16, &sum, 8);
+        memcpy(bin + FRAME_BYTES, payload, size);
         cache_write(path, bin, FRAME_BYTES + size);
     }
     free(bin);
+    free(payload);
 }
 
 void ctx_save_binaries(irv2_context *ctx)
 {
     for (size_t i = 0; i < ctx->nprograms; i++)
-        if (!ctx->programs[i].saved) save_binary(&ctx->programs[i]);
+        if (!ctx->programs[i].saved) save_binary(ctx, &ctx->programs[i]);
 }
 
 static irv2_status build(irv2_context *ctx, const char *file, const char *options,
@@ -158,6 +180,10 @@ static irv2_status build(irv2_context *ctx, const char *file, const char *option
      * library never prints. */
     snprintf(opts, sizeof opts, "-cl-std=CL1.2 -w %s", options);
     *hash = program_hash(ctx, src, opts);
+    if (ctx->binaries) { /* only from the folder, never compiled, never cached */
+        *from_cache = 1;
+        return binaries_program(ctx, file, options, opts, src, out);
+    }
     *out = load_binary(ctx, *hash, opts);
     *from_cache = *out != NULL;
     if (*out) return IRV2_OK;
@@ -192,6 +218,7 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
     for (size_t i = 0; i < ctx->nprograms; i++) {
         if (strcmp(ctx->programs[i].key, key) == 0) {
             free(key);
+            if (!ctx->measuring) ctx->programs[i].used = 1;
             *out = ctx->programs[i].program;
             return IRV2_OK;
         }
@@ -213,7 +240,7 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
         free(key);
         return st;
     }
-    ctx->programs[ctx->nprograms] = (program_entry){key, *out, hash, from_cache};
+    ctx->programs[ctx->nprograms] = (program_entry){key, *out, hash, from_cache, !ctx->measuring};
     ctx->nprograms++;
     return IRV2_OK;
 }

@@ -16,6 +16,10 @@ irv2_status ctx_kernel(irv2_context *ctx, const char *file, const char *options,
  * hold only the kernel variants launched so far, so this runs after a first full run. */
 void ctx_save_binaries(irv2_context *ctx);
 
+/* The device binary of a built program (malloc'ed into *bin, *size bytes). */
+irv2_status program_binary(irv2_context *ctx, cl_program prog, unsigned char **bin,
+                           size_t *size);
+
 /* The line of a build log (NULL: empty) that says what failed, copied into buf (cap bytes):
  * the first line mentioning an error, else the first non-empty line. */
 const char *build_log_headline(const char *log, char *buf, size_t cap);

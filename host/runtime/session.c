@@ -1,5 +1,6 @@
 /* session.c: opening and closing an irv2_context: the device (device.c), its OpenCL context
  * and in-order queue, CLBlast's tuner results; or the application's own context and queue. */
+#include "runtime/binaries.h"
 #include "runtime/clblast_tuning.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
@@ -46,8 +47,10 @@ irv2_status irv2_context_create(const char *spec, irv2_context **out)
         st = ctx_cl_check(ctx, err, "clCreateContext");
     }
     if (st == IRV2_OK) st = make_queue(ctx);
+    if (st == IRV2_OK) st = ctx_read_facts(ctx);
     if (st == IRV2_OK) st = ctx_kernels_choose(ctx);
     if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
+    if (st == IRV2_OK) st = binaries_from_env(ctx);
     if (st != IRV2_OK) {
         irv2_context_free(ctx);
         return st;
@@ -87,8 +90,10 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     ctx->profiling = (qprops & CL_QUEUE_PROFILING_ENABLE) != 0;
     device_describe(ctx->platform, ctx->device, &ctx->info);
     strcpy(ctx->info.spec, "external");
-    st = ctx_kernels_choose(ctx);
+    st = ctx_read_facts(ctx);
+    if (st == IRV2_OK) st = ctx_kernels_choose(ctx);
     if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
+    if (st == IRV2_OK) st = binaries_from_env(ctx);
     if (st != IRV2_OK) {
         irv2_context_free(ctx);
         return st;
@@ -97,27 +102,46 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     return IRV2_OK;
 }
 
-static int is_gpu(const irv2_context *ctx)
+irv2_status ctx_read_facts(irv2_context *ctx)
 {
+    device_facts *f = &ctx->facts;
     cl_device_type type = 0;
-    return clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
-           (type & CL_DEVICE_TYPE_GPU);
+    size_t items[3] = {0, 0, 0}, size = 0;
+    cl_int err = clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof f->local_mem,
+                              &f->local_mem, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof f->max_group,
+                              &f->max_group, NULL);
+    /* A device with fewer than three dimensions returns fewer sizes: ask for the size first. */
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, 0, NULL, &size);
+    if (err == CL_SUCCESS && size > sizeof items) size = sizeof items;
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, size, items, NULL);
+    f->gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
+    memcpy(f->max_items, items, sizeof items);
+    return ctx_cl_check(ctx, err, "clGetDeviceInfo(work-group limits)");
 }
 
 irv2_status ctx_kernels_choose(irv2_context *ctx)
 {
     const char *v = getenv("IRV2_KERNELS");
-    if (!v || !*v || strcmp(v, "auto") == 0) ctx->kernels = is_gpu(ctx) ? KERNELS_BOTH : KERNELS_VEC;
+    if (!v || !*v || strcmp(v, "auto") == 0)
+        ctx->kernels = ctx->facts.gpu ? KERNELS_BOTH : KERNELS_VEC;
     else if (strcmp(v, "wg") == 0) ctx->kernels = KERNELS_WG;
     else if (strcmp(v, "vec") == 0) ctx->kernels = KERNELS_VEC;
+    else if (strcmp(v, "compact") == 0) ctx->kernels = KERNELS_COMPACT;
     else
-        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "IRV2_KERNELS=%s: expected auto, wg or vec", v);
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT,
+                         "IRV2_KERNELS=%s: expected auto, wg, vec or compact", v);
     return IRV2_OK;
 }
 
 int ctx_prefers_wg(const irv2_context *ctx)
 {
-    return ctx->kernels == KERNELS_WG || (ctx->kernels == KERNELS_BOTH && is_gpu(ctx));
+    return (ctx->kernels & KERNELS_WG) && (!(ctx->kernels & KERNELS_VEC) || ctx->facts.gpu);
 }
 
 void irv2_context_free(irv2_context *ctx)
@@ -130,6 +154,8 @@ void irv2_context_free(irv2_context *ctx)
     free(ctx->programs);
     free(ctx->build_log);
     table_free(ctx->choices);
+    table_free(ctx->used_choices);
+    binaries_free(ctx->binaries);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->context) clReleaseContext(ctx->context);
     free(ctx);

@@ -17,7 +17,7 @@ struct table {
 table *table_new(const char *name)
 {
     table *t = calloc(1, sizeof *t);
-    if (t && !(t->file = strdup(name))) {
+    if (t && name && !(t->file = strdup(name))) {
         free(t);
         t = NULL;
     }
@@ -79,7 +79,7 @@ static void merge_file(table *t)
 {
     char path[4096];
     size_t len;
-    if (cache_path(t->file, path, sizeof path) != 0) return;
+    if (!t->file || cache_path(t->file, path, sizeof path) != 0) return;
     char *text = cache_read(path, &len);
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -110,7 +110,7 @@ int table_set(table *t, const char *key, const char *value)
 void table_save(table *t)
 {
     char path[4096];
-    if (!t || !t->dirty || cache_path(t->file, path, sizeof path) != 0) return;
+    if (!t || !t->dirty || !t->file || cache_path(t->file, path, sizeof path) != 0) return;
     t->dirty = 0;
     merge_file(t); /* keep what other processes wrote meanwhile */
     size_t cap = 1;
@@ -121,3 +121,7 @@ void table_save(table *t)
     cache_write(path, text, (size_t)(p - text));
     free(text);
 }
+
+size_t table_count(const table *t) { return t->count; }
+const char *table_key(const table *t, size_t i) { return t->keys[i]; }
+const char *table_value(const table *t, size_t i) { return t->values[i]; }

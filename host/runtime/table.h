@@ -8,8 +8,8 @@
 
 typedef struct table table;
 
-/* An empty table backed by the cache file `name` (read at the first lookup); NULL when out
- * of host memory. */
+/* An empty table backed by the cache file `name` (read at the first lookup), or held in
+ * memory only when name is NULL; NULL when out of host memory. */
 table *table_new(const char *name);
 void table_free(table *t);
 /* The value for key, or NULL. */
@@ -19,5 +19,9 @@ int table_set(table *t, const char *key, const char *value);
 /* Writes the table to its file if anything was set since the last save (atomically, after
  * merging entries other processes added meanwhile; ours win). No file when the cache is off. */
 void table_save(table *t);
+/* The entries in the order they were added: how many, and entry i's key and value. */
+size_t table_count(const table *t);
+const char *table_key(const table *t, size_t i);
+const char *table_value(const table *t, size_t i);
 
 #endif
