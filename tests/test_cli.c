@@ -410,6 +410,31 @@ static void test_bad_kernel_family(void **state)
                        "IRV2_KERNELS=gpu: expected auto, wg, vec or compact", NULL);
 }
 
+/* `--binaries` at a folder that is not one, and `compile` with an output it cannot use: one
+ * line each, no output, before any device work for compile. */
+static void test_bad_binaries(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], file[4300];
+    case_dir(s, dir, sizeof dir);
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1, "--binaries", dir),
+                       NULL, 0, dir, "no manifest.json");
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1),
+                       "IRV2_BINARIES=/nonexistent/irv2-binaries", 0,
+                       "/nonexistent/irv2-binaries", "no manifest.json");
+    snprintf(file, sizeof file, "%s/a-file", dir);
+    assert_int_equal(test_write_file(file, "x", 1), 0);
+    cli_result r = run_cli(s, ARGS("compile", "--out", file), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, file, "not a writable folder");
+    assert_true(r.seconds < 5.0); /* refused before any device work */
+    free(r.out), free(r.err);
+    r = run_cli(s, ARGS("compile", "--batch", "1"), NULL);
+    assert_int_equal(r.code, 2);
+    expect_one_line(&r, "--out DIR is required", NULL);
+    free(r.out), free(r.err);
+}
+
 static void test_bad_options(void **state)
 {
     cli_state *s = *state;
@@ -580,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_bad_device),
         cmocka_unit_test(test_bad_device_from_environment),
         cmocka_unit_test(test_bad_kernel_family),
+        cmocka_unit_test(test_bad_binaries),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_unknown_command),
         cmocka_unit_test(test_failure_keeps_existing_output),
