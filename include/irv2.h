@@ -133,9 +133,33 @@ typedef enum irv2_variant {
     IRV2_VARIANT_TF = 2      /* the TF-slim layout of the published weights (section "tf") */
 } irv2_variant;
 
+/* How much a plan measures on the device before choosing each conv's kernels (the choices
+ * are kept on disk, so each shape is measured once per device and driver). */
+typedef enum irv2_tune_mode {
+    IRV2_TUNE_DEFAULT = 0,   /* $IRV2_TUNE (off or 0, fast, full), else fast */
+    IRV2_TUNE_OFF = 1,       /* nothing measured: each device's default kernels */
+    IRV2_TUNE_FAST = 2,      /* a short list of candidates per conv, chosen by rule */
+    IRV2_TUNE_FULL = 3       /* every candidate of every kernel family offered */
+} irv2_tune_mode;
+
+/* Where the building of a plan stands (irv2_model_options.progress), reported after each
+ * layer of each stage. */
+typedef struct irv2_progress {
+    const char *stage;       /* "tuning" (choosing kernels), "compiling" (building programs) */
+    unsigned batch;          /* the batch size the plan is for */
+    unsigned done, total;    /* layers of this stage done, of total */
+    const char *layer;       /* the layer just done */
+    double elapsed_s;        /* since the plan began */
+    double eta_s;            /* estimated seconds left in this stage; < 0 when unknown */
+} irv2_progress;
+typedef void (*irv2_progress_fn)(void *user, const irv2_progress *progress);
+
 typedef struct irv2_model_options {
     irv2_gemm_backend gemm;
     irv2_variant variant;
+    irv2_tune_mode tune;
+    irv2_progress_fn progress;   /* NULL: no reports; called on the caller's thread */
+    void *progress_user;
 } irv2_model_options;
 
 /* weights: a safetensors path, or "synthetic" / "synthetic:SEED" for deterministic weights

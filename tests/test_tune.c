@@ -1,6 +1,6 @@
-/* test_tune.c: the tuner (host/plan/tune.c): what it chooses in each GEMM mode, that it
- * measures on its own buffers, remembers decisions on disk, and replaces entries that do not
- * name a candidate. */
+/* test_tune.c: the tuner (host/plan/tune.c): what it chooses in each GEMM mode and tuning
+ * mode, that it measures on its own buffers, remembers decisions on disk at once, and replaces
+ * entries that do not name a candidate; the progress reports of a plan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static irv2_context *g_ctx;
 static char g_dir[1024], g_path[1100];
@@ -191,6 +193,160 @@ static void test_clblast_mode(void **state)
     job_free(&conv);
 }
 
+/* IRV2_TUNE and the modes: off/0, fast (also unset or empty), full/1; anything else is refused
+ * naming the value, by the tuner and by irv2_model_load. */
+static void test_tune_modes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *env;
+        irv2_tune_mode mode;
+    } cases[] = {{NULL, IRV2_TUNE_FAST}, {"", IRV2_TUNE_FAST},    {"fast", IRV2_TUNE_FAST},
+                 {"0", IRV2_TUNE_OFF},   {"off", IRV2_TUNE_OFF},  {"full", IRV2_TUNE_FULL},
+                 {"1", IRV2_TUNE_FULL}};
+    irv2_tune_mode m;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].env) assert_int_equal(setenv("IRV2_TUNE", cases[i].env, 1), 0);
+        else assert_int_equal(unsetenv("IRV2_TUNE"), 0);
+        assert_ok(tune_mode_resolve(IRV2_TUNE_DEFAULT, &m));
+        assert_int_equal(m, cases[i].mode);
+        /* an explicit mode wins over the environment */
+        assert_ok(tune_mode_resolve(IRV2_TUNE_FULL, &m));
+        assert_int_equal(m, IRV2_TUNE_FULL);
+    }
+    assert_int_equal(setenv("IRV2_TUNE", "fastest", 1), 0);
+    assert_int_equal(tune_mode_resolve(IRV2_TUNE_DEFAULT, &m), IRV2_ERR_INVALID_ARGUMENT);
+    assert_string_equal(irv2_last_error(), "IRV2_TUNE=fastest: expected off, fast or full");
+    irv2_model *model = NULL;
+    assert_int_equal(irv2_model_load(g_ctx, "synthetic:1", NULL, &model),
+                     IRV2_ERR_INVALID_ARGUMENT);
+    assert_null(model);
+    assert_int_equal(tune_mode_resolve((irv2_tune_mode)9, &m), IRV2_ERR_INVALID_ARGUMENT);
+}
+
+/* Fast mode times a short list: its choice is one of the fast tilings (or another family);
+ * its decision is saved at once (before the tuner is freed) under a key of its own, and a
+ * full decision for the same conv, once there, is what fast mode takes. */
+static void test_fast_mode(void **state)
+{
+    (void)state;
+    tune_job job = job_new(IRV2_GEMM_NATIVE, 24, 40, 3, 1, 15);
+    job.tune = IRV2_TUNE_FAST;
+    tuner *t;
+    conv_form fast, full;
+    assert_ok(tuner_create(g_ctx, &t));
+    assert_ok(tune_choose(t, &job, &fast));
+    size_t len;
+    char *text = cache_read(g_path, &len); /* already on disk: the tuner is still open */
+    assert_non_null(text);
+    assert_non_null(strstr(text, "|fast\t"));
+    free(text);
+    tuner_free(t);
+    print_message("  fast: %s %d %d %d\n", conv_method_name(fast.method), fast.tiling.vw,
+                  fast.tiling.tm, fast.kchunk);
+    if (fast.method != CONV_WG && fast.method != CONV_CLBLAST)
+        assert_true(conv_fast_tiling(g_ctx, fast.tiling));
+    job.tune = IRV2_TUNE_FULL;
+    full = choose(&job);
+    text = cache_read(g_path, &len);
+    assert_non_null(text);
+    assert_int_equal(strchr(strchr(text, '\n') + 1, '\n') - text + 1, (long)len); /* two */
+    free(text);
+    forget_decisions();
+    job.tune = IRV2_TUNE_FAST;
+    conv_form again = choose(&job);
+    assert_int_equal(again.method, full.method);
+    assert_int_equal(again.tiling.vw, full.tiling.vw);
+    assert_int_equal(again.tiling.tm, full.tiling.tm);
+    assert_int_equal(again.kchunk, full.kchunk);
+    job_free(&job);
+}
+
+/* Reports of a plan's progress: tuning (one per conv step), then compiling (one per step and
+ * the head), counts rising to their totals, the batch, times that do not go backwards. */
+typedef struct reports {
+    unsigned tuning, compiling, tuning_total, last_total, batch, bad;
+    double last_elapsed;
+} reports;
+
+static void on_progress(void *user, const irv2_progress *p)
+{
+    reports *r = user;
+    const int tuning = strcmp(p->stage, "tuning") == 0;
+    unsigned *count = tuning ? &r->tuning : &r->compiling;
+    if (!tuning && strcmp(p->stage, "compiling") != 0) r->bad++;
+    if (p->done != *count + 1 || p->done > p->total || p->elapsed_s < r->last_elapsed ||
+        !p->layer || !*p->layer || p->eta_s < 0 || (p->done == p->total && p->eta_s != 0))
+        r->bad++;
+    if (tuning) r->tuning_total = p->total;
+    else if (r->tuning != r->tuning_total) r->bad++; /* tuning is over by then */
+    *count = p->done;
+    r->last_total = p->total, r->batch = p->batch;
+    r->last_elapsed = p->elapsed_s;
+}
+
+static void test_progress(void **state)
+{
+    (void)state;
+    assert_int_equal(setenv("IRV2_TUNE", "0", 1), 0);
+    reports r = {0};
+    irv2_model_options opt = {.gemm = IRV2_GEMM_NATIVE, .progress = on_progress,
+                              .progress_user = &r};
+    irv2_model *model = NULL;
+    float *in = calloc(2 * 3 * 299 * 299, sizeof(float)), out[2 * 1000];
+    assert_non_null(in);
+    assert_ok(irv2_model_load(g_ctx, "synthetic:1", &opt, &model));
+    assert_ok(irv2_model_run(model, in, 2, out, 0));
+    print_message("  %u tuning and %u compiling reports, batch %u, %.2f s\n", r.tuning,
+                  r.compiling, r.batch, r.last_elapsed);
+    assert_int_equal(r.bad, 0);
+    assert_true(r.tuning > 100); /* the network's conv steps */
+    assert_int_equal(r.compiling, r.last_total);
+    assert_true(r.compiling > r.tuning);
+    assert_int_equal(r.batch, 2);
+    irv2_model_free(model);
+    free(in);
+}
+
+/* Two processes saving decisions at once (as two first runs tuning together do) keep every
+ * one: each save merges the file under a lock before replacing it. */
+static void test_concurrent_saves(void **state)
+{
+    (void)state;
+    enum { KEYS = 40 };
+    pid_t pids[2];
+    for (int c = 0; c < 2; c++) {
+        pids[c] = fork();
+        assert_true(pids[c] >= 0);
+        if (pids[c] == 0) {
+            table *t = table_new("tuning.txt");
+            char key[64];
+            for (int i = 0; t && i < KEYS; i++) {
+                snprintf(key, sizeof key, "process %d key %d", c, i);
+                if (table_set(t, key, "direct 8 8 0") != 0) _exit(2);
+                table_save(t);
+            }
+            table_free(t);
+            _exit(t ? 0 : 2);
+        }
+    }
+    for (int c = 0; c < 2; c++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[c], &status, 0), pids[c]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    table *t = table_new("tuning.txt");
+    assert_non_null(t);
+    char key[64];
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < KEYS; i++) {
+            snprintf(key, sizeof key, "process %d key %d", c, i);
+            if (!table_get(t, key)) fail_msg("lost: %s", key);
+        }
+    assert_int_equal(table_count(t), 2 * KEYS);
+    table_free(t);
+}
+
 /* IRV2_TUNE=0: the default form, nothing measured or saved. */
 static void test_untuned_default(void **state)
 {
@@ -234,6 +390,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unreadable_entry_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clblast_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untuned_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tune_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_saves, setup, teardown),
     };
     return cmocka_run_group_tests_name("test_tune", tests, group_setup, group_teardown);
 }

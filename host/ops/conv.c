@@ -51,6 +51,17 @@ static const conv_tiling tilings[] = {{8, 8},   {8, 12},  {16, 4},  {16, 6},
 _Static_assert(sizeof tilings / sizeof tilings[0] <= CONV_MAX_TILINGS,
                "CONV_MAX_TILINGS must hold every tiling");
 
+int conv_fast_tiling(const irv2_context *ctx, conv_tiling t)
+{
+    static const conv_tiling narrow[] = {{16, 6}, {8, 12}}, wide[] = {{16, 12}, {16, 16}, {16, 24}};
+    const int w = wide_vectors(ctx);
+    const conv_tiling *list = w ? wide : narrow;
+    const size_t n = w ? sizeof wide / sizeof wide[0] : sizeof narrow / sizeof narrow[0];
+    for (size_t i = 0; i < n; i++)
+        if (list[i].vw == t.vw && list[i].tm == t.tm) return 1;
+    return 0;
+}
+
 size_t conv_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap)
 {
     int wide = wide_vectors(ctx);

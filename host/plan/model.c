@@ -2,6 +2,8 @@
  * batch size, then enqueue), and the figures benchmarks read. */
 #include "plan/model.h"
 
+#include "plan/tune.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +29,12 @@ irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_load: unknown variant %d",
                          (int)options->variant);
     }
-    irv2_status st = weights_load(weights, m->options.variant, &m->net, &m->weights);
+    irv2_status st = tune_mode_resolve(m->options.tune, &m->options.tune);
+    if (st != IRV2_OK) {
+        free(m);
+        return st;
+    }
+    st = weights_load(weights, m->options.variant, &m->net, &m->weights);
     if (st != IRV2_OK) {
         irv2_model_free(m);
         return st;
@@ -61,7 +68,7 @@ static irv2_status ensure_plan(irv2_model *m, unsigned batch)
     if (m->plan && plan_batch(m->plan) == batch) return IRV2_OK;
     plan_free(m->plan);
     m->plan = NULL;
-    irv2_status st = plan_create(m->ctx, &m->net, m->weights, m->options.gemm, batch, &m->plan);
+    irv2_status st = plan_create(m->ctx, &m->net, m->weights, &m->options, batch, &m->plan);
     if (st == IRV2_OK) plan_set_profiling(m->plan, m->profiling);
     return st;
 }

@@ -6,6 +6,7 @@
 #include "ops/head.h"
 #include "ops/pool.h"
 #include "plan/memory.h"
+#include "plan/progress.h"
 #include "plan/tune.h"
 #include "runtime/program.h"
 
@@ -32,6 +33,8 @@ typedef struct plan_step {
 
 struct plan {
     irv2_context *ctx;
+    const irv2_model_options *opt; /* gemm, tune (resolved), progress; during plan_create */
+    progress progress;
     const net *net;
     const layer_weights *weights;
     unsigned batch;
@@ -154,13 +157,14 @@ static op_epilogue epi_of(const net_layer *l)
 
 /* ---- forms ------------------------------------------------------------------------------ */
 
-static irv2_status choose_form(const plan *p, tuner *t, irv2_gemm_backend gemm, plan_step *s)
+static irv2_status choose_form(const plan *p, tuner *t, plan_step *s)
 {
     const float *w, *bias;
     float *stack;
     irv2_status st = step_params(p, s, &w, &bias, &stack);
     if (st != IRV2_OK) return st;
-    tune_job job = {gemm, s->shape, epi_of(s->layer), s->nmembers, {0}, w, bias};
+    tune_job job = {p->opt->gemm, p->opt->tune, s->shape, epi_of(s->layer), s->nmembers, {0},
+                    w, bias};
     for (int k = 1; k < s->nmembers; k++)
         job.from[k] = job.from[k - 1] + p->net->layers[s->members[k - 1]].cout;
     st = tune_choose(t, &job, &s->form);
@@ -168,12 +172,18 @@ static irv2_status choose_form(const plan *p, tuner *t, irv2_gemm_backend gemm, 
     return st;
 }
 
-static irv2_status choose_forms(plan *p, irv2_gemm_backend gemm)
+static irv2_status choose_forms(plan *p)
 {
     tuner *t;
+    unsigned convs = 0;
+    for (int k = 0; k < p->nsteps; k++) convs += p->steps[k].layer->kind == LAYER_CONV;
+    progress_stage(&p->progress, "tuning", convs);
     irv2_status st = tuner_create(p->ctx, &t);
-    for (int k = 0; st == IRV2_OK && k < p->nsteps; k++)
-        if (p->steps[k].layer->kind == LAYER_CONV) st = choose_form(p, t, gemm, &p->steps[k]);
+    for (int k = 0; st == IRV2_OK && k < p->nsteps; k++) {
+        if (p->steps[k].layer->kind != LAYER_CONV) continue;
+        st = choose_form(p, t, &p->steps[k]);
+        if (st == IRV2_OK) progress_step(&p->progress, p->steps[k].name);
+    }
     tuner_free(t);
     return st;
 }
@@ -336,10 +346,14 @@ static irv2_status prepare_step(plan *p, plan_step *s)
 static irv2_status prepare_launches(plan *p)
 {
     irv2_status st = IRV2_OK;
-    for (int k = 0; st == IRV2_OK && k < p->nsteps; k++) st = prepare_step(p, &p->steps[k]);
+    progress_stage(&p->progress, "compiling", (unsigned)p->nsteps + 1);
+    for (int k = 0; st == IRV2_OK && k < p->nsteps; k++)
+        if ((st = prepare_step(p, &p->steps[k])) == IRV2_OK)
+            progress_step(&p->progress, p->steps[k].name);
     for (int k = 0; st == IRV2_OK && k < 2; k++)
         st = head_op(p->ctx, p->net->classes, (int)p->batch, k, view(p, p->net->logits), p->out,
                      &p->head[k]);
+    if (st == IRV2_OK) progress_step(&p->progress, "head");
     return st;
 }
 
@@ -355,23 +369,25 @@ static void note_batch(irv2_context *ctx, unsigned batch)
 }
 
 irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
-                        irv2_gemm_backend gemm, unsigned batch, plan **out)
+                        const irv2_model_options *options, unsigned batch, plan **out)
 {
     *out = NULL;
+    irv2_model_options opt = *options;
     /* A binaries folder holds irv2's own programs, built for the plans of native GEMMs. */
-    if (ctx->binaries) gemm = IRV2_GEMM_NATIVE;
+    if (ctx->binaries) opt.gemm = IRV2_GEMM_NATIVE;
     plan *p = calloc(1, sizeof *p);
     if (!p) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
-    p->ctx = ctx, p->net = n, p->weights = w, p->batch = batch;
+    p->ctx = ctx, p->net = n, p->weights = w, p->batch = batch, p->opt = &opt;
+    progress_begin(&p->progress, opt.progress, opt.progress_user, batch);
     p->root_off = calloc((size_t)n->ntensors, sizeof *p->root_off);
     p->steps = calloc((size_t)n->nlayers, sizeof *p->steps);
     p->staging = malloc(memory_tensor_floats(&n->tensors[n->input], batch) * sizeof(float));
     irv2_status st = IRV2_OK;
     if (!p->root_off || !p->steps || !p->staging)
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
-    if (st == IRV2_OK) st = layer_times(n, gemm, &p->time);
+    if (st == IRV2_OK) st = layer_times(n, opt.gemm, &p->time);
     if (st == IRV2_OK) st = make_steps(p);
-    if (st == IRV2_OK) st = choose_forms(p, gemm);
+    if (st == IRV2_OK) st = choose_forms(p);
     if (st == IRV2_OK) share_panels(p);
     if (st == IRV2_OK) st = place_memory(p);
     if (st == IRV2_OK) st = prepare_launches(p);
@@ -381,6 +397,7 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
         return st;
     }
     note_batch(ctx, batch);
+    p->opt = NULL; /* the options were plan_create's */
     *out = p;
     return IRV2_OK;
 }

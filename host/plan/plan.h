@@ -10,9 +10,10 @@
 
 typedef struct plan plan;
 
-/* Plans net with its host weights w (both must outlive the plan) for batch images. */
+/* Plans net with its host weights w (both must outlive the plan) for batch images, with the
+ * model's options (tune resolved by tune_mode_resolve; progress reported while planning). */
 irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
-                        irv2_gemm_backend gemm, unsigned batch, plan **out);
+                        const irv2_model_options *options, unsigned batch, plan **out);
 void plan_free(plan *p);
 /* The largest batch (<= batch) whose buffers each fit the device's largest allocation and
  * 2^32 - 1 floats (the kernels' offsets are 32-bit), whatever forms the tuner will choose. */

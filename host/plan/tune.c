@@ -1,6 +1,7 @@
 /* tune.c: choosing each convolution's form: the candidates of every kernel family (CLBlast's,
- * then irv2's own), filtered by the GEMM mode, each timed once on the tuner's own buffers; the
- * fastest is kept in the context's decision table and saved to tuning.txt. */
+ * then irv2's own), filtered by the GEMM mode and the tuning mode (fast: a short list), each
+ * timed once on the tuner's own buffers; the fastest is kept in the context's decision table
+ * and saved to tuning.txt at once. */
 #include "plan/tune.h"
 
 #include "plan/timing.h"
@@ -30,10 +31,21 @@ struct tuner {
     workspace ws[WS_COUNT];
 };
 
-int tune_enabled(void)
+irv2_status tune_mode_resolve(irv2_tune_mode mode, irv2_tune_mode *out)
 {
+    static const struct {
+        const char *name;
+        irv2_tune_mode mode;
+    } names[] = {{"", IRV2_TUNE_FAST},  {"fast", IRV2_TUNE_FAST}, {"off", IRV2_TUNE_OFF},
+                 {"0", IRV2_TUNE_OFF},  {"full", IRV2_TUNE_FULL}, {"1", IRV2_TUNE_FULL}};
+    if (mode == IRV2_TUNE_OFF || mode == IRV2_TUNE_FAST || mode == IRV2_TUNE_FULL)
+        return *out = mode, IRV2_OK;
+    if (mode != IRV2_TUNE_DEFAULT)
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown tuning mode %d", (int)mode);
     const char *v = getenv("IRV2_TUNE");
-    return !(v && strcmp(v, "0") == 0);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(v ? v : "", names[i].name) == 0) return *out = names[i].mode, IRV2_OK;
+    return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "IRV2_TUNE=%s: expected off, fast or full", v);
 }
 
 irv2_status tuner_create(irv2_context *ctx, tuner **out)
@@ -76,15 +88,32 @@ static irv2_status reserve(tuner *t, int i, size_t floats)
     return st;
 }
 
+/* Fast tuning's short list, by rule: the vector family only at the tilings conv_fast_tiling
+ * names (those that fill the register file); CLBlast only on GPUs (on CPUs it has lost every
+ * layer, 13x slower than the vector family); the work-group family as in full. */
+static int fast_candidate(const irv2_context *ctx, const conv_form *f)
+{
+    switch (f->method) {
+    case CONV_CLBLAST: return ctx->facts.gpu;
+    case CONV_WG: return 1;
+    default: return conv_fast_tiling(ctx, f->tiling);
+    }
+}
+
 /* The candidates the mode allows, in timing order: CLBlast's (AUTO), then irv2's own: the
- * vector family, then the work-group family (each only where the context offers it). */
+ * vector family, then the work-group family (each only where the context offers it); in
+ * fast mode, those fast_candidate keeps. */
 static size_t candidates(const irv2_context *ctx, const tune_job *job, conv_form *out)
 {
-    size_t n = 0;
+    size_t n = 0, kept = 0;
     if (job->mode == IRV2_GEMM_AUTO)
         n = conv_clblast_candidates(ctx, &job->shape, job->parts, out, MAX_CANDIDATES);
     n += conv_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
-    return n + conv_wg_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
+    n += conv_wg_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
+    if (job->tune != IRV2_TUNE_FAST) return n;
+    for (size_t i = 0; i < n; i++)
+        if (fast_candidate(ctx, &out[i])) out[kept++] = out[i];
+    return kept;
 }
 
 /* Guard floats around the workspace's tensors: enough for the widest tiling. */
@@ -190,18 +219,21 @@ static int parse_form(const char *text, const conv_form *c, size_t n, const conv
     return 0;
 }
 
-static void make_key(const irv2_context *ctx, const tune_job *job, int vs_clblast, char *dst,
-                     size_t cap)
+/* The decision table's key for the job: device, driver, version, families, shape, epilogue,
+ * GEMM mode; a fast-mode decision ends in "|fast" (a full one has no suffix, and fast mode
+ * takes it when there is one: it was chosen from more). */
+static void make_key(const irv2_context *ctx, const tune_job *job, int vs_clblast, int fast,
+                     char *dst, size_t cap)
 {
     const conv_shape *s = &job->shape;
     /* A choice against CLBlast also depends on the CLBlast tuning applied; every choice on
-     * the kernel families offered (f1 vector, f2 work-group, f3 both). */
-    snprintf(dst, cap, "%s|%s|%s.%s f%d|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s",
+     * the kernel families offered (f1 vector, f2 work-group, f3 both, f6 compact). */
+    snprintf(dst, cap, "%s|%s|%s.%s f%d|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s%s",
              ctx->info.name, ctx->info.driver, IRV2_VERSION, TUNER_VERSION, (int)ctx->kernels, s->kh, s->kw,
              s->stride, s->ph, s->pw, s->cin, s->cout, s->n, s->h, s->w, job->epi.relu1,
              job->epi.residual, job->epi.affine, job->epi.relu2, vs_clblast ? "auto" : "native",
              vs_clblast && ctx->clblast_tuning[0] ? " clblast-tuning " : "",
-             vs_clblast ? ctx->clblast_tuning : "");
+             vs_clblast ? ctx->clblast_tuning : "", fast ? "|fast" : "");
 }
 
 /* Times the candidates, then the refinements of the fastest; *best keeps the default when
@@ -217,7 +249,10 @@ static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, siz
         if (s > 0 && (best_s < 0 || s < best_s)) best_s = s, *best = c[i];
     }
     conv_form more[CONV_MAX_LAUNCHES];
-    size_t nmore = best_s > 0 ? conv_refinements(&job->shape, best, more, CONV_MAX_LAUNCHES) : 0;
+    /* fast mode refines only the work-group family (split reductions, for GPUs at batch 1):
+     * the vector family's chunked forms rarely win */
+    const int refine = best_s > 0 && (job->tune == IRV2_TUNE_FULL || best->method == CONV_WG);
+    size_t nmore = refine ? conv_refinements(&job->shape, best, more, CONV_MAX_LAUNCHES) : 0;
     if (st == IRV2_OK && nmore) st = reserve_for(t, job, more, nmore);
     for (size_t i = 0; st == IRV2_OK && i < nmore; i++) {
         double s = measure(t, job, &more[i]);
@@ -238,31 +273,57 @@ static irv2_status note_choice(irv2_context *ctx, const char *key, const conv_fo
     return IRV2_OK;
 }
 
-irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form)
+/* The decision remembered for the job (from a binaries folder, else the table), if it names
+ * one of today's candidates: in fast mode (and from a folder) a full decision first, read
+ * against the full list, then a fast one. key is left as the job's own mode's key. */
+static int remembered(irv2_context *ctx, const tune_job *job, int vs_clblast, const conv_form *c,
+                      size_t n, conv_form *form, char *key, size_t cap)
+{
+    const int fast = job->tune == IRV2_TUNE_FAST || ctx->binaries;
+    for (int pass = fast ? 0 : 1; pass < 2; pass++) {
+        const int fast_key = fast && pass == 1;
+        tune_job full = *job;
+        conv_form all[MAX_CANDIDATES];
+        full.tune = IRV2_TUNE_FULL;
+        const size_t nall = fast && !fast_key ? candidates(ctx, &full, all) : 0;
+        make_key(ctx, job, vs_clblast, fast_key, key, cap);
+        const char *known = ctx->binaries ? binaries_choice(ctx->binaries, key)
+                                          : table_get(ctx->choices, key);
+        if (known && parse_form(known, nall ? all : c, nall ? nall : n, &job->shape, form))
+            return 1;
+    }
+    return 0;
+}
+
+irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
 {
     irv2_context *ctx = t->ctx;
     conv_form c[MAX_CANDIDATES], clblast;
+    tune_job resolved = *request, *job = &resolved;
+    irv2_status st = tune_mode_resolve(request->tune, &resolved.tune);
+    if (st != IRV2_OK) return st;
     *form = conv_default_form(ctx, &job->shape);
     int has_clblast = conv_clblast_candidates(ctx, &job->shape, job->parts, &clblast, 1) > 0;
     /* --gemm clblast: the 1x1 convs (and the classifier) through CLBlast's SGEMM */
     if (job->mode == IRV2_GEMM_CLBLAST && has_clblast && conv_is_gemm(&job->shape))
         return *form = clblast, IRV2_OK;
     /* From a binaries folder: its plans' choices, nothing timed (its programs only). */
-    if (!tune_enabled() && !ctx->binaries) return IRV2_OK;
+    if (job->tune == IRV2_TUNE_OFF && !ctx->binaries) return IRV2_OK;
     size_t n = candidates(ctx, job, c);
     char key[512];
-    make_key(ctx, job, job->mode == IRV2_GEMM_AUTO && has_clblast, key, sizeof key);
-    const char *known = ctx->binaries ? binaries_choice(ctx->binaries, key)
-                                      : table_get(ctx->choices, key);
-    if (known && parse_form(known, c, n, &job->shape, form)) return note_choice(ctx, key, form);
+    const int vs_clblast = job->mode == IRV2_GEMM_AUTO && has_clblast;
+    if (remembered(ctx, job, vs_clblast, c, n, form, key, sizeof key))
+        return note_choice(ctx, key, form);
     if (ctx->binaries) return IRV2_OK;
     int found;
-    irv2_status st = search(t, job, c, n, form, &found);
+    st = search(t, job, c, n, form, &found);
     if (st != IRV2_OK || !found) return st; /* nothing measurable: keep the default */
     char value[64];
     format_form(form, value, sizeof value);
-    /* replacing an entry that did not parse, so that it is not measured again at every start */
+    /* replacing an entry that did not parse, so that it is not measured again at every start;
+     * saved at once, so that an interrupted first run keeps what it measured */
     if (table_set(ctx->choices, key, value) != 0)
         return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    table_save(ctx->choices);
     return note_choice(ctx, key, form);
 }

@@ -12,6 +12,7 @@
  * [cout][cin][kh][kw] and bias [cout]. */
 typedef struct tune_job {
     irv2_gemm_backend mode;
+    irv2_tune_mode tune;       /* resolved: off, fast or full (tune_mode_resolve) */
     conv_shape shape;
     op_epilogue epi;
     int parts;
@@ -24,12 +25,14 @@ typedef struct tuner tuner;
 irv2_status tuner_create(irv2_context *ctx, tuner **out);
 /* The form to run the job with. IRV2_GEMM_CLBLAST: CLBlast where it has a form; otherwise
  * (and for IRV2_GEMM_NATIVE and IRV2_GEMM_AUTO, which also times CLBlast) the fastest measured
- * candidate, or the one measured before. IRV2_TUNE=0 skips measuring: conv_default_form. */
+ * candidate, or the one measured before (saved to disk at once). IRV2_TUNE_OFF skips
+ * measuring: conv_default_form. IRV2_TUNE_FAST times a short list (tune_fast_candidate). */
 irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form);
 /* Saves the new decisions to disk and releases the tuner's buffers. */
 void tuner_free(tuner *t);
 
-/* Whether measuring is on (IRV2_TUNE is not "0"). */
-int tune_enabled(void);
+/* The mode a model runs in: mode itself, or for IRV2_TUNE_DEFAULT the IRV2_TUNE environment
+ * variable (off or 0, fast, full or 1; unset or empty: fast). Fails on any other value. */
+irv2_status tune_mode_resolve(irv2_tune_mode mode, irv2_tune_mode *out);
 
 #endif

@@ -3,9 +3,12 @@
 
 #include "runtime/cache.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 struct table {
     char *file;
@@ -107,19 +110,42 @@ int table_set(table *t, const char *key, const char *value)
     return 0;
 }
 
+/* An exclusive lock on path + ".lock" (a file descriptor to pass to unlock), or -1: processes
+ * that tune at once then each merge the other's entries before writing (without a lock,
+ * the later rename would drop what the other wrote in between). */
+static int lock_file(const char *path)
+{
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) close(fd), fd = -1;
+    return fd;
+}
+
+static void unlock_file(int fd)
+{
+    if (fd < 0) return;
+    flock(fd, LOCK_UN);
+    close(fd);
+}
+
 void table_save(table *t)
 {
     char path[4096];
     if (!t || !t->dirty || !t->file || cache_path(t->file, path, sizeof path) != 0) return;
     t->dirty = 0;
+    const int lock = lock_file(path);
     merge_file(t); /* keep what other processes wrote meanwhile */
     size_t cap = 1;
     for (size_t i = 0; i < t->count; i++) cap += strlen(t->keys[i]) + strlen(t->values[i]) + 2;
     char *text = malloc(cap), *p = text;
-    if (!text) return;
-    for (size_t i = 0; i < t->count; i++) p += sprintf(p, "%s\t%s\n", t->keys[i], t->values[i]);
-    cache_write(path, text, (size_t)(p - text));
+    if (text) {
+        for (size_t i = 0; i < t->count; i++)
+            p += sprintf(p, "%s\t%s\n", t->keys[i], t->values[i]);
+        cache_write(path, text, (size_t)(p - text));
+    }
     free(text);
+    unlock_file(lock);
 }
 
 size_t table_count(const table *t) { return t->count; }

@@ -53,8 +53,10 @@ class DeviceInfo(ctypes.Structure):
 
 
 class ModelOptions(ctypes.Structure):
-    """struct irv2_model_options (both fields are C enums, passed as int)."""
-    _fields_ = [("gemm", c_int), ("variant", c_int)]
+    """struct irv2_model_options: gemm, variant and tune are C enums (passed as int; tune 0 reads
+    IRV2_TUNE); no progress callback."""
+    _fields_ = [("gemm", c_int), ("variant", c_int), ("tune", c_int),
+                ("progress", c_void_p), ("progress_user", c_void_p)]
 
 
 class Image(ctypes.Structure):
