@@ -124,7 +124,7 @@ conv_form conv_default_form(const irv2_context *ctx, const conv_shape *s);
 size_t conv_tilings(const irv2_context *ctx, conv_tiling *out, size_t cap);
 /* Whether fast tuning times tiling t on this device: the tilings that fill the register file
  * and won nearly every layer in full tuning: 16x6 and 8x12 where the native float vector is 8
- * wide (16 registers: 12 accumulators; 108 of 120 decisions on an AVX2 machine), 16x12,
+ * wide (16 registers: 12 accumulators; 113 of 120 decisions on an AVX2 machine), 16x12,
  * 16x16 and 16x24 where it is 16 wide (32 registers: they won most layers on AVX-512). */
 int conv_fast_tiling(const irv2_context *ctx, conv_tiling t);
 /* The device's default tiling (from its preferred float vector width). */
