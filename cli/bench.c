@@ -11,15 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_BATCHES 16
 #define MAX_KINDS 32
-
-typedef struct bench_args {
-    const char *device, *weights, *json;
-    unsigned batches[MAX_BATCHES];
-    int nbatches, iters, peak, cold, layers;
-    irv2_model_options options;
-} bench_args;
 
 typedef struct device_figures {
     irv2_device_info dev;
@@ -41,56 +33,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int parse_option(bench_args *a, const char *o, const char *v)
-{
-    int known;
-    if (strcmp(o, "--device") == 0) a->device = v;
-    else if (strcmp(o, "--weights") == 0) a->weights = v;
-    else if (strcmp(o, "--json") == 0) a->json = v;
-    else if (strcmp(o, "--iters") == 0) {
-        char *end;
-        long n = strtol(v, &end, 10);
-        if (*end || n < 1 || n > 100000) {
-            fprintf(stderr, "irv2: bench: --iters '%s': expected a positive count\n", v);
-            return -1;
-        }
-        a->iters = (int)n;
-    } else if (strcmp(o, "--batch") == 0) {
-        if (cli_parse_batches(v, a->batches, MAX_BATCHES, &a->nbatches) != 0) {
-            fprintf(stderr, "irv2: bench: --batch '%s': expected a list like 1,8\n", v);
-            return -1;
-        }
-    } else if ((known = cli_model_option("bench", o, v, &a->options)) != 0) {
-        return known < 0 ? -1 : 0;
-    } else {
-        fprintf(stderr, "irv2: bench: unknown option '%s'\n", o);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse(int argc, char **argv, bench_args *a)
-{
-    memset(a, 0, sizeof *a);
-    a->weights = "synthetic";
-    a->iters = 5;
-    a->batches[0] = 1, a->nbatches = 1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--peak") == 0) a->peak = 1;
-        else if (strcmp(argv[i], "--cold") == 0) a->cold = 1;
-        else if (strcmp(argv[i], "--layers") == 0) a->layers = 1;
-        else if (i + 1 >= argc) {
-            fprintf(stderr, "irv2: bench: option '%s' needs a value\n", argv[i]);
-            return -1;
-        } else if (parse_option(a, argv[i], argv[i + 1]) != 0) {
-            return -1;
-        } else {
-            i++;
-        }
-    }
-    return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -128,7 +70,7 @@ static void print_layers(const irv2_model *model)
     free(layers);
 }
 
-static irv2_status bench_one(irv2_model *model, const bench_args *a, unsigned batch,
+static irv2_status bench_one(irv2_model *model, const cli_args *a, unsigned batch,
                              bench_result *r)
 {
     float *input = bench_input(batch);
@@ -138,7 +80,7 @@ static irv2_status bench_one(irv2_model *model, const bench_args *a, unsigned ba
     r->batch = batch;
     if (st == IRV2_OK) st = irv2_model_run(model, input, batch, output, 0); /* warm-up */
     double total = 0;
-    for (int it = 0; st == IRV2_OK && it < a->iters; it++) {
+    for (unsigned it = 0; st == IRV2_OK && it < a->iters; it++) {
         double t0 = now_ms();
         st = irv2_model_run(model, input, batch, output, 0);
         times[it] = now_ms() - t0;
@@ -237,7 +179,7 @@ static int write_json(const char *path, const bench_result *rs, int n)
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        fprintf(stderr, "irv2: %s: cannot write\n", path);
+        cli_error("%s: cannot write", path);
         return -1;
     }
     fprintf(f, "{\"results\": [");
@@ -248,7 +190,7 @@ static int write_json(const char *path, const bench_result *rs, int n)
     fprintf(f, "\n]}\n");
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         remove(tmp);
-        fprintf(stderr, "irv2: %s: cannot write\n", path);
+        cli_error("%s: cannot write", path);
         return -1;
     }
     return 0;
@@ -269,13 +211,15 @@ static int device_list(const char *spec, char specs[][32], int cap)
 }
 
 /* Context + model + first run of the first batch size: the start-up a user waits for. */
-static irv2_status start(const char *spec, const bench_args *a, irv2_context **ctx,
+static irv2_status start(const char *spec, const cli_args *a, irv2_context **ctx,
                          irv2_model **model, double *ms)
 {
     double t0 = now_ms();
     float *input = bench_input(a->batches[0]), *output = NULL;
     irv2_status st = input ? irv2_context_create(spec, ctx) : IRV2_ERR_HOST_MEMORY;
-    if (st == IRV2_OK) st = irv2_model_load(*ctx, a->weights, &a->options, model);
+    irv2_model_options options = a->model;
+    if (!a->quiet) options.progress = cli_progress;
+    if (st == IRV2_OK) st = irv2_model_load(*ctx, a->weights, &options, model);
     if (st == IRV2_OK) {
         output = malloc((size_t)a->batches[0] * irv2_model_num_classes(*model) * sizeof(float));
         st = output ? irv2_model_run(*model, input, a->batches[0], output, 0)
@@ -306,7 +250,7 @@ static int use_fresh_caches(char *dir, size_t cap)
     return 0;
 }
 
-static irv2_status bench_device(const char *spec, const bench_args *a, device_figures *fig,
+static irv2_status bench_device(const char *spec, const cli_args *a, device_figures *fig,
                                 bench_result *results, int *nres)
 {
     irv2_context *ctx = NULL;
@@ -349,14 +293,15 @@ static irv2_status bench_device(const char *spec, const bench_args *a, device_fi
     return st;
 }
 
-int cmd_bench(int argc, char **argv)
+int cmd_bench(cli_args *a_)
 {
-    bench_args a;
+    const cli_args a = *a_;
     char cold_dir[64] = "";
-    if (parse(argc, argv, &a) != 0) return 2;
+    if (a.json_path && cli_check_output("bench", "--json", a.json_path) != 0)
+        return CLI_EXIT_FAILURE;
     if (a.cold && use_fresh_caches(cold_dir, sizeof cold_dir) != 0) {
-        fprintf(stderr, "irv2: bench: --cold: cannot create a temporary cache folder\n");
-        return 1;
+        cli_error("bench: --cold: cannot create a temporary cache folder");
+        return CLI_EXIT_FAILURE;
     }
     char specs[16][32];
     int ndev = device_list(a.device, specs, 16), nres = 0, rc = 0;
@@ -368,7 +313,7 @@ int cmd_bench(int argc, char **argv)
         irv2_status st = bench_device(specs[d], &a, &figs[d], results, &nres);
         if (st != IRV2_OK) rc = cli_fail(st, NULL);
     }
-    if (rc == 0 && a.json && write_json(a.json, results, nres) != 0) rc = 1;
+    if (rc == 0 && a.json_path && write_json(a.json_path, results, nres) != 0) rc = 1;
     if (*cold_dir) nftw(cold_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(results);
     free(figs);

@@ -1,26 +1,97 @@
-/* cli.h: the irv2 command-line tool's subcommands and shared option helpers. */
+/* cli.h: the irv2 command-line tool: the parsed arguments every subcommand reads, the
+ * subcommands, and the helpers they share (errors, model loading, output checks, progress). */
 #ifndef IRV2_CLI_H
 #define IRV2_CLI_H
 
 #include "irv2.h"
 
-int cmd_devices(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_classify(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_compile(int argc, char **argv);
+#include <stddef.h>
 
-/* Prints "irv2: <context>: <message>" for a failed status and returns 1. */
+#define CLI_MAX_BATCHES 16
+
+/* Exit statuses (documented in every --help and in irv2(1)). */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+
+/* Every option of every subcommand: one command's table (opt.h) names the fields it fills;
+ * the others keep their zero value. */
+typedef struct cli_args {
+    const char *command;                /* "run", "bench", ... */
+    /* the model */
+    const char *device, *weights, *binaries;
+    irv2_model_options model;           /* gemm, variant, tune (resolved by cli_resolve_tune) */
+    int quiet;
+    /* run */
+    const char *input, *output;
+    int softmax;
+    /* bench, compile */
+    unsigned batches[CLI_MAX_BATCHES];
+    int nbatches;
+    unsigned iters, warmup;
+    double min_time;
+    int peak, cold, layers, format;
+    const char *json_path;
+    /* compile */
+    const char *out;
+    /* classify, eval */
+    const char *labels, *data, *results_file;
+    unsigned top, batch, crops, limit;
+    int json;
+    /* operands (classify's images) */
+    const char **operands;
+    size_t noperands;
+} cli_args;
+
+/* bench --format */
+enum { CLI_FORMAT_TABLE, CLI_FORMAT_MD, CLI_FORMAT_CSV, CLI_FORMAT_JSON, CLI_FORMAT_JSONL };
+
+int cmd_devices(cli_args *a);
+int cmd_run(cli_args *a);
+int cmd_bench(cli_args *a);
+int cmd_classify(cli_args *a);
+int cmd_eval(cli_args *a);
+int cmd_compile(cli_args *a);
+int cmd_preprocess(cli_args *a);
+
+/* irv2's version and the git commit the CLI was built from ("unknown" outside a git tree). */
+const char *cli_commit(void);
+
+/* Prints "irv2: <context>: <message>" (the library's last error, else the status's name) and
+ * returns CLI_EXIT_FAILURE. */
 int cli_fail(irv2_status st, const char *context);
-/* Parses a list of batch sizes like "1,8" (each 1 to 4096, at most cap) into out[0..*n);
- * returns 0 on success. */
-int cli_parse_batches(const char *s, unsigned *out, int cap, int *n);
-/* The options every command that loads a model takes: --gemm, --variant, and --binaries
- * (which sets IRV2_BINARIES, read when the context is created). Returns 1 when
- * option was one of them and value is valid, 0 when it is another option, -1 (after printing
- * the error) when value is invalid. */
-int cli_model_option(const char *cmd, const char *option, const char *value,
-                     irv2_model_options *opt);
+/* Prints "irv2: <formatted>" as one line on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The tuning mode from --tune, else $IRV2_TUNE, else fast; -1 (after printing the error)
+ * when IRV2_TUNE holds something else. */
+int cli_resolve_tune(cli_args *a);
+/* The name of a resolved tuning mode: "off", "fast" or "full". */
+const char *cli_tune_name(irv2_tune_mode mode);
+
+/* Creates the context and loads the model with the arguments' device, weights and options
+ * (progress on stderr unless --quiet). On failure prints one line (with a hint when the file
+ * given is of another kind, and the build log for a build failure), frees what was made and
+ * returns CLI_EXIT_FAILURE; 0 on success. */
+int cli_open_model(const cli_args *a, irv2_context **ctx, irv2_model **model);
+/* The same failure report for a status from a later call on the model (a run). */
+int cli_fail_model(irv2_status st, const irv2_context *ctx);
+
+/* An output file's path is usable before any device work: its folder exists and is writable
+ * and the path is not a folder. Prints the error and returns -1 otherwise. */
+int cli_check_output(const char *command, const char *option, const char *path);
+
+/* What kind of file path holds, from its first bytes, when it is one irv2 knows ("a JPEG
+ * image", "a .npy array", "a safetensors checkpoint", "a folder"), else NULL. */
+const char *cli_file_kind(const char *path);
+
+/* Model-building progress (tuning, compiling) on stderr: one updating line on a terminal,
+ * else a line every few seconds and the last of each stage. */
+void cli_progress(void *user, const irv2_progress *p);
+
+/* s (a file name, a label) as valid UTF-8 for JSON, malloc'ed: bytes that are not part of a
+ * UTF-8 sequence become U+FFFD, and *lossy (if not NULL) says whether any did. NULL when out
+ * of memory. */
+char *cli_utf8(const char *s, int *lossy);
+/* The bytes of s in base64 (RFC 4648), malloc'ed; NULL when out of memory. */
+char *cli_base64(const char *s);
 
 #endif

@@ -3,13 +3,9 @@
 
 #include <stdio.h>
 
-int cmd_devices(int argc, char **argv)
+int cmd_devices(cli_args *a)
 {
-    (void)argv;
-    if (argc > 1) {
-        fprintf(stderr, "irv2: devices takes no arguments\n");
-        return 2;
-    }
+    (void)a;
     unsigned n;
     irv2_status st = irv2_device_count(&n);
     if (st != IRV2_OK) return cli_fail(st, NULL);

@@ -1,9 +1,11 @@
 /* eval.c: `irv2 eval`: top-1 / top-5 error of a model on a labelled image set (a folder per
- * class, or a list file of `path label` lines) with 1, 10 or 144 crops per image. */
+ * class, or a list file of `path label` lines) with 1, 10 or 144 crops per image, and with
+ * --results-file each image's top 5 as CSV. */
 #include "cli.h"
 #include "infer.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct eval_args {
-    const char *weights, *data, *device;
-    unsigned crops, batch, limit;
-    irv2_model_options options;
-} eval_args;
-
 /* The data set: image paths and their labels (class indices in ImageNet's numbering). */
 typedef struct dataset {
     char **paths;
@@ -25,12 +21,19 @@ typedef struct dataset {
     size_t count, cap;
 } dataset;
 
+#define RESULT_TOP 5
+
 typedef struct eval_state {
     const dataset *d;
     unsigned classes;
     size_t done, failed, top1_wrong, top5_wrong;
-    int tty;
-    double t0;
+    int tty, quiet;
+    double t0, last_line;
+    /* --results-file: rows in the data set's order; a failure is found before the results
+     * of the images ahead of it, so its message waits until they are written */
+    FILE *results;
+    char **errors;
+    size_t next;
 } eval_state;
 
 static double now_s(void)
@@ -38,50 +41,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int parse(int argc, char **argv, eval_args *a)
-{
-    int known;
-    memset(a, 0, sizeof *a);
-    a->crops = 1, a->batch = 8;
-    for (int i = 1; i < argc; i += 2) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) {
-            fprintf(stderr, "irv2: eval: option '%s' needs a value\n", o);
-            return -1;
-        }
-        if (strcmp(o, "--weights") == 0) a->weights = v;
-        else if (strcmp(o, "--data") == 0) a->data = v;
-        else if (strcmp(o, "--device") == 0) a->device = v;
-        else if (strcmp(o, "--crops") == 0) {
-            if (infer_parse_count(v, 144, &a->crops) != 0 ||
-                (a->crops != 1 && a->crops != 10 && a->crops != 144)) {
-                fprintf(stderr, "irv2: eval: --crops '%s': use 1, 10 or 144\n", v);
-                return -1;
-            }
-        } else if (strcmp(o, "--limit") == 0) {
-            if (infer_parse_count(v, 0xFFFFFFFFu, &a->limit) != 0) {
-                fprintf(stderr, "irv2: eval: --limit '%s': expected a positive count\n", v);
-                return -1;
-            }
-        } else if (strcmp(o, "--batch") == 0) {
-            if (infer_parse_count(v, 256, &a->batch) != 0) {
-                fprintf(stderr, "irv2: eval: --batch '%s': expected 1 to 256\n", v);
-                return -1;
-            }
-        } else if ((known = cli_model_option("eval", o, v, &a->options)) != 0) {
-            if (known < 0) return -1;
-        } else {
-            fprintf(stderr, "irv2: eval: unknown option '%s'\n", o);
-            return -1;
-        }
-    }
-    if (!a->weights || !a->data) {
-        fprintf(stderr, "irv2: eval: --weights and --data are required\n");
-        return -1;
-    }
-    return 0;
 }
 
 /* "dir/name" (name alone when it is absolute or dir is empty), malloc'ed; NULL if out of
@@ -189,23 +148,32 @@ static int dataset_from_dir(const char *root, dataset *d)
     }
     for (size_t c = 0; c < nclasses; c++) free(classes[c]);
     free(classes);
-    if (rc != 0) fprintf(stderr, "irv2: %s: cannot list the folder\n", root);
-    else if (nclasses == 0) fprintf(stderr, "irv2: %s: no class folders inside\n", root), rc = -1;
+    if (rc != 0) cli_error("%s: cannot list the folder", root);
+    else if (nclasses == 0) cli_error("%s: no class folders inside", root), rc = -1;
+    else if (d->count == 0)
+        cli_error("%s: no images (.jpg, .jpeg, .png) in its %zu class folder%s", root, nclasses,
+                  nclasses > 1 ? "s" : ""),
+            rc = -1;
     return rc;
 }
 
 /* Lines `path label`; the path (which may hold spaces) relative to the list's folder. */
 static int dataset_from_list(const char *list, dataset *d)
 {
+    const char *kind = cli_file_kind(list);
+    if (kind) {
+        cli_error("%s: not a list file of 'path label' lines: it is %s", list, kind);
+        return -1;
+    }
     FILE *f = fopen(list, "r");
     if (!f) {
-        fprintf(stderr, "irv2: %s: cannot open the list file\n", list);
+        cli_error("%s: cannot open the list file: %s", list, strerror(errno));
         return -1;
     }
     char *dir = strdup(list);
     if (!dir) {
         fclose(f);
-        fprintf(stderr, "irv2: %s: out of host memory\n", list);
+        cli_error("%s: out of host memory", list);
         return -1;
     }
     char *slash = strrchr(dir, '/');
@@ -226,35 +194,113 @@ static int dataset_from_list(const char *list, dataset *d)
         char *end;
         unsigned long label = sp ? strtoul(sp + 1, &end, 10) : 0;
         if (!sp || sp[1] < '0' || sp[1] > '9' || *end || label > 1000000) {
-            fprintf(stderr, "irv2: %s:%u: expected 'path label'\n", list, no);
+            cli_error("%s:%u: expected 'path label'", list, no);
             rc = -1;
             break;
         }
         while (sp > p && (sp[-1] == ' ' || sp[-1] == '\t')) sp--;
         *sp = '\0';
         if (dataset_add(d, dir, p, (unsigned)label) != 0) {
-            fprintf(stderr, "irv2: %s: out of host memory\n", list);
+            cli_error("%s: out of host memory", list);
             rc = -1;
         }
     }
     fclose(f);
     free(dir);
-    if (rc == 0 && d->count == 0) fprintf(stderr, "irv2: %s: no images listed\n", list), rc = -1;
+    if (rc == 0 && d->count == 0) cli_error("%s: no images listed", list), rc = -1;
     return rc;
 }
 
-static void progress(const eval_state *s, int final)
+/* "1:05" or "1:02:05" */
+static void clock_text(double s, char *buf, size_t cap)
 {
-    if (!s->tty) return;
+    long t = s > 0 ? (long)(s + 0.5) : 0;
+    if (t >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* A bar rewritten in place on a terminal; elsewhere a line every 10 s and the last. */
+static void progress(eval_state *s, int final)
+{
+    if (s->quiet) return;
     size_t total = s->d->count, done = s->done + s->failed;
-    double t = now_s() - s->t0, rate = t > 0 ? s->done / t : 0;
-    double eta = rate > 0 ? (total - done) / rate : 0;
-    int width = 30, fill = total ? (int)(width * done / total) : width;
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu %.2f img/s ETA %d:%02d ", fill,
-            "==============================", width - fill, "", done, total, rate,
-            (int)eta / 60, (int)eta % 60);
-    if (final) fputc('\n', stderr);
+    double now = now_s(), t = now - s->t0, rate = t > 0 ? done / t : 0;
+    char eta[32];
+    clock_text(rate > 0 ? (total - done) / rate : 0, eta, sizeof eta);
+    if (s->tty) {
+        int width = 30, fill = total ? (int)(width * done / total) : width;
+        fprintf(stderr, "\r[%.*s%*s] %zu/%zu %.2f img/s ETA %s ", fill,
+                "==============================", width - fill, "", done, total, rate, eta);
+        if (final) fputc('\n', stderr);
+    } else if (final || now - s->last_line >= 10.0) {
+        if (done == 0 && !final) return;
+        s->last_line = now;
+        fprintf(stderr, "irv2: eval: %zu/%zu images, %.2f images/s%s%s%s\n", done, total, rate,
+                final ? "" : ", about ", final ? "" : eta, final ? "" : " left");
+    }
     fflush(stderr);
+}
+
+/* s as a CSV field: quoted (quotes doubled) when it holds a comma, quote or line break. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void results_header(FILE *f)
+{
+    fputs("image,label", f);
+    for (int k = 1; k <= RESULT_TOP; k++) fprintf(f, ",top%d_class,top%d_prob", k, k);
+    fputs(",top1_correct,top5_correct,error\n", f);
+}
+
+/* The rows of the images before index that failed. */
+static void flush_errors(eval_state *s, size_t index)
+{
+    for (; s->next < index; s->next++) {
+        char *error = s->errors[s->next];
+        if (!error) continue;
+        csv_field(s->results, s->d->paths[s->next]);
+        fprintf(s->results, ",%u", s->d->labels[s->next]);
+        for (int k = 0; k < RESULT_TOP; k++) fputs(",,", s->results);
+        fputs(",,,", s->results);
+        csv_field(s->results, error);
+        fputc('\n', s->results);
+        free(error);
+        s->errors[s->next] = NULL;
+    }
+}
+
+static void result_row(eval_state *s, size_t index, const float *probs, unsigned rank)
+{
+    unsigned top[RESULT_TOP], k = s->classes < RESULT_TOP ? s->classes : RESULT_TOP;
+    for (unsigned i = 0; i < k; i++) { /* most probable first, lower index first on ties */
+        int best = -1;
+        for (unsigned c = 0; c < s->classes; c++) {
+            int taken = 0;
+            for (unsigned j = 0; j < i && !taken; j++) taken = top[j] == c;
+            if (!taken && (best < 0 || probs[c] > probs[best])) best = (int)c;
+        }
+        top[i] = (unsigned)best;
+    }
+    flush_errors(s, index);
+    s->next = index + 1;
+    csv_field(s->results, s->d->paths[index]);
+    fprintf(s->results, ",%u", s->d->labels[index]);
+    for (unsigned i = 0; i < RESULT_TOP; i++) {
+        if (i < k) fprintf(s->results, ",%u,%.6g", top[i], probs[top[i]]);
+        else fputs(",,", s->results);
+    }
+    fprintf(s->results, ",%d,%d,\n", rank < 1, rank < 5);
 }
 
 static void on_image(void *user, size_t index, const float *probs, const char *error)
@@ -263,9 +309,10 @@ static void on_image(void *user, size_t index, const float *probs, const char *e
     if (!probs) {
         const char *path = s->d->paths[index];
         size_t n = strlen(path);
-        if (s->tty) fputc('\n', stderr);
-        if (strncmp(error, path, n) == 0 && error[n] == ':') fprintf(stderr, "irv2: %s\n", error);
-        else fprintf(stderr, "irv2: %s: %s\n", path, error);
+        if (s->tty && !s->quiet) fputc('\n', stderr);
+        if (strncmp(error, path, n) == 0 && error[n] == ':') cli_error("%s", error);
+        else cli_error("%s: %s", path, error);
+        if (s->results && !s->errors[index]) s->errors[index] = strdup(error);
         s->failed++;
         progress(s, 0);
         return;
@@ -277,59 +324,91 @@ static void on_image(void *user, size_t index, const float *probs, const char *e
     s->top1_wrong += rank >= 1;
     s->top5_wrong += rank >= 5;
     s->done++;
+    if (s->results) result_row(s, index, probs, rank);
     progress(s, 0);
 }
 
-int cmd_eval(int argc, char **argv)
+int cmd_eval(cli_args *a)
 {
-    eval_args a;
-    if (parse(argc, argv, &a) != 0) return 2;
+    if (a->results_file && cli_check_output("eval", "--results-file", a->results_file) != 0)
+        return CLI_EXIT_FAILURE;
     dataset d = {0};
     struct stat st_data;
-    if (stat(a.data, &st_data) != 0) {
-        fprintf(stderr, "irv2: %s: no such folder or list file\n", a.data);
-        return 1;
+    if (stat(a->data, &st_data) != 0) {
+        cli_error("%s: no such folder or list file", a->data);
+        return CLI_EXIT_FAILURE;
     }
-    int rc = S_ISDIR(st_data.st_mode) ? dataset_from_dir(a.data, &d)
-                                      : dataset_from_list(a.data, &d);
+    int rc = S_ISDIR(st_data.st_mode) ? dataset_from_dir(a->data, &d)
+                                      : dataset_from_list(a->data, &d);
     if (rc != 0) {
         dataset_free(&d);
-        return 1;
+        return CLI_EXIT_FAILURE;
     }
-    for (; a.limit && d.count > a.limit; d.count--) free(d.paths[d.count - 1]);
+    for (; a->limit && d.count > a->limit; d.count--) free(d.paths[d.count - 1]);
     irv2_context *ctx = NULL;
     irv2_model *model = NULL;
-    rc = 1;
-    if (infer_open(a.device, a.weights, &a.options, &ctx, &model) == 0) {
-        eval_state s = {&d, infer_classes(model), 0, 0, 0, 0, isatty(STDERR_FILENO), now_s()};
-        unsigned max_label = 0;
-        for (size_t i = 0; i < d.count; i++)
-            if (d.labels[i] > max_label) max_label = d.labels[i];
-        if (max_label >= s.classes) {
-            fprintf(stderr, "irv2: %s: label %u is out of range for the model's %u classes\n",
-                    a.data, max_label, s.classes);
+    eval_state s = {.d = &d, .tty = isatty(STDERR_FILENO), .quiet = a->quiet};
+    char tmp[4200] = "";
+    rc = CLI_EXIT_FAILURE;
+    if (a->results_file) {
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", a->results_file, (long)getpid());
+        s.errors = calloc(d.count, sizeof *s.errors);
+        s.results = s.errors ? fopen(tmp, "w") : NULL;
+        if (!s.results) {
+            cli_error("eval: --results-file %s: cannot write %s: %s", a->results_file, tmp,
+                      strerror(errno));
+            goto done;
+        }
+        results_header(s.results);
+    }
+    if (cli_open_model(a, &ctx, &model) != 0) goto done;
+    s.classes = infer_classes(model);
+    unsigned max_label = 0;
+    for (size_t i = 0; i < d.count; i++)
+        if (d.labels[i] > max_label) max_label = d.labels[i];
+    if (max_label >= s.classes) {
+        cli_error("%s: label %u is out of range for the model's %u classes", a->data, max_label,
+                  s.classes);
+        goto done;
+    }
+    infer_job job = {model, (const char *const *)d.paths, d.count, a->crops, a->batch, on_image,
+                     &s};
+    s.t0 = now_s();
+    progress(&s, 0);
+    irv2_status st = infer_run(&job);
+    progress(&s, 1);
+    double secs = now_s() - s.t0;
+    if (st != IRV2_OK) {
+        cli_fail_model(st, ctx);
+        goto done;
+    }
+    size_t n = s.done;
+    printf("images: %zu evaluated, %zu failed, %u crop%s each\n", n, s.failed, a->crops,
+           a->crops > 1 ? "s" : "");
+    printf("top-1 error: %.2f%% (%zu of %zu)\n", n ? 100.0 * s.top1_wrong / n : 0.0,
+           s.top1_wrong, n);
+    printf("top-5 error: %.2f%% (%zu of %zu)\n", n ? 100.0 * s.top5_wrong / n : 0.0,
+           s.top5_wrong, n);
+    printf("images/s: %.3f\n", secs > 0 ? (s.done + s.failed) / secs : 0.0);
+    rc = s.failed || n == 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    if (s.results) {
+        flush_errors(&s, d.count);
+        int bad = ferror(s.results) != 0;
+        bad |= fclose(s.results) != 0;
+        s.results = NULL;
+        if (bad || rename(tmp, a->results_file) != 0) {
+            cli_error("eval: --results-file %s: cannot write it: %s", a->results_file,
+                      strerror(errno));
+            rc = CLI_EXIT_FAILURE;
         } else {
-            infer_job job = {model, (const char *const *)d.paths, d.count, a.crops, a.batch,
-                             on_image, &s};
-            progress(&s, 0);
-            irv2_status st = infer_run(&job);
-            progress(&s, 1);
-            double secs = now_s() - s.t0;
-            if (st != IRV2_OK) {
-                cli_fail(st, NULL);
-            } else {
-                size_t n = s.done;
-                printf("images: %zu evaluated, %zu failed, %u crop%s each\n", n, s.failed, a.crops,
-                       a.crops > 1 ? "s" : "");
-                printf("top-1 error: %.2f%% (%zu of %zu)\n", n ? 100.0 * s.top1_wrong / n : 0.0,
-                       s.top1_wrong, n);
-                printf("top-5 error: %.2f%% (%zu of %zu)\n", n ? 100.0 * s.top5_wrong / n : 0.0,
-                       s.top5_wrong, n);
-                printf("images/s: %.3f\n", secs > 0 ? (s.done + s.failed) / secs : 0.0);
-                rc = s.failed || n == 0 ? 1 : 0;
-            }
+            tmp[0] = '\0';
         }
     }
+done:
+    if (s.results) fclose(s.results);
+    if (*tmp) remove(tmp);
+    for (size_t i = 0; s.errors && i < d.count; i++) free(s.errors[i]);
+    free(s.errors);
     irv2_model_free(model);
     irv2_context_free(ctx);
     dataset_free(&d);

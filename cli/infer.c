@@ -14,30 +14,6 @@ unsigned infer_classes(const irv2_model *model)
     return irv2_model_num_classes(model) - irv2_model_class_offset(model);
 }
 
-int infer_open(const char *device, const char *weights, const irv2_model_options *options,
-               irv2_context **ctx, irv2_model **model)
-{
-    *ctx = NULL, *model = NULL;
-    irv2_status st = irv2_context_create(device, ctx);
-    if (st == IRV2_OK) st = irv2_model_load(*ctx, weights, options, model);
-    if (st == IRV2_OK) return 0;
-    const char *log = *ctx ? irv2_context_build_log(*ctx) : "";
-    cli_fail(st, NULL);
-    if (st == IRV2_ERR_BUILD && *log) fprintf(stderr, "build log:\n%s\n", log);
-    irv2_context_free(*ctx);
-    *ctx = NULL;
-    return -1;
-}
-
-int infer_parse_count(const char *s, unsigned max, unsigned *out)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*s < '0' || *s > '9' || *end || v == 0 || v > max) return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 /* An image whose crops are being run: where its scores accumulate. */
 typedef struct pending {
     size_t index;
@@ -161,7 +137,7 @@ irv2_status infer_run(const infer_job *job)
     s.slot_pend = malloc(b * sizeof *s.slot_pend);
     irv2_status st = IRV2_OK;
     if (!s.input || !s.output || !s.acc || !s.mean || !s.pend || !s.slot_pend) {
-        fprintf(stderr, "irv2: out of host memory for a batch of %u crops\n", b);
+        cli_error("out of host memory for a batch of %u crops", b);
         st = IRV2_ERR_HOST_MEMORY;
     }
     while (st == IRV2_OK) {

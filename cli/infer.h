@@ -30,12 +30,4 @@ irv2_status infer_run(const infer_job *job);
 /* Classes reported for a model: its outputs less the background class of 1001-class models. */
 unsigned infer_classes(const irv2_model *model);
 
-/* Creates the context and loads the model, printing the error (and a build log) on failure.
- * Returns 0 on success. */
-int infer_open(const char *device, const char *weights, const irv2_model_options *options,
-               irv2_context **ctx, irv2_model **model);
-
-/* Parses a positive integer option value no larger than max; returns 0 on success. */
-int infer_parse_count(const char *s, unsigned max, unsigned *out);
-
 #endif

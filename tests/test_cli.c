@@ -4,6 +4,10 @@
  *    tensor, device or option at fault, and creates no output file (nor a temporary one) —
  *    and leaves an output file that existed before untouched;
  *  - `run` on the golden input reproduces tests/data/seed_golden.npy;
+ *  - the option parser: every command's --help (and `irv2 help CMD`), --opt=value, short
+ *    options, usage errors with exit status 2, bad environment variables, output paths
+ *    checked before any device work, a file of the wrong kind named as such;
+ *  - `eval --results-file` writes per-image CSV rows; `eval` on an empty folder stops early;
  *  - `devices` and `bench --json` succeed and print what they promise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -199,6 +203,22 @@ static void expect_one_line(const cli_result *r, const char *m1, const char *m2)
         fail_msg("stderr is not exactly one line: \"%s\"", r->err);
     if (m1 && !strstr(r->err, m1)) fail_msg("stderr \"%s\" does not name '%s'", r->err, m1);
     if (m2 && !strstr(r->err, m2)) fail_msg("stderr \"%s\" does not name '%s'", r->err, m2);
+}
+
+/* stderr of a successful command: nothing, or only the lines of the model-building progress
+ * ("irv2: batch N: tuning ..." / "compiling ..."), which a cold cache makes. */
+static void expect_progress_only(const char *err)
+{
+    for (const char *p = err; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)len, p);
+        if (strncmp(line, "irv2: batch ", 12) != 0 ||
+            (!strstr(line, ": tuning layer ") && !strstr(line, ": compiling layer ")))
+            fail_msg("stderr holds more than progress lines: \"%s\"", err);
+        p += len + (nl != NULL);
+    }
 }
 
 /* Runs `irv2 run ARGS... --output <fresh dir>/out.npy` (unless no_output) expecting failure
@@ -433,6 +453,8 @@ static void test_bad_binaries(void **state)
     assert_int_equal(r.code, 2);
     expect_one_line(&r, "--out DIR is required", NULL);
     free(r.out), free(r.err);
+    remove(file);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_bad_options(void **state)
@@ -519,7 +541,7 @@ static void test_run_matches_golden(void **state)
                            NULL);
     assert_true(r.exited);
     assert_int_equal(r.code, 0);
-    assert_string_equal(r.err, "");
+    expect_progress_only(r.err);
     result_free(&r);
     assert_int_equal(dir_entries(dir, "out.npy"), 0);
 
@@ -593,6 +615,324 @@ static void test_bench_json(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- the option parser ------------------------------------------------------------------ */
+
+/* text with every run of spaces and line breaks made one space, for phrases that the help
+ * may wrap; in place. */
+static char *squash(char *text)
+{
+    char *w = text;
+    for (const char *r = text; *r; r++) {
+        int space = *r == ' ' || *r == '\n';
+        if (space && w > text && w[-1] == ' ') continue;
+        *w++ = space ? ' ' : *r;
+    }
+    *w = '\0';
+    return text;
+}
+
+static const char *const commands[] = {"devices", "run", "bench", "classify", "eval",
+                                       "compile", "preprocess"};
+
+/* Every command's --help, -h and `irv2 help CMD` print the same text: every option with its
+ * default, the environment variables of the model-loading commands and the exit statuses. */
+static void test_help(void **state)
+{
+    cli_state *s = *state;
+    cli_result top = run_cli(s, ARGS("--help"), NULL);
+    assert_int_equal(top.code, 0);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const char *c = commands[i];
+        char usage[64];
+        snprintf(usage, sizeof usage, "\n  %s ", c);
+        if (!strstr(top.out, usage)) fail_msg("irv2 --help does not list %s", c);
+        cli_result a = run_cli(s, ARGS(c, "--help"), NULL);
+        cli_result b = run_cli(s, ARGS(c, "-h"), NULL);
+        cli_result h = run_cli(s, ARGS("help", c), NULL);
+        assert_int_equal(a.code, 0);
+        assert_int_equal(b.code, 0);
+        assert_int_equal(h.code, 0);
+        assert_string_equal(a.err, "");
+        assert_string_equal(a.out, b.out);
+        assert_string_equal(a.out, h.out);
+        snprintf(usage, sizeof usage, "usage: irv2 %s", c);
+        assert_non_null(strstr(a.out, usage));
+        assert_non_null(strstr(a.out, "--help"));
+        assert_non_null(strstr(a.out, "exit status:"));
+        int loads = strcmp(c, "devices") != 0 && strcmp(c, "preprocess") != 0;
+        static const char *const env[] = {"IRV2_DEVICE", "IRV2_TUNE", "IRV2_CACHE_DIR",
+                                          "IRV2_KERNELS", "IRV2_CLBLAST_TUNING", "IRV2_BINARIES"};
+        for (size_t k = 0; loads && k < sizeof env / sizeof env[0]; k++)
+            if (!strstr(a.out, env[k])) fail_msg("irv2 %s --help does not name %s", c, env[k]);
+        if (loads) {
+            squash(a.out);
+            assert_non_null(strstr(a.out, "--tune off|fast|full"));
+            assert_non_null(strstr(a.out, "Default: $IRV2_TUNE, else fast."));
+            assert_non_null(strstr(a.out, "-q, --quiet"));
+        }
+        result_free(&a), result_free(&b), result_free(&h);
+    }
+    result_free(&top);
+    /* a few defaults, as the help states them */
+    static const char *const want[][2] = {
+        {"bench", "--iters N"}, {"bench", "Default: 5."}, {"bench", "Default: synthetic."}, {"classify", "Default: 8."},
+        {"eval", "--results-file FILE"}, {"eval", "--crops 1|10|144"}, {"run", "Required."}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cli_result h = run_cli(s, ARGS(want[i][0], "--help"), NULL);
+        if (!strstr(squash(h.out), want[i][1])) fail_msg("irv2 %s --help lacks '%s'", want[i][0], want[i][1]);
+        result_free(&h);
+    }
+    /* --help wins over anything else on the line, even where a value was due */
+    cli_result r = run_cli(s, ARGS("run", "--weights", "--help"), NULL);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "usage: irv2 run"));
+    result_free(&r);
+    r = run_cli(s, ARGS("-V"), NULL);
+    assert_int_equal(r.code, 0);
+    assert_true(strncmp(r.out, "irv2 ", 5) == 0);
+    result_free(&r);
+    /* the man page comes from the same table */
+    r = run_cli(s, ARGS("help", "--man"), NULL);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, ".TH IRV2 \"1\""));
+    assert_non_null(strstr(r.out, ".SH EXIT STATUS"));
+    assert_non_null(strstr(r.out, "IRV2_CLBLAST_TUNING"));
+    assert_non_null(strstr(r.out, "results\\-file"));
+    result_free(&r);
+}
+
+typedef struct usage_case {
+    const char *args[12];
+    const char *env;
+    const char *m1, *m2;     /* what the one stderr line names */
+} usage_case;
+
+/* Usage errors: one line naming the option or value, exit status 2, nothing run. */
+static void test_usage_errors(void **state)
+{
+    cli_state *s = *state;
+    static const usage_case cases[] = {
+        {{"run", "--weigts", "x"}, NULL, "--weigts", "did you mean --weights?"},
+        {{"run", "--device=gpu", "--gemm=fast", "-w", "x", "-i", "y", "-o", "z"}, NULL,
+         "--gemm 'fast'", "auto, clblast or native"},
+        {{"run", "--softmax=yes"}, NULL, "--softmax", "takes no value"},
+        {{"run", "-w", "synthetic", "-i", "x.npy"}, NULL, "--output Y.npy is required", NULL},
+        {{"classify", "--weights", "synthetic"}, NULL, "no images given", NULL},
+        {{"classify", "-w", "synthetic", "--top", "0", "a.jpg"}, NULL, "--top '0'", "1 to"},
+        {{"eval", "--data", "d", "--weights"}, NULL, "--weights", "needs a value"},
+        {{"eval", "--crops", "7", "--weights", "w", "--data", "d"}, NULL, "--crops '7'",
+         "1, 10 or 144"},
+        {{"bench", "--batch", "1,,8"}, NULL, "--batch '1,,8'", NULL},
+        {{"bench", "--iters", "-1"}, NULL, "--iters '-1'", NULL},
+        {{"devices", "extra"}, NULL, "unexpected argument 'extra'", NULL},
+        {{"help", "nosuch"}, NULL, "nosuch", NULL},
+        {{"--frobnicate"}, NULL, "--frobnicate", NULL},
+        {{"run", "-w", "synthetic", "-i", "x.npy", "-o", "y.npy"}, "IRV2_TUNE=fastest",
+         "IRV2_TUNE=fastest", "off, fast or full"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cli_result r = run_cli(s, cases[i].args, cases[i].env);
+        assert_true(r.exited);
+        if (r.code != 2) fail_msg("case %zu: exit %d, not 2", i, r.code);
+        expect_one_line(&r, cases[i].m1, cases[i].m2);
+        assert_string_equal(r.out, "");
+        assert_true(r.seconds < 5.0); /* nothing was loaded */
+        result_free(&r);
+    }
+}
+
+/* --opt=value, -o value and -ovalue, options after operands and "--" before an operand that
+ * starts with '-': preprocess (no device) writes the same array from each. */
+static void test_option_forms(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], a[4300], b[4300], c[4300], dash[4300], eq[4400], glued[4400];
+    case_dir(s, dir, sizeof dir);
+    snprintf(a, sizeof a, "%s/a.npy", dir);
+    snprintf(b, sizeof b, "%s/b.npy", dir);
+    snprintf(c, sizeof c, "%s/c.npy", dir);
+    snprintf(dash, sizeof dash, "%s/-image.png", dir);
+    char *png = read_all(test_data_path("images/pattern_100x50.png"));
+    assert_non_null(png);
+    free(png);
+    /* copy the image byte for byte under a name that starts with '-' */
+    FILE *in = fopen(test_data_path("images/pattern_100x50.png"), "rb"), *out = fopen(dash, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    int ch;
+    while ((ch = fgetc(in)) != EOF) fputc(ch, out);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    const char *img = test_data_path("images/pattern_160x120.jpg");
+    char img_copy[4200];
+    snprintf(img_copy, sizeof img_copy, "%s", img);
+    snprintf(eq, sizeof eq, "--output=%s", a);
+    snprintf(glued, sizeof glued, "-o%s", c);
+    cli_result r = run_cli(s, ARGS("preprocess", eq, img_copy, "--", dash), NULL);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    r = run_cli(s, ARGS("preprocess", img_copy, "-o", b, "-q", "--", dash), NULL);
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    r = run_cli(s, ARGS("preprocess", glued, img_copy, "--", dash), NULL);
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    char *x = read_all(a), *y = read_all(b), *z = read_all(c);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(z);
+    assert_string_equal(x, y);
+    assert_string_equal(x, z);
+    free(x), free(y), free(z);
+    unsigned ndim;
+    uint64_t shape[8];
+    float *data = NULL;
+    assert_int_equal(irv2_npy_read(a, &ndim, shape, &data), IRV2_OK);
+    assert_int_equal(ndim, 4);
+    assert_int_equal(shape[0], 2);
+    assert_int_equal(shape[1], 3);
+    assert_int_equal(shape[2], 299);
+    assert_int_equal(shape[3], 299);
+    /* the same preprocessing as the library's */
+    irv2_image im;
+    float *ref = malloc(IMAGE * sizeof(float));
+    assert_non_null(ref);
+    assert_int_equal(irv2_image_load(img_copy, &im), IRV2_OK);
+    assert_int_equal(irv2_image_preprocess(&im, ref), IRV2_OK);
+    irv2_image_free(&im);
+    assert_memory_equal(ref, data, IMAGE * sizeof(float));
+    free(ref);
+    free(data);
+    remove(a), remove(b), remove(c), remove(dash);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* Output paths are checked before any device work: a missing folder, a folder given as the
+ * file. */
+static void test_outputs_checked_first(void **state)
+{
+    cli_state *s = *state;
+    static const char *const bad = "/nonexistent/irv2-dir/out";
+    cli_result r = run_cli(s, ARGS("run", "-w", "synthetic", "-i", s->input1, "-o", bad), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, bad, "does not exist");
+    assert_true(r.seconds < 5.0);
+    result_free(&r);
+    r = run_cli(s, ARGS("bench", "--json", bad), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, "--json", bad);
+    assert_true(r.seconds < 5.0);
+    result_free(&r);
+    r = run_cli(s, ARGS("eval", "-w", "synthetic", "--data", s->dir, "--results-file", s->dir),
+                NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, "--results-file", "is a folder");
+    assert_true(r.seconds < 5.0);
+    result_free(&r);
+}
+
+/* A file of another kind where a checkpoint, an array or a list is expected is named as what
+ * it is; an empty data folder is refused before the model is loaded. */
+static void test_wrong_files(void **state)
+{
+    cli_state *s = *state;
+    const char *jpg = test_data_path("images/pattern_160x120.jpg");
+    char jpg_copy[4200];
+    snprintf(jpg_copy, sizeof jpg_copy, "%s", jpg);
+    char dir[4200], out[4300];
+    case_dir(s, dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/out.npy", dir);
+    cli_result r = run_cli(s, ARGS("run", "-w", "synthetic", "-i", jpg_copy, "-o", out), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, jpg_copy, "irv2 preprocess");
+    result_free(&r);
+    r = run_cli(s, ARGS("run", "-w", s->input1, "-i", s->input1, "-o", out), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, s->input1, "that is --input");
+    result_free(&r);
+    r = run_cli(s, ARGS("eval", "-w", "synthetic", "--data", jpg_copy), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, jpg_copy, "not a list file");
+    result_free(&r);
+    /* class folders without images */
+    char cls[4300];
+    snprintf(cls, sizeof cls, "%s/n01440764", dir);
+    assert_int_equal(mkdir(cls, 0755), 0);
+    r = run_cli(s, ARGS("eval", "-w", "synthetic", "--data", dir), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, dir, "no images");
+    assert_true(r.seconds < 5.0);
+    result_free(&r);
+    assert_int_equal(rmdir(cls), 0);
+    assert_int_equal(dir_entries(dir, NULL), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* Copies a test image to dir/leaf. */
+static void copy_image(const char *image, const char *dir, const char *leaf, char *path,
+                       size_t cap)
+{
+    snprintf(path, cap, "%s/%s", dir, leaf);
+    FILE *in = fopen(test_data_path(image), "rb"), *out = fopen(path, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    int ch;
+    while ((ch = fgetc(in)) != EOF) fputc(ch, out);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* eval --results-file: each image's top 5 as a CSV row in the list's order, a failed image
+ * with its error, names quoted where they need it. */
+static void test_eval_results(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], good[4300], latin1[4300], list[4300], csv[4300];
+    cli_result r;
+    case_dir(s, dir, sizeof dir);
+    copy_image("images/pattern_160x120.jpg", dir, "good \"1\".jpg", good, sizeof good);
+    copy_image("images/pattern_100x50.png", dir, "caf\xe9.png", latin1, sizeof latin1);
+
+    /* eval --results-file over a list of the same three images, label 0 */
+    snprintf(list, sizeof list, "%s/val.txt", dir);
+    snprintf(csv, sizeof csv, "%s/top5.csv", dir);
+    FILE *f = fopen(list, "w");
+    assert_non_null(f);
+    fprintf(f, "missing.png 0\ngood \"1\".jpg 0\ncaf\xe9.png 0\n");
+    assert_int_equal(fclose(f), 0);
+    r = run_cli(s, ARGS("eval", "-w", "synthetic:1", "--data", list, "-d", test_device(), "-q",
+                        "--results-file", csv),
+                NULL);
+    assert_int_equal(r.code, 1); /* one image failed */
+    expect_one_line(&r, "missing.png", NULL);
+    assert_non_null(strstr(r.out, "images: 2 evaluated, 1 failed"));
+    result_free(&r);
+    char *text = read_all(csv);
+    assert_non_null(text);
+    const char *line = text;
+    assert_true(strncmp(line, "image,label,top1_class,top1_prob,", 33) == 0);
+    static const char *const starts[] = {"", "missing.png,0,", "\"", "caf"};
+    for (int i = 1; i < 4; i++) {
+        line = strchr(line, '\n');
+        assert_non_null(line);
+        line++;
+        char row[8192];
+        snprintf(row, sizeof row, "%.*s", (int)strcspn(line, "\n"), line);
+        if (!strstr(row, starts[i])) fail_msg("row %d \"%s\" lacks \"%s\"", i, row, starts[i]);
+        int commas = 0;
+        for (const char *c = row; *c; c++) commas += *c == ',';
+        if (i == 2) assert_non_null(strstr(row, "good \"\"1\"\".jpg\",0,")); /* quoted */
+        if (i == 1) assert_non_null(strstr(row, "cannot open"));
+        if (i == 3) assert_int_equal(commas, 14); /* 15 fields, the error empty */
+    }
+    assert_string_equal(strchr(line, '\n'), "\n");
+    free(text);
+    remove(csv), remove(list), remove(good), remove(latin1);
+    assert_int_equal(dir_entries(dir, NULL), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +953,12 @@ int main(void)
         cmocka_unit_test(test_run_matches_golden),
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_bench_json),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_option_forms),
+        cmocka_unit_test(test_outputs_checked_first),
+        cmocka_unit_test(test_wrong_files),
+        cmocka_unit_test(test_eval_results),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,209 @@
+/* common.c: what the subcommands share: the tuning mode from --tune or IRV2_TUNE, opening the
+ * model with one-line errors (and a hint when a file of another kind was given), checking
+ * output paths before any device work, and UTF-8-safe strings for JSON. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* IRV2_TUNE's values, as the library reads them. */
+static const struct {
+    const char *name;
+    irv2_tune_mode mode;
+} tune_names[] = {{"", IRV2_TUNE_FAST},  {"fast", IRV2_TUNE_FAST}, {"off", IRV2_TUNE_OFF},
+                  {"0", IRV2_TUNE_OFF},  {"full", IRV2_TUNE_FULL}, {"1", IRV2_TUNE_FULL}};
+
+int cli_resolve_tune(cli_args *a)
+{
+    if (a->model.tune != IRV2_TUNE_DEFAULT) return 0;
+    const char *v = getenv("IRV2_TUNE");
+    for (size_t i = 0; i < sizeof tune_names / sizeof tune_names[0]; i++)
+        if (strcmp(v ? v : "", tune_names[i].name) == 0) {
+            a->model.tune = tune_names[i].mode;
+            return 0;
+        }
+    cli_error("%s: IRV2_TUNE=%s: expected off, fast or full (or unset it, or pass --tune)",
+              a->command, v);
+    return -1;
+}
+
+const char *cli_tune_name(irv2_tune_mode mode)
+{
+    switch (mode) {
+    case IRV2_TUNE_OFF: return "off";
+    case IRV2_TUNE_FAST: return "fast";
+    case IRV2_TUNE_FULL: return "full";
+    default: return "default";
+    }
+}
+
+const char *cli_file_kind(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return NULL;
+    if (S_ISDIR(sb.st_mode)) return "a folder";
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char b[16] = {0};
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "a JPEG image";
+    if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "a PNG image";
+    if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return "a .npy array";
+    if (n >= 9 && b[8] == '{' && b[5] == 0 && b[6] == 0 && b[7] == 0)
+        return "a safetensors checkpoint";
+    if (n >= 4 && memcmp(b, "PK\x03\x04", 4) == 0) return "a zip archive (a PyTorch .pt/.pth?)";
+    if (n >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5) return "a Python pickle (.pt/.pth?)";
+    return NULL;
+}
+
+/* The hint appended to a failure about weights: what the file is when it is not a
+ * checkpoint, and where such a file goes. */
+static const char *weights_hint(const char *weights)
+{
+    const char *kind = cli_file_kind(weights);
+    if (!kind) return "";
+    if (strcmp(kind, "a .npy array") == 0) return " (it is a .npy array: that is --input)";
+    if (strstr(kind, "image")) return " (it is an image: irv2 classify takes images)";
+    if (strstr(kind, "pickle") || strstr(kind, "zip"))
+        return " (it looks like a PyTorch file: irv2 reads safetensors; save the state_dict "
+               "with safetensors.torch.save_file)";
+    return "";
+}
+
+int cli_fail_model(irv2_status st, const irv2_context *ctx)
+{
+    const char *log = ctx ? irv2_context_build_log(ctx) : "";
+    cli_fail(st, NULL);
+    if (st == IRV2_ERR_BUILD && *log) fprintf(stderr, "build log:\n%s\n", log);
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_open_model(const cli_args *a, irv2_context **ctx, irv2_model **model)
+{
+    *ctx = NULL, *model = NULL;
+    irv2_status st = irv2_context_create(a->device, ctx);
+    if (st == IRV2_ERR_DEVICE_SPEC && (!a->device || !*a->device)) {
+        const char *env = getenv("IRV2_DEVICE");
+        cli_error("%s (from IRV2_DEVICE=%s; 'irv2 devices' lists the devices)", irv2_last_error(),
+                  env ? env : "");
+        return CLI_EXIT_FAILURE;
+    }
+    if (st == IRV2_ERR_DEVICE_SPEC) {
+        cli_error("%s ('irv2 devices' lists the devices)", irv2_last_error());
+        return CLI_EXIT_FAILURE;
+    }
+    irv2_model_options options = a->model;
+    if (!a->quiet) {
+        options.progress = cli_progress;
+        options.progress_user = NULL;
+    }
+    if (st == IRV2_OK) st = irv2_model_load(*ctx, a->weights, &options, model);
+    if (st == IRV2_OK) return 0;
+    if (st == IRV2_ERR_FORMAT && *ctx) {
+        const char *msg = irv2_last_error();
+        cli_error("%s%s", *msg ? msg : irv2_status_string(st), weights_hint(a->weights));
+    } else {
+        cli_fail_model(st, *ctx);
+    }
+    irv2_context_free(*ctx);
+    *ctx = NULL;
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_check_output(const char *command, const char *option, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_error("%s: %s %s: is a folder, not a file", command, option, path);
+        return -1;
+    }
+    char *dir = strdup(path);
+    if (!dir) {
+        cli_error("%s: out of host memory", command);
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) slash[1] = '\0';
+    else *slash = '\0';
+    int rc = 0;
+    if (stat(dir, &sb) != 0) {
+        cli_error("%s: %s %s: the folder %s %s", command, option, path, dir,
+                  errno == ENOENT ? "does not exist" : strerror(errno));
+        rc = -1;
+    } else if (!S_ISDIR(sb.st_mode)) {
+        cli_error("%s: %s %s: %s is not a folder", command, option, path, dir);
+        rc = -1;
+    } else if (access(dir, W_OK) != 0) {
+        cli_error("%s: %s %s: cannot write into the folder %s: %s", command, option, path, dir,
+                  strerror(errno));
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
+/* Length of the UTF-8 sequence at p (1 to 4; not overlong, no surrogates, at most U+10FFFF),
+ * or 0 when p does not start one. */
+static size_t utf8_length(const unsigned char *p)
+{
+    if (p[0] < 0x80) return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        unsigned lo = p[0] == 0xE0 ? 0xA0 : 0x80, hi = p[0] == 0xED ? 0x9F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        unsigned lo = p[0] == 0xF0 ? 0x90 : 0x80, hi = p[0] == 0xF4 ? 0x8F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4
+                                                                                            : 0;
+    }
+    return 0;
+}
+
+char *cli_utf8(const char *s, int *lossy)
+{
+    size_t n = strlen(s);
+    char *out = malloc(3 * n + 1); /* each invalid byte becomes the 3 bytes of U+FFFD */
+    if (lossy) *lossy = 0;
+    if (!out) return NULL;
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = utf8_length(p);
+        if (len == 0) {
+            memcpy(out + k, "\xEF\xBF\xBD", 3);
+            k += 3, p++;
+            if (lossy) *lossy = 1;
+        } else {
+            memcpy(out + k, p, len);
+            k += len, p += len;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+char *cli_base64(const char *s)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s), k = 0;
+    char *out = malloc((n + 2) / 3 * 4 + 1);
+    if (!out) return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        out[k++] = digits[v >> 18 & 63];
+        out[k++] = digits[v >> 12 & 63];
+        out[k++] = i + 1 < n ? digits[v >> 6 & 63] : '=';
+        out[k++] = i + 2 < n ? digits[v & 63] : '=';
+    }
+    out[k] = '\0';
+    return out;
+}
