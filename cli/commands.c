@@ -17,6 +17,9 @@ static const cli_choice tune_choices[] = {
     {"off", IRV2_TUNE_OFF, 0}, {"0", IRV2_TUNE_OFF, 1}, {"fast", IRV2_TUNE_FAST, 0},
     {"full", IRV2_TUNE_FULL, 0}, {NULL, 0, 0}};
 static const cli_choice crop_choices[] = {{"1", 1, 0}, {"10", 10, 0}, {"144", 144, 0}, {NULL, 0, 0}};
+static const cli_choice format_choices[] = {
+    {"table", CLI_FORMAT_TABLE, 0}, {"md", CLI_FORMAT_MD, 0}, {"csv", CLI_FORMAT_CSV, 0},
+    {"json", CLI_FORMAT_JSON, 0}, {"jsonl", CLI_FORMAT_JSONL, 0}, {NULL, 0, 0}};
 
 /* The options shared by the commands that load a model. */
 #define OPT_WEIGHTS_REQUIRED                                                                   \
@@ -84,21 +87,34 @@ static const cli_option bench_options[] = {
     {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(device),
      .metavar = "SPEC|all",
      .def_doc = "$IRV2_DEVICE, else the first GPU, else the first device",
-     .help = "The device to measure (as for run), or all: every device in turn."},
+     .help = "The device to measure (as for run), a comma-separated list of them, or all: "
+             "every device in turn."},
     OPT_WEIGHTS_SYNTHETIC,
     {.name = "batch", .letter = 'b', .kind = OPT_BATCHES, .metavar = "LIST", .def = "1",
      .help = "The batch sizes to measure, like 1,8."},
     {.name = "iters", .letter = 'n', .kind = OPT_COUNT, .offset = FIELD(iters), .metavar = "N",
-     .def = "5", .min = 1, .max = 100000, .help = "Timed runs per batch size."},
+     .def = "5", .min = 1, .max = 1000000,
+     .help = "The fewest timed runs per batch size."},
+    {.name = "time", .kind = OPT_SECONDS, .offset = FIELD(min_time), .metavar = "S",
+     .def = "0", .max = 86400,
+     .help = "Keep timing runs until S seconds have passed (and at least --iters runs)."},
+    {.name = "warmup", .kind = OPT_COUNT, .offset = FIELD(warmup), .metavar = "N", .def = "1",
+     .min = 0, .max = 10000, .help = "Untimed runs before the timed ones, per batch size."},
     {.name = "peak", .kind = OPT_FLAG, .offset = FIELD(peak),
-     .help = "Also measure the device's SGEMM peak, and each layer kind's share of it."},
+     .help = "Also measure the device's SGEMM peak (the median of 5 measurements), and each "
+             "layer kind's share of it."},
     {.name = "cold", .kind = OPT_FLAG, .offset = FIELD(cold),
      .help = "Also measure a start-up with empty irv2 and PoCL caches (tuning and compiling "
              "included)."},
     {.name = "layers", .kind = OPT_FLAG, .offset = FIELD(layers),
-     .help = "Also print every layer's device time."},
+     .help = "Also report every layer's device time (JSON: the \"layers\" rows)."},
     {.name = "json", .kind = OPT_STRING, .offset = FIELD(json_path), .metavar = "FILE",
-     .help = "Write the results to FILE as JSON."},
+     .help = "Write everything measured to FILE as JSON (also when an entry fails)."},
+    {.name = "format", .kind = OPT_CHOICE, .offset = FIELD(format), .choices = format_choices,
+     .def = "table",
+     .help = "What goes to stdout: a table, a markdown table, CSV, the JSON document, or one "
+             "JSON object per result (jsonl). With md, csv, json and jsonl the other lines go "
+             "to stderr."},
     OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option classify_options[] = {
@@ -171,13 +187,24 @@ const cli_command cli_commands[] = {
     {.name = "bench", .summary = "measure start-up, throughput, latency and each layer kind",
      .synopsis = "[--device SPEC|all] [--batch LIST] [--iters N] [--json FILE] [options]",
      .description = "Loads the network (synthetic weights unless --weights says otherwise) on "
-                    "each device and measures the start-up (context, weights, first run), then "
-                    "per batch size one warm-up run and --iters timed runs: images/s, the "
-                    "median, min and max latency, GFLOP/s, device memory, and the device time "
-                    "of each layer kind from one profiled run.",
+                    "each device and measures, per batch size: --warmup untimed runs, then at "
+                    "least --iters timed runs (and --time seconds): images/s, the latency's "
+                    "median, p90, p99, standard deviation, min and max, GFLOP/s, device "
+                    "memory, and the device time of each layer kind from one profiled run. "
+                    "The start-up (context, weights, first run) is measured too.\n\n"
+                    "A device or batch size that fails is recorded with its error and the "
+                    "others still run; the JSON file is written in every case and the exit "
+                    "status is then 1. A warning says when the latencies spread so much that "
+                    "the machine was probably busy.\n\n"
+                    "The JSON document holds irv2's version and commit, the time, the host, "
+                    "each device's name, vendor, driver, type and index, the settings (gemm, "
+                    "variant, tune, kernels), the run counts, every timed run, the statistics "
+                    "and the layer rows; what was not measured is null. bench/plot draws it.",
      .options = bench_options, .environment = 1,
      .examples = "irv2 bench --batch 1,8 --iters 10 --json bench.json\n"
-                 "irv2 bench --device all --peak --layers",
+                 "irv2 bench --device all --batch 1,8,32 --time 10 --peak --layers --json "
+                 "sweep.json\n"
+                 "irv2 bench --format md --batch 1,8",
      .run = cmd_bench},
     {.name = "classify", .summary = "top K classes of JPEG and PNG images",
      .synopsis = "--weights W [options] IMAGE...",

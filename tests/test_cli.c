@@ -8,7 +8,8 @@
  *    options, usage errors with exit status 2, bad environment variables, output paths
  *    checked before any device work, a file of the wrong kind named as such;
  *  - `eval --results-file` writes per-image CSV rows; `eval` on an empty folder stops early;
- *  - `devices` and `bench --json` succeed and print what they promise. */
+ *  - `devices` works; `bench --json` follows its schema, and a sweep with an injected failure
+ *    (IRV2_FAULT) and a device that does not exist still writes every entry, exiting 1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +19,10 @@
 
 #include "irv2.h"
 #include "net/synthetic.h"
+#include "runtime/fault.h"
 #include "testutil.h"
+
+#include <jansson.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -587,31 +591,216 @@ static void test_devices(void **state)
     result_free(&r);
 }
 
+/* ---- bench's JSON ---------------------------------------------------------------------- */
+
+static json_t *load_json(const char *path)
+{
+    json_error_t err;
+    json_t *doc = json_load_file(path, 0, &err);
+    if (!doc) fail_msg("%s: not JSON: %s (line %d)", path, err.text, err.line);
+    return doc;
+}
+
+static json_t *get(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) fail_msg("the JSON lacks \"%s\"", key);
+    return v;
+}
+
+static double get_number(const json_t *o, const char *key)
+{
+    json_t *v = get(o, key);
+    if (!json_is_number(v)) fail_msg("\"%s\" is not a number", key);
+    return json_number_value(v);
+}
+
+/* The document's parts every bench JSON has, whatever was measured. */
+static void check_document(const json_t *doc, size_t nresults)
+{
+    assert_string_equal(json_string_value(get(doc, "schema")), "irv2-bench/1");
+    const json_t *irv2 = get(doc, "irv2");
+    assert_string_equal(json_string_value(get(irv2, "version")), irv2_version());
+    assert_true(json_is_string(get(irv2, "commit")));
+    assert_int_equal(strlen(json_string_value(get(doc, "time"))), 20); /* 2026-01-02T03:04:05Z */
+    const json_t *host = get(doc, "host");
+    assert_true(json_is_string(get(host, "os")));
+    assert_true(get_number(host, "cpus") >= 1);
+    const json_t *settings = get(doc, "settings");
+    static const char *const keys[] = {"gemm", "variant", "tune", "kernels"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_true(json_is_string(get(settings, keys[i])));
+    assert_true(json_is_integer(get(settings, "warmup")));
+    assert_true(json_is_integer(get(settings, "min_iterations")));
+    assert_true(json_is_array(get(doc, "devices")));
+    assert_int_equal(json_array_size(get(doc, "results")), nresults);
+    assert_true(json_is_integer(get(doc, "failures")));
+}
+
+/* A measured result: its run counts, every timed run, the statistics in order. */
+static void check_measured(const json_t *r, unsigned warmup, unsigned iters)
+{
+    assert_string_equal(json_string_value(get(r, "status")), "ok");
+    assert_true(json_is_null(get(r, "error")));
+    assert_int_equal(get_number(r, "warmup"), warmup);
+    double n = get_number(r, "iterations");
+    assert_true(n >= iters);
+    const json_t *times = get(r, "times_ms");
+    assert_int_equal(json_array_size(times), (size_t)n);
+    const json_t *lat = get(r, "latency_ms");
+    double min = get_number(lat, "min"), median = get_number(lat, "median");
+    double p90 = get_number(lat, "p90"), p99 = get_number(lat, "p99"), max = get_number(lat, "max");
+    assert_true(min > 0 && min <= median && median <= p90 && p90 <= p99 && p99 <= max);
+    assert_true(n < 2 ? json_is_null(get(lat, "stddev")) : get_number(lat, "stddev") >= 0);
+    assert_true(get_number(r, "images_per_s") > 0);
+    assert_true(get_number(r, "gflops") > 0);
+    assert_true(json_is_boolean(get(r, "noisy")));
+    const json_t *kinds = get(r, "kinds");
+    assert_true(json_array_size(kinds) > 0);
+    int conv1x1 = 0;
+    size_t i;
+    const json_t *k;
+    json_array_foreach(kinds, i, k) {
+        conv1x1 |= strcmp(json_string_value(get(k, "kind")), "conv1x1") == 0;
+        /* a kind without arithmetic (a pool) has no GFLOP/s, and without --peak no fraction */
+        if (get_number(k, "gflop") == 0) assert_true(json_is_null(get(k, "gflops")));
+    }
+    assert_true(conv1x1);
+}
+
 static void test_bench_json(void **state)
 {
     cli_state *s = *state;
     char dir[4200], json[4300];
     case_dir(s, dir, sizeof dir);
     snprintf(json, sizeof json, "%s/f.json", dir);
-    cli_result r = run_cli(s, ARGS("bench", "--iters", "1", "--batch", "1", "--json", json), NULL);
-    print_message("%s", r.out);
+    cli_result r = run_cli(s, ARGS("bench", "--device", test_device(), "--iters", "3", "--warmup",
+                                   "2", "--batch", "1", "--layers", "--format", "jsonl", "--json",
+                                   json),
+                           NULL);
     assert_true(r.exited);
     assert_int_equal(r.code, 0);
+    /* stdout: one compact JSON object per result, the same as the file's */
+    json_error_t err;
+    json_t *line = json_loads(r.out, 0, &err);
+    if (!line) fail_msg("stdout is not one JSON object: %s\n%s", err.text, r.out);
     result_free(&r);
-    char *text = read_all(json);
-    if (!text) fail_msg("%s was not written", json);
-    static const char *const keys[] = {"images_per_s", "latency_ms", "median", "layers", "gflops"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        char quoted[64];
-        snprintf(quoted, sizeof quoted, "\"%s\"", keys[i]);
-        if (!strstr(text, quoted)) fail_msg("%s lacks %s:\n%s", json, quoted, text);
-    }
-    /* the layer breakdown is not empty: at least the 1x1 convolutions are listed */
-    assert_non_null(strstr(text, "\"kind\""));
-    assert_non_null(strstr(text, "conv1x1"));
-    free(text);
+    json_t *doc = load_json(json);
+    check_document(doc, 1);
+    const json_t *res = json_array_get(get(doc, "results"), 0);
+    assert_true(json_equal(line, (json_t *)res));
+    check_measured(res, 2, 3);
+    assert_int_equal(get_number(res, "batch"), 1);
+    /* --layers: one row per layer in execution order, the stem first */
+    const json_t *layers = get(res, "layers");
+    assert_true(json_array_size(layers) > 100);
+    assert_non_null(strstr(json_string_value(get(json_array_get(layers, 0), "layer")), "stem"));
+    /* what was not asked for is null, not 0 or -1 */
+    const json_t *dev = json_array_get(get(doc, "devices"), 0);
+    assert_true(json_is_string(get(dev, "name")) && json_is_string(get(dev, "driver")));
+    assert_true(json_is_string(get(dev, "vendor")) && json_is_string(get(dev, "type")));
+    assert_true(json_is_integer(get(dev, "index")));
+    assert_true(json_is_null(get(get(dev, "start_ms"), "cold")));
+    assert_true(get_number(get(dev, "start_ms"), "warm") > 0);
+    assert_true(json_is_null(get(dev, "sgemm_peak")));
+    assert_true(json_is_null(get(dev, "error")));
+    assert_int_equal(get_number(doc, "failures"), 0);
+    json_decref(line);
+    json_decref(doc);
     assert_int_equal(dir_entries(dir, "f.json"), 0); /* no temporary file left */
     remove(json);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* The device allocations (IRV2_FAULT=alloc counts) that bench makes before and after planning
+ * batch 2, measured in this process the way bench runs: batch 1 planned, run and profiled,
+ * then batch 2 planned. */
+static void count_allocations(unsigned *after_batch1, unsigned *after_batch2)
+{
+    irv2_context *ctx = NULL;
+    irv2_model *model = NULL;
+    irv2_model_options opt = {.gemm = IRV2_GEMM_NATIVE, .tune = IRV2_TUNE_OFF};
+    float *in = calloc((size_t)2 * IMAGE, sizeof(float)), out[2 * CLASSES];
+    assert_non_null(in);
+    irv2_fault_set(FAULT_ALLOC, 1000000000u); /* counts, never fails */
+    assert_int_equal(irv2_context_create(test_device(), &ctx), IRV2_OK);
+    assert_int_equal(irv2_model_load(ctx, "synthetic", &opt, &model), IRV2_OK);
+    assert_int_equal(irv2_model_run(model, in, 1, out, 0), IRV2_OK);
+    assert_int_equal(irv2_model_set_profiling(model, 1), IRV2_OK);
+    assert_int_equal(irv2_model_run(model, in, 1, out, 0), IRV2_OK);
+    assert_int_equal(irv2_model_set_profiling(model, 0), IRV2_OK);
+    *after_batch1 = irv2_fault_checks(FAULT_ALLOC);
+    assert_int_equal(irv2_model_run(model, in, 2, out, 0), IRV2_OK);
+    *after_batch2 = irv2_fault_checks(FAULT_ALLOC);
+    irv2_fault_clear();
+    irv2_model_free(model);
+    irv2_context_free(ctx);
+    free(in);
+}
+
+/* A sweep over a working device and one that does not exist, with an allocation fault
+ * injected in batch 2's plan: every entry is reported (CSV on stdout, JSON in the file), the
+ * failures with their errors, and the exit status is 1. */
+static void test_bench_sweep_failures(void **state)
+{
+    cli_state *s = *state;
+    unsigned k1, k2;
+    count_allocations(&k1, &k2);
+    print_message("  allocations: %u through batch 1, %u through batch 2\n", k1, k2);
+    assert_true(k2 > k1 + 2);
+    char dir[4200], json[4300], fault[64], devices[160];
+    case_dir(s, dir, sizeof dir);
+    snprintf(json, sizeof json, "%s/sweep.json", dir);
+    snprintf(fault, sizeof fault, "IRV2_FAULT=alloc:%u", k1 + (k2 - k1) / 2);
+    snprintf(devices, sizeof devices, "%s,7:7", test_device());
+    cli_result r = run_cli(s, ARGS("bench", "--device", devices, "--batch", "1,2", "--iters", "1",
+                                   "--gemm", "native", "--tune", "off", "--format", "csv", "--json",
+                                   json),
+                           fault);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 1);
+    /* stderr: one line per failed entry (after any progress lines) */
+    assert_non_null(strstr(r.err, ", batch 2: "));
+    assert_non_null(strstr(r.err, "cannot allocate"));
+    assert_non_null(strstr(r.err, "7:7, batch 1: "));
+    /* stdout: the CSV header and four rows, in the order measured */
+    static const char *const rows[] = {",1,ok,", ",2,failed,", ",1,failed,", ",2,failed,"};
+    const char *p = r.out;
+    assert_true(strncmp(p, "device,device_index,batch,status,", 33) == 0);
+    for (size_t i = 0; i < 4; i++) {
+        p = strchr(p, '\n');
+        assert_non_null(p);
+        p++;
+        char row[2048];
+        snprintf(row, sizeof row, "%.*s", (int)strcspn(p, "\n"), p);
+        if (!strstr(row, rows[i])) fail_msg("CSV row %zu \"%s\" lacks \"%s\"", i + 1, row, rows[i]);
+    }
+    result_free(&r);
+
+    json_t *doc = load_json(json);
+    check_document(doc, 4);
+    assert_int_equal(get_number(doc, "failures"), 3);
+    const json_t *results = get(doc, "results");
+    check_measured(json_array_get(results, 0), 1, 1);
+    for (size_t i = 1; i < 4; i++) {
+        const json_t *e = json_array_get(results, i);
+        assert_string_equal(json_string_value(get(e, "status")), "failed");
+        assert_true(json_is_string(get(e, "error")));
+        assert_true(json_is_null(get(e, "images_per_s")) && json_is_null(get(e, "latency_ms")));
+        assert_true(json_is_null(get(e, "times_ms")) && json_is_null(get(e, "kinds")));
+        assert_int_equal(get_number(e, "batch"), i == 2 ? 1 : 2);
+    }
+    assert_non_null(strstr(json_string_value(get(json_array_get(results, 1), "error")),
+                           "cannot allocate"));
+    assert_non_null(strstr(json_string_value(get(json_array_get(results, 2), "error")), "7:7"));
+    const json_t *devs = get(doc, "devices");
+    assert_int_equal(json_array_size(devs), 2);
+    assert_true(json_is_null(get(json_array_get(devs, 0), "error")));
+    assert_true(json_is_string(get(json_array_get(devs, 1), "error")));
+    assert_true(json_is_null(get(json_array_get(devs, 1), "name")));
+    json_decref(doc);
+    remove(json);
+    assert_int_equal(dir_entries(dir, NULL), 0);
     assert_int_equal(rmdir(dir), 0);
 }
 
@@ -675,7 +864,9 @@ static void test_help(void **state)
     result_free(&top);
     /* a few defaults, as the help states them */
     static const char *const want[][2] = {
-        {"bench", "--iters N"}, {"bench", "Default: 5."}, {"bench", "Default: synthetic."}, {"classify", "Default: 8."},
+        {"bench", "--iters N"}, {"bench", "Default: 5."}, {"bench", "--warmup N"},
+        {"bench", "--time S"}, {"bench", "--format table|md|csv|json|jsonl"},
+        {"bench", "Default: synthetic."}, {"classify", "Default: 8."},
         {"eval", "--results-file FILE"}, {"eval", "--crops 1|10|144"}, {"run", "Required."}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         cli_result h = run_cli(s, ARGS(want[i][0], "--help"), NULL);
@@ -723,7 +914,9 @@ static void test_usage_errors(void **state)
         {{"eval", "--crops", "7", "--weights", "w", "--data", "d"}, NULL, "--crops '7'",
          "1, 10 or 144"},
         {{"bench", "--batch", "1,,8"}, NULL, "--batch '1,,8'", NULL},
-        {{"bench", "--iters", "-1"}, NULL, "--iters '-1'", NULL},
+        {{"bench", "--time", "-1"}, NULL, "--time '-1'", NULL},
+        {{"bench", "--format", "xml"}, NULL, "--format 'xml'", "jsonl"},
+        {{"bench", "--device", "0,"}, NULL, "--device '0,'", NULL},
         {{"devices", "extra"}, NULL, "unexpected argument 'extra'", NULL},
         {{"help", "nosuch"}, NULL, "nosuch", NULL},
         {{"--frobnicate"}, NULL, "--frobnicate", NULL},
@@ -953,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_run_matches_golden),
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_bench_json),
+        cmocka_unit_test(test_bench_sweep_failures),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_option_forms),
