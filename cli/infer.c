@@ -140,11 +140,19 @@ irv2_status infer_run(const infer_job *job)
         cli_error("out of host memory for a batch of %u crops", b);
         st = IRV2_ERR_HOST_MEMORY;
     }
+    int planned = 0; /* the model has a plan for b crops */
     while (st == IRV2_OK) {
         unsigned n = fill_batch(&s);
         if (n == 0) break;
-        st = irv2_model_run(job->model, s.input, n, s.output, 1);
+        /* The last, partial batch runs padded with zero crops on the plan already made for b
+         * rather than making (and tuning) a plan for a batch size seen once. */
+        const unsigned run = planned ? b : n;
+        if (run > n)
+            memset(s.input + (size_t)n * IMAGE_FLOATS, 0,
+                   (run - n) * IMAGE_FLOATS * sizeof(float));
+        st = irv2_model_run(job->model, s.input, run, s.output, 1);
         if (st == IRV2_OK) collect(&s, n);
+        planned |= n == b;
     }
     irv2_image_free(&s.img);
     free(s.input);
