@@ -144,9 +144,10 @@ irv2_status infer_run(const infer_job *job)
     while (st == IRV2_OK) {
         unsigned n = fill_batch(&s);
         if (n == 0) break;
-        /* The last, partial batch runs padded with zero crops on the plan already made for b
-         * rather than making (and tuning) a plan for a batch size seen once. */
-        const unsigned run = planned ? b : n;
+        /* A partial batch (the last one, or the only one) runs padded with zero crops on the
+         * plan for b, when that plan is made already or the padding at most doubles the
+         * work, rather than making (and tuning) a plan for a batch size seen once. */
+        const unsigned run = planned || 2 * n > b ? b : n;
         if (run > n)
             memset(s.input + (size_t)n * IMAGE_FLOATS, 0,
                    (run - n) * IMAGE_FLOATS * sizeof(float));
