@@ -33,12 +33,8 @@ int conv_is_gemm(const conv_shape *s)
 
 conv_tiling conv_default_tiling(const irv2_context *ctx)
 {
-    cl_uint width = 8;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width,
-                        NULL) != CL_SUCCESS)
-        width = 8;
     /* One accumulator vector per register: 16 lanes with AVX-512, 8 otherwise. */
-    return (conv_tiling){width >= 16 ? 16 : 8, 8};
+    return (conv_tiling){ctx->facts.float_width >= 16 ? 16 : 8, 8};
 }
 
 /* The device's native float vector is 16 wide (AVX-512): it gets the wide tilings and, for

@@ -36,6 +36,7 @@ typedef struct binaries binaries;
 /* What irv2 asks of the device, read once when the context is made (ctx_read_facts). */
 typedef struct device_facts {
     int gpu;                /* CL_DEVICE_TYPE has the GPU bit (a device may have several) */
+    cl_uint float_width;    /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT */
     cl_ulong local_mem;     /* CL_DEVICE_LOCAL_MEM_SIZE */
     size_t max_group;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     size_t max_items[3];    /* CL_DEVICE_MAX_WORK_ITEM_SIZES, first three dimensions */

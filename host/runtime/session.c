@@ -112,6 +112,9 @@ irv2_status ctx_read_facts(irv2_context *ctx)
         err = clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof f->local_mem,
                               &f->local_mem, NULL);
     if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT,
+                              sizeof f->float_width, &f->float_width, NULL);
+    if (err == CL_SUCCESS)
         err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof f->max_group,
                               &f->max_group, NULL);
     /* A device with fewer than three dimensions returns fewer sizes: ask for the size first. */
