@@ -563,9 +563,9 @@ static irv2_status measure(bench *b, irv2_model *model, const device_run *d, uns
             if (have_load && cpus > 0)
                 snprintf(why, sizeof why, " (load average %.1f on %ld CPUs)", load[0], cpus);
             cli_error("bench: warning: %s, batch %u: the run times spread widely (stddev %.0f%% "
-                      "of the mean, max %.2fx the median): the machine was probably busy%s; the "
-                      "figures are noisy", d->have_info ? d->info.name : d->spec, batch,
-                      100.0 * cv, s.max / s.median, why);
+                      "of the mean, from %.2fx to %.2fx the median): the machine was probably "
+                      "busy%s; the figures are noisy", d->have_info ? d->info.name : d->spec,
+                      batch, 100.0 * cv, s.min / s.median, s.max / s.median, why);
         }
         *out = r;
     } else {

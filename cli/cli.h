@@ -64,6 +64,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The tuning mode from --tune, else $IRV2_TUNE, else fast; -1 (after printing the error)
  * when IRV2_TUNE holds something else. */
 int cli_resolve_tune(cli_args *a);
+/* Checks the environment variables read by model-loading commands before any work: a bad
+ * IRV2_KERNELS is a usage error (-1, printed); an IRV2_CACHE_DIR that cannot be written gets
+ * a warning. */
+int cli_check_environment(const char *command);
 /* The name of a resolved tuning mode: "off", "fast" or "full". */
 const char *cli_tune_name(irv2_tune_mode mode);
 

@@ -31,6 +31,38 @@ int cli_resolve_tune(cli_args *a)
     return -1;
 }
 
+int cli_check_environment(const char *command)
+{
+    /* IRV2_KERNELS as the library reads it, refused here as a usage error before any work */
+    static const char *const families[] = {"", "auto", "wg", "vec", "compact"};
+    const char *k = getenv("IRV2_KERNELS");
+    int known = !k;
+    for (size_t i = 0; k && i < sizeof families / sizeof families[0]; i++)
+        known |= strcmp(k, families[i]) == 0;
+    if (!known) {
+        cli_error("%s: IRV2_KERNELS=%s: expected auto, wg, vec or compact (or unset it)",
+                  command, k);
+        return -1;
+    }
+    /* a cache folder that cannot be written only costs time: warn, and go on without it */
+    const char *c = getenv("IRV2_CACHE_DIR");
+    if (!c || !*c || strcmp(c, "off") == 0) return 0;
+    char *dir = strdup(c);
+    struct stat sb;
+    while (dir && stat(dir, &sb) != 0 && errno == ENOENT) { /* the nearest existing folder */
+        char *slash = strrchr(dir, '/');
+        if (!slash) strcpy(dir, ".");
+        else if (slash == dir) slash[1] = '\0';
+        else *slash = '\0';
+    }
+    if (dir && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, W_OK) != 0))
+        cli_error("%s: warning: IRV2_CACHE_DIR=%s: %s is not a folder irv2 can write into: "
+                  "nothing is cached, so every start tunes and compiles again (set it to a "
+                  "writable folder, or to off)", command, c, dir);
+    free(dir);
+    return 0;
+}
+
 const char *cli_tune_name(irv2_tune_mode mode)
 {
     switch (mode) {

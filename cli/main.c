@@ -83,7 +83,9 @@ int main(int argc, char **argv)
     cli_args a;
     int rc = cli_parse(cmd, argc - 1, argv + 1, &a);
     if (rc == -1) rc = CLI_EXIT_OK; /* --help */
-    else if (rc == 0 && cmd->environment && cli_resolve_tune(&a) != 0) rc = CLI_EXIT_USAGE;
+    else if (rc == 0 && cmd->environment &&
+             (cli_resolve_tune(&a) != 0 || cli_check_environment(cmd->name) != 0))
+        rc = CLI_EXIT_USAGE;
     else if (rc == 0 && a.binaries && setenv("IRV2_BINARIES", a.binaries, 1) != 0)
         rc = cli_fail(IRV2_ERR_HOST_MEMORY, cmd->name);
     else if (rc == 0) rc = cmd->run(&a);

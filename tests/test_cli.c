@@ -922,6 +922,8 @@ static void test_usage_errors(void **state)
         {{"--frobnicate"}, NULL, "--frobnicate", NULL},
         {{"run", "-w", "synthetic", "-i", "x.npy", "-o", "y.npy"}, "IRV2_TUNE=fastest",
          "IRV2_TUNE=fastest", "off, fast or full"},
+        {{"run", "-w", "synthetic", "-i", "x.npy", "-o", "y.npy"}, "IRV2_KERNELS=gpu",
+         "IRV2_KERNELS=gpu", "expected auto, wg, vec or compact"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cli_result r = run_cli(s, cases[i].args, cases[i].env);
