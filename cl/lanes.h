@@ -22,6 +22,19 @@
 #error "SH must be 1 or 2"
 #endif
 
+/* EVEN2(a, b): the even lanes of a, then those of b (vectors of VW lanes), listed lane by
+ * lane. Compiled with optimisation this is the one two-input shuffle that
+ * (floatV)(a.even, b.even) gives; unoptimised, that concatenation widens each half with a
+ * shuffle whose upper mask lanes are undefined, and Oclgrind 21.10's uninitialised-value
+ * checker crashes (SIGSEGV) interpreting a shuffle mask lane that is undefined. */
+#if VW == 8
+#define EVEN2(a, b) ((floatV)((a).s0, (a).s2, (a).s4, (a).s6, (b).s0, (b).s2, (b).s4, (b).s6))
+#else
+#define EVEN2(a, b)                                                                            \
+    ((floatV)((a).s0, (a).s2, (a).s4, (a).s6, (a).s8, (a).sa, (a).sc, (a).se, (b).s0, (b).s2,  \
+              (b).s4, (b).s6, (b).s8, (b).sa, (b).sc, (b).se))
+#endif
+
 /* VW lanes of an input row, every SH-th float from p: with SH = 2, the even lanes of two
  * contiguous loads (reading up to 2*VW floats). */
 static floatV load_row(__global const float *p)
@@ -29,6 +42,7 @@ static floatV load_row(__global const float *p)
 #if SH == 1
     return vloadV(0, p);
 #else
-    return (floatV)(vloadV(0, p).even, vloadV(0, p + VW).even);
+    const floatV a = vloadV(0, p), b = vloadV(0, p + VW);
+    return EVEN2(a, b);
 #endif
 }
