@@ -15,6 +15,7 @@
 #include "testutil.h"
 
 #include <clblast_c.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1450,6 +1451,23 @@ static int group_teardown(void **state)
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Whether name matches one of the '|'-separated glob patterns in list. */
+static int matches_any(const char *name, const char *list)
+{
+    for (const char *p = list;;) {
+        const char *end = strchr(p, '|');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        char pattern[256];
+        if (len < sizeof pattern) {
+            memcpy(pattern, p, len);
+            pattern[len] = '\0';
+            if (fnmatch(pattern, name, 0) == 0) return 1;
+        }
+        if (!end) return 0;
+        p = end + 1;
+    }
+}
+
 int main(void)
 {
     struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 12];
@@ -1476,8 +1494,14 @@ int main(void)
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_gemm_block_shaped);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_sgemm_peak);
     if (t != COUNT(tests)) return 1;
-    /* IRV2_TEST_FILTER="*wg*" runs the tests whose names match (tools/oclgrind.sh) */
-    const char *filter = getenv("IRV2_TEST_FILTER");
-    if (filter && *filter) cmocka_set_test_filter(filter);
-    return cmocka_run_group_tests_name("test_kernels", tests, group_setup, group_teardown);
+    /* IRV2_TEST_FILTER and IRV2_TEST_SKIP hold '|'-separated glob patterns (fnmatch) on the
+     * test names: the tests that match a FILTER pattern (every test when unset) and no SKIP
+     * pattern run, in one context (tools/oclgrind.sh picks cases this way). */
+    const char *only = getenv("IRV2_TEST_FILTER"), *skip = getenv("IRV2_TEST_SKIP");
+    size_t kept = 0;
+    for (size_t i = 0; i < t; i++)
+        if ((!only || !*only || matches_any(tests[i].name, only)) &&
+            !(skip && *skip && matches_any(tests[i].name, skip)))
+            tests[kept++] = tests[i];
+    return _cmocka_run_group_tests("test_kernels", tests, kept, group_setup, group_teardown);
 }
