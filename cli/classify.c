@@ -1,8 +1,11 @@
-/* classify.c: `irv2 classify`: JPEG/PNG files in, the top K classes of each out (text or JSON
- * lines); a bad image is reported on stderr and the others still get their results. */
+/* classify.c: `irv2 classify`: JPEG/PNG files in, the top K classes of each out (text, or JSON
+ * lines in the order given); a bad image is reported on stderr (and as an error record in
+ * JSON) and the others still get their results. */
 #include "cli.h"
 #include "infer.h"
 
+#include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,10 @@ typedef struct classify_state {
     unsigned classes;
     unsigned *top;           /* a->top class indices */
     size_t failed;
+    /* --json prints records in the order given; a failure is found before the results of
+     * the images ahead of it come back, so its message waits here until they are out */
+    char **errors;           /* per image */
+    size_t next;             /* the first image whose record is not out yet */
 } classify_state;
 
 /* One class name per line; CRLF and a final newline (or none) are fine. */
@@ -30,7 +37,7 @@ static int labels_read(const char *path, labels *l)
     memset(l, 0, sizeof *l);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        cli_error("%s: cannot open the labels file", path);
+        cli_error("%s: cannot open the labels file: %s", path, strerror(errno));
         return -1;
     }
     size_t cap = 1 << 16, len = 0, got;
@@ -48,6 +55,13 @@ static int labels_read(const char *path, labels *l)
     if (!l->text || bad) {
         cli_error("%s: cannot read the labels file%s", path,
                   bad ? "" : " (too large or out of memory)");
+        free(l->text);
+        return -1;
+    }
+    if (memchr(l->text, '\0', len)) {
+        const char *kind = cli_file_kind(path);
+        cli_error("%s: not a text file of class names (one per line)%s%s%s", path,
+                  kind ? ": it is " : "", kind ? kind : "", kind ? "" : ": it holds NUL bytes");
         free(l->text);
         return -1;
     }
@@ -78,20 +92,6 @@ static void labels_free(labels *l)
     free(l->names);
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p == '\n') fputs("\\n", stdout);
-        else if (*p == '\t') fputs("\\t", stdout);
-        else if (*p == '\r') fputs("\\r", stdout);
-        else if (*p < 0x20 || *p == 0x7f) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
-
 /* The k most probable classes, most probable first, lower index first on ties. */
 static void top_k(const float *p, unsigned classes, unsigned k, unsigned *out)
 {
@@ -107,33 +107,84 @@ static void top_k(const float *p, unsigned classes, unsigned k, unsigned *out)
     }
 }
 
-static void print_image(classify_state *s, const char *path, const float *probs)
+/* {"image": path} (and "image_bytes" when the name is not UTF-8); NULL when out of memory. */
+static json_t *image_record(const char *path)
+{
+    int lossy;
+    char *name = cli_utf8(path, &lossy);
+    json_t *rec = name ? json_object() : NULL;
+    if (rec) json_object_set_new(rec, "image", json_string(name));
+    if (rec && lossy) {
+        char *b64 = cli_base64(path);
+        json_object_set_new(rec, "image_bytes", b64 ? json_string(b64) : json_null());
+        free(b64);
+    }
+    free(name);
+    return rec;
+}
+
+/* Prints a record as one line; JSON_REAL_PRECISION(6) gives probabilities as %.6g. */
+static void print_record(json_t *rec)
+{
+    char *line = rec ? json_dumps(rec, JSON_REAL_PRECISION(6)) : NULL;
+    if (line) puts(line);
+    else cli_error("classify: out of host memory for a JSON record");
+    free(line);
+    json_decref(rec);
+}
+
+static json_t *top_record(classify_state *s, const char *path, const float *probs, unsigned k)
+{
+    json_t *rec = image_record(path), *top = json_array();
+    for (unsigned i = 0; rec && top && i < k; i++) {
+        unsigned c = s->top[i];
+        const char *name = s->names->names ? s->names->names[c] : NULL;
+        char *label = name ? cli_utf8(name, NULL) : NULL;
+        json_t *entry = json_object();
+        json_object_set_new(entry, "class", json_integer(c));
+        json_object_set_new(entry, "label", label ? json_string(label) : json_null());
+        json_object_set_new(entry, "prob", isfinite(probs[c]) ? json_real(probs[c]) : json_null());
+        json_array_append_new(top, entry);
+        free(label);
+    }
+    if (rec) json_object_set_new(rec, "top", top);
+    else json_decref(top);
+    return rec;
+}
+
+/* The error records of the images before index that failed. */
+static void flush_errors(classify_state *s, size_t index)
+{
+    for (; s->next < index; s->next++) {
+        char *error = s->errors[s->next];
+        if (!error) continue;
+        json_t *rec = image_record(s->a->operands[s->next]);
+        if (rec) json_object_set_new(rec, "error", json_string(error));
+        print_record(rec);
+        free(error);
+        s->errors[s->next] = NULL;
+    }
+}
+
+static void print_image(classify_state *s, size_t index, const float *probs)
 {
     const cli_args *a = s->a;
+    const char *path = a->operands[index];
     unsigned k = a->top < s->classes ? a->top : s->classes;
     top_k(probs, s->classes, k, s->top);
     if (a->json) {
-        fputs("{\"image\": ", stdout);
-        json_string(path);
-        fputs(", \"top\": [", stdout);
+        flush_errors(s, index);
+        s->next = index + 1;
+        print_record(top_record(s, path, probs, k));
+        return;
     }
     for (unsigned i = 0; i < k; i++) {
         unsigned c = s->top[i];
         const char *name = s->names->names ? s->names->names[c] : NULL;
-        if (a->json) {
-            printf("%s{\"class\": %u, \"label\": ", i ? ", " : "", c);
-            if (name) json_string(name);
-            else fputs("null", stdout);
-            if (isfinite(probs[c])) printf(", \"prob\": %.6g}", probs[c]);
-            else fputs(", \"prob\": null}", stdout);
-        } else {
-            printf("%s: %.4f class %u", path, probs[c], c);
-            if (name) printf(" (%s)", name);
-            putchar('\n');
-        }
+        printf("%s: %.4f class %u", path, probs[c], c);
+        if (name) printf(" (%s)", name);
+        putchar('\n');
     }
-    if (a->json) fputs("]}\n", stdout);
-    fflush(stdout);
 }
 
 static void on_image(void *user, size_t index, const float *probs, const char *error)
@@ -141,13 +192,37 @@ static void on_image(void *user, size_t index, const float *probs, const char *e
     classify_state *s = user;
     const char *path = s->a->operands[index];
     if (probs) {
-        print_image(s, path, probs);
+        print_image(s, index, probs);
         return;
     }
     s->failed++;
+    /* the message names the file as the library words it ("F: ..."), or gets it in front */
     size_t n = strlen(path);
-    if (strncmp(error, path, n) == 0 && error[n] == ':') cli_error("%s", error);
-    else cli_error("%s: %s", path, error);
+    char *line = NULL;
+    const char *kind = cli_file_kind(path);
+    const char *hint = kind && !strstr(kind, "image") && strcmp(kind, "a folder") != 0 ? kind : NULL;
+    size_t cap = strlen(error) + n + (hint ? strlen(hint) : 0) + 32;
+    line = malloc(cap);
+    if (!line) {
+        cli_error("%s: %s", path, error);
+        return;
+    }
+    if (strncmp(error, path, n) == 0 && error[n] == ':') snprintf(line, cap, "%s", error);
+    else snprintf(line, cap, "%s: %s", path, error);
+    if (hint) snprintf(line + strlen(line), cap - strlen(line), " (it is %s)", hint);
+    cli_error("%s", line);
+    if (s->a->json && index < s->next) {
+        /* the records after it are out already (several devices): this one comes late
+         * rather than never */
+        json_t *rec = image_record(path);
+        if (rec) json_object_set_new(rec, "error", json_string(line));
+        print_record(rec);
+        free(line);
+    } else if (s->a->json && !s->errors[index]) {
+        s->errors[index] = line;
+    } else {
+        free(line);
+    }
 }
 
 int cmd_classify(cli_args *a)
@@ -155,10 +230,16 @@ int cmd_classify(cli_args *a)
     labels names = {0};
     irv2_context *ctx = NULL;
     irv2_model *model = NULL;
+    classify_state s = {a, &names, 0, NULL, 0, NULL, 0};
     int rc = CLI_EXIT_FAILURE;
     if (a->labels && labels_read(a->labels, &names) != 0) goto done;
+    s.errors = calloc(a->noperands, sizeof *s.errors);
+    if (!s.errors) {
+        cli_fail(IRV2_ERR_HOST_MEMORY, "classify");
+        goto done;
+    }
     if (cli_open_model(a, &ctx, &model) != 0) goto done;
-    classify_state s = {a, &names, infer_classes(model), NULL, 0};
+    s.classes = infer_classes(model);
     if (a->labels && names.count < s.classes) {
         cli_error("%s: has %zu class names, the model has %u classes", a->labels, names.count,
                   s.classes);
@@ -171,10 +252,13 @@ int cmd_classify(cli_args *a)
     }
     infer_job job = {model, a->operands, a->noperands, 1, a->batch, on_image, &s};
     irv2_status st = infer_run(&job);
-    free(s.top);
+    if (a->json) flush_errors(&s, a->noperands);
     if (st != IRV2_OK) cli_fail_model(st, ctx);
     else rc = s.failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 done:
+    for (size_t i = 0; s.errors && i < a->noperands; i++) free(s.errors[i]);
+    free(s.errors);
+    free(s.top);
     irv2_model_free(model);
     irv2_context_free(ctx);
     labels_free(&names);

@@ -126,8 +126,10 @@ static const cli_option classify_options[] = {
     {.name = "batch", .letter = 'b', .kind = OPT_COUNT, .offset = FIELD(batch), .metavar = "B",
      .def = "8", .min = 1, .max = 256, .help = "Images per device run."},
     {.name = "json", .kind = OPT_FLAG, .offset = FIELD(json),
-     .help = "One JSON object per image per line: {\"image\", \"top\": [{\"class\", "
-             "\"label\", \"prob\"}]}."},
+     .help = "One JSON object per image per line, in the order given: {\"image\", \"top\": "
+             "[{\"class\", \"label\", \"prob\"}]}, or {\"image\", \"error\"} for an image that "
+             "could not be read. A file name that is not UTF-8 is also given as "
+             "\"image_bytes\" (base64)."},
     OPT_DEVICE, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option eval_options[] = {
@@ -211,8 +213,8 @@ const cli_command cli_commands[] = {
      .description = "Decodes each image, applies timm's preprocessing (bicubic resize of the "
                     "shorter side to 333, centre crop 299, (x/255 - 0.5)/0.5), runs the images "
                     "in batches and prints the K most probable classes of each. An image that "
-                    "cannot be read gets one line on stderr; the others still get their "
-                    "results, and the exit status is 1.",
+                    "cannot be read gets one line on stderr (and an error record with --json); "
+                    "the others still get their results, and the exit status is 1.",
      .options = classify_options, .operands = "IMAGE...", .operands_noun = "images", .min_operands = 1, .environment = 1,
      .examples = "irv2 classify --weights irv2.safetensors --labels imagenet_classes.txt cat.jpg\n"
                  "irv2 classify --weights irv2.safetensors --json photos/*.jpg > top5.jsonl",

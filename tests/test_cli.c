@@ -7,7 +7,8 @@
  *  - the option parser: every command's --help (and `irv2 help CMD`), --opt=value, short
  *    options, usage errors with exit status 2, bad environment variables, output paths
  *    checked before any device work, a file of the wrong kind named as such;
- *  - `eval --results-file` writes per-image CSV rows; `eval` on an empty folder stops early;
+ *  - `classify --json` is valid JSON for any file name and records failed images in order;
+ *    `eval --results-file` writes per-image CSV rows; `eval` on an empty folder stops early;
  *  - `devices` works; `bench --json` follows its schema, and a sweep with an injected failure
  *    (IRV2_FAULT) and a device that does not exist still writes every entry, exiting 1. */
 #include <setjmp.h>
@@ -1078,16 +1079,49 @@ static void copy_image(const char *image, const char *dir, const char *leaf, cha
     assert_int_equal(fclose(out), 0);
 }
 
-/* eval --results-file: each image's top 5 as a CSV row in the list's order, a failed image
- * with its error, names quoted where they need it. */
-static void test_eval_results(void **state)
+/* classify --json: one valid JSON object per image in the order given, a name that is not
+ * UTF-8 replaced and also given as base64, failed images as error records; and eval
+ * --results-file: the same images as CSV rows. */
+static void test_classify_and_results(void **state)
 {
     cli_state *s = *state;
-    char dir[4200], good[4300], latin1[4300], list[4300], csv[4300];
-    cli_result r;
+    char dir[4200], good[4300], latin1[4300], missing[4300], list[4300], csv[4300];
     case_dir(s, dir, sizeof dir);
     copy_image("images/pattern_160x120.jpg", dir, "good \"1\".jpg", good, sizeof good);
     copy_image("images/pattern_100x50.png", dir, "caf\xe9.png", latin1, sizeof latin1);
+    snprintf(missing, sizeof missing, "%s/missing.png", dir);
+    cli_result r = run_cli(s, ARGS("classify", "-w", "synthetic:1", "--json", "--top", "3",
+                                   "-d", test_device(), "-q", "-b", "2", missing, good, latin1),
+                           NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, missing, NULL);
+    const char *p = r.out;
+    json_t *rec[3];
+    for (int i = 0; i < 3; i++) {
+        json_error_t err;
+        size_t len = strcspn(p, "\n");
+        assert_true(p[len] == '\n');
+        /* strict: jansson refuses invalid UTF-8 and lone surrogates */
+        rec[i] = json_loadb(p, len, 0, &err);
+        if (!rec[i]) fail_msg("line %d is not JSON: %s: %.*s", i + 1, err.text, (int)len, p);
+        p += len + 1;
+    }
+    assert_string_equal(p, "");
+    assert_string_equal(json_string_value(get(rec[0], "image")), missing);
+    assert_non_null(strstr(json_string_value(get(rec[0], "error")), "missing.png"));
+    assert_string_equal(json_string_value(get(rec[1], "image")), good);
+    assert_int_equal(json_array_size(get(rec[1], "top")), 3);
+    assert_null(json_object_get(rec[1], "image_bytes"));
+    char want[4400];
+    snprintf(want, sizeof want, "%s/caf\xef\xbf\xbd.png", dir);
+    assert_string_equal(json_string_value(get(rec[2], "image")), want);
+    assert_int_equal(json_array_size(get(rec[2], "top")), 3);
+    /* image_bytes: the name's bytes in base64 ("caf\xe9.png" ends the path) */
+    const char *b64 = json_string_value(get(rec[2], "image_bytes"));
+    assert_non_null(b64);
+    assert_int_equal(strlen(b64), (strlen(latin1) + 2) / 3 * 4);
+    for (int i = 0; i < 3; i++) json_decref(rec[i]);
+    result_free(&r);
 
     /* eval --results-file over a list of the same three images, label 0 */
     snprintf(list, sizeof list, "%s/val.txt", dir);
@@ -1154,7 +1188,7 @@ int main(void)
         cmocka_unit_test(test_option_forms),
         cmocka_unit_test(test_outputs_checked_first),
         cmocka_unit_test(test_wrong_files),
-        cmocka_unit_test(test_eval_results),
+        cmocka_unit_test(test_classify_and_results),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
