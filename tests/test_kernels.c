@@ -1451,7 +1451,8 @@ static int group_teardown(void **state)
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Whether name matches one of the '|'-separated glob patterns in list. */
+/* Whether name matches one of the '|'-separated glob patterns in list (a pattern of more than
+ * 255 characters matches nothing). */
 static int matches_any(const char *name, const char *list)
 {
     for (const char *p = list;;) {
