@@ -3,6 +3,8 @@
  * JSON) and the others still get their results. */
 #include "cli.h"
 #include "infer.h"
+#include "multidev.h"
+#include "ranks.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -29,6 +31,7 @@ typedef struct classify_state {
      * the images ahead of it come back, so its message waits here until they are out */
     char **errors;           /* per image */
     size_t next;             /* the first image whose record is not out yet */
+    size_t base;             /* this MPI rank's first image (0 in one process) */
 } classify_state;
 
 /* One class name per line; CRLF and a final newline (or none) are fine. */
@@ -190,6 +193,7 @@ static void print_image(classify_state *s, size_t index, const float *probs)
 static void on_image(void *user, size_t index, const float *probs, const char *error)
 {
     classify_state *s = user;
+    index += s->base; /* the job holds this rank's share of the images */
     const char *path = s->a->operands[index];
     if (probs) {
         print_image(s, index, probs);
@@ -228,9 +232,9 @@ static void on_image(void *user, size_t index, const float *probs, const char *e
 int cmd_classify(cli_args *a)
 {
     labels names = {0};
-    irv2_context *ctx = NULL;
-    irv2_model *model = NULL;
-    classify_state s = {a, &names, 0, NULL, 0, NULL, 0};
+    multi_models mm;
+    memset(&mm, 0, sizeof mm);
+    classify_state s = {a, &names, 0, NULL, 0, NULL, 0, 0};
     int rc = CLI_EXIT_FAILURE;
     if (a->labels && labels_read(a->labels, &names) != 0) goto done;
     s.errors = calloc(a->noperands, sizeof *s.errors);
@@ -238,8 +242,18 @@ int cmd_classify(cli_args *a)
         cli_fail(IRV2_ERR_HOST_MEMORY, "classify");
         goto done;
     }
-    if (cli_open_model(a, &ctx, &model) != 0) goto done;
-    s.classes = infer_classes(model);
+    /* MPI: this rank's contiguous share of the images, its output gathered to rank 0 */
+    size_t first = 0, mine = cli_mpi_share(a->noperands, &first);
+    s.base = s.next = first;
+    int opened = cli_devices_open(a, &mm);
+    if (!cli_mpi_all(opened == 0)) { /* every rank stops when one cannot open its device */
+        if (opened == 0 && cli_world.rank == 0)
+            cli_error("classify: another MPI rank could not open its device");
+        rc = opened ? opened : CLI_EXIT_FAILURE;
+        goto done;
+    }
+    rc = CLI_EXIT_FAILURE;
+    s.classes = infer_classes(mm.models[0]);
     if (a->labels && names.count < s.classes) {
         cli_error("%s: has %zu class names, the model has %u classes", a->labels, names.count,
                   s.classes);
@@ -250,17 +264,22 @@ int cmd_classify(cli_args *a)
         cli_fail(IRV2_ERR_HOST_MEMORY, "classify");
         goto done;
     }
-    infer_job job = {model, a->operands, a->noperands, 1, a->batch, on_image, &s};
-    irv2_status st = infer_run(&job);
-    if (a->json) flush_errors(&s, a->noperands);
-    if (st != IRV2_OK) cli_fail_model(st, ctx);
-    else rc = s.failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    infer_job job = {NULL, a->operands + first, mine, 1, a->batch, on_image, &s};
+    cli_capture out;
+    const int captured = cli_capture_begin(&out);
+    rc = mine ? cli_devices_infer(&mm, &job) : CLI_EXIT_OK;
+    if (a->json) flush_errors(&s, first + mine);
+    const int gathered = cli_capture_end(&out);
+    /* every rank's outcome: failed images, a failure that stopped a rank, devices redone */
+    unsigned long long c[3] = {s.failed, rc == CLI_EXIT_FAILURE || captured || gathered,
+                               rc == CLI_EXIT_REDONE};
+    cli_mpi_sum(c, 3);
+    rc = c[0] || c[1] ? CLI_EXIT_FAILURE : c[2] ? CLI_EXIT_REDONE : CLI_EXIT_OK;
 done:
     for (size_t i = 0; s.errors && i < a->noperands; i++) free(s.errors[i]);
     free(s.errors);
     free(s.top);
-    irv2_model_free(model);
-    irv2_context_free(ctx);
+    multi_models_free(&mm);
     labels_free(&names);
     return rc;
 }

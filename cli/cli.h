@@ -10,7 +10,7 @@
 #define CLI_MAX_BATCHES 16
 
 /* Exit statuses (documented in every --help and in irv2(1)). */
-enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_REDONE = 3 };
 
 /* Every option of every subcommand: one command's table (opt.h) names the fields it fills;
  * the others keep their zero value. */

@@ -37,6 +37,16 @@ static const cli_choice format_choices[] = {
      .def_doc = "$IRV2_DEVICE, else the first GPU, else the first device",                     \
      .help = "The OpenCL device: cpu, gpu, accelerator, an index from 'irv2 devices', or P:D "  \
              "(platform:device)."}
+/* run, classify, eval: also several devices, one model each (cli/multidev.c) */
+#define OPT_DEVICES                                                                            \
+    {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(device),            \
+     .metavar = "SPEC[,SPEC...]",                                                              \
+     .def_doc = "$IRV2_DEVICE, else the first GPU, else the first device",                     \
+     .help = "The OpenCL device (an index from 'irv2 devices', P:D, cpu, gpu or accelerator), " \
+             "or several: a comma-separated list, a type with more than one device of it, or " \
+             "all. Several devices each run a model and take the next images from one queue; " \
+             "results keep the input order, and the images of a device that fails go to the "  \
+             "others (exit status 3)."}
 #define OPT_GEMM                                                                               \
     {.name = "gemm", .kind = OPT_CHOICE, .offset = FIELD(model.gemm), .choices = gemm_choices, \
      .def = "auto",                                                                            \
@@ -81,7 +91,7 @@ static const cli_option run_options[] = {
              "checked before any device work)."},
     {.name = "softmax", .kind = OPT_FLAG, .offset = FIELD(softmax),
      .help = "Write probabilities instead of logits."},
-    OPT_DEVICE, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option bench_options[] = {
     {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(device),
@@ -130,7 +140,7 @@ static const cli_option classify_options[] = {
              "[{\"class\", \"label\", \"prob\"}]}, or {\"image\", \"error\"} for an image that "
              "could not be read. A file name that is not UTF-8 is also given as "
              "\"image_bytes\" (base64)."},
-    OPT_DEVICE, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option eval_options[] = {
     OPT_WEIGHTS_REQUIRED,
@@ -151,7 +161,7 @@ static const cli_option eval_options[] = {
      .help = "Write each image's top 5 classes and probabilities, its label and whether it was "
              "right as CSV (as timm's validate.py and inference.py do), in the data set's "
              "order; an image that could not be read gets its error."},
-    OPT_DEVICE, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option compile_options[] = {
     {.name = "out", .letter = 'o', .kind = OPT_STRING, .offset = FIELD(out), .metavar = "DIR",

@@ -3,6 +3,8 @@
  * --results-file each image's top 5 as CSV. */
 #include "cli.h"
 #include "infer.h"
+#include "multidev.h"
+#include "ranks.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +36,7 @@ typedef struct eval_state {
     FILE *results;
     char **errors;
     size_t next;
+    size_t base;             /* this MPI rank's first image (0 in one process) */
 } eval_state;
 
 static double now_s(void)
@@ -306,6 +309,7 @@ static void result_row(eval_state *s, size_t index, const float *probs, unsigned
 static void on_image(void *user, size_t index, const float *probs, const char *error)
 {
     eval_state *s = user;
+    index += s->base; /* the job holds this rank's share of the data set */
     if (!probs) {
         const char *path = s->d->paths[index];
         size_t n = strlen(path);
@@ -328,6 +332,30 @@ static void on_image(void *user, size_t index, const float *probs, const char *e
     progress(s, 0);
 }
 
+/* MPI: the rows of the other ranks (each its share, in rank order) appended to rank 0's
+ * results file; every rank calls it. Returns -1 when they could not be written. */
+static int gather_rows(eval_state *s)
+{
+    const int root = cli_world.rank == 0;
+    char *rows = NULL;
+    long len = 0;
+    if (!root) { /* this rank's rows, from its temporary file */
+        fflush(s->results);
+        len = fseek(s->results, 0, SEEK_END) == 0 ? ftell(s->results) : -1;
+        rows = len > 0 ? malloc((size_t)len) : NULL;
+        if (len > 0 && (!rows || fseek(s->results, 0, SEEK_SET) != 0 ||
+                        fread(rows, 1, (size_t)len, s->results) != (size_t)len))
+            len = 0;
+        if (len < 0) len = 0;
+    }
+    size_t total = 0;
+    char *all = cli_mpi_gather(rows ? rows : "", (size_t)len, &total);
+    free(rows);
+    int bad = root && (!all || fwrite(all, 1, total, s->results) != total);
+    free(all);
+    return cli_mpi_all(!bad) ? 0 : -1;
+}
+
 int cmd_eval(cli_args *a)
 {
     if (a->results_file && cli_check_output("eval", "--results-file", a->results_file) != 0)
@@ -345,24 +373,33 @@ int cmd_eval(cli_args *a)
         return CLI_EXIT_FAILURE;
     }
     for (; a->limit && d.count > a->limit; d.count--) free(d.paths[d.count - 1]);
-    irv2_context *ctx = NULL;
-    irv2_model *model = NULL;
-    eval_state s = {.d = &d, .tty = isatty(STDERR_FILENO), .quiet = a->quiet};
+    multi_models mm;
+    memset(&mm, 0, sizeof mm);
+    /* MPI: this rank's contiguous share of the images; rank 0 reports for all */
+    size_t first = 0, mine = cli_mpi_share(d.count, &first);
+    const int root = cli_world.rank == 0;
+    eval_state s = {.d = &d, .tty = isatty(STDERR_FILENO), .quiet = a->quiet || !root,
+                    .next = first, .base = first};
     char tmp[4200] = "";
     rc = CLI_EXIT_FAILURE;
     if (a->results_file) {
+        /* rank 0 writes the file; the other ranks' rows reach it at the end */
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", a->results_file, (long)getpid());
         s.errors = calloc(d.count, sizeof *s.errors);
-        s.results = s.errors ? fopen(tmp, "w") : NULL;
-        if (!s.results) {
-            cli_error("eval: --results-file %s: cannot write %s: %s", a->results_file, tmp,
-                      strerror(errno));
-            goto done;
-        }
-        results_header(s.results);
+        s.results = !s.errors ? NULL : root ? fopen(tmp, "w") : tmpfile();
+        if (!root) tmp[0] = '\0';
+        if (!s.results)
+            cli_error("eval: --results-file %s: cannot write %s: %s", a->results_file,
+                      root ? tmp : "a temporary file", strerror(errno));
+        else if (root) results_header(s.results);
     }
-    if (cli_open_model(a, &ctx, &model) != 0) goto done;
-    s.classes = infer_classes(model);
+    int opened = a->results_file && !s.results ? CLI_EXIT_FAILURE : cli_devices_open(a, &mm);
+    if (!cli_mpi_all(opened == 0)) { /* every rank stops when one cannot open its device */
+        if (opened == 0 && root) cli_error("eval: another MPI rank could not open its device");
+        rc = opened ? opened : CLI_EXIT_FAILURE;
+        goto done;
+    }
+    s.classes = infer_classes(mm.models[0]);
     unsigned max_label = 0;
     for (size_t i = 0; i < d.count; i++)
         if (d.labels[i] > max_label) max_label = d.labels[i];
@@ -371,28 +408,32 @@ int cmd_eval(cli_args *a)
                   s.classes);
         goto done;
     }
-    infer_job job = {model, (const char *const *)d.paths, d.count, a->crops, a->batch, on_image,
-                     &s};
+    infer_job job = {NULL, (const char *const *)d.paths + first, mine, a->crops, a->batch,
+                     on_image, &s};
     s.t0 = now_s();
     progress(&s, 0);
-    irv2_status st = infer_run(&job);
+    const int ran = mine ? cli_devices_infer(&mm, &job) : CLI_EXIT_OK;
     progress(&s, 1);
+    if (s.results) flush_errors(&s, first + mine);
+    /* every rank's counts, and its rows on rank 0 after rank 0's own */
+    unsigned long long c[6] = {s.done, s.failed, s.top1_wrong, s.top5_wrong,
+                               ran == CLI_EXIT_FAILURE, ran == CLI_EXIT_REDONE};
+    cli_mpi_sum(c, 6);
+    if (s.results && cli_world.size > 1 && gather_rows(&s) != 0) c[4]++;
     double secs = now_s() - s.t0;
-    if (st != IRV2_OK) {
-        cli_fail_model(st, ctx);
+    if (c[4]) goto done; /* the failure was reported where it happened */
+    if (!root) {
+        rc = c[1] || c[0] == 0 ? CLI_EXIT_FAILURE : c[5] ? CLI_EXIT_REDONE : CLI_EXIT_OK;
         goto done;
     }
-    size_t n = s.done;
-    printf("images: %zu evaluated, %zu failed, %u crop%s each\n", n, s.failed, a->crops,
+    size_t n = (size_t)c[0];
+    printf("images: %zu evaluated, %llu failed, %u crop%s each\n", n, c[1], a->crops,
            a->crops > 1 ? "s" : "");
-    printf("top-1 error: %.2f%% (%zu of %zu)\n", n ? 100.0 * s.top1_wrong / n : 0.0,
-           s.top1_wrong, n);
-    printf("top-5 error: %.2f%% (%zu of %zu)\n", n ? 100.0 * s.top5_wrong / n : 0.0,
-           s.top5_wrong, n);
-    printf("images/s: %.3f\n", secs > 0 ? (s.done + s.failed) / secs : 0.0);
-    rc = s.failed || n == 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    printf("top-1 error: %.2f%% (%llu of %zu)\n", n ? 100.0 * c[2] / n : 0.0, c[2], n);
+    printf("top-5 error: %.2f%% (%llu of %zu)\n", n ? 100.0 * c[3] / n : 0.0, c[3], n);
+    printf("images/s: %.3f\n", secs > 0 ? (c[0] + c[1]) / secs : 0.0);
+    rc = c[1] || n == 0 ? CLI_EXIT_FAILURE : c[5] ? CLI_EXIT_REDONE : CLI_EXIT_OK;
     if (s.results) {
-        flush_errors(&s, d.count);
         int bad = ferror(s.results) != 0;
         bad |= fclose(s.results) != 0;
         s.results = NULL;
@@ -409,8 +450,7 @@ done:
     if (*tmp) remove(tmp);
     for (size_t i = 0; s.errors && i < d.count; i++) free(s.errors[i]);
     free(s.errors);
-    irv2_model_free(model);
-    irv2_context_free(ctx);
+    multi_models_free(&mm);
     dataset_free(&d);
     return rc;
 }

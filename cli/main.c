@@ -1,6 +1,7 @@
 /* main.c: the irv2 command-line tool: `irv2 COMMAND [options]` dispatched through the command
  * table (commands.c), `irv2 help [COMMAND]`, `irv2 --version`, and the errors every command
  * prints the same way. */
+#include "ranks.h"
 #include "opt.h"
 
 #include <stdarg.h>
@@ -58,11 +59,15 @@ static int help(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* Commands that share their work among MPI ranks; the others run as one process. */
+static int shares_ranks(const cli_command *cmd)
 {
-    /* Line by line even into a pipe or a file, so that a CI log shows each result as it comes
-     * rather than everything at exit. */
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    return strcmp(cmd->name, "eval") == 0 || strcmp(cmd->name, "classify") == 0 ||
+           strcmp(cmd->name, "bench") == 0;
+}
+
+static int run_main(int argc, char **argv)
+{
     if (argc < 2) {
         cli_help_main(stderr);
         return CLI_EXIT_USAGE;
@@ -88,7 +93,23 @@ int main(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
     else if (rc == 0 && a.binaries && setenv("IRV2_BINARIES", a.binaries, 1) != 0)
         rc = cli_fail(IRV2_ERR_HOST_MEMORY, cmd->name);
-    else if (rc == 0) rc = cmd->run(&a);
+    else if (rc == 0 && cli_world.size > 1 && !shares_ranks(cmd)) {
+        if (cli_world.rank == 0)
+            cli_error("%s: does not share its work among MPI ranks (eval, classify and bench "
+                      "do): run it as one process", cmd->name);
+        rc = CLI_EXIT_USAGE;
+    } else if (rc == 0) rc = cmd->run(&a);
     free(a.operands);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* Line by line even into a pipe or a file, so that a CI log shows each result as it comes
+     * rather than everything at exit. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    cli_mpi_init(&argc, &argv);
+    int rc = run_main(argc, argv);
+    cli_mpi_finalize();
     return rc;
 }

@@ -27,7 +27,8 @@ static const cli_env environment[] = {
     {"IRV2_CLBLAST_TUNING", "A folder of CLBlast tuner results (JSON files) applied to the "
                             "device's CLBlast kernels."},
     {"IRV2_FAULT", "For tests: alloc:N, build:N or nocompiler makes the Nth device allocation "
-                   "or program build, and every later one, fail (or the compiler absent)."},
+                   "or program build, and every later one, fail (or the compiler absent); "
+                   "run:N makes the Nth model run fail as on a lost device."},
 };
 
 /* The exit statuses every command uses. */
@@ -38,6 +39,8 @@ static const cli_env exit_statuses[] = {
           "(the other images and entries still run and are reported)."},
     {"2", "A usage error: an unknown option, a missing or malformed value, a bad environment "
           "variable; nothing was run."},
+    {"3", "run, classify, eval on several devices: everything ran, but a device failed and its "
+          "images were run again on the others."},
 };
 
 /* ---- lookup --------------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* run.c: `irv2 run`: a .npy batch of images in, a .npy of logits or probabilities out. */
 #include "cli.h"
+#include "multidev.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,24 +43,21 @@ int cmd_run(cli_args *a)
         return CLI_EXIT_FAILURE;
     }
     unsigned batch = (unsigned)shape[0];
-    irv2_context *ctx = NULL;
-    irv2_model *model = NULL;
-    int rc = cli_open_model(a, &ctx, &model);
+    multi_models mm;
+    int rc = cli_devices_open(a, &mm);
     if (rc == 0) {
-        unsigned classes = irv2_model_num_classes(model);
+        unsigned classes = irv2_model_num_classes(mm.models[0]);
         output = malloc((size_t)batch * classes * sizeof(float));
         if (!output) {
             rc = cli_fail(IRV2_ERR_HOST_MEMORY, "run: the output");
-        } else if ((st = irv2_model_run(model, input, batch, output, a->softmax)) != IRV2_OK) {
-            rc = cli_fail_model(st, ctx);
-        } else {
+        } else if ((rc = cli_devices_run_array(&mm, input, batch, output, a->softmax)) !=
+                   CLI_EXIT_FAILURE) {
             uint64_t out_shape[2] = {batch, classes};
             st = irv2_npy_write(a->output, 2, out_shape, output);
-            rc = st == IRV2_OK ? CLI_EXIT_OK : cli_fail(st, NULL);
+            if (st != IRV2_OK) rc = cli_fail(st, NULL);
         }
     }
-    irv2_model_free(model);
-    irv2_context_free(ctx);
+    multi_models_free(&mm);
     free(input);
     free(output);
     return rc;

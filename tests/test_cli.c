@@ -462,6 +462,77 @@ static void test_bad_binaries(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Several devices (here the test device twice: two models, two queues, on any platform):
+ * classify and run give exactly the single-device output; a device lost mid-run
+ * (IRV2_FAULT=run:2) has its images run on the other, the same output, one stderr line, exit
+ * status 3; a malformed list is a usage error. */
+static void test_multiple_devices(void **state)
+{
+    cli_state *s = *state;
+    static const char *const leaves[] = {"cmyk_64x48.jpg", "cmyk_64x48_rgb.png",
+                                         "pattern_100x50.png", "pattern_160x120.jpg",
+                                         "pattern_1000x1000.png"};
+    char images[5][4096], two[80], dir[4200], out1[4300], out2[4300];
+    for (int i = 0; i < 5; i++) {
+        char leaf[128];
+        snprintf(leaf, sizeof leaf, "images/%s", leaves[i]);
+        snprintf(images[i], sizeof images[i], "%s", test_data_path(leaf));
+    }
+    snprintf(two, sizeof two, "%s,%s", test_device(), test_device());
+    /* untuned throughout (also the runs whose one variable is IRV2_FAULT) */
+    const char *tune = getenv("IRV2_TUNE");
+    char *old_tune = tune ? strdup(tune) : NULL;
+    assert_int_equal(setenv("IRV2_TUNE", "0", 1), 0);
+#define CLASSIFY(dev)                                                                          \
+    ARGS("classify", "--weights", "synthetic:1", "--batch", "2", "--top", "3", "-q",          \
+         "--device", dev, images[0], images[1], images[2], images[3], images[4])
+    cli_result one = run_cli(s, CLASSIFY(test_device()), "IRV2_TUNE=0");
+    assert_int_equal(one.code, 0);
+    cli_result both = run_cli(s, CLASSIFY(two), "IRV2_TUNE=0");
+    assert_int_equal(both.code, 0);
+    assert_string_equal(both.out, one.out);
+    assert_string_equal(both.err, "");
+    result_free(&both);
+    cli_result lost = run_cli(s, CLASSIFY(two), "IRV2_FAULT=run:2");
+    assert_int_equal(lost.code, 3);
+    assert_string_equal(lost.out, one.out);
+    expect_one_line(&lost, "failed: ", "go to the other devices");
+    result_free(&lost);
+    result_free(&one);
+#undef CLASSIFY
+
+    case_dir(s, dir, sizeof dir);
+    snprintf(out1, sizeof out1, "%s/one.npy", dir);
+    snprintf(out2, sizeof out2, "%s/two.npy", dir);
+    cli_result r1 = run_cli(s, ARGS("run", "-q", "--weights", "synthetic:1", "--input",
+                                    s->input2, "--output", out1, "--device", test_device()),
+                            "IRV2_TUNE=0");
+    cli_result r2 = run_cli(s, ARGS("run", "-q", "--weights", "synthetic:1", "--input",
+                                    s->input2, "--output", out2, "--device", two),
+                            "IRV2_TUNE=0");
+    assert_int_equal(r1.code, 0);
+    assert_int_equal(r2.code, 0);
+    unsigned nd1 = 0, nd2 = 0;
+    uint64_t sh1[8], sh2[8];
+    float *a = NULL, *b = NULL;
+    assert_int_equal(irv2_npy_read(out1, &nd1, sh1, &a), IRV2_OK);
+    assert_int_equal(irv2_npy_read(out2, &nd2, sh2, &b), IRV2_OK);
+    assert_int_equal(nd1, 2), assert_int_equal(nd2, 2);
+    assert_int_equal(sh1[0], 2), assert_int_equal(sh2[0], 2);
+    assert_memory_equal(a, b, 2 * CLASSES * sizeof(float)); /* bit for bit */
+    free(a), free(b);
+    result_free(&r1), result_free(&r2);
+
+    cli_result bad = run_cli(s, ARGS("run", "--weights", "synthetic:1", "--input", s->input2,
+                                     "--output", out2, "--device", "0,,1"), NULL);
+    assert_int_equal(bad.code, 2);
+    expect_one_line(&bad, "--device 0,,1", "list");
+    result_free(&bad);
+    if (old_tune) setenv("IRV2_TUNE", old_tune, 1);
+    else unsetenv("IRV2_TUNE");
+    free(old_tune);
+}
+
 static void test_bad_options(void **state)
 {
     cli_state *s = *state;
@@ -1175,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_bad_device_from_environment),
         cmocka_unit_test(test_bad_kernel_family),
         cmocka_unit_test(test_bad_binaries),
+        cmocka_unit_test(test_multiple_devices),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_unknown_command),
         cmocka_unit_test(test_failure_keeps_existing_output),

@@ -3,6 +3,7 @@
 #include "plan/model.h"
 
 #include "plan/tune.h"
+#include "runtime/fault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,9 @@ irv2_status irv2_model_run(irv2_model *m, const float *input, unsigned batch, fl
     if (!m || !input || !output)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_run: NULL argument");
     if (batch == 0) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_run: batch is 0");
+    if (fault_hit(FAULT_RUN))
+        return irv2_fail(IRV2_ERR_OPENCL, "device '%s': lost (injected: IRV2_FAULT=run)",
+                         m->ctx->info.name);
     unsigned fits = batch;
     irv2_status st = IRV2_OK;
     if (!m->plan || plan_batch(m->plan) != batch)

@@ -16,6 +16,7 @@ static const char *const kind_names[FAULT_KIND_COUNT] = {
     [FAULT_ALLOC] = "alloc",
     [FAULT_BUILD] = "build",
     [FAULT_NO_COMPILER] = "nocompiler",
+    [FAULT_RUN] = "run",
 };
 
 /* "alloc:3,build,nocompiler:2": unknown names and bad counts are ignored (the library never
@@ -73,6 +74,8 @@ int fault_hit(fault_kind kind)
     while (c > 1)
         if (atomic_compare_exchange_weak(&countdown[kind], &c, c - 1)) return 0;
     if (c == 0) return 0;
+    /* a run fault fails once: the thread that takes the last count */
+    if (kind == FAULT_RUN && !atomic_compare_exchange_strong(&countdown[kind], &c, 0)) return 0;
     atomic_fetch_add(&hits[kind], 1);
     return 1;
 }

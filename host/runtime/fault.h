@@ -3,10 +3,10 @@
  *
  * Two ways to arm a fault, both test-only:
  *   - irv2_fault_set(FAULT_ALLOC, 3) from a test linked against the library;
- *   - IRV2_FAULT="alloc:3,build:1,nocompiler" in the environment (read once, at the first
+ *   - IRV2_FAULT="alloc:3,build:1,nocompiler,run:2" in the environment (read once, at the first
  *     check), for the CLI. A kind without ":N" means ":1".
  * Countdown N arms the kind so that the first N - 1 checks pass and the Nth and every later
- * one fail, until it is cleared (countdown 0). A check costs a few atomic operations. The
+ * one fail, until it is cleared (countdown 0); FAULT_RUN fails the Nth check alone. A check costs a few atomic operations. The
  * state is process-wide; arm faults only while one thread uses the library. */
 #ifndef IRV2_FAULT_H
 #define IRV2_FAULT_H
@@ -16,6 +16,9 @@ typedef enum fault_kind {
     FAULT_BUILD,        /* program.c: the program is built from a deliberately broken source, so
                          * the build fails for real and its log is the compiler's */
     FAULT_NO_COMPILER,  /* program.c: the device is treated as CL_DEVICE_COMPILER_AVAILABLE false */
+    FAULT_RUN,          /* model.c: irv2_model_run fails as on a lost device (IRV2_ERR_OPENCL);
+                         * the Nth run only, in whichever thread makes it (devices sharing
+                         * work: one of them fails) */
     FAULT_KIND_COUNT
 } fault_kind;
 

@@ -1,0 +1,80 @@
+#!/bin/sh
+# tests/mpi/run.sh: the CLI across MPI ranks (cli/ranks.c): `mpirun -n 2` and `-n 3` of
+# classify (text, and JSON with an image that fails) and eval (with --results-file) print
+# exactly what one process prints (eval's images/s aside) and exit with the same status; a
+# rank that cannot open its device ends the job with one clear line, not a hang; commands that
+# do not share their work refuse to run under mpirun.
+# Environment (from ctest): IRV2_CLI, IRV2_TEST_DATA, IRV2_TEST_TMP. Exit 77 (skipped) without
+# mpirun.
+set -u
+cli=${IRV2_CLI:?}
+data=$(cd "${IRV2_TEST_DATA:?}" && pwd)
+command -v mpirun >/dev/null 2>&1 || { echo "mpi: no mpirun: skipped"; exit 77; }
+work=$(mktemp -d "${IRV2_TEST_TMP:-/tmp}/mpi.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export IRV2_TUNE=0 IRV2_CACHE_DIR="$work/cache"
+# Open MPI keeps allocations until exit that LeakSanitizer would report in an instrumented
+# build; the same commands run as one process above keep leak checking.
+mpi_asan="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+mpi() { ASAN_OPTIONS=$mpi_asan timeout 300 mpirun --allow-run-as-root --oversubscribe -x IRV2_TUNE \
+    -x IRV2_CACHE_DIR -x ASAN_OPTIONS "$@"; }
+fail=0
+check() { # name, then a command that must succeed
+    name=$1; shift
+    if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; fail=1; fi
+}
+
+images=$(ls "$data"/images/*.jpg "$data"/images/*.png | head -9)
+# shellcheck disable=SC2086
+"$cli" classify -q --weights synthetic:1 --batch 2 $images >"$work/one.txt"
+one_rc=$?
+# shellcheck disable=SC2086
+"$cli" classify -q --json --weights synthetic:1 --batch 2 $images "$work/missing.jpg" \
+    >"$work/one.jsonl" 2>/dev/null
+one_json_rc=$?
+i=0
+for f in $images; do echo "$f $((i % 3))"; i=$((i + 1)); done >"$work/list.txt"
+"$cli" eval -q --weights synthetic:1 --data "$work/list.txt" --batch 4 \
+    --results-file "$work/one.csv" | grep -v '^images/s' >"$work/eval-one.txt"
+
+for n in 2 3; do
+    # shellcheck disable=SC2086
+    mpi -n $n "$cli" classify -q --weights synthetic:1 --batch 2 $images >"$work/$n.txt" 2>"$work/$n.err"
+    rc=$?
+    check "classify, $n ranks: the same lines" cmp "$work/one.txt" "$work/$n.txt"
+    check "classify, $n ranks: the same status ($one_rc)" test "$rc" -eq "$one_rc"
+    # shellcheck disable=SC2086
+    mpi -n $n "$cli" classify -q --json --weights synthetic:1 --batch 2 $images "$work/missing.jpg" \
+        >"$work/$n.jsonl" 2>"$work/$n.jerr"
+    rc=$?
+    check "classify --json with a missing image, $n ranks: the same records" \
+        cmp "$work/one.jsonl" "$work/$n.jsonl"
+    check "classify --json, $n ranks: the same status ($one_json_rc)" test "$rc" -eq "$one_json_rc"
+    check "classify --json, $n ranks: one error line" test "$(grep -c 'missing.jpg' "$work/$n.jerr")" -eq 1
+    mpi -n $n "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" --batch 4 \
+        --results-file "$work/$n.csv" >"$work/eval-$n.raw" 2>"$work/eval-$n.err"
+    rc=$?
+    grep -v '^images/s' "$work/eval-$n.raw" >"$work/eval-$n.txt"
+    check "eval, $n ranks: exit 0" test "$rc" -eq 0
+    check "eval, $n ranks: the same report" cmp "$work/eval-one.txt" "$work/eval-$n.txt"
+    check "eval, $n ranks: the same --results-file" cmp "$work/one.csv" "$work/$n.csv"
+done
+
+# rank 1 cannot open its device: every rank stops, one line each from rank 1 and rank 0
+mpi -n 1 -x IRV2_DEVICE=0 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" : \
+    -n 1 -x IRV2_DEVICE=nosuch "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" \
+    >"$work/bad.txt" 2>"$work/bad.err"
+rc=$?
+check "a rank without its device: a failure, not a hang (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "a rank without its device: named" grep -q "nosuch" "$work/bad.err"
+check "a rank without its device: rank 0 says so" grep -q "another MPI rank could not open its device" "$work/bad.err"
+check "a rank without its device: no report" test ! -s "$work/bad.txt"
+
+mpi -n 2 "$cli" run --weights synthetic:1 --input "$work/x.npy" --output "$work/y.npy" \
+    >/dev/null 2>"$work/run.err"
+rc=$?
+check "run under mpirun: a usage error" test "$rc" -ne 0
+check "run under mpirun: says why" grep -q "does not share its work among MPI ranks" "$work/run.err"
+
+[ "$fail" -eq 0 ] && echo "mpi: all checks passed"
+exit "$fail"
