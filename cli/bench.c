@@ -5,6 +5,7 @@
  * its error and the sweep goes on; the JSON document (jansson) is written in every case. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "cli.h"
+#include "ranks.h"
 
 #include <ftw.h>
 #include <jansson.h>
@@ -467,10 +468,58 @@ static void print_result(const bench *b, const json_t *r)
     }
 }
 
+/* Under MPI every entry says which machine and rank measured it. */
+static void tag_rank(json_t *entry)
+{
+    if (cli_world.size < 2) return;
+    json_object_set_new(entry, "host", json_string(cli_world.host));
+    json_object_set_new(entry, "rank", json_integer(cli_world.rank));
+}
+
 static void add_result(bench *b, json_t *r)
 {
+    tag_rank(r);
     print_result(b, r);
     json_array_append_new(b->results, r);
+}
+
+/* MPI: every rank's devices, results, failures and noise on rank 0, appended to its own in
+ * rank order (each rank sends one JSON line). Returns -1 when they could not be gathered. */
+static int gather_ranks(bench *b)
+{
+    json_t *mine = json_pack("{s:O, s:O, s:i, s:b}", "devices", b->devices, "results",
+                             b->results, "failures", b->failures, "noisy", b->noisy);
+    char *line = cli_world.rank > 0 && mine ? json_dumps(mine, JSON_COMPACT) : NULL;
+    json_decref(mine);
+    size_t len = line ? strlen(line) : 0, total = 0;
+    if (line) line[len] = '\0';
+    char *text = NULL;
+    if (line && (text = malloc(len + 2))) {
+        memcpy(text, line, len);
+        text[len++] = '\n';
+    } else {
+        len = 0;
+    }
+    free(line);
+    char *all = cli_mpi_gather(text ? text : "", len, &total);
+    free(text);
+    int bad = cli_world.rank == 0 && !all;
+    for (char *p = all, *nl; p && *p; p = nl + 1) {
+        if (!(nl = strchr(p, '\n'))) break;
+        *nl = '\0';
+        json_t *r = json_loads(p, 0, NULL);
+        json_t *devs = json_object_get(r, "devices"), *res = json_object_get(r, "results");
+        if (!r || !json_is_array(devs) || !json_is_array(res)) bad = 1;
+        else {
+            json_array_extend(b->devices, devs);
+            json_array_extend(b->results, res);
+            b->failures += (int)json_integer_value(json_object_get(r, "failures"));
+            b->noisy |= json_is_true(json_object_get(r, "noisy"));
+        }
+        json_decref(r);
+    }
+    free(all);
+    return cli_mpi_all(!bad) ? 0 : -1;
 }
 
 /* A failed entry: recorded, reported on stderr as one line, and in the output. */
@@ -643,7 +692,9 @@ static void bench_device(bench *b, device_run *d)
         if (st == IRV2_ERR_BUILD && ctx && *irv2_context_build_log(ctx))
             fprintf(stderr, "build log:\n%s\n", irv2_context_build_log(ctx));
         close_model(&ctx, &model);
-        json_array_append_new(b->devices, device_json(d, error));
+        json_t *dj = device_json(d, error);
+        tag_rank(dj);
+        json_array_append_new(b->devices, dj);
         for (int i = 0; i < a->nbatches; i++) add_failure(b, d, a->batches[i], error);
         return;
     }
@@ -685,7 +736,9 @@ static void bench_device(bench *b, device_run *d)
             }
         }
     }
-    json_array_append_new(b->devices, device_json(d, NULL));
+    json_t *dj = device_json(d, NULL);
+    tag_rank(dj);
+    json_array_append_new(b->devices, dj);
     print_header(b, 1);
     for (int i = 0; i < a->nbatches; i++) {
         unsigned batch = a->batches[i];
@@ -787,6 +840,14 @@ int cmd_bench(cli_args *a)
         return CLI_EXIT_FAILURE;
     device_run *runs = calloc(MAX_DEVICES, sizeof *runs);
     if (!runs) return cli_fail(IRV2_ERR_HOST_MEMORY, "bench");
+    /* MPI ranks without --device: each the device of its place among its machine's ranks */
+    char by_rank[16];
+    unsigned count = 0;
+    if ((!a->device || !*a->device) && !getenv("IRV2_DEVICE") && cli_world.size > 1 &&
+        irv2_device_count(&count) == IRV2_OK && count > 0) {
+        snprintf(by_rank, sizeof by_rank, "%u", (unsigned)cli_world.local_rank % count);
+        a->device = by_rank;
+    }
     int ndev = device_list(a->device, runs, MAX_DEVICES);
     if (ndev < 0) {
         free(runs);
@@ -806,8 +867,14 @@ int cmd_bench(cli_args *a)
     char when[32] = "";
     struct tm tm;
     if (gmtime_r(&started, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    print_header(&b, 0);
+    if (cli_world.rank == 0) print_header(&b, 0);
+    /* MPI: the ranks' table lines reach rank 0's stdout in rank order, their entries its JSON */
+    cli_capture out;
+    int gathered = cli_capture_begin(&out);
     for (int i = 0; i < ndev; i++) bench_device(&b, &runs[i]);
+    gathered |= cli_capture_end(&out);
+    if (cli_world.size > 1) gathered |= gather_ranks(&b);
+    if (gathered) b.failures++;
 
     json_t *doc = json_object();
     json_object_set_new(doc, "schema", json_string("irv2-bench/1"));
@@ -821,15 +888,21 @@ int cmd_bench(cli_args *a)
     json_object_set_new(doc, "results", b.results);
     json_object_set_new(doc, "failures", json_integer(b.failures));
     json_object_set_new(doc, "noisy", json_boolean(b.noisy));
-    int rc = b.failures ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
-    char *text_doc = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
-    if (!text_doc) {
+    if (cli_world.size > 1) json_object_set_new(doc, "ranks", json_integer(cli_world.size));
+    unsigned long long failures = (unsigned long long)b.failures;
+    cli_mpi_sum(&failures, 1); /* every rank exits with the job's status */
+    int rc = failures ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    char *text_doc = cli_world.rank == 0 ? json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9))
+                                         : NULL;
+    if (cli_world.rank > 0) {
+        /* rank 0 reports and writes the document */
+    } else if (!text_doc) {
         rc = cli_fail(IRV2_ERR_HOST_MEMORY, "bench: the JSON document");
     } else {
         if (a->format == CLI_FORMAT_JSON) puts(text_doc);
         if (a->json_path && write_file(a->json_path, text_doc) != 0) rc = CLI_EXIT_FAILURE;
     }
-    if (b.failures && (!a->quiet || a->format == CLI_FORMAT_TABLE))
+    if (cli_world.rank == 0 && b.failures && (!a->quiet || a->format == CLI_FORMAT_TABLE))
         fprintf(b.info, "%d of %zu entries failed\n", b.failures, json_array_size(b.results));
     free(text_doc);
     json_decref(doc);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/mpi/run.sh: the CLI across MPI ranks (cli/ranks.c): `mpirun -n 2` and `-n 3` of
 # classify (text, and JSON with an image that fails) and eval (with --results-file) print
-# exactly what one process prints (eval's images/s aside) and exit with the same status; a
-# rank that cannot open its device ends the job with one clear line, not a hang; commands that
-# do not share their work refuse to run under mpirun.
+# exactly what one process prints (eval's images/s aside) and exit with the same status; bench
+# gathers every rank's entries into one JSON document; a rank that cannot open its device ends
+# the job with one clear line (a failed entry for bench), not a hang; commands that do not
+# share their work refuse to run under mpirun.
 # Environment (from ctest): IRV2_CLI, IRV2_TEST_DATA, IRV2_TEST_TMP. Exit 77 (skipped) without
 # mpirun.
 set -u
@@ -69,6 +70,31 @@ check "a rank without its device: a failure, not a hang (status $rc)" test "$rc"
 check "a rank without its device: named" grep -q "nosuch" "$work/bad.err"
 check "a rank without its device: rank 0 says so" grep -q "another MPI rank could not open its device" "$work/bad.err"
 check "a rank without its device: no report" test ! -s "$work/bad.txt"
+
+# bench: one JSON document with every rank's entries, each with its host and rank; a rank
+# whose device does not exist is a failed entry of the same document, and the job exits 1
+mpi -n 2 "$cli" bench -q --batch 1 --iters 1 --json "$work/bench.json" >"$work/bench.txt" 2>&1
+rc=$?
+check "bench, 2 ranks: exit 0" test "$rc" -eq 0
+check "bench, 2 ranks: one document, an entry per rank" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["ranks"] == 2 and d["failures"] == 0, d
+assert sorted(r["rank"] for r in d["results"]) == [0, 1], d["results"]
+assert all(r["host"] and r["batch"] == 1 and r["images_per_s"] > 0 for r in d["results"])
+assert sorted(x["rank"] for x in d["devices"]) == [0, 1]
+' "$work/bench.json"
+mpi -n 1 "$cli" bench -q --batch 1 --iters 1 --json "$work/bench-bad.json" : \
+    -n 1 -x IRV2_DEVICE=nosuch "$cli" bench -q --batch 1 --iters 1 >/dev/null 2>"$work/bench-bad.err"
+rc=$?
+check "bench with a rank's device missing: exit 1 (status $rc)" test "$rc" -eq 1
+check "bench with a rank's device missing: the failure is an entry" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["failures"] == 1, d
+bad = [r for r in d["results"] if r.get("error")]
+assert len(bad) == 1 and bad[0]["rank"] == 1 and "nosuch" in bad[0]["error"], d["results"]
+' "$work/bench-bad.json"
 
 mpi -n 2 "$cli" run --weights synthetic:1 --input "$work/x.npy" --output "$work/y.npy" \
     >/dev/null 2>"$work/run.err"
