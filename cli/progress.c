@@ -52,7 +52,8 @@ void cli_progress(void *user, const irv2_progress *p)
         state.stage_t0 = t, state.shown = 0, state.last_print = -1e9;
     }
     int last = p->done >= p->total;
-    if (state.tty ? t - state.stage_t0 < TTY_DELAY_S && !state.shown
+    /* on a terminal a stage that measures on the device (a first run) shows at once */
+    if (state.tty ? t - state.stage_t0 < TTY_DELAY_S && !state.shown && p->measured == 0
                   : last ? !state.shown
                          : t - state.stage_t0 < LOG_INTERVAL_S ||
                                t - state.last_print < LOG_INTERVAL_S)

@@ -143,14 +143,16 @@ typedef enum irv2_tune_mode {
 } irv2_tune_mode;
 
 /* Where the building of a plan stands (irv2_model_options.progress), reported after each
- * layer of each stage. */
+ * layer of each stage, and while tuning also after each candidate timed (done unchanged,
+ * measured one more), so that a first run reports within about a second. */
 typedef struct irv2_progress {
     const char *stage;       /* "tuning" (choosing kernels), "compiling" (building programs) */
     unsigned batch;          /* the batch size the plan is for */
     unsigned done, total;    /* layers of this stage done, of total */
-    const char *layer;       /* the layer just done */
+    const char *layer;       /* the layer just done (or, after a candidate, being tuned) */
     double elapsed_s;        /* since the plan began */
     double eta_s;            /* estimated seconds left in this stage; < 0 when unknown */
+    unsigned measured;       /* candidates timed on the device so far in this plan */
 } irv2_progress;
 typedef void (*irv2_progress_fn)(void *user, const irv2_progress *progress);
 

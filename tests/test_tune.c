@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "plan/progress.h"
 #include "plan/tune.h"
 #include "runtime/cache.h"
 #include "runtime/table.h"
@@ -224,6 +225,12 @@ static void test_tune_modes(void **state)
     assert_int_equal(tune_mode_resolve((irv2_tune_mode)9, &m), IRV2_ERR_INVALID_ARGUMENT);
 }
 
+static void count_report(void *user, const irv2_progress *p)
+{
+    (void)p;
+    ++*(unsigned *)user;
+}
+
 /* Fast mode times a short list: its choice is one of the fast tilings (or another family);
  * its decision is saved at once (before the tuner is freed) under a key of its own, and a
  * full decision for the same conv, once there, is what fast mode takes. */
@@ -234,8 +241,18 @@ static void test_fast_mode(void **state)
     job.tune = IRV2_TUNE_FAST;
     tuner *t;
     conv_form fast, full;
+    progress pr;
+    unsigned reports = 0;
+    progress_begin(&pr, count_report, &reports, 1);
+    progress_stage(&pr, "tuning", 1);
     assert_ok(tuner_create(g_ctx, &t));
+    tuner_report_to(t, &pr, "a conv");
     assert_ok(tune_choose(t, &job, &fast));
+    /* each candidate timed was reported, as the plan's layer in progress */
+    assert_true(reports > 0);
+    assert_int_equal(pr.p.measured, reports);
+    assert_int_equal(pr.p.done, 0);
+    assert_string_equal(pr.p.layer, "a conv");
     size_t len;
     char *text = cache_read(g_path, &len); /* already on disk: the tuner is still open */
     assert_non_null(text);

@@ -181,6 +181,7 @@ static irv2_status choose_forms(plan *p)
     irv2_status st = tuner_create(p->ctx, &t);
     for (int k = 0; st == IRV2_OK && k < p->nsteps; k++) {
         if (p->steps[k].layer->kind != LAYER_CONV) continue;
+        tuner_report_to(t, &p->progress, p->steps[k].name);
         st = choose_form(p, t, &p->steps[k]);
         if (st == IRV2_OK) progress_step(&p->progress, p->steps[k].name);
     }

@@ -13,7 +13,7 @@ static double now_s(void)
 
 void progress_begin(progress *pr, irv2_progress_fn fn, void *user, unsigned batch)
 {
-    *pr = (progress){fn, user, {"", batch, 0, 0, "", 0.0, -1.0}, now_s(), 0.0};
+    *pr = (progress){fn, user, {"", batch, 0, 0, "", 0.0, -1.0, 0}, now_s(), 0.0};
     pr->stage_t0 = pr->t0;
 }
 
@@ -32,5 +32,16 @@ void progress_step(progress *pr, const char *layer)
     pr->p.layer = layer;
     pr->p.elapsed_s = t - pr->t0;
     pr->p.eta_s = pr->p.done < pr->p.total ? spent / pr->p.done * (pr->p.total - pr->p.done) : 0.0;
+    pr->fn(pr->user, &pr->p);
+}
+
+void progress_measured(progress *pr, const char *layer)
+{
+    if (!pr->fn) return;
+    const double t = now_s(), spent = t - pr->stage_t0;
+    pr->p.measured++;
+    pr->p.layer = layer;
+    pr->p.elapsed_s = t - pr->t0;
+    pr->p.eta_s = pr->p.done > 0 ? spent / pr->p.done * (pr->p.total - pr->p.done) : -1.0;
     pr->fn(pr->user, &pr->p);
 }

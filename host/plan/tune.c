@@ -4,6 +4,7 @@
  * and saved to tuning.txt at once. */
 #include "plan/tune.h"
 
+#include "plan/progress.h"
 #include "plan/timing.h"
 #include "runtime/binaries.h"
 #include "runtime/table.h"
@@ -29,7 +30,17 @@ enum { WS_IN, WS_OUT, WS_SCRATCH, WS_WEIGHTS, WS_BIAS, WS_COUNT };
 struct tuner {
     irv2_context *ctx;
     workspace ws[WS_COUNT];
+    progress *progress;        /* where each candidate timed is reported, or NULL */
+    const char *layer;
 };
+
+void tuner_report_to(tuner *t, progress *pr, const char *layer)
+{
+    t->progress = pr, t->layer = layer;
+}
+
+/* Times one candidate and reports it. */
+static double measure_reported(tuner *t, const tune_job *job, const conv_form *f);
 
 irv2_status tune_mode_resolve(irv2_tune_mode mode, irv2_tune_mode *out)
 {
@@ -199,6 +210,13 @@ static double measure(tuner *t, const tune_job *job, const conv_form *f)
     return secs;
 }
 
+static double measure_reported(tuner *t, const tune_job *job, const conv_form *f)
+{
+    double s = measure(t, job, f);
+    if (t->progress) progress_measured(t->progress, t->layer);
+    return s;
+}
+
 static void format_form(const conv_form *f, char *dst, size_t cap)
 {
     if (f->method == CONV_CLBLAST) snprintf(dst, cap, "%s", conv_method_name(f->method));
@@ -250,7 +268,7 @@ static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, siz
     irv2_status st = reserve_for(t, job, c, n);
     *found = 0;
     for (size_t i = 0; st == IRV2_OK && i < n; i++) {
-        double s = measure(t, job, &c[i]);
+        double s = measure_reported(t, job, &c[i]);
         if (s > 0 && (best_s < 0 || s < best_s)) best_s = s, *best = c[i];
     }
     conv_form more[CONV_MAX_LAUNCHES];
@@ -260,7 +278,7 @@ static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, siz
     size_t nmore = refine ? conv_refinements(&job->shape, best, more, CONV_MAX_LAUNCHES) : 0;
     if (st == IRV2_OK && nmore) st = reserve_for(t, job, more, nmore);
     for (size_t i = 0; st == IRV2_OK && i < nmore; i++) {
-        double s = measure(t, job, &more[i]);
+        double s = measure_reported(t, job, &more[i]);
         if (s > 0 && s < best_s) best_s = s, *best = more[i];
     }
     *found = best_s > 0;

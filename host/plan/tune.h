@@ -23,6 +23,9 @@ typedef struct tune_job {
 typedef struct tuner tuner;
 
 irv2_status tuner_create(irv2_context *ctx, tuner **out);
+/* Reports each candidate timed to pr (progress.h) as a candidate of layer; NULL: none. */
+typedef struct progress progress;
+void tuner_report_to(tuner *t, progress *pr, const char *layer);
 /* The form to run the job with. IRV2_GEMM_CLBLAST: CLBlast where it has a form; otherwise
  * (and for IRV2_GEMM_NATIVE and IRV2_GEMM_AUTO, which also times CLBlast) the fastest measured
  * candidate, or the one measured before (saved to disk at once). IRV2_TUNE_OFF skips
