@@ -36,6 +36,9 @@ typedef struct cli_args {
     const char *labels, *data, *results_file;
     unsigned top, batch, crops, limit;
     int json;
+    /* export-synthetic */
+    unsigned seed, classes;
+    int dtype;
     /* operands (classify's images) */
     const char **operands;
     size_t noperands;
@@ -51,6 +54,7 @@ int cmd_classify(cli_args *a);
 int cmd_eval(cli_args *a);
 int cmd_compile(cli_args *a);
 int cmd_preprocess(cli_args *a);
+int cmd_export_synthetic(cli_args *a);
 
 /* irv2's version and the git commit the CLI was built from ("unknown" outside a git tree). */
 const char *cli_commit(void);

@@ -17,6 +17,11 @@ static const cli_choice tune_choices[] = {
     {"off", IRV2_TUNE_OFF, 0}, {"0", IRV2_TUNE_OFF, 1}, {"fast", IRV2_TUNE_FAST, 0},
     {"full", IRV2_TUNE_FULL, 0}, {NULL, 0, 0}};
 static const cli_choice crop_choices[] = {{"1", 1, 0}, {"10", 10, 0}, {"144", 144, 0}, {NULL, 0, 0}};
+static const cli_choice layout_choices[] = {{"seed", IRV2_VARIANT_SEED, 0},
+                                            {"tf", IRV2_VARIANT_TF, 0}, {NULL, 0, 0}};
+static const cli_choice dtype_choices[] = {{"F32", 0, 0}, {"F16", 1, 0}, {"BF16", 2, 0},
+                                           {NULL, 0, 0}};
+static const cli_choice class_choices[] = {{"1000", 1000, 0}, {"1001", 1001, 0}, {NULL, 0, 0}};
 static const cli_choice format_choices[] = {
     {"table", CLI_FORMAT_TABLE, 0}, {"md", CLI_FORMAT_MD, 0}, {"csv", CLI_FORMAT_CSV, 0},
     {"json", CLI_FORMAT_JSON, 0}, {"jsonl", CLI_FORMAT_JSONL, 0}, {NULL, 0, 0}};
@@ -179,6 +184,21 @@ static const cli_option preprocess_options[] = {
              "given)."},
     OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
 
+static const cli_option export_options[] = {
+    {.name = "output", .letter = 'o', .kind = OPT_STRING, .offset = FIELD(output),
+     .metavar = "F.safetensors", .required = 1, .help = "The checkpoint to write."},
+    {.name = "seed", .kind = OPT_COUNT, .offset = FIELD(seed), .metavar = "N", .def = "1",
+     .min = 0, .max = 4294967295u, .help = "The seed: the weights of synthetic:N."},
+    {.name = "variant", .kind = OPT_CHOICE, .offset = FIELD(model.variant),
+     .choices = layout_choices, .def = "seed",
+     .help = "The layout: seed (the design document's names) or tf (timm's names)."},
+    {.name = "classes", .kind = OPT_CHOICE, .offset = FIELD(classes), .choices = class_choices,
+     .def = "1000", .help = "The classifier's outputs: 1000, or 1001 (tf only: a TF-slim "
+                            "head with the background class)."},
+    {.name = "dtype", .kind = OPT_CHOICE, .offset = FIELD(dtype), .choices = dtype_choices,
+     .def = "F32", .help = "The tensors' type; F16 and BF16 are rounded to nearest even."},
+    OPT_HELP_ENTRY, OPT_END};
+
 const cli_command cli_commands[] = {
     {.name = "devices", .summary = "list OpenCL platforms and devices", .synopsis = "",
      .description = "Lists every OpenCL device over all platforms: its name, type, vendor, "
@@ -260,4 +280,14 @@ const cli_command cli_commands[] = {
      .options = preprocess_options, .operands = "IMAGE...", .operands_noun = "images", .min_operands = 1,
      .examples = "irv2 preprocess --output x.npy cat.jpg dog.png",
      .run = cmd_preprocess},
+    {.name = "export-synthetic", .summary = "the synthetic weights as a safetensors checkpoint",
+     .synopsis = "--output F.safetensors [options]",
+     .description = "Writes the deterministic weights that --weights synthetic:N builds in "
+                    "memory as a safetensors checkpoint in either layout, so that the "
+                    "checkpoint path can be tried with no download and no PyTorch. Loading "
+                    "the F32 file gives the same weights, bit for bit. No device is used.",
+     .options = export_options,
+     .examples = "irv2 export-synthetic --output synthetic.safetensors\n"
+                 "irv2 export-synthetic --variant tf --dtype F16 --output tf16.safetensors",
+     .run = cmd_export_synthetic},
     {.name = NULL}};

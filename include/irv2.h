@@ -171,6 +171,14 @@ irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
                             const irv2_model_options *options, irv2_model **out);
 void irv2_model_free(irv2_model *model);
 
+/* Writes the deterministic synthetic weights of seed (what "synthetic:SEED" builds in memory)
+ * as a safetensors checkpoint at path, in the variant's layout (IRV2_VARIANT_SEED, or
+ * IRV2_VARIANT_TF: timm's names) with classes outputs (1000; or 1001 for tf, a TF-slim head),
+ * as dtype "F32", "F16" or "BF16" (rounded to nearest even). Loading the F32 file gives the
+ * same weights bit for bit. The file appears complete or not at all. */
+irv2_status irv2_synthetic_save(const char *path, uint64_t seed, irv2_variant variant,
+                                unsigned classes, const char *dtype);
+
 unsigned irv2_model_num_classes(const irv2_model *model);
 irv2_variant irv2_model_variant(const irv2_model *model);
 /* 1 when output 0 is TF-slim's background class (1001 classes), so that output k is

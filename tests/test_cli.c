@@ -533,6 +533,54 @@ static void test_multiple_devices(void **state)
     free(old_tune);
 }
 
+/* export-synthetic writes what synthetic:1 builds: run on the F32 file gives the logits of
+ * --weights synthetic:1 bit for bit; an F16 file loads; a 1001-class seed head and a folder
+ * that does not exist are refused in one line. */
+static void test_export_synthetic(void **state)
+{
+    cli_state *s = *state;
+    char dir[4200], ckpt[4300], f16[4300], from_file[4300], from_memory[4300], bad[4300];
+    case_dir(s, dir, sizeof dir);
+    snprintf(ckpt, sizeof ckpt, "%s/seed1.safetensors", dir);
+    snprintf(f16, sizeof f16, "%s/seed1_f16.safetensors", dir);
+    snprintf(from_file, sizeof from_file, "%s/file.npy", dir);
+    snprintf(from_memory, sizeof from_memory, "%s/memory.npy", dir);
+    snprintf(bad, sizeof bad, "%s/no/such/folder/x.safetensors", dir);
+    cli_result r = run_cli(s, ARGS("export-synthetic", "--output", ckpt), NULL);
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    r = run_cli(s, ARGS("export-synthetic", "--dtype", "F16", "--output", f16), NULL);
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    r = run_cli(s, ARGS("run", "-q", "--weights", ckpt, "--input", s->input1, "--output",
+                        from_file), "IRV2_TUNE=0");
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    r = run_cli(s, ARGS("run", "-q", "--weights", "synthetic:1", "--input", s->input1,
+                        "--output", from_memory), "IRV2_TUNE=0");
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    unsigned nd1 = 0, nd2 = 0;
+    uint64_t sh1[8], sh2[8];
+    float *a = NULL, *b = NULL;
+    assert_int_equal(irv2_npy_read(from_file, &nd1, sh1, &a), IRV2_OK);
+    assert_int_equal(irv2_npy_read(from_memory, &nd2, sh2, &b), IRV2_OK);
+    assert_memory_equal(a, b, CLASSES * sizeof(float));
+    free(a), free(b);
+    r = run_cli(s, ARGS("run", "-q", "--weights", f16, "--input", s->input1, "--output",
+                        from_file), "IRV2_TUNE=0");
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    r = run_cli(s, ARGS("export-synthetic", "--classes", "1001", "--output", ckpt), NULL);
+    assert_int_equal(r.code, 2);
+    expect_one_line(&r, "--classes 1001", "--variant tf");
+    result_free(&r);
+    r = run_cli(s, ARGS("export-synthetic", "--output", bad), NULL);
+    assert_int_equal(r.code, 1);
+    expect_one_line(&r, "no/such/folder", NULL);
+    result_free(&r);
+}
+
 static void test_bad_options(void **state)
 {
     cli_state *s = *state;
@@ -1247,6 +1295,7 @@ int main(void)
         cmocka_unit_test(test_bad_kernel_family),
         cmocka_unit_test(test_bad_binaries),
         cmocka_unit_test(test_multiple_devices),
+        cmocka_unit_test(test_export_synthetic),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_unknown_command),
         cmocka_unit_test(test_failure_keeps_existing_output),

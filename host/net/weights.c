@@ -61,14 +61,6 @@ static irv2_status source_read(const source *src, const char *name, unsigned ndi
     return IRV2_OK;
 }
 
-/* The tensors one layer needs: name, rank and shape each. */
-typedef struct layer_tensors {
-    char name[8][NET_NAME_MAX + 24];
-    unsigned ndim[8];
-    uint64_t shape[8][4];
-    int count;
-} layer_tensors;
-
 static void add(layer_tensors *lt, const char *prefix, const char *leaf, unsigned ndim,
                 uint64_t d0, uint64_t d1, uint64_t d2, uint64_t d3)
 {
@@ -81,7 +73,7 @@ static void add(layer_tensors *lt, const char *prefix, const char *leaf, unsigne
 static const char *const bn_leaves[4] = {"weight", "bias", "running_mean", "running_var"};
 
 /* Order: [conv weight, bias | bn x4], then the affine BN x4 if any. */
-static void layer_tensor_list(const net_layer *l, layer_tensors *lt)
+void layer_tensor_list(const net_layer *l, layer_tensors *lt)
 {
     char p[NET_NAME_MAX + 8];
     lt->count = 0;
