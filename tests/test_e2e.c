@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "irv2.h"
+#include "io/halves.h"
 #include "net/graph.h"
 #include "net/synthetic.h"
 #include "testutil.h"
@@ -162,29 +163,6 @@ static uint64_t st_numel(const st_tensor *t)
     return c;
 }
 
-/* IEEE binary32 -> binary16, round to nearest even (subnormals, overflow to inf, NaN kept). */
-static uint16_t f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, exp = (x >> 23) & 0xffu, mant = x & 0x7fffffu;
-    if (exp == 0xff) return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
-    int e = (int)exp - 127 + 15;
-    if (e >= 31) return (uint16_t)(sign | 0x7c00u);
-    uint32_t shift = 13, m = mant, half;
-    if (e <= 0) {
-        if (e < -10) return (uint16_t)sign;
-        m = mant | 0x800000u; /* explicit leading 1; value = m x 2^(e - 14 - 10) */
-        shift = (uint32_t)(14 - e);
-        half = m >> shift;
-    } else {
-        half = ((uint32_t)e << 10) | (m >> 13);
-    }
-    uint32_t rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (half & 1))) half++; /* a carry may reach inf: right */
-    return (uint16_t)(sign | half);
-}
-
 /* How to write the file: F16 data; one tensor renamed; one tensor's header shape replaced by
  * another of the same element count. */
 typedef struct st_options {
@@ -277,7 +255,7 @@ static uint64_t write_seed_checkpoint(const char *path, const st_options *o)
         synthetic_range(t->name, t->ndim >= 2 ? n / t->shape[0] : 0, &lo, &hi);
         synthetic_fill(t->name, 1, lo, hi, vals, n);
         if (o->f16) {
-            for (size_t k = 0; k < n; k++) halves[k] = f32_to_f16(vals[k]);
+            for (size_t k = 0; k < n; k++) halves[k] = half_from_float(vals[k]);
             assert_int_equal(fwrite(halves, 2, n, f), n);
         } else {
             assert_int_equal(fwrite(vals, 4, n, f), n);
@@ -485,10 +463,10 @@ static void test_f16_conversion(void **state)
         {0.1f, 0x2E66}, {INFINITY, 0x7C00},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (f32_to_f16(cases[i].f) != cases[i].h)
-            fail_msg("f32_to_f16(%a) = 0x%04x, expected 0x%04x", (double)cases[i].f,
-                     f32_to_f16(cases[i].f), cases[i].h);
-    assert_true((f32_to_f16(NAN) & 0x7fff) > 0x7C00);
+        if (half_from_float(cases[i].f) != cases[i].h)
+            fail_msg("half_from_float(%a) = 0x%04x, expected 0x%04x", (double)cases[i].f,
+                     half_from_float(cases[i].f), cases[i].h);
+    assert_true((half_from_float(NAN) & 0x7fff) > 0x7C00);
 }
 
 static void test_checkpoint_matches_synthetic(void **state)

@@ -1,5 +1,6 @@
 /* synthetic_save.c: irv2_synthetic_save(): the synthetic weights written as a safetensors
  * checkpoint in either layout, so that the checkpoint path can be tried without PyTorch. */
+#include "io/halves.h"
 #include "net/graph.h"
 #include "net/synthetic.h"
 #include "net/weights.h"
@@ -14,38 +15,6 @@
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian: this writer stores host floats as they are"
 #endif
-
-/* float -> IEEE binary16, rounded to nearest even (subnormals kept, overflow to inf). */
-static uint16_t to_half(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    const uint32_t sign = (x >> 16) & 0x8000u, exp = (x >> 23) & 0xffu, mant = x & 0x7fffffu;
-    if (exp == 0xff) return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
-    const int e = (int)exp - 127 + 15;
-    if (e >= 31) return (uint16_t)(sign | 0x7c00u);
-    uint32_t shift = 13, m = mant, half;
-    if (e <= 0) {
-        if (e < -10) return (uint16_t)sign;
-        m = mant | 0x800000u;
-        shift = (uint32_t)(14 - e);
-        half = m >> shift;
-    } else {
-        half = ((uint32_t)e << 10) | (m >> 13);
-    }
-    const uint32_t rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (half & 1))) half++;
-    return (uint16_t)(sign | half);
-}
-
-/* float -> bfloat16, rounded to nearest even (NaN stays NaN). */
-static uint16_t to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);
-    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
 
 /* Every tensor of the network once (a BN shared by several layers is written once). */
 typedef struct tensor_list {
@@ -123,7 +92,7 @@ static int write_data(FILE *f, const tensor_list *tl, uint64_t seed, int kind, u
                 ok = fwrite(v, 4, n, f) == n;
                 continue;
             }
-            for (size_t j = 0; j < n; j++) h[j] = kind == 1 ? to_half(v[j]) : to_bf16(v[j]);
+            for (size_t j = 0; j < n; j++) h[j] = kind == 1 ? half_from_float(v[j]) : bf16_from_float(v[j]);
             ok = fwrite(h, 2, n, f) == n;
         }
     free(v);
