@@ -323,19 +323,6 @@ static void cell(FILE *f, double v, int width, int prec)
     else fprintf(f, " %*s", width, "-");
 }
 
-static void csv_text(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static void csv_num(FILE *f, double v)
 {
@@ -445,7 +432,7 @@ static void print_result(const bench *b, const json_t *r)
         printf(" %s |\n", error ? error : "");
         break;
     case CLI_FORMAT_CSV: {
-        csv_text(stdout, device);
+        cli_csv_field(stdout, device);
         const json_t *idx = json_object_get(r, "device_index");
         if (json_is_integer(idx)) printf(",%lld", (long long)json_integer_value(idx));
         else putchar(',');
@@ -453,7 +440,7 @@ static void print_result(const bench *b, const json_t *r)
         for (int k = 0; k < 9; k++) csv_num(stdout, v[k]);
         csv_num(stdout, get_num(r, "iterations"));
         putchar(',');
-        if (error) csv_text(stdout, error);
+        if (error) cli_csv_field(stdout, error);
         putchar('\n');
         break;
     }

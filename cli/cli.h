@@ -6,6 +6,7 @@
 #include "irv2.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CLI_MAX_BATCHES 16
 
@@ -82,6 +83,10 @@ const char *cli_tune_name(irv2_tune_mode mode);
 int cli_open_model(const cli_args *a, irv2_context **ctx, irv2_model **model);
 /* The same failure report for a status from a later call on the model (a run). */
 int cli_fail_model(irv2_status st, const irv2_context *ctx);
+
+/* s as a CSV field (RFC 4180): quoted, quotes doubled, when it holds a comma, a quote or a
+ * line break. */
+void cli_csv_field(FILE *f, const char *s);
 
 /* An output file's path is usable before any device work: its folder exists and is writable
  * and the path is not a folder. Prints the error and returns -1 otherwise. */

@@ -244,20 +244,6 @@ static void progress(eval_state *s, int final)
     fflush(stderr);
 }
 
-/* s as a CSV field: quoted (quotes doubled) when it holds a comma, quote or line break. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static void results_header(FILE *f)
 {
@@ -272,11 +258,11 @@ static void flush_errors(eval_state *s, size_t index)
     for (; s->next < index; s->next++) {
         char *error = s->errors[s->next];
         if (!error) continue;
-        csv_field(s->results, s->d->paths[s->next]);
+        cli_csv_field(s->results, s->d->paths[s->next]);
         fprintf(s->results, ",%u", s->d->labels[s->next]);
         for (int k = 0; k < RESULT_TOP; k++) fputs(",,", s->results);
         fputs(",,,", s->results);
-        csv_field(s->results, error);
+        cli_csv_field(s->results, error);
         fputc('\n', s->results);
         free(error);
         s->errors[s->next] = NULL;
@@ -297,7 +283,7 @@ static void result_row(eval_state *s, size_t index, const float *probs, unsigned
     }
     flush_errors(s, index);
     s->next = index + 1;
-    csv_field(s->results, s->d->paths[index]);
+    cli_csv_field(s->results, s->d->paths[index]);
     fprintf(s->results, ",%u", s->d->labels[index]);
     for (unsigned i = 0; i < RESULT_TOP; i++) {
         if (i < k) fprintf(s->results, ",%u,%.6g", top[i], probs[top[i]]);

@@ -24,24 +24,28 @@ void progress_stage(progress *pr, const char *stage, unsigned total)
     pr->stage_t0 = now_s();
 }
 
+/* Reports the stage as it stands, after layer; eta from the layers done so far. */
+static void report(progress *pr, const char *layer)
+{
+    const double t = now_s(), spent = t - pr->stage_t0;
+    pr->p.layer = layer;
+    pr->p.elapsed_s = t - pr->t0;
+    pr->p.eta_s = pr->p.done == 0             ? -1.0
+                  : pr->p.done < pr->p.total ? spent / pr->p.done * (pr->p.total - pr->p.done)
+                                             : 0.0;
+    pr->fn(pr->user, &pr->p);
+}
+
 void progress_step(progress *pr, const char *layer)
 {
     if (!pr->fn) return;
-    const double t = now_s(), spent = t - pr->stage_t0;
     pr->p.done++;
-    pr->p.layer = layer;
-    pr->p.elapsed_s = t - pr->t0;
-    pr->p.eta_s = pr->p.done < pr->p.total ? spent / pr->p.done * (pr->p.total - pr->p.done) : 0.0;
-    pr->fn(pr->user, &pr->p);
+    report(pr, layer);
 }
 
 void progress_measured(progress *pr, const char *layer)
 {
     if (!pr->fn) return;
-    const double t = now_s(), spent = t - pr->stage_t0;
     pr->p.measured++;
-    pr->p.layer = layer;
-    pr->p.elapsed_s = t - pr->t0;
-    pr->p.eta_s = pr->p.done > 0 ? spent / pr->p.done * (pr->p.total - pr->p.done) : -1.0;
-    pr->fn(pr->user, &pr->p);
+    report(pr, layer);
 }
