@@ -316,6 +316,8 @@ static const conv_case conv_cases[] = {
     {"conv 1x1 wg flat 8x8 n3 cin150 cout70 TW64 res 3 slices", 1, 1, 1, 0, 0, 3, 8, 8, 150, 70, TW64, 1, EPI_RES, CONV_WG, 3},
     {"conv 3x3 p1 wg 9x9 n2 cin33 cout37 TW32 bn 4 slices", 3, 3, 1, 1, 1, 2, 9, 9, 33, 37, TW32, 0, EPI_BN, CONV_WG, 4},
     {"conv 1x7 p0x3 wg 17x17 n1 cin40 cout21 TW128 16 slices", 1, 7, 1, 0, 3, 1, 17, 17, 40, 21, TW128, 0, EPI_RELU1, CONV_WG, 16},
+    /* the split and its reduction on four work-groups: small enough for Oclgrind's CI run */
+    {"conv 1x1 wg 3x3 n1 cin40 cout5 TW32 res 2 slices", 1, 1, 1, 0, 0, 1, 3, 3, 40, 5, TW32, 0, EPI_RES, CONV_WG, 2},
 };
 
 static conv_tiling tiling_of(int t)
