@@ -1,6 +1,7 @@
 #!/bin/sh
 # test.sh: installs what is missing, builds and runs the whole test suite (ctest).
 # Usage: tools/test.sh [--sanitize] [build-dir]
+#        tools/test.sh --platform pocl|intel-cpu|intel-fpga-emu|oclgrind [--ci] [build-dir]
 #   default      Release build with warnings as errors, in build-test; the suite runs twice:
 #                as the device chooses, then with the work-group family forced
 #                (IRV2_KERNELS=wg).
@@ -12,11 +13,45 @@
 #                they need no leak suppressions today. Should a runtime leak ever need one,
 #                put it in tools/lsan.supp (LeakSanitizer's format, one `leak:function` per
 #                line, with a comment saying why): it is used when present.
+#   --platform P the default build (build-test), then the suite on one OpenCL platform alone:
+#                tools/opencl-runtime.sh sets P up (cached; the Intel runtimes are
+#                downloaded from PyPI on first use) and makes it the only platform the
+#                processes see, IRV2_DEVICE=0 selects its device, and `irv2 devices` prints
+#                which device that is before the tests run.
+#                pocl, intel-cpu, intel-fpga-emu: the whole suite but test_python and
+#                test_install, which check the Python bindings and the installed package,
+#                not the device, and need not run once per platform (the default run has
+#                them); with --ci, test_e2e and test_cli only (what CI runs on the Intel
+#                runtimes: the whole network, tuned and untuned, through the library and the
+#                CLI).
+#                oclgrind: tools/oclgrind.sh (the kernel tests and a quick-mode network run
+#                under Oclgrind's race, bounds and uninitialised-value checks); --ci there
+#                runs a subset of the kernel tests that still covers every kernel.
+#                On 2 shared cores: intel-cpu 5 minutes (--ci 1), intel-fpga-emu 6 (--ci
+#                1.5), oclgrind 39 (--ci 5).
 set -eu
 cd "$(dirname "$0")/.."
 sh tools/install-deps.sh
 sanitize=
-if [ "${1:-}" = --sanitize ]; then
+platform=
+ci=
+if [ "${1:-}" = --platform ]; then
+    platform=${2:-}
+    shift
+    if [ $# -gt 0 ]; then shift; fi
+    case $platform in
+    pocl | intel-cpu | intel-fpga-emu | oclgrind) ;;
+    *)
+        echo "test.sh: --platform pocl|intel-cpu|intel-fpga-emu|oclgrind (got '$platform')" >&2
+        exit 2
+        ;;
+    esac
+    if [ "${1:-}" = --ci ]; then
+        shift
+        ci=1
+    fi
+fi
+if [ -z "$platform" ] && [ "${1:-}" = --sanitize ]; then
     shift
     sanitize=1
     dir=${1:-build-asan}
@@ -34,6 +69,23 @@ else
     cmake -B "$dir" -DCMAKE_BUILD_TYPE=Release -DIRV2_WERROR=ON >/dev/null
 fi
 cmake --build "$dir" -j"$(nproc)"
+if [ -n "$platform" ]; then
+    env_file=$(sh tools/opencl-runtime.sh "$platform")
+    # shellcheck source=/dev/null
+    . "$env_file"
+    IRV2_DEVICE=0
+    export IRV2_DEVICE
+    echo "test.sh: on platform $platform, IRV2_DEVICE=0:"
+    "$dir/irv2" devices
+    if [ "$platform" = oclgrind ]; then
+        exec sh tools/oclgrind.sh ${ci:+--ci} "$dir"
+    fi
+    cd "$dir"
+    if [ -n "$ci" ]; then
+        exec ctest --output-on-failure -R '^(test_e2e|test_cli)$'
+    fi
+    exec ctest --output-on-failure -E '^(test_python|test_install)$'
+fi
 cd "$dir"
 if [ -z "$sanitize" ]; then
     ctest --output-on-failure
