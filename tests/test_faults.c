@@ -370,7 +370,7 @@ static int run_cli(const faults *s, const char *env, const char *input, const ch
     if (!cli || !*cli) skip();
     char errfile[4200], cmd[16384];
     snprintf(errfile, sizeof errfile, "%s/cli.stderr", s->base);
-    snprintf(cmd, sizeof cmd, "env %s '%s' run --weights synthetic:1 --input '%s' --output '%s' "
+    snprintf(cmd, sizeof cmd, "env %s '%s' run -q --weights synthetic:1 --input '%s' --output '%s' "
              "</dev/null >/dev/null 2>'%s'", env, cli, input, output, errfile);
     int rc = system(cmd);
     *err = read_text(errfile);
