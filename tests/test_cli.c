@@ -462,6 +462,20 @@ static void test_bad_binaries(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Two .npy files of rows x CLASSES logits, equal bit for bit. */
+static void expect_same_logits(const char *path1, const char *path2, uint64_t rows)
+{
+    unsigned nd1 = 0, nd2 = 0;
+    uint64_t sh1[8], sh2[8];
+    float *a = NULL, *b = NULL;
+    assert_int_equal(irv2_npy_read(path1, &nd1, sh1, &a), IRV2_OK);
+    assert_int_equal(irv2_npy_read(path2, &nd2, sh2, &b), IRV2_OK);
+    assert_int_equal(nd1, 2), assert_int_equal(nd2, 2);
+    assert_int_equal(sh1[0], rows), assert_int_equal(sh2[0], rows);
+    assert_memory_equal(a, b, rows * CLASSES * sizeof(float));
+    free(a), free(b);
+}
+
 /* Several devices (here the test device twice: two models, two queues, on any platform):
  * classify and run give exactly the single-device output; a device lost mid-run
  * (IRV2_FAULT=run:2) has its images run on the other, the same output, one stderr line, exit
@@ -512,15 +526,7 @@ static void test_multiple_devices(void **state)
                             "IRV2_TUNE=0");
     assert_int_equal(r1.code, 0);
     assert_int_equal(r2.code, 0);
-    unsigned nd1 = 0, nd2 = 0;
-    uint64_t sh1[8], sh2[8];
-    float *a = NULL, *b = NULL;
-    assert_int_equal(irv2_npy_read(out1, &nd1, sh1, &a), IRV2_OK);
-    assert_int_equal(irv2_npy_read(out2, &nd2, sh2, &b), IRV2_OK);
-    assert_int_equal(nd1, 2), assert_int_equal(nd2, 2);
-    assert_int_equal(sh1[0], 2), assert_int_equal(sh2[0], 2);
-    assert_memory_equal(a, b, 2 * CLASSES * sizeof(float)); /* bit for bit */
-    free(a), free(b);
+    expect_same_logits(out1, out2, 2);
     result_free(&r1), result_free(&r2);
 
     cli_result bad = run_cli(s, ARGS("run", "--weights", "synthetic:1", "--input", s->input2,
@@ -560,13 +566,7 @@ static void test_export_synthetic(void **state)
                         "--output", from_memory), "IRV2_TUNE=0");
     assert_int_equal(r.code, 0);
     result_free(&r);
-    unsigned nd1 = 0, nd2 = 0;
-    uint64_t sh1[8], sh2[8];
-    float *a = NULL, *b = NULL;
-    assert_int_equal(irv2_npy_read(from_file, &nd1, sh1, &a), IRV2_OK);
-    assert_int_equal(irv2_npy_read(from_memory, &nd2, sh2, &b), IRV2_OK);
-    assert_memory_equal(a, b, CLASSES * sizeof(float));
-    free(a), free(b);
+    expect_same_logits(from_file, from_memory, 1);
     r = run_cli(s, ARGS("run", "-q", "--weights", f16, "--input", s->input1, "--output",
                         from_file), "IRV2_TUNE=0");
     assert_int_equal(r.code, 0);
