@@ -2,6 +2,7 @@
  * lines in the order given); a bad image is reported on stderr (and as an error record in
  * JSON) and the others still get their results. */
 #include "cli.h"
+#include "files.h"
 #include "infer.h"
 #include "multidev.h"
 #include "ranks.h"
@@ -12,14 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_LABEL_BYTES (64u * 1024u * 1024u)
-
-typedef struct labels {
-    char *text;              /* the file, lines split in place */
-    char **names;
-    size_t count;
-} labels;
 
 typedef struct classify_state {
     const cli_args *a;
@@ -33,67 +26,6 @@ typedef struct classify_state {
     size_t next;             /* the first image whose record is not out yet */
     size_t base;             /* this MPI rank's first image (0 in one process) */
 } classify_state;
-
-/* One class name per line; CRLF and a final newline (or none) are fine. */
-static int labels_read(const char *path, labels *l)
-{
-    memset(l, 0, sizeof *l);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("%s: cannot open the labels file: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, len = 0, got;
-    l->text = malloc(cap);
-    while (l->text && (got = fread(l->text + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len < 2) {
-            char *t = cap < MAX_LABEL_BYTES ? realloc(l->text, cap * 2) : NULL;
-            if (!t) free(l->text);
-            l->text = t, cap *= 2;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!l->text || bad) {
-        cli_error("%s: cannot read the labels file%s", path,
-                  bad ? "" : " (too large or out of memory)");
-        free(l->text);
-        return -1;
-    }
-    if (memchr(l->text, '\0', len)) {
-        const char *kind = cli_file_kind(path);
-        cli_error("%s: not a text file of class names (one per line)%s%s%s", path,
-                  kind ? ": it is " : "", kind ? kind : "", kind ? "" : ": it holds NUL bytes");
-        free(l->text);
-        return -1;
-    }
-    l->text[len] = '\0';
-    size_t lines = 0;
-    for (size_t i = 0; i < len; i++) lines += l->text[i] == '\n';
-    lines += len > 0 && l->text[len - 1] != '\n';
-    l->names = malloc((lines + 1) * sizeof *l->names);
-    if (!l->names) {
-        cli_error("%s: out of host memory", path);
-        free(l->text);
-        return -1;
-    }
-    for (char *p = l->text; *p && l->count < lines;) {
-        char *nl = strchr(p, '\n');
-        if (nl) *nl = '\0';
-        size_t n = strlen(p);
-        if (n && p[n - 1] == '\r') p[n - 1] = '\0';
-        l->names[l->count++] = p;
-        p = nl ? nl + 1 : p + n;
-    }
-    return 0;
-}
-
-static void labels_free(labels *l)
-{
-    free(l->text);
-    free(l->names);
-}
 
 /* The k most probable classes, most probable first, lower index first on ties. */
 static void top_k(const float *p, unsigned classes, unsigned k, unsigned *out)

@@ -73,26 +73,6 @@ const char *cli_tune_name(irv2_tune_mode mode)
     }
 }
 
-const char *cli_file_kind(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0) return NULL;
-    if (S_ISDIR(sb.st_mode)) return "a folder";
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char b[16] = {0};
-    size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "a JPEG image";
-    if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "a PNG image";
-    if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return "a .npy array";
-    if (n >= 9 && b[8] == '{' && b[5] == 0 && b[6] == 0 && b[7] == 0)
-        return "a safetensors checkpoint";
-    if (n >= 4 && memcmp(b, "PK\x03\x04", 4) == 0) return "a zip archive (a PyTorch .pt/.pth?)";
-    if (n >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5) return "a Python pickle (.pt/.pth?)";
-    return NULL;
-}
-
 /* The hint appended to a failure about weights: what the file is when it is not a
  * checkpoint, and where such a file goes. */
 static const char *weights_hint(const char *weights)

@@ -2,26 +2,18 @@
  * class, or a list file of `path label` lines) with 1, 10 or 144 crops per image, and with
  * --results-file each image's top 5 as CSV. */
 #include "cli.h"
+#include "files.h"
 #include "infer.h"
 #include "multidev.h"
 #include "ranks.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The data set: image paths and their labels (class indices in ImageNet's numbering). */
-typedef struct dataset {
-    char **paths;
-    unsigned *labels;
-    size_t count, cap;
-} dataset;
 
 #define RESULT_TOP 5
 
@@ -44,174 +36,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* "dir/name" (name alone when it is absolute or dir is empty), malloc'ed; NULL if out of
- * memory. */
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *path = malloc(n);
-    if (!path) return NULL;
-    if (*dir && name[0] != '/') {
-        strcpy(path, dir);
-        strcat(path, "/");
-        strcat(path, name);
-    } else {
-        strcpy(path, name);
-    }
-    return path;
-}
-
-static int dataset_add(dataset *d, const char *dir, const char *name, unsigned label)
-{
-    if (d->count == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 1024;
-        char **p = realloc(d->paths, cap * sizeof *p);
-        if (p) d->paths = p;
-        unsigned *l = p ? realloc(d->labels, cap * sizeof *l) : NULL;
-        if (!l) return -1;
-        d->labels = l, d->cap = cap;
-    }
-    char *path = join(dir, name);
-    if (!path) return -1;
-    d->paths[d->count] = path;
-    d->labels[d->count++] = label;
-    return 0;
-}
-
-static void dataset_free(dataset *d)
-{
-    for (size_t i = 0; i < d->count; i++) free(d->paths[i]);
-    free(d->paths);
-    free(d->labels);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int has_image_ext(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 ||
-                   strcasecmp(dot, ".png") == 0);
-}
-
-/* Sorted names of the entries of dir that are folders (want_dirs) or image files. */
-static char **list_dir(const char *dir, int want_dirs, size_t *count)
-{
-    DIR *dp = opendir(dir);
-    *count = 0;
-    if (!dp) return NULL;
-    size_t cap = 64, n = 0;
-    char **names = malloc(cap * sizeof *names);
-    struct dirent *e;
-    while (names && (e = readdir(dp))) {
-        if (e->d_name[0] == '.') continue;
-        struct stat st;
-        char *path = join(dir, e->d_name);
-        int found = path && stat(path, &st) == 0;
-        free(path);
-        if (!found) continue;
-        if (want_dirs ? !S_ISDIR(st.st_mode) : !(S_ISREG(st.st_mode) && has_image_ext(e->d_name)))
-            continue;
-        if (n == cap) {
-            char **p = realloc(names, (cap *= 2) * sizeof *p);
-            if (!p) {
-                for (size_t i = 0; i < n; i++) free(names[i]);
-                free(names);
-            }
-            names = p;
-        }
-        if (names && !(names[n++] = strdup(e->d_name))) n--;
-    }
-    closedir(dp);
-    if (names) qsort(names, n, sizeof *names, cmp_str);
-    *count = n;
-    return names;
-}
-
-static int dataset_from_dir(const char *root, dataset *d)
-{
-    size_t nclasses;
-    char **classes = list_dir(root, 1, &nclasses);
-    int rc = classes ? 0 : -1;
-    for (size_t c = 0; c < nclasses && rc == 0; c++) {
-        size_t nfiles = 0;
-        char *dir = join(root, classes[c]);
-        char **files = dir ? list_dir(dir, 0, &nfiles) : NULL;
-        if (!files) rc = -1;
-        for (size_t i = 0; i < nfiles && rc == 0; i++)
-            rc = dataset_add(d, dir, files[i], (unsigned)c);
-        for (size_t i = 0; i < nfiles; i++) free(files[i]);
-        free(files);
-        free(dir);
-    }
-    for (size_t c = 0; c < nclasses; c++) free(classes[c]);
-    free(classes);
-    if (rc != 0) cli_error("%s: cannot list the folder", root);
-    else if (nclasses == 0) cli_error("%s: no class folders inside", root), rc = -1;
-    else if (d->count == 0)
-        cli_error("%s: no images (.jpg, .jpeg, .png) in its %zu class folder%s", root, nclasses,
-                  nclasses > 1 ? "s" : ""),
-            rc = -1;
-    return rc;
-}
-
-/* Lines `path label`; the path (which may hold spaces) relative to the list's folder. */
-static int dataset_from_list(const char *list, dataset *d)
-{
-    const char *kind = cli_file_kind(list);
-    if (kind) {
-        cli_error("%s: not a list file of 'path label' lines: it is %s", list, kind);
-        return -1;
-    }
-    FILE *f = fopen(list, "r");
-    if (!f) {
-        cli_error("%s: cannot open the list file: %s", list, strerror(errno));
-        return -1;
-    }
-    char *dir = strdup(list);
-    if (!dir) {
-        fclose(f);
-        cli_error("%s: out of host memory", list);
-        return -1;
-    }
-    char *slash = strrchr(dir, '/');
-    if (slash) slash[slash == dir] = '\0'; /* "/x.txt" -> "/" */
-    else strcpy(dir, ".");
-    char line[8192];
-    int rc = 0;
-    for (unsigned no = 1; rc == 0 && fgets(line, sizeof line, f); no++) {
-        size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-                     line[n - 1] == '\t'))
-            line[--n] = '\0';
-        char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p || *p == '#') continue;
-        char *sp = strrchr(p, ' '), *tab = strrchr(p, '\t');
-        if (!sp || (tab && tab > sp)) sp = tab;
-        char *end;
-        unsigned long label = sp ? strtoul(sp + 1, &end, 10) : 0;
-        if (!sp || sp[1] < '0' || sp[1] > '9' || *end || label > 1000000) {
-            cli_error("%s:%u: expected 'path label'", list, no);
-            rc = -1;
-            break;
-        }
-        while (sp > p && (sp[-1] == ' ' || sp[-1] == '\t')) sp--;
-        *sp = '\0';
-        if (dataset_add(d, dir, p, (unsigned)label) != 0) {
-            cli_error("%s: out of host memory", list);
-            rc = -1;
-        }
-    }
-    fclose(f);
-    free(dir);
-    if (rc == 0 && d->count == 0) cli_error("%s: no images listed", list), rc = -1;
-    return rc;
 }
 
 /* "1:05" or "1:02:05" */

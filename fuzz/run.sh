@@ -28,7 +28,7 @@ sources() {
     safetensors) echo "host/io/checkpoint.c host/runtime/error.c" ;;
     npy) echo "host/io/npy.c host/runtime/error.c" ;;
     image) echo "host/io/image.c host/io/image_jpeg.c host/io/image_png.c host/io/resize.c host/io/crop.c host/runtime/error.c" ;;
-    labels) echo "fuzz/fuzz_labels_list.c" ;;
+    labels) echo "cli/files.c" ;;
     *) echo "fuzz/run.sh: unknown target '$1'" >&2; exit 2 ;;
     esac
 }
