@@ -15,7 +15,7 @@
 static struct {
     int checked, tty;
     char stage[32];          /* the stage being reported, and when it began */
-    unsigned batch;
+    unsigned batch, done;    /* the layers done at the last report */
     double stage_t0, last_print;
     int shown;               /* something of this stage was printed */
     int width;               /* of the line on the terminal, to blank what is left of it */
@@ -45,15 +45,19 @@ void cli_progress(void *user, const irv2_progress *p)
         state.tty = isatty(STDERR_FILENO);
     }
     const char *stage = p->stage ? p->stage : "";
+    /* a new stage: another name or batch, or the same one begun again (done went back) */
     if (strncmp(state.stage, stage, sizeof state.stage - 1) != 0 || state.batch != p->batch ||
-        p->done <= 1) {
+        p->done < state.done) {
         snprintf(state.stage, sizeof state.stage, "%s", stage);
         state.batch = p->batch;
         state.stage_t0 = t, state.shown = 0, state.last_print = -1e9;
     }
+    state.done = p->done;
     int last = p->done >= p->total;
-    /* on a terminal a stage that measures on the device (a first run) shows at once */
-    if (state.tty ? t - state.stage_t0 < TTY_DELAY_S && !state.shown && p->measured == 0
+    /* on a terminal a stage that measures on the device (a first run) shows at once: a report
+     * before any layer is done comes only from the tuner starting to time one */
+    if (state.tty ? t - state.stage_t0 < TTY_DELAY_S && !state.shown && p->measured == 0 &&
+                        p->done > 0
                   : last ? !state.shown
                          : t - state.stage_t0 < LOG_INTERVAL_S ||
                                t - state.last_print < LOG_INTERVAL_S)
@@ -68,8 +72,9 @@ void cli_progress(void *user, const irv2_progress *p)
         snprintf(eta, sizeof eta, ", about %s left", left);
     }
     char line[512];
-    int n = snprintf(line, sizeof line, "irv2: batch %u: %s layer %u/%u%s%s, %s elapsed%s",
-                     p->batch, stage, p->done, p->total, p->layer ? " " : "",
+    const char *unit = strcmp(stage, "caching") == 0 ? "program" : "layer";
+    int n = snprintf(line, sizeof line, "irv2: batch %u: %s %s %u/%u%s%s, %s elapsed%s",
+                     p->batch, stage, unit, p->done, p->total, p->layer ? " " : "",
                      p->layer ? p->layer : "", elapsed, eta);
     if (n < 0) return;
     if (n >= (int)sizeof line) n = (int)sizeof line - 1;

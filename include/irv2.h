@@ -143,12 +143,16 @@ typedef enum irv2_tune_mode {
 } irv2_tune_mode;
 
 /* Where the building of a plan stands (irv2_model_options.progress), reported after each
- * layer of each stage, and while tuning also after each candidate timed (done unchanged,
- * measured one more), so that a first run reports within about a second. */
+ * layer of each stage, and while tuning also before a layer's candidates are timed (done and
+ * measured unchanged) and after each candidate timed (done unchanged, measured one more), so
+ * that a first run reports within about a second. The "caching" stage
+ * runs inside a plan's first irv2_model_run, after the run: it writes the programs' binaries
+ * to the on-disk cache, one step per program (layer names its .cl file). */
 typedef struct irv2_progress {
-    const char *stage;       /* "tuning" (choosing kernels), "compiling" (building programs) */
+    const char *stage;       /* "tuning" (choosing kernels), "compiling" (building programs),
+                                "caching" (saving program binaries) */
     unsigned batch;          /* the batch size the plan is for */
-    unsigned done, total;    /* layers of this stage done, of total */
+    unsigned done, total;    /* layers (programs when caching) of this stage done, of total */
     const char *layer;       /* the layer just done (or, after a candidate, being tuned) */
     double elapsed_s;        /* since the plan began */
     double eta_s;            /* estimated seconds left in this stage; < 0 when unknown */

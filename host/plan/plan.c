@@ -508,6 +508,11 @@ static irv2_status upload_input(plan *p, const float *input)
     return ctx_cl_check(p->ctx, err, "writing the input");
 }
 
+static void binary_saved(void *user, const char *file)
+{
+    progress_step(user, file);
+}
+
 irv2_status plan_run(plan *p, const float *input, float *output, int softmax)
 {
     irv2_context *ctx = p->ctx;
@@ -530,7 +535,8 @@ irv2_status plan_run(plan *p, const float *input, float *output, int softmax)
         return st;
     }
     if (!p->binaries_saved) { /* every kernel variant has now been launched once */
-        ctx_save_binaries(ctx);
+        progress_stage(&p->progress, "caching", (unsigned)ctx_unsaved_binaries(ctx));
+        ctx_save_binaries(ctx, binary_saved, &p->progress);
         p->binaries_saved = 1;
     }
     return IRV2_OK;

@@ -49,3 +49,8 @@ void progress_measured(progress *pr, const char *layer)
     pr->p.measured++;
     report(pr, layer);
 }
+
+void progress_timing(progress *pr, const char *layer)
+{
+    if (pr->fn) report(pr, layer);
+}

@@ -19,6 +19,8 @@ void progress_begin(progress *pr, irv2_progress_fn fn, void *user, unsigned batc
 void progress_stage(progress *pr, const char *stage, unsigned total);
 /* One more layer of the stage is done: reports it. */
 void progress_step(progress *pr, const char *layer);
+/* The tuner is about to time the candidates of layer: reports it (done unchanged). */
+void progress_timing(progress *pr, const char *layer);
 /* A candidate of the layer being tuned (named layer) was timed: reports it. */
 void progress_measured(progress *pr, const char *layer);
 

@@ -338,6 +338,7 @@ irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
     if (remembered(ctx, job, vs_clblast, c, n, form, key, sizeof key))
         return note_choice(ctx, key, form);
     if (ctx->binaries) return IRV2_OK;
+    if (t->progress) progress_timing(t->progress, t->layer);
     int found;
     st = search(t, job, c, n, form, &found);
     if (st != IRV2_OK || !found) return st; /* nothing measurable: keep the default */

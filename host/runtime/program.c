@@ -163,10 +163,29 @@ static void save_binary(irv2_context *ctx, program_entry *e)
     free(payload);
 }
 
-void ctx_save_binaries(irv2_context *ctx)
+static int unsaved(const program_entry *e)
 {
-    for (size_t i = 0; i < ctx->nprograms; i++)
-        if (!ctx->programs[i].saved) save_binary(ctx, &ctx->programs[i]);
+    return e->used && !e->saved;
+}
+
+size_t ctx_unsaved_binaries(const irv2_context *ctx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->nprograms; i++) n += unsaved(&ctx->programs[i]);
+    return n;
+}
+
+void ctx_save_binaries(irv2_context *ctx, void (*saved)(void *user, const char *file),
+                       void *user)
+{
+    for (size_t i = 0; i < ctx->nprograms; i++) {
+        program_entry *e = &ctx->programs[i];
+        if (!unsaved(e)) continue;
+        save_binary(ctx, e);
+        char file[64]; /* the key's first line */
+        snprintf(file, sizeof file, "%.*s", (int)strcspn(e->key, "\n"), e->key);
+        if (saved) saved(user, file);
+    }
 }
 
 static irv2_status build(irv2_context *ctx, const char *file, const char *options,

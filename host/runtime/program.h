@@ -12,9 +12,13 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
 irv2_status ctx_kernel(irv2_context *ctx, const char *file, const char *options,
                        const char *kernel_name, cl_kernel *out);
 
-/* Writes the binaries of programs built from source to the on-disk cache. PoCL's binaries
- * hold only the kernel variants launched so far, so this runs after a first full run. */
-void ctx_save_binaries(irv2_context *ctx);
+/* Writes the binaries of the plans' programs built from source (not the candidates only the
+ * tuner timed) to the on-disk cache, calling saved (if not NULL) after each. PoCL's binaries
+ * hold only the kernel variants launched so far, so this runs after a first full run; making
+ * one compiles every kernel of the program once more, which on a CPU takes seconds each. */
+size_t ctx_unsaved_binaries(const irv2_context *ctx);
+void ctx_save_binaries(irv2_context *ctx, void (*saved)(void *user, const char *file),
+                       void *user);
 
 /* The device binary of a built program (malloc'ed into *bin, *size bytes). */
 irv2_status program_binary(irv2_context *ctx, cl_program prog, unsigned char **bin,
