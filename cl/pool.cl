@@ -37,9 +37,11 @@ static float pool_epilogue(float v, int c, __global const float *scale,
     return pool_epilogue8((float8)(v), c, scale, shift, epi).s0;
 }
 
-/* One work-item per plane: eight outputs at a time from two 16-wide loads per input row
- * (even lanes at 2x and 2x + 2, odd lanes at 2x + 1), the ragged end one by one. Loads may
- * read one float past a row (the arena's guard covers the last row). */
+/* One work-item per plane: eight outputs at a time from three 16-wide loads per input row,
+ * the even lanes of each (columns 2x, 2x + 1 and 2x + 2), the ragged end one by one. Loads
+ * may read two floats past a row (the arena's guard covers the last row). Only even lanes
+ * are taken: Oclgrind 21.10's uninitialised-value checker marks lane 11 of a 16-lane shuffle
+ * (as in `.odd`) uninitialised whatever it holds. */
 __kernel void maxpool(__global const float *in, uint in_off, __global float *out, uint out_off,
                       __global const float *scale, __global const float *shift, int epi, int N,
                       int H, int W, int Ho, int Wo)
@@ -53,9 +55,10 @@ __kernel void maxpool(__global const float *in, uint in_off, __global float *out
         for (; ox + 8 <= Wo; ox += 8) {
             float8 m = vload16(0, row + 2 * ox).even;
             for (int ky = 0; ky < 3; ky++) {
-                const float16 a = vload16(0, row + ky * W + 2 * ox);
-                const float8 b = vload16(0, row + ky * W + 2 * ox + 2).even;
-                m = fmax(m, fmax(fmax(a.even, a.odd), b));
+                __global const float *r = row + ky * W + 2 * ox;
+                const float8 a = vload16(0, r).even, b = vload16(0, r + 1).even,
+                             d = vload16(0, r + 2).even;
+                m = fmax(m, fmax(fmax(a, b), d));
             }
             vstore8(pool_epilogue8(m, c, scale, shift, epi), 0, dst + oy * Wo + ox);
         }

@@ -11,7 +11,7 @@
 #      IRV2_TUNE=0) with the vector family (IRV2_KERNELS=vec), in Oclgrind's quick mode
 #      (OCLGRIND_QUICK=1: the first and the last work-group of each launch) with the race
 #      and bounds checks; the weights need 1 GiB of simulated global memory.
-# Fails on a failed test, a failed run or any Oclgrind report but the false positive below.
+# Fails on a failed test, a failed run or any Oclgrind report.
 # Slow, as Oclgrind interprets every work-item: on 2 shared cores (load average 3 to 5) the
 # whole run took 39 minutes (test_kernels 35, nearly all of it the work-group conv cases, of
 # 256 work-items a group; the network 3.5), --ci 5 (test_kernels 1, the network 4).
@@ -21,16 +21,9 @@
 # which the uninitialised-value checker does not support ("OCLGRIND FATAL ERROR:
 # Unsupported instruction: freeze"). IRV2_CACHE_DIR is a fresh folder, so that no program
 # built with optimisation comes from a cache. OCLGRIND_MAX_ERRORS is lifted from its 1000,
-# so that a real report cannot hide behind filtered ones.
+# so that every report is counted.
 #
 # What Oclgrind 21.10 gets wrong, and how this script deals with it:
-# - A shuffle reading lane 11 of a 16-lane vector gives a value the uninitialised-value
-#   checker marks as uninitialised, whatever that lane holds (`vstore16(a.s0123456789abcdef)`
-#   of a fully written `a` is reported, `vstore16(a)` is not). cl/pool.cl's maxpool takes
-#   `a.odd` of a 16-lane row load, and every 8-wide block of it is reported at its fmax
-#   (about 5000 reports in the maxpool cases, all alike). The kernel tests drop exactly those:
-#   "Controlflow depends on uninitialized value" in kernel maxpool at the source line
-#   `m = fmax(m, fmax(fmax(a.even, a.odd), b));`; every other report fails the run.
 # - The uninitialised-value checker gives each buffer one shadow, replaced by every host
 #   write with one the size of that write, at the buffer's start: memory filled by
 #   clEnqueueFillBuffer (a host write per 4-byte pattern) and memory after a host write at a
@@ -88,12 +81,6 @@ status=0
 # Oclgrind prints each report as a paragraph: a blank line, the message, then indented lines
 # (Kernel:, Entity:, the instruction, its source line). reports FILE counts them.
 reports() { grep -c '^[[:space:]]*Kernel: ' "$1" || true; }
-# The paragraphs of FILE but those of the maxpool false positive (see above).
-drop_maxpool_lane11() {
-    awk 'BEGIN { RS = ""; ORS = "\n\n" }
-         !(/^Controlflow depends on uninitialized value\n[ \t]*Kernel: maxpool\n/ &&
-           /\n[ \t]*m = fmax\(m, fmax\(fmax\(a\.even, a\.odd\), b\)\);\n/)' "$1"
-}
 
 log=$work/kernels.log
 rc=0
@@ -102,12 +89,10 @@ IRV2_TEST_FILTER=${ci:+$CI_CASES} IRV2_TEST_SKIP=$SKIP OCLGRIND_UNINITIALIZED=1 
     "$dir/tests/test_kernels" >"$log" 2>&1 || rc=$?
 tests=$(grep -c '^\[       OK \]' "$log" || true)
 n=$(reports "$log")
-drop_maxpool_lane11 "$log" >"$log.kept"
-kept=$(reports "$log.kept")
-echo "oclgrind: test_kernels: $tests tests passed, exit $rc, $n Oclgrind reports, $((n - kept))" \
-    "of them maxpool's lane-11 false positive, $(($(date +%s) - start)) s"
-if [ "$rc" -ne 0 ] || [ "$kept" -ne 0 ] || [ "$tests" -eq 0 ]; then
-    grep -B2 -A6 '^[[:space:]]*Kernel: \|FAILED\|ERROR\|FATAL' "$log.kept" | head -80
+echo "oclgrind: test_kernels: $tests tests passed, exit $rc, $n Oclgrind reports," \
+    "$(($(date +%s) - start)) s"
+if [ "$rc" -ne 0 ] || [ "$n" -ne 0 ] || [ "$tests" -eq 0 ]; then
+    grep -B2 -A6 '^[[:space:]]*Kernel: \|FAILED\|ERROR\|FATAL' "$log" | head -80
     status=1
 fi
 

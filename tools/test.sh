@@ -21,9 +21,9 @@
 #                pocl, intel-cpu, intel-fpga-emu: the whole suite but test_python and
 #                test_install, which check the Python bindings and the installed package,
 #                not the device, and need not run once per platform (the default run has
-#                them); with --ci, test_e2e and test_cli only (what CI runs on the Intel
-#                runtimes: the whole network, tuned and untuned, through the library and the
-#                CLI).
+#                them); with --ci, test_e2e, test_cli and test_binaries only (what CI runs
+#                on the Intel runtimes: the whole network, tuned and untuned, through the
+#                library and the CLI, and from offline binaries with the compiler disabled).
 #                oclgrind: tools/oclgrind.sh (the kernel tests and a quick-mode network run
 #                under Oclgrind's race, bounds and uninitialised-value checks); --ci there
 #                runs a subset of the kernel tests that still covers every kernel.
@@ -82,7 +82,7 @@ if [ -n "$platform" ]; then
     fi
     cd "$dir"
     if [ -n "$ci" ]; then
-        exec ctest --output-on-failure -R '^(test_e2e|test_cli)$'
+        exec ctest --output-on-failure -R '^(test_e2e|test_cli|test_binaries)$'
     fi
     exec ctest --output-on-failure -E '^(test_python|test_install)$'
 fi
