@@ -35,10 +35,10 @@ int cli_fail(irv2_status st, const char *context)
     return CLI_EXIT_FAILURE;
 }
 
-/* `irv2 help [COMMAND | --man]` */
+/* `irv2 help [COMMAND | --man]` (`irv2 help --help` is the main help too) */
 static int help(int argc, char **argv)
 {
-    if (argc < 2) {
+    if (argc < 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
         cli_help_main(stdout);
         return CLI_EXIT_OK;
     }

@@ -982,6 +982,14 @@ static void test_help(void **state)
         }
         result_free(&a), result_free(&b), result_free(&h);
     }
+    /* `help` asked for its own help gives the main help */
+    static const char *const help_forms[] = {"--help", "-h"};
+    for (size_t i = 0; i < 2; i++) {
+        cli_result h = run_cli(s, ARGS("help", help_forms[i]), NULL);
+        assert_int_equal(h.code, 0);
+        assert_string_equal(h.out, top.out);
+        result_free(&h);
+    }
     result_free(&top);
     /* a few defaults, as the help states them */
     static const char *const want[][2] = {
