@@ -219,7 +219,7 @@ typedef struct conv_case {
  * "res" is residual+affine+relu2, "dflt" the device's default tiling, "(rows)" a stride-1
  * conv wider out than in (the conv_rows kernel; plain stride-1 convs run conv_grid),
  * "phase" the parity planes (CONV_PHASE), "panels"/"im2col" CONV_PANELS, "fused" CONV_FUSED,
- * "clblast" CONV_CLBLAST, "wg" CONV_WG. */
+ * "clblast" CONV_CLBLAST, "wg" CONV_WG, "winograd" CONV_WINOGRAD. */
 static const conv_case conv_cases[] = {
     {"conv 1x1 7x9 n1 cin17 cout13 T8", 1, 1, 1, 0, 0, 1, 7, 9, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
     {"conv 1x1 on 1x1 n3 cin3 cout5 T16", 1, 1, 1, 0, 0, 3, 1, 1, 3, 5, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
@@ -312,6 +312,10 @@ static const conv_case conv_cases[] = {
     {"conv 1x3 p0x1 wg 8x8 n3 cin19 cout37 TW128", 1, 3, 1, 0, 1, 3, 8, 8, 19, 37, TW128, 0, EPI_BN, CONV_WG, 0},
     {"conv 3x1 p1x0 wg 8x8 n3 cin19 cout37 TW64 res", 3, 1, 1, 1, 0, 3, 8, 8, 19, 37, TW64, 0, EPI_RES, CONV_WG, 0},
     {"conv 5x5 p2 wg 11x9 n2 cin6 cout9 TW32", 5, 5, 1, 2, 2, 2, 11, 9, 6, 9, TW32, 0, EPI_RELU1, CONV_WG, 0},
+    {"conv 3x3 p1 winograd 13x13 n1 cin17 cout21 T8", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_RELU1, CONV_WINOGRAD, 0},
+    {"conv 3x3 p0 winograd 8x9 n2 cin3 cout13 T16 bn", 3, 3, 1, 0, 0, 2, 8, 9, 3, 13, T16, 0, EPI_BN, CONV_WINOGRAD, 0},
+    {"conv 3x3 p1 winograd 7x9 n3 cin17 cout29 T24 res", 3, 3, 1, 1, 1, 3, 7, 9, 17, 29, T24, 0, EPI_RES, CONV_WINOGRAD, 0},
+    {"conv 3x3 p1 winograd 35x35 n1 cin32 cout48 T8", 3, 3, 1, 1, 1, 1, 35, 35, 32, 48, T8, 0, EPI_RELU1, CONV_WINOGRAD, 0},
     {"conv 3x3 s2 p0 wg 17x17 n1 cin3 cout32 TW64 (stem)", 3, 3, 2, 0, 0, 1, 17, 17, 3, 32, TW64, 0, EPI_BN, CONV_WG, 0},
     {"conv 1x1 wg flat 8x8 n3 cin150 cout70 TW64 res 3 slices", 1, 1, 1, 0, 0, 3, 8, 8, 150, 70, TW64, 1, EPI_RES, CONV_WG, 3},
     {"conv 3x3 p1 wg 9x9 n2 cin33 cout37 TW32 bn 4 slices", 3, 3, 1, 1, 1, 2, 9, 9, 33, 37, TW32, 0, EPI_BN, CONV_WG, 4},
@@ -378,6 +382,7 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
     case CONV_PANELS: return shared_panels ? 1 : 2;
     case CONV_FUSED: return 1;
     case CONV_WG: return f->kchunk > 1 ? 2 : 1;
+    case CONV_WINOGRAD: return 3;
     default: return 2;
     }
 }
@@ -429,10 +434,12 @@ static void test_conv_case(void **state)
     if (c->epi.residual) old = random_floats(out_count, seed + 6, -1.0f, 1.0f);
 
     /* [cout/tm][kh][kw][cin][tm] with zero rows for irv2's kernels, [cout][cin] for CLBlast */
+    /* and 36 such sets of [cout/tm][cin][tm] for Winograd's transformed 3x3 kernels */
+    const size_t padded_rows = (size_t)(c->cout + t.tm - 1) / t.tm * t.tm * c->cin;
     assert_int_equal(conv_packed_count(&s, &form),
-                     c->method == CONV_CLBLAST
-                         ? w_count
-                         : (size_t)(c->cout + t.tm - 1) / t.tm * t.tm * c->cin * c->kh * c->kw);
+                     c->method == CONV_CLBLAST     ? w_count
+                     : c->method == CONV_WINOGRAD ? 36 * padded_rows
+                                                  : padded_rows * c->kh * c->kw);
 
     /* Input inside NaN guards as wide as the kernel may read; output inside NaN guards and,
      * unless residual, NaN itself so every output must be written. */
@@ -450,7 +457,7 @@ static void test_conv_case(void **state)
         guarded scratch = {0};
         const size_t scratch_count = conv_scratch(&s, &form);
         if (c->method == CONV_PHASE || c->method == CONV_PANELS ||
-            (c->method == CONV_WG && c->kchunk > 1)) {
+            c->method == CONV_WINOGRAD || (c->method == CONV_WG && c->kchunk > 1)) {
             assert_true(scratch_count > 0);
             scratch = guarded_new(scratch_count, conv_guard(&s, t), NULL);
         } else {
@@ -731,6 +738,8 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     const int gemm = s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
     const int panels = gemm || s->stride == 2 || s->ho * s->wo <= 40 * 40;
     const int phase = s->stride == 2 && s->ho <= (s->h + 1) / 2 && s->wo <= (s->w + 1) / 2;
+    const int winograd = s->kh == 3 && s->kw == 3 && s->stride == 1 && s->cin >= 128 &&
+                         s->cout >= 128;
     for (size_t i = 0; i < nt; i++) {
         const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
                           (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
@@ -738,6 +747,7 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
         if (panels) out[n++] = (conv_form){CONV_PANELS, t[i], 0};
         if (fused) out[n++] = (conv_form){CONV_FUSED, t[i], 0};
         if (phase) out[n++] = (conv_form){CONV_PHASE, t[i], 0};
+        if (winograd) out[n++] = (conv_form){CONV_WINOGRAD, t[i], 0};
     }
     return n;
 }
@@ -774,6 +784,24 @@ static void test_conv_candidates(void **state)
     assert_int_equal(k, nt);
     assert_int_equal(conv_tilings(g_ctx, t, 2), 2);
 
+    /* Winograd: every stride-1 3x3 conv has the form; it is a candidate from 128 channels in
+     * and out */
+    const struct {
+        conv_shape s;
+        int offered, pays;
+    } wino[] = {{{256, 256, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}, 1, 1},
+                {{256, 288, 3, 3, 1, 1, 1, 8, 17, 17, 0, 0}, 1, 1},
+                {{64, 96, 3, 3, 1, 0, 0, 1, 73, 73, 0, 0}, 1, 0},
+                {{256, 96, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}, 1, 0},
+                {{256, 256, 3, 3, 2, 0, 0, 1, 35, 35, 0, 0}, 0, 0},
+                {{256, 256, 1, 7, 1, 0, 3, 1, 17, 17, 0, 0}, 0, 0}};
+    for (size_t i = 0; i < sizeof wino / sizeof wino[0]; i++) {
+        conv_shape s = wino[i].s;
+        assert_ok(conv_shape_finish(&s));
+        assert_int_equal(conv_winograd_offered(&s), wino[i].offered);
+        assert_int_equal(conv_winograd_pays(&s), wino[i].pays);
+    }
+
     /* the lists under each setting of the families offered (IRV2_KERNELS) */
     const ctx_kernels old = g_ctx->kernels;
     const ctx_kernels settings[] = {KERNELS_VEC, KERNELS_WG, KERNELS_BOTH, KERNELS_COMPACT};
@@ -801,8 +829,9 @@ static void check_candidate_lists(void)
         {"3x3 s2 p1 9x9", {3, 5, 3, 3, 2, 1, 1, 1, 9, 9, 0, 0}},
         {"1x7 17x17", {128, 160, 1, 7, 1, 0, 3, 1, 17, 17, 0, 0}},
         {"3x3 cin 2048 8x8", {2048, 64, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0}},
+        {"3x3 s1 256 35x35", {256, 256, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}},
     };
-    conv_form got[4 * CONV_MAX_TILINGS], want[4 * CONV_MAX_TILINGS];
+    conv_form got[5 * CONV_MAX_TILINGS], want[5 * CONV_MAX_TILINGS];
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         conv_shape s = shapes[i].s;
         assert_ok(conv_shape_finish(&s));
@@ -812,7 +841,7 @@ static void check_candidate_lists(void)
         expect_forms(shapes[i].name, wg, conv_wg_candidates(g_ctx, &s, 3, wg, 8), wg_want, nwg);
         if ((g_ctx->kernels & KERNELS_WG) && wg_side_expected()) assert_true(nwg > 0);
 
-        size_t n = conv_candidates(g_ctx, &s, 1, got, 4 * CONV_MAX_TILINGS);
+        size_t n = conv_candidates(g_ctx, &s, 1, got, 5 * CONV_MAX_TILINGS);
         size_t nwant = expected_candidates(&s, want);
         expect_forms(shapes[i].name, got, n, want, nwant);
         if (n > 0) { /* none where the vector family is not offered (IRV2_KERNELS=wg) */
@@ -822,13 +851,14 @@ static void check_candidate_lists(void)
                           got[n - 1].tiling.vw, got[n - 1].tiling.tm);
             /* output parts do not restrict irv2's forms; cap cuts the list */
             expect_forms(shapes[i].name, got,
-                         conv_candidates(g_ctx, &s, 3, got, 4 * CONV_MAX_TILINGS), want, nwant);
+                         conv_candidates(g_ctx, &s, 3, got, 5 * CONV_MAX_TILINGS), want, nwant);
             const size_t three = nwant < 3 ? nwant : 3;
             expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 1, got, 3), want, three);
         }
         for (size_t f = 0; f < n; f++) {
             size_t scratch = conv_scratch(&s, &want[f]);
-            if (want[f].method == CONV_PHASE || want[f].method == CONV_PANELS)
+            if (want[f].method == CONV_PHASE || want[f].method == CONV_PANELS ||
+                want[f].method == CONV_WINOGRAD)
                 assert_true(scratch > 0);
             else
                 assert_int_equal(scratch, 0);

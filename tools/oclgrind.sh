@@ -63,7 +63,8 @@ unset IRV2_KERNELS IRV2_TEST_FILTER IRV2_TEST_SKIP
 SKIP='*clblast*|test_gemm_*|test_sgemm_peak'
 # The --ci subset: every kernel in cl/ at least once, each -D variant that changes which
 # code runs at least once (vw 8 and 16, tm 24, stride 2 rows, parity planes, chunks of the
-# reduction, residual and epilogue flags), and each pooling kernel in every shape.
+# reduction, residual and epilogue flags, the Winograd transforms), and each pooling kernel in
+# every shape.
 CI_CASES='test_conv_output_parts|conv 1x1 7x9 n1 cin17 cout13 T8|conv 1x1 on 1x1 n3 cin3 cout5 T16'
 CI_CASES="$CI_CASES|conv 1x1 flat 7x9 n3 cin17 cout21 T8 res|conv 3x3 p1 13x13 n1 cin17 cout21 T16"
 CI_CASES="$CI_CASES|conv 3x3 p2 (rows) 7x9 n3 cin3 cout5 T8|conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8"
@@ -73,6 +74,7 @@ CI_CASES="$CI_CASES|conv 1x1 panels 7x9 n3 cin17 cout21 T8|conv 3x3 s2 p1 im2col
 CI_CASES="$CI_CASES|conv 1x1 fused 7x9 n3 cin17 cout21 T8|conv 3x3 s2 p1 fused 9x10 n2 cin3 cout13 T8"
 CI_CASES="$CI_CASES|conv 3x3 p1 13x13 n2 cin17 cout50 T24 bn"
 CI_CASES="$CI_CASES|conv 3x3 s2 p1 wg 9x10 n2 cin3 cout13 TW32|conv 1x1 wg 3x3 n1 cin40 cout5 TW32 res 2 slices"
+CI_CASES="$CI_CASES|conv 3x3 p1 winograd 7x9 n3 cin17 cout29 T24 res"
 CI_CASES="$CI_CASES|maxpool 17x17 n3 c5 affine relu2|avgpool 8x9 n2 c3 affine relu2"
 CI_CASES="$CI_CASES|global avg 17x17 n1 c7 affine relu2|channel epilogue relu1 affine relu2"
 CI_CASES="$CI_CASES|test_head_plain|test_head_softmax"

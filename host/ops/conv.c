@@ -135,8 +135,9 @@ size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, 
     if (ctx->kernels == KERNELS_BOTH) t[0] = conv_default_tiling(ctx), nt = 1;
     for (size_t i = 0; i < nt; i++) {
         const int has[] = {1, panel_scratch(s, t[i]) != 0, fused_offered(ctx, s, t[i]),
-                           phase_scratch(s) != 0};
-        const conv_method methods[] = {CONV_DIRECT, CONV_PANELS, CONV_FUSED, CONV_PHASE};
+                           phase_scratch(s) != 0, conv_winograd_pays(s)};
+        const conv_method methods[] = {CONV_DIRECT, CONV_PANELS, CONV_FUSED, CONV_PHASE,
+                                       CONV_WINOGRAD};
         for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
             if (has[k] && n < cap) out[n++] = (conv_form){methods[k], t[i], 0};
     }
@@ -189,6 +190,7 @@ size_t conv_scratch(const conv_shape *s, const conv_form *f)
     if (f->method == CONV_PHASE) return phase_scratch(s);
     if (f->method == CONV_PANELS) return panel_scratch(s, f->tiling);
     if (f->method == CONV_WG) return conv_wg_scratch(s, f->kchunk);
+    if (f->method == CONV_WINOGRAD) return conv_winograd_scratch(s, f->tiling);
     return 0;
 }
 
@@ -198,6 +200,7 @@ size_t conv_packed_count(const conv_shape *s, const conv_form *f)
 {
     size_t per_channel = (size_t)s->kh * s->kw * s->cin;
     if (f->method == CONV_CLBLAST) return (size_t)s->cout * per_channel;
+    if (f->method == CONV_WINOGRAD) return conv_winograd_packed_count(s, f->tiling);
     return (size_t)mtiles(s, f->tiling) * f->tiling.tm * per_channel;
 }
 
@@ -205,6 +208,10 @@ void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *p
 {
     if (f->method == CONV_CLBLAST) { /* SGEMM's A [cout][cin], convgemm's [cout][cin][kh][kw] */
         memcpy(packed, w, conv_packed_count(s, f) * sizeof(float));
+        return;
+    }
+    if (f->method == CONV_WINOGRAD) {
+        conv_winograd_pack(s, f->tiling, w, packed);
         return;
     }
     const conv_tiling t = f->tiling;
@@ -532,6 +539,7 @@ static irv2_status form_ops(const conv_job *j, const conv_form *f, op_launch *op
     }
     case CONV_CLBLAST: return clblast_ops(j, ops, n);
     case CONV_WG: return conv_wg_ops(j, f->kchunk, ops, n);
+    case CONV_WINOGRAD: return conv_winograd_ops(j, ops, n);
     default: return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown method %d", (int)f->method);
     }
 }
@@ -573,6 +581,7 @@ const char *conv_method_name(conv_method m)
     static const char *const names[CONV_METHODS] = {
         [CONV_DIRECT] = "direct", [CONV_PHASE] = "phase",     [CONV_PANELS] = "panels",
         [CONV_FUSED] = "fused",   [CONV_CLBLAST] = "clblast", [CONV_WG] = "wg",
+        [CONV_WINOGRAD] = "winograd",
     };
     return (unsigned)m < CONV_METHODS ? names[m] : "unknown";
 }

@@ -34,6 +34,9 @@ typedef enum conv_method {
     CONV_WG,      /* cl/conv_wg.cl: implicit GEMM with work-groups, both operand tiles staged
                      through local memory (the GPU family); tiling.tm output channels x
                      tiling.vw positions per work-group */
+    CONV_WINOGRAD, /* stride-1 3x3 only: Winograd's F(4x4, 3x3) (cl/winograd.cl), the input
+                      transformed into panels in scratch, 36 panel GEMMs at the tiling, the
+                      output transformed back with the epilogue */
     CONV_METHODS
 } conv_method;
 
@@ -146,7 +149,7 @@ void conv_pack(const conv_shape *s, const conv_form *f, const float *w, float *p
 irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
                           op_epilogue epi, const conv_bufs *b, op_launch *ops, int *count);
 
-/* "direct", "phase", "panels", "fused", "clblast" or "wg". */
+/* "direct", "phase", "panels", "fused", "clblast", "wg" or "winograd". */
 const char *conv_method_name(conv_method m);
 
 /* ---- for the family launchers (host/ops/conv.c, host/ops/conv_wg.c) ---- */
@@ -182,5 +185,18 @@ size_t conv_wg_scratch(const conv_shape *s, int slices);
 /* conv_refinements for a CONV_WG best: the reduction in 4 and 16 slices, where the conv has
  * too few tiles to fill a GPU and each slice keeps at least 4 local-memory slices. */
 size_t conv_wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap);
+
+/* CONV_WINOGRAD (ops/conv_winograd.c): whether the shape has the form (3x3, stride 1), the
+ * floats of scratch and of packed weights it needs, the packing (G g G^T per input and output
+ * channel, as 36 weight sets of the panel GEMM) and its three launches, added at ops[*n]. */
+int conv_winograd_offered(const conv_shape *s);
+/* Whether the form is a candidate (conv_candidates): where cin and cout reach 128, so that its
+ * 36 GEMMs have long reductions and wide outputs; on smaller convs the transforms' memory
+ * traffic costs more than the multiplications they save. */
+int conv_winograd_pays(const conv_shape *s);
+size_t conv_winograd_scratch(const conv_shape *s, conv_tiling t);
+size_t conv_winograd_packed_count(const conv_shape *s, conv_tiling t);
+void conv_winograd_pack(const conv_shape *s, conv_tiling t, const float *w, float *packed);
+irv2_status conv_winograd_ops(const conv_job *j, op_launch *ops, int *n);
 
 #endif

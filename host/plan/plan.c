@@ -404,7 +404,8 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
 }
 
 /* Floats of the largest buffer a plan for batch may allocate, whatever the forms: the arena
- * with the widest tiling's guards, or scratch for the largest parity planes or panels. */
+ * with the widest tiling's guards, or scratch for the largest parity planes, panels or
+ * Winograd transforms. */
 static irv2_status largest_buffer(const net *n, const int *time, unsigned batch, size_t *floats)
 {
     size_t guard = 64, scratch = 0, arena = 0;
@@ -413,9 +414,12 @@ static irv2_status largest_buffer(const net *n, const int *time, unsigned batch,
         if (n->layers[i].kind != LAYER_CONV) continue;
         conv_shape s = conv_shape_of(n, &n->layers[i], batch);
         if (conv_shape_finish(&s) != IRV2_OK) continue;
-        const conv_form phase = {CONV_PHASE, widest, 0}, panels = {CONV_PANELS, widest, 0};
+        const conv_form phase = {CONV_PHASE, widest, 0}, panels = {CONV_PANELS, widest, 0},
+                        wino = {CONV_WINOGRAD, {16, 24}, 0}; /* its widest padding */
         size_t g = conv_guard(&s, widest), need = conv_scratch(&s, &phase);
         if (conv_scratch(&s, &panels) > need) need = conv_scratch(&s, &panels);
+        if (conv_winograd_pays(&s) && conv_scratch(&s, &wino) > need)
+            need = conv_scratch(&s, &wino);
         if (g > guard) guard = g;
         if (need + 2 * g > scratch) scratch = need + 2 * g;
     }

@@ -102,7 +102,7 @@ static irv2_status reserve(tuner *t, int i, size_t floats)
 /* Fast tuning's short list, by rule: the vector family's panel forms (in scratch or fused)
  * at the tilings conv_fast_tiling names (those that fill the register file): they won 108 of
  * 120 decisions of a full tuning on an AVX2 machine (the direct form 6, at any tiling; the
- * parity planes none). CLBlast only on GPUs (on CPUs it has lost every layer, 13x slower than the vector
+ * parity planes none); Winograd (offered where conv_winograd_pays) at those tilings. CLBlast only on GPUs (on CPUs it has lost every layer, 13x slower than the vector
  * family); the work-group family as in full. A conv left with no candidate takes
  * conv_default_form. */
 static int fast_candidate(const irv2_context *ctx, const conv_form *f)
@@ -111,7 +111,8 @@ static int fast_candidate(const irv2_context *ctx, const conv_form *f)
     case CONV_CLBLAST: return ctx->facts.gpu;
     case CONV_WG: return 1;
     case CONV_PANELS:
-    case CONV_FUSED: return conv_fast_tiling(ctx, f->tiling);
+    case CONV_FUSED:
+    case CONV_WINOGRAD: return conv_fast_tiling(ctx, f->tiling);
     default: return 0;
     }
 }
