@@ -1,6 +1,11 @@
-/* conv_common.h: what the vector conv kernels (cl/conv_direct.cl, cl/conv_gemm.cl) share:
- * the fmas of one reduction term, the vector epilogue and the store of a tile. Needs lanes.h,
- * conv_out.h, TM and the epilogue flags RELU1, AFFINE, RELU2 (see net.h). */
+/* conv_common.h: what the vector conv kernels (cl/conv_direct.cl, cl/conv_gemm.cl,
+ * cl/winograd.cl) share: the fmas of one reduction term, the vector epilogue and the store of a
+ * tile. Needs lanes.h, conv_out.h and the epilogue flags RELU1, AFFINE, RELU2 (see net.h);
+ * TM's default is here, the one place for every file that includes it. */
+
+#ifndef TM
+#define TM 8 // output channels per work-item
+#endif
 
 /* acc[m] += w[m] * x for the TM output channels of one reduction term. */
 static void fma_tile(floatV *acc, __global const float *w, floatV x)

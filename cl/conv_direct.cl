@@ -25,8 +25,8 @@
  * NDRange (ceil(Cout/TM), tiles, N), local (1,1,1); tiles = ceil(H_out*W/VW) for conv_grid,
  * H_out * ceil(W_out/VW) for conv_rows.
  *
- * -D flags (defaults and meanings below): VW, TM, KH, KW, SH, PH, PW, PHASE; the epilogue's
- * RELU1, AFFINE, RELU2 (optional).
+ * -D flags (defaults and meanings below; VW's in lanes.h, TM's in conv_common.h): VW, TM, KH,
+ * KW, SH, PH, PW, PHASE; the epilogue's RELU1, AFFINE, RELU2 (optional).
  *
  * Output parts: see cl/conv_out.h. Runtime arguments c0, c1 restrict the sum to input
  * channels [c0, c1), so a long reduction can run as several launches (chunks that keep their
@@ -35,12 +35,6 @@
  * adds the bias and applies the epilogue (optional flags RELU1, AFFINE, RELU2; see net.h).
  */
 
-#ifndef VW
-#define VW 8 // lanes per work-item: 8 or 16
-#endif
-#ifndef TM
-#define TM 8 // output channels per work-item
-#endif
 #ifndef KH
 #define KH 1 // kernel height
 #endif

@@ -20,16 +20,10 @@
  * Output parts: see cl/conv_out.h. `accumulate` adds the value already in the output (an
  * in-place residual sum); the epilogue always applies.
  *
- * -D flags (defaults and meanings below): VW, TM; KH, KW, SH, PH, PW (conv_fused); the
- * epilogue's RELU1, AFFINE, RELU2 (optional; see net.h).
+ * -D flags (defaults and meanings below; VW's in lanes.h, TM's in conv_common.h): VW, TM;
+ * KH, KW, SH, PH, PW (conv_fused); the epilogue's RELU1, AFFINE, RELU2 (optional; see net.h).
  */
 
-#ifndef VW
-#define VW 8 // lanes per work-item: 8 or 16
-#endif
-#ifndef TM
-#define TM 8 // output channels per work-item
-#endif
 #ifndef KH
 #define KH 1 // kernel height (conv_fused)
 #endif

@@ -1,6 +1,11 @@
 /* lanes.h: the VW-wide vector types of the conv kernels and the strided row load. Included
- * by cl/conv_direct.cl, cl/conv_gemm.cl and cl/pack.cl after their -D defaults; needs VW
- * (8 or 16) and SH (1 or 2). */
+ * by cl/conv_direct.cl, cl/conv_gemm.cl, cl/winograd.cl and cl/pack.cl after their -D
+ * defaults; needs SH (1 or 2). VW's default is here, the one place for every file that
+ * includes it. */
+
+#ifndef VW
+#define VW 8 // lanes per work-item: 8 or 16
+#endif
 
 #if VW == 8
 #define floatV float8

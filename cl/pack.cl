@@ -16,9 +16,6 @@
  *                NDRange (tiles, KH*KW), local (1,1).
  */
 
-#ifndef VW
-#define VW 8 // lanes per work-item: 8 or 16 (pack_panels, pack_im2col)
-#endif
 #ifndef KH
 #define KH 1 // kernel height (pack_im2col)
 #endif

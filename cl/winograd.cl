@@ -15,16 +15,10 @@
  * B^T and A^T as in Lavin and Gray, 2015 (input_1d, output_1d below); G is applied on the host
  * (ops/conv_winograd.c).
  *
- * -D flags: VW, TM (wino_gemm); PH, PW, the padding (wino_input); the epilogue's RELU1,
- * AFFINE, RELU2 (wino_output; see net.h).
+ * -D flags: VW, TM (wino_gemm; defaults in lanes.h and conv_common.h); PH, PW, the padding
+ * (wino_input); the epilogue's RELU1, AFFINE, RELU2 (wino_output; see net.h).
  */
 
-#ifndef VW
-#define VW 8 // lanes per work-item: 8 or 16
-#endif
-#ifndef TM
-#define TM 8 // output channels per work-item
-#endif
 #ifndef PH
 #define PH 1 // padding above and below
 #endif
