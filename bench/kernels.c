@@ -1,9 +1,10 @@
 /* kernels.c: irv2-kernels, a developer benchmark of single convolutions of the network's
- * shapes (batch 1): every form the tuner would time (CLBlast where it applies, each of irv2's
- * candidates, and the chunked refinements of the direct forms), one line per form in GFLOP/s,
- * the best of a few timed groups of about 20 ms after a warm-up.
+ * shapes (batch 1): every form the tuner would time in full tuning (every family's candidates
+ * and their refinements), one line per form in GFLOP/s, the best of a few timed groups of
+ * about 20 ms after a warm-up.
  * Usage: irv2-kernels [device-spec] [groups] [case-filter] [form-filter]
- * (filters: substrings of the case name and of "method vw N tm N kK"). */
+ * (filters: substrings of the case name and of the form as tuning.txt writes it,
+ * "direct 16 6 0"). */
 #include "ops/conv.h"
 #include "runtime/context.h"
 
@@ -36,7 +37,7 @@ static const bench_case cases[] = {
 
 static const char *form_filter; /* substring of form_name(), or NULL */
 
-#define MAX_FORMS (1 + 4 * CONV_MAX_TILINGS + 2 * CONV_MAX_TILINGS)
+#define MAX_FORMS 128
 
 static double now_s(void)
 {
@@ -87,24 +88,22 @@ static double time_ops(irv2_context *ctx, const op_launch *ops, int nops, int gr
     return best;
 }
 
-/* The forms to time: CLBlast's, irv2's candidates, then the direct forms' refinements. */
+/* The forms to time: every family's candidates (the tuner's full list), then their
+ * refinements. */
 static size_t forms_of(irv2_context *ctx, const conv_shape *s, conv_form *forms)
 {
-    size_t n = conv_clblast_candidates(ctx, s, 1, forms, MAX_FORMS);
-    size_t native = conv_candidates(ctx, s, 1, forms + n, MAX_FORMS - n);
-    for (size_t i = n, end = n + native; i < end; i++)
-        if (forms[i].method == CONV_DIRECT)
-            native += conv_refinements(s, &forms[i], forms + n + native, MAX_FORMS - n - native);
-    return n + native;
+    size_t n = conv_candidates(ctx, s, 1, ROWS_ALL, 0, forms, MAX_FORMS);
+    for (size_t i = 0, end = n; i < end; i++)
+        n += conv_refinements(s, &forms[i], 0, forms + n, MAX_FORMS - n);
+    return n;
 }
 
-/* "method vw N tm N kK" ("vw -- tm --" for CLBlast, which has no tiling). */
+/* The form as tuning.txt writes it ("direct 16 6 0", "clblast"), padded to a column. */
 static void form_name(const conv_form *f, char *dst, size_t cap)
 {
-    if (f->method == CONV_CLBLAST) snprintf(dst, cap, "%-8s vw -- tm -- k%-4d", "clblast", 0);
-    else
-        snprintf(dst, cap, "%-8s vw %2d tm %2d k%-4d", conv_method_name(f->method),
-                 f->tiling.vw, f->tiling.tm, f->kchunk);
+    char text[64];
+    conv_form_format(f, text, sizeof text);
+    snprintf(dst, cap, "%-20s", text);
 }
 
 /* Times every form of one case; returns nonzero if its buffers could not be made. */
@@ -122,7 +121,7 @@ static int bench(irv2_context *ctx, const bench_case *bc, int groups)
         scratch_n = sc > scratch_n ? sc : scratch_n, w_n = wc > w_n ? wc : w_n;
     }
     const double flop = 2.0 * s.cout * s.cin * s.kh * s.kw * s.ho * s.wo;
-    const size_t guard = conv_guard(&s, (conv_tiling){16, 24});
+    const size_t guard = conv_guard_bound(&s);
     const size_t in_n = (size_t)s.cin * s.h * s.w, out_n = (size_t)s.cout * s.ho * s.wo;
     cl_mem in = filled(ctx, in_n + 2 * guard), out = filled(ctx, out_n + 2 * guard);
     cl_mem scratch = filled(ctx, scratch_n + 2 * guard), w = filled(ctx, w_n);
@@ -131,7 +130,7 @@ static int bench(irv2_context *ctx, const bench_case *bc, int groups)
     const conv_bufs b = {{in, guard}, {scratch, guard}, 0, w, bias, NULL, NULL,
                          conv_out_one((op_buf){out, guard})};
     for (size_t i = 0; !failed && i < nforms; i++) {
-        op_launch ops[CONV_MAX_LAUNCHES];
+        op_launch ops[OP_MAX_LAUNCHES];
         int nops = 0;
         double t = -1;
         char name[64];
@@ -160,7 +159,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "irv2-kernels: %s\n", irv2_last_error());
         return 1;
     }
-    printf("%s: best of %d groups; case, method, tiling, kchunk, rate\n", ctx->info.name,
+    printf("%s: best of %d groups; case, form (family, parameters), rate\n", ctx->info.name,
            groups < 1 ? 1 : groups);
     int status = 0;
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "runtime/context.h"
-#include "ops/conv.h"
+#include "ops/conv_family.h"
 #include "ops/eltwise.h"
 #include "ops/gemm_clblast.h"
 #include "ops/head.h"
@@ -205,12 +205,13 @@ typedef struct conv_case {
     int kh, kw, stride, ph, pw;
     int n, h, w, cin, cout;
     int tiling; /* T8: {vw 8, tm 8}; T16: {vw 16, tm 4}; T24: {vw 16, tm 24} (the widest);
-                 * TDEF: conv_default_tiling(ctx); work-group tiles (CONV_WG, vw positions x
-                 * tm channels): TW32 {32, 32}, TW64 {64, 64}, TW128 {64, 128} */
+                 * TDEF: conv_default_tiling(ctx); work-group tiles (CONV_WG, positions x
+                 * channels): TW32 {32, 32}, TW64 {64, 64}, TW128 {64, 128} */
     int flat;   /* run as the plan runs 1x1 stride-1 convs: one GEMM with n = 1, h = 1, w = N*H*W */
     op_epilogue epi;
-    conv_method method;
-    int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE), 0 for one launch */
+    conv_family_id method;
+    int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE) or reduction slices
+                 * (CONV_WG), 0 for one launch */
 } conv_case;
 
 /* Shapes of the network (and odd ones around them); configurations are shared where possible
@@ -324,15 +325,25 @@ static const conv_case conv_cases[] = {
     {"conv 1x1 wg 3x3 n1 cin40 cout5 TW32 res 2 slices", 1, 1, 1, 0, 0, 1, 3, 3, 40, 5, TW32, 0, EPI_RES, CONV_WG, 2},
 };
 
-static conv_tiling tiling_of(int t)
+/* The tiling as (vw, tm), or for the work-group family (positions, channels). */
+static conv_vec_params tiling_of(int t)
 {
-    if (t == T8) return (conv_tiling){8, 8};
-    if (t == T16) return (conv_tiling){16, 4};
-    if (t == T24) return (conv_tiling){16, 24};
-    if (t == TW32) return (conv_tiling){32, 32};
-    if (t == TW64) return (conv_tiling){64, 64};
-    if (t == TW128) return (conv_tiling){64, 128};
+    if (t == T8) return (conv_vec_params){8, 8, 0};
+    if (t == T16) return (conv_vec_params){16, 4, 0};
+    if (t == T24) return (conv_vec_params){16, 24, 0};
+    if (t == TW32) return (conv_vec_params){32, 32, 0};
+    if (t == TW64) return (conv_vec_params){64, 64, 0};
+    if (t == TW128) return (conv_vec_params){64, 128, 0};
     return conv_default_tiling(g_ctx);
+}
+
+/* The family's form at tiling t with kchunk (the work-group family: t as positions and
+ * channels, kchunk as slices; CLBlast: no parameters). */
+static conv_form form_at(conv_family_id family, conv_vec_params t, int kchunk)
+{
+    if (family == CONV_WG) return conv_wg_form(t.vw, t.tm, kchunk);
+    if (family == CONV_CLBLAST) return conv_clblast_form();
+    return conv_vec_form(family, t.vw, t.tm, kchunk);
 }
 
 /* Naive direct convolution of x [cin][n][h][w] with w [cout][cin][kh][kw], in double. */
@@ -376,12 +387,12 @@ static int chunks_of(int cin, int kchunk)
  * a direct pass per chunk; CLBlast's GEMM and then the epilogue. */
 static int launches_of(const conv_shape *s, const conv_form *f, int shared_panels)
 {
-    switch (f->method) {
-    case CONV_DIRECT: return chunks_of(s->cin, f->kchunk);
-    case CONV_PHASE: return 1 + chunks_of(s->cin, f->kchunk);
+    switch (f->family) {
+    case CONV_DIRECT: return chunks_of(s->cin, f->p.vec.kchunk);
+    case CONV_PHASE: return 1 + chunks_of(s->cin, f->p.vec.kchunk);
     case CONV_PANELS: return shared_panels ? 1 : 2;
     case CONV_FUSED: return 1;
-    case CONV_WG: return f->kchunk > 1 ? 2 : 1;
+    case CONV_WG: return f->p.wg.slices > 1 ? 2 : 1;
     case CONV_WINOGRAD: return 3;
     default: return 2;
     }
@@ -391,7 +402,7 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
 static void run_conv(const conv_shape *s, const conv_form *f, op_epilogue epi,
                      const conv_bufs *b)
 {
-    op_launch ops[CONV_MAX_LAUNCHES];
+    op_launch ops[OP_MAX_LAUNCHES];
     int nops = -1;
     assert_ok(conv_launches(g_ctx, s, f, epi, b, ops, &nops));
     assert_int_equal(nops, launches_of(s, f, b->shared_panels));
@@ -420,8 +431,8 @@ static void test_conv_case(void **state)
     const int ho = (c->h + 2 * c->ph - c->kh) / c->stride + 1;
     const int wo = (c->w + 2 * c->pw - c->kw) / c->stride + 1;
     assert_int_equal((size_t)s.n * s.ho * s.wo, (size_t)c->n * ho * wo);
-    const conv_form form = {c->method, tiling_of(c->tiling), c->kchunk};
-    const conv_tiling t = form.tiling;
+    const conv_vec_params t = tiling_of(c->tiling);
+    const conv_form form = form_at(c->method, t, c->kchunk);
 
     const size_t in_count = (size_t)c->cin * c->n * c->h * c->w;
     const size_t out_count = (size_t)c->cout * c->n * ho * wo;
@@ -443,7 +454,7 @@ static void test_conv_case(void **state)
 
     /* Input inside NaN guards as wide as the kernel may read; output inside NaN guards and,
      * unless residual, NaN itself so every output must be written. */
-    guarded in = guarded_new(in_count, conv_guard(&s, t), x);
+    guarded in = guarded_new(in_count, conv_guard(&s, &form), x);
     cl_mem wbuf = packed_weights(&s, &form, w), bbuf = dev_from(bias, (size_t)c->cout);
     cl_mem sbuf = scale ? dev_from(scale, (size_t)c->cout) : NULL;
     cl_mem hbuf = shift ? dev_from(shift, (size_t)c->cout) : NULL;
@@ -459,7 +470,7 @@ static void test_conv_case(void **state)
         if (c->method == CONV_PHASE || c->method == CONV_PANELS ||
             c->method == CONV_WINOGRAD || (c->method == CONV_WG && c->kchunk > 1)) {
             assert_true(scratch_count > 0);
-            scratch = guarded_new(scratch_count, conv_guard(&s, t), NULL);
+            scratch = guarded_new(scratch_count, conv_guard(&s, &form), NULL);
         } else {
             assert_int_equal(scratch_count, 0);
         }
@@ -479,7 +490,7 @@ static void test_conv_case(void **state)
          * margin yet is far below one missing or misplaced tap (~0.1 on average). */
         char label[128];
         snprintf(label, sizeof label, "%s [%s vw%d tm%d%s]", c->name,
-                 conv_method_name(c->method), t.vw, t.tm, pass ? " compact" : "");
+                 conv_family_name(c->method), t.vw, t.tm, pass ? " compact" : "");
         expect_close(label, now + out.margin, ref, out_count, 1e-5, 0.0);
         free(now);
         if (scratch.mem) guarded_free(&scratch);
@@ -511,29 +522,27 @@ static void test_conv_output_parts(void **state)
     float *bias = random_floats(21, 7003, -0.5f, 0.5f);
     double *ref = conv_reference(&c, 5, 7, x, w, bias, NULL, NULL, NULL);
     const conv_form forms[] = {
-        {CONV_DIRECT, {8, 8}, 0},   {CONV_DIRECT, {16, 4}, 0}, {CONV_PANELS, {8, 8}, 0},
-        {CONV_PANELS, {16, 6}, 0},  {CONV_FUSED, {8, 8}, 0},   {CONV_FUSED, {16, 4}, 0},
-        {CONV_DIRECT, {8, 8}, 8},   {CONV_PANELS, {16, 24}, 0}, {CONV_DIRECT, {16, 16}, 0},
-        {CONV_WG, {32, 32}, 0},     {CONV_WG, {64, 128}, 0},   {CONV_WG, {32, 32}, 3}};
+        conv_vec_form(CONV_DIRECT, 8, 8, 0),   conv_vec_form(CONV_DIRECT, 16, 4, 0),
+        conv_vec_form(CONV_PANELS, 8, 8, 0),   conv_vec_form(CONV_PANELS, 16, 6, 0),
+        conv_vec_form(CONV_FUSED, 8, 8, 0),    conv_vec_form(CONV_FUSED, 16, 4, 0),
+        conv_vec_form(CONV_DIRECT, 8, 8, 8),   conv_vec_form(CONV_PANELS, 16, 24, 0),
+        conv_vec_form(CONV_DIRECT, 16, 16, 0), conv_wg_form(32, 32, 0),
+        conv_wg_form(64, 128, 0),              conv_wg_form(32, 32, 3)};
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
-        conv_tiling t = forms[f].tiling;
-        const conv_form panels = {CONV_PANELS, t, 0};
         cl_mem wbuf = packed_weights(&s, &forms[f], w), bbuf = dev_from(bias, 21);
-        guarded in = guarded_new(17 * plane, conv_guard(&s, t), x);
+        guarded in = guarded_new(17 * plane, conv_guard(&s, &forms[f]), x);
         guarded out = guarded_new(total, OUT_MARGIN, NULL);
-        const size_t need = conv_scratch(&s, &forms[f]) > conv_scratch(&s, &panels)
-                                ? conv_scratch(&s, &forms[f])
-                                : conv_scratch(&s, &panels);
-        guarded scratch = guarded_new(need, conv_guard(&s, t), NULL);
+        const size_t need = conv_scratch(&s, &forms[f]) ? conv_scratch(&s, &forms[f]) : 1;
+        guarded scratch = guarded_new(need, conv_guard(&s, &forms[f]), NULL);
         conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, NULL, NULL,
                        {out.mem, 3, {0, 5, 14}, {0}}};
         for (int k = 0; k < 3; k++) b.out.off[k] = out.margin + off[k];
         run_conv(&s, &forms[f], c.epi, &b);
         float *now = guarded_read(&out);
-        char label[96];
+        char label[96], text[64];
+        conv_form_format(&forms[f], text, sizeof text);
         for (int k = 0; k < 3; k++) {
-            snprintf(label, sizeof label, "parts: form %zu (%s vw%d tm%d kchunk %d) part %d", f,
-                     conv_method_name(forms[f].method), t.vw, t.tm, forms[f].kchunk, k);
+            snprintf(label, sizeof label, "parts: form %zu (%s) part %d", f, text, k);
             expect_close(label, now + out.margin + off[k], ref + from[k] * plane,
                          (size_t)count[k] * plane, 1e-5, 0.0);
         }
@@ -555,14 +564,14 @@ static void test_conv_output_parts(void **state)
     }
     /* parts that do not rise within cout are refused, and CLBlast writes a single part */
     conv_bufs bad = {.out = {NULL, 3, {0, 14, 5}, {0}}};
-    op_launch ops[CONV_MAX_LAUNCHES];
+    op_launch ops[OP_MAX_LAUNCHES];
     int nops = -1;
-    conv_form direct = {CONV_DIRECT, {8, 8}, 0};
+    conv_form direct = conv_vec_form(CONV_DIRECT, 8, 8, 0);
     assert_int_equal(conv_launches(g_ctx, &s, &direct, c.epi, &bad, ops, &nops), IRV2_ERR_SHAPE);
     assert_int_equal(nops, 0);
     print_message("  unordered parts -> %s\n", irv2_last_error());
     conv_bufs three = {.out = {NULL, 3, {0, 5, 14}, {0}}};
-    conv_form clblast = {CONV_CLBLAST, {8, 8}, 0};
+    conv_form clblast = conv_clblast_form();
     nops = -1;
     assert_int_equal(conv_launches(g_ctx, &s, &clblast, c.epi, &three, ops, &nops),
                      IRV2_ERR_SHAPE);
@@ -587,15 +596,17 @@ static void test_conv_shared_panels(void **state)
     assert_ok(conv_shape_finish(&s1));
     conv_shape s2 = s1;
     s2.cout = 13;
-    const conv_form f = {CONV_PANELS, tiling_of(TDEF), 0};
+    const conv_form f = form_at(CONV_PANELS, tiling_of(TDEF), 0);
     float *x = random_floats(17 * 70, 7201, -1.0f, 1.0f);
     float *w1 = random_floats(21 * 17, 7202, -0.5f, 0.5f);
     float *w2 = random_floats(13 * 17, 7203, -0.5f, 0.5f);
     float *b1 = random_floats(21, 7204, -0.5f, 0.5f), *b2 = random_floats(13, 7205, -0.5f, 0.5f);
     float *scale, *shift;
     affine_params(13, 7206, &scale, &shift);
-    guarded in = guarded_new(17 * 70, conv_guard(&s1, f.tiling), x);
-    guarded scratch = guarded_new(conv_scratch(&s1, &f), conv_guard(&s1, f.tiling), NULL);
+    guarded in = guarded_new(17 * 70, conv_guard(&s1, &f), x);
+    guarded scratch = guarded_new(conv_scratch(&s1, &f), conv_guard(&s1, &f), NULL);
+    assert_true(conv_reuse_key(&s1, &f) != 0);
+    assert_int_equal(conv_reuse_key(&s2, &f), conv_reuse_key(&s1, &f));
     assert_int_equal(conv_scratch(&s2, &f), conv_scratch(&s1, &f));
     guarded o1 = guarded_new(21 * 70, OUT_MARGIN, NULL);
     guarded o2 = guarded_new(13 * 70, OUT_MARGIN, NULL);
@@ -625,7 +636,7 @@ static void test_conv_shared_panels(void **state)
     /* a 3x3 conv's panels are its own: sharing is refused, nothing is left allocated */
     conv_shape k3 = {.cin = 17, .cout = 13, .kh = 3, .kw = 3, .stride = 2, .n = 2, .h = 9, .w = 9};
     assert_ok(conv_shape_finish(&k3));
-    op_launch ops[CONV_MAX_LAUNCHES];
+    op_launch ops[OP_MAX_LAUNCHES];
     int nops = -1;
     assert_int_equal(conv_launches(g_ctx, &k3, &f, c2.epi, &second, ops, &nops),
                      IRV2_ERR_INVALID_ARGUMENT);
@@ -641,7 +652,7 @@ static void test_conv_shared_panels(void **state)
 static void test_conv_tiling_and_packing(void **state)
 {
     (void)state;
-    conv_tiling d = conv_default_tiling(g_ctx);
+    conv_vec_params d = conv_default_tiling(g_ctx);
     assert_true(d.vw == 8 || d.vw == 16);
     assert_true(d.tm > 0);
     print_message("  default tiling on '%s': vw %d tm %d\n", g_ctx->info.name, d.vw, d.tm);
@@ -649,7 +660,7 @@ static void test_conv_tiling_and_packing(void **state)
     /* conv_pack: [cout/tm][kh][kw][cin][tm], zero rows padding cout to a multiple of tm */
     conv_shape s = {.cin = 2, .cout = 3, .kh = 1, .kw = 2, .stride = 1, .n = 1, .h = 1, .w = 2};
     assert_ok(conv_shape_finish(&s));
-    conv_form f = {CONV_DIRECT, {8, 2}, 0};
+    conv_form f = conv_vec_form(CONV_DIRECT, 8, 2, 0);
     float w[12], packed[16];
     /* w[co][ci][0][kx] = 1 + co*4 + ci*2 + kx */
     for (int i = 0; i < 12; i++) w[i] = (float)(i + 1);
@@ -658,7 +669,7 @@ static void test_conv_tiling_and_packing(void **state)
     static const float want[16] = {1, 5, 3, 7, 2, 6, 4, 8, 9, 0, 11, 0, 10, 0, 12, 0};
     assert_memory_equal(packed, want, sizeof want);
     /* CLBlast reads the canonical weights: a copy */
-    f.method = CONV_CLBLAST;
+    f = conv_clblast_form();
     assert_int_equal(conv_packed_count(&s, &f), 12);
     conv_pack(&s, &f, w, packed);
     assert_memory_equal(packed, w, sizeof w);
@@ -672,8 +683,30 @@ static void test_conv_tiling_and_packing(void **state)
     bad = s, bad.kh = 3, bad.kw = 3, bad.h = 2, bad.w = 2;
     assert_int_equal(conv_shape_finish(&bad), IRV2_ERR_SHAPE);
 
-    for (int m = 0; m < CONV_METHODS; m++) assert_non_null(conv_method_name((conv_method)m));
-    assert_string_equal(conv_method_name(CONV_PANELS), "panels");
+    /* every family has a row and a name; a form's text reads back as the form */
+    const conv_form texts[] = {conv_vec_form(CONV_PHASE, 16, 6, 28), conv_wg_form(64, 128, 4),
+                               conv_clblast_form(), conv_vec_form(CONV_WINOGRAD, 16, 24, 0)};
+    static const char *const written[] = {"phase 16 6 28", "wg 64 128 4", "clblast",
+                                          "winograd 16 24 0"};
+    for (int m = 0; m < CONV_FAMILIES; m++) {
+        assert_non_null(conv_family_of((conv_family_id)m));
+        assert_string_not_equal(conv_family_name((conv_family_id)m), "unknown");
+    }
+    assert_string_equal(conv_family_name(CONV_PANELS), "panels");
+    assert_string_equal(conv_family_name(CONV_FAMILIES), "unknown");
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        char text[64];
+        conv_form back;
+        conv_form_format(&texts[i], text, sizeof text);
+        assert_string_equal(text, written[i]);
+        assert_true(conv_form_parse(text, &back));
+        assert_true(conv_form_equal(&back, &texts[i]));
+    }
+    conv_form none;
+    static const char *const bad_texts[] = {"wg 64 64", "clblast 1", "direct 8 8 0 x", "dir 8 8 0",
+                                            "", "panels"};
+    for (size_t i = 0; i < sizeof bad_texts / sizeof bad_texts[0]; i++)
+        assert_false(conv_form_parse(bad_texts[i], &none));
 }
 
 /* ---- conv_candidates, conv_refinements (host/ops/conv.c) ---------------------------------- */
@@ -703,7 +736,8 @@ static int wg_side_expected(void)
  * memory. */
 static size_t expected_wg_candidates(conv_form *out)
 {
-    static const conv_tiling tiles[] = {{64, 64}, {32, 32}, {32, 64}, {64, 128}, {128, 64}, {128, 128}};
+    static const conv_vec_params tiles[] = {{64, 64, 0},  {32, 32, 0},  {32, 64, 0},
+                                            {64, 128, 0}, {128, 64, 0}, {128, 128, 0}};
     const int side = wg_side_expected();
     cl_ulong local = 0;
     assert_int_equal(clGetDeviceInfo(g_ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local,
@@ -716,7 +750,7 @@ static size_t expected_wg_candidates(conv_form *out)
     for (size_t i = 0; i < ntiles; i++)
         if (tiles[i].vw % side == 0 && tiles[i].tm % side == 0 && (side * side) % tiles[i].vw == 0 &&
             16u * (tiles[i].vw + tiles[i].tm) * 4 <= local)
-            out[n++] = (conv_form){CONV_WG, tiles[i], 0};
+            out[n++] = conv_wg_form(tiles[i].vw, tiles[i].tm, 0);
     return n;
 }
 
@@ -732,9 +766,8 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     assert_int_equal(clGetDeviceInfo(g_ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local,
                                      &local, NULL),
                      CL_SUCCESS);
-    conv_tiling t[CONV_MAX_TILINGS];
-    size_t nt = conv_tilings(g_ctx, t, CONV_MAX_TILINGS), n = 0;
-    if (g_ctx->kernels == KERNELS_BOTH) t[0] = conv_default_tiling(g_ctx), nt = 1;
+    conv_vec_params t[CONV_MAX_TILINGS];
+    size_t nt = conv_vec_tilings(g_ctx, t, CONV_MAX_TILINGS), n = 0;
     const int gemm = s->kh == 1 && s->kw == 1 && s->stride == 1 && s->ph == 0 && s->pw == 0;
     const int panels = gemm || s->stride == 2 || s->ho * s->wo <= 40 * 40;
     const int phase = s->stride == 2 && s->ho <= (s->h + 1) / 2 && s->wo <= (s->w + 1) / 2;
@@ -743,11 +776,11 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     for (size_t i = 0; i < nt; i++) {
         const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
                           (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
-        out[n++] = (conv_form){CONV_DIRECT, t[i], 0};
-        if (panels) out[n++] = (conv_form){CONV_PANELS, t[i], 0};
-        if (fused) out[n++] = (conv_form){CONV_FUSED, t[i], 0};
-        if (phase) out[n++] = (conv_form){CONV_PHASE, t[i], 0};
-        if (winograd) out[n++] = (conv_form){CONV_WINOGRAD, t[i], 0};
+        out[n++] = form_at(CONV_DIRECT, t[i], 0);
+        if (panels) out[n++] = form_at(CONV_PANELS, t[i], 0);
+        if (fused) out[n++] = form_at(CONV_FUSED, t[i], 0);
+        if (phase) out[n++] = form_at(CONV_PHASE, t[i], 0);
+        if (winograd) out[n++] = form_at(CONV_WINOGRAD, t[i], 0);
     }
     return n;
 }
@@ -757,12 +790,12 @@ static void expect_forms(const char *what, const conv_form *got, size_t ngot,
 {
     if (ngot != nwant) fail_msg("%s: %zu forms, want %zu", what, ngot, nwant);
     for (size_t i = 0; i < ngot; i++)
-        if (got[i].method != want[i].method || got[i].tiling.vw != want[i].tiling.vw ||
-            got[i].tiling.tm != want[i].tiling.tm || got[i].kchunk != want[i].kchunk)
-            fail_msg("%s: form %zu is %s vw%d tm%d kchunk %d, want %s vw%d tm%d kchunk %d", what,
-                     i, conv_method_name(got[i].method), got[i].tiling.vw, got[i].tiling.tm,
-                     got[i].kchunk, conv_method_name(want[i].method), want[i].tiling.vw,
-                     want[i].tiling.tm, want[i].kchunk);
+        if (!conv_form_equal(&got[i], &want[i])) {
+            char g[64], w[64];
+            conv_form_format(&got[i], g, sizeof g);
+            conv_form_format(&want[i], w, sizeof w);
+            fail_msg("%s: form %zu is %s, want %s", what, i, g, w);
+        }
 }
 
 static void check_candidate_lists(void);
@@ -771,10 +804,12 @@ static void test_conv_candidates(void **state)
 {
     (void)state;
     /* the tilings: the 8 candidates in order, wide ones (vw 16, tm > 8) on 16-wide devices */
-    static const conv_tiling all[] = {{8, 8},  {8, 12},  {16, 4},  {16, 6},
-                                      {16, 8}, {16, 12}, {16, 16}, {16, 24}};
-    conv_tiling t[CONV_MAX_TILINGS];
-    size_t nt = conv_tilings(g_ctx, t, CONV_MAX_TILINGS), k = 0;
+    static const conv_vec_params all[] = {{8, 8, 0},  {8, 12, 0},  {16, 4, 0},  {16, 6, 0},
+                                          {16, 8, 0}, {16, 12, 0}, {16, 16, 0}, {16, 24, 0}};
+    conv_vec_params t[CONV_MAX_TILINGS];
+    const ctx_kernels old = g_ctx->kernels;
+    g_ctx->kernels = KERNELS_VEC; /* beside the work-group family: the default tiling only */
+    size_t nt = conv_vec_tilings(g_ctx, t, CONV_MAX_TILINGS), k = 0;
     for (size_t i = 0; i < 8; i++)
         if (wide_device() || all[i].vw < 16 || all[i].tm <= 8) {
             assert_true(k < nt);
@@ -782,7 +817,7 @@ static void test_conv_candidates(void **state)
             k++;
         }
     assert_int_equal(k, nt);
-    assert_int_equal(conv_tilings(g_ctx, t, 2), 2);
+    assert_int_equal(conv_vec_tilings(g_ctx, t, 2), 2);
 
     /* Winograd: every stride-1 3x3 conv has the form; it is a candidate from 128 channels in
      * and out */
@@ -797,13 +832,16 @@ static void test_conv_candidates(void **state)
                 {{256, 256, 1, 7, 1, 0, 3, 1, 17, 17, 0, 0}, 0, 0}};
     for (size_t i = 0; i < sizeof wino / sizeof wino[0]; i++) {
         conv_shape s = wino[i].s;
+        conv_form c[5 * CONV_MAX_TILINGS];
+        const conv_form f = conv_vec_form(CONV_WINOGRAD, 16, 8, 0);
         assert_ok(conv_shape_finish(&s));
-        assert_int_equal(conv_winograd_offered(&s), wino[i].offered);
-        assert_int_equal(conv_winograd_pays(&s), wino[i].pays);
+        assert_int_equal(conv_scratch(&s, &f) > 0, wino[i].offered);
+        size_t n = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, c, 5 * CONV_MAX_TILINGS), has = 0;
+        for (size_t k = 0; k < n; k++) has += c[k].family == CONV_WINOGRAD;
+        assert_int_equal(has > 0, wino[i].pays);
     }
 
     /* the lists under each setting of the families offered (IRV2_KERNELS) */
-    const ctx_kernels old = g_ctx->kernels;
     const ctx_kernels settings[] = {KERNELS_VEC, KERNELS_WG, KERNELS_BOTH, KERNELS_COMPACT};
     for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
         g_ctx->kernels = settings[k];
@@ -831,34 +869,37 @@ static void check_candidate_lists(void)
         {"3x3 cin 2048 8x8", {2048, 64, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0}},
         {"3x3 s1 256 35x35", {256, 256, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}},
     };
-    conv_form got[5 * CONV_MAX_TILINGS], want[5 * CONV_MAX_TILINGS];
+    conv_form got[5 * CONV_MAX_TILINGS + 8], want[5 * CONV_MAX_TILINGS + 8];
+    const size_t cap = sizeof got / sizeof got[0];
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         conv_shape s = shapes[i].s;
         assert_ok(conv_shape_finish(&s));
-        /* the work-group family: every shape, the same tiles */
-        conv_form wg[8], wg_want[8];
-        const size_t nwg = expected_wg_candidates(wg_want);
-        expect_forms(shapes[i].name, wg, conv_wg_candidates(g_ctx, &s, 3, wg, 8), wg_want, nwg);
+        /* irv2's own: the vector families, then the work-group family (every shape, the
+         * same tiles) */
+        const size_t nvec = expected_candidates(&s, want);
+        const size_t nwg = expected_wg_candidates(want + nvec), nwant = nvec + nwg;
         if ((g_ctx->kernels & KERNELS_WG) && wg_side_expected()) assert_true(nwg > 0);
-
-        size_t n = conv_candidates(g_ctx, &s, 1, got, 5 * CONV_MAX_TILINGS);
-        size_t nwant = expected_candidates(&s, want);
+        size_t n = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, got, cap);
         expect_forms(shapes[i].name, got, n, want, nwant);
-        if (n > 0) { /* none where the vector family is not offered (IRV2_KERNELS=wg) */
-            print_message("  %-18s %zu candidates, first %s vw%d tm%d, last %s vw%d tm%d\n",
-                          shapes[i].name, n, conv_method_name(got[0].method), got[0].tiling.vw,
-                          got[0].tiling.tm, conv_method_name(got[n - 1].method),
-                          got[n - 1].tiling.vw, got[n - 1].tiling.tm);
+        if (n > 0) {
+            char first[64], last[64];
+            conv_form_format(&got[0], first, sizeof first);
+            conv_form_format(&got[n - 1], last, sizeof last);
+            print_message("  %-18s %zu candidates, first %s, last %s\n", shapes[i].name, n,
+                          first, last);
             /* output parts do not restrict irv2's forms; cap cuts the list */
             expect_forms(shapes[i].name, got,
-                         conv_candidates(g_ctx, &s, 3, got, 5 * CONV_MAX_TILINGS), want, nwant);
+                         conv_candidates(g_ctx, &s, 3, ROWS_OWN, 0, got, cap), want, nwant);
             const size_t three = nwant < 3 ? nwant : 3;
-            expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 1, got, 3), want, three);
+            expect_forms(shapes[i].name, got, conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, got, 3),
+                         want, three);
         }
         for (size_t f = 0; f < n; f++) {
             size_t scratch = conv_scratch(&s, &want[f]);
-            if (want[f].method == CONV_PHASE || want[f].method == CONV_PANELS ||
-                want[f].method == CONV_WINOGRAD)
+            assert_true(scratch <= conv_scratch_bound(&s));
+            assert_true(conv_guard(&s, &want[f]) <= conv_guard_bound(&s));
+            if (want[f].family == CONV_PHASE || want[f].family == CONV_PANELS ||
+                want[f].family == CONV_WINOGRAD)
                 assert_true(scratch > 0);
             else
                 assert_int_equal(scratch, 0);
@@ -868,22 +909,22 @@ static void check_candidate_lists(void)
          * the other shapes at batch 1 on GPUs only; never in the compact kernel set */
         conv_form cl[2];
         const int gemm = conv_is_gemm(&s);
-        const int offered = (gemm || (s.n == 1 && g_ctx->facts.gpu)) &&
+        const int offered = (gemm || (s.n == 1 && g_ctx->profile.gpu)) &&
                             !(g_ctx->kernels & KERNELS_COMPACT_BIT);
         assert_int_equal(gemm, s.kh == 1 && s.kw == 1);
-        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 2), offered ? 1 : 0);
-        if (offered) assert_int_equal(cl[0].method, CONV_CLBLAST);
-        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 2, cl, 2), 0);
-        assert_int_equal(conv_clblast_candidates(g_ctx, &s, 1, cl, 0), 0);
+        assert_int_equal(conv_candidates(g_ctx, &s, 1, ROWS_LIBRARY, 0, cl, 2), offered ? 1 : 0);
+        if (offered) assert_int_equal(cl[0].family, CONV_CLBLAST);
+        assert_int_equal(conv_candidates(g_ctx, &s, 2, ROWS_LIBRARY, 0, cl, 2), 0);
+        assert_int_equal(conv_candidates(g_ctx, &s, 1, ROWS_LIBRARY, 0, cl, 0), 0);
         if (!gemm) {
             /* convgemm refuses, before any launch or buffer: a batch, and a residual sum
              * (it overwrites its output) */
             conv_shape batch = s;
             batch.n = s.n == 1 ? 2 : s.n;
-            assert_int_equal(conv_clblast_candidates(g_ctx, &batch, 1, cl, 2), 0);
-            const conv_form f = {CONV_CLBLAST, conv_default_tiling(g_ctx), 0};
+            assert_int_equal(conv_candidates(g_ctx, &batch, 1, ROWS_LIBRARY, 0, cl, 2), 0);
+            const conv_form f = conv_clblast_form();
             const conv_bufs none = {.out = {NULL, 1, {0}, {0}}};
-            op_launch ops[CONV_MAX_LAUNCHES];
+            op_launch ops[OP_MAX_LAUNCHES];
             int nops = -1;
             assert_int_equal(conv_launches(g_ctx, &batch, &f, (op_epilogue){1, 0, 0, 0}, &none,
                                            ops, &nops),
@@ -902,31 +943,31 @@ static void check_candidate_lists(void)
          * else KxK fused where it fits, else panels where they exist, else direct */
         conv_form d = conv_default_form(g_ctx, &s);
         if (ctx_prefers_wg(g_ctx) && nwg > 0) {
-            assert_int_equal(d.method, CONV_WG);
-            assert_int_equal(d.tiling.vw, 64), assert_int_equal(d.tiling.tm, 64);
+            assert_int_equal(d.family, CONV_WG);
+            assert_int_equal(d.p.wg.positions, 64), assert_int_equal(d.p.wg.channels, 64);
             continue;
         }
-        conv_tiling dt = conv_default_tiling(g_ctx);
-        assert_int_equal(d.tiling.vw, dt.vw), assert_int_equal(d.tiling.tm, dt.tm);
-        assert_int_equal(d.kchunk, 0);
+        conv_vec_params dt = conv_default_tiling(g_ctx);
+        assert_int_equal(d.p.vec.vw, dt.vw), assert_int_equal(d.p.vec.tm, dt.tm);
+        assert_int_equal(d.p.vec.kchunk, 0);
         int fused = 0, panels = 0;
-        for (size_t f = 0; f < nwant; f++)
-            if (want[f].tiling.vw == dt.vw && want[f].tiling.tm == dt.tm) {
-                fused |= want[f].method == CONV_FUSED && (s.kh > 1 || s.kw > 1);
-                panels |= want[f].method == CONV_PANELS;
+        for (size_t f = 0; f < nvec; f++)
+            if (want[f].p.vec.vw == dt.vw && want[f].p.vec.tm == dt.tm) {
+                fused |= want[f].family == CONV_FUSED && (s.kh > 1 || s.kw > 1);
+                panels |= want[f].family == CONV_PANELS;
             }
-        assert_int_equal(d.method, fused ? CONV_FUSED : panels ? CONV_PANELS : CONV_DIRECT);
+        assert_int_equal(d.family, fused ? CONV_FUSED : panels ? CONV_PANELS : CONV_DIRECT);
     }
 }
 
 static void test_conv_refinements(void **state)
 {
     (void)state;
-    const conv_tiling t = {8, 8};
+    const conv_vec_params t = {8, 8, 0};
     const struct {
         const char *name;
         conv_shape s;
-        conv_method method;
+        conv_family_id method;
         int kchunks[2]; /* the refinements' kchunk, 0: none */
     } cases[] = {
         /* 1x1: 512 and 256 channels per launch; with 448 channels, 512 is one launch */
@@ -952,16 +993,18 @@ static void test_conv_refinements(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         conv_shape s = cases[i].s;
         assert_ok(conv_shape_finish(&s));
-        const conv_form best = {cases[i].method, t, 7}; /* best's own kchunk is replaced */
+        const conv_form best = form_at(cases[i].method, t, 7); /* its own kchunk is replaced */
         conv_form got[4], want[2];
         size_t nwant = 0;
         for (int k = 0; k < 2; k++)
-            if (cases[i].kchunks[k])
-                want[nwant++] = (conv_form){cases[i].method, t, cases[i].kchunks[k]};
-        expect_forms(cases[i].name, got, conv_refinements(&s, &best, got, 4), want, nwant);
-        if (nwant) expect_forms(cases[i].name, got, conv_refinements(&s, &best, got, 1), want, 1);
+            if (cases[i].kchunks[k]) want[nwant++] = form_at(cases[i].method, t, cases[i].kchunks[k]);
+        expect_forms(cases[i].name, got, conv_refinements(&s, &best, 0, got, 4), want, nwant);
+        if (nwant) expect_forms(cases[i].name, got, conv_refinements(&s, &best, 0, got, 1), want, 1);
+        /* fast tuning refines the work-group family only */
+        expect_forms(cases[i].name, got, conv_refinements(&s, &best, 1, got, 4), want,
+                     cases[i].method == CONV_WG ? nwant : 0);
         for (size_t k = 0; k < nwant; k++)
-            assert_true(launches_of(&s, &want[k], 0) <= CONV_MAX_LAUNCHES);
+            assert_true(launches_of(&s, &want[k], 0) <= OP_MAX_LAUNCHES);
     }
 }
 

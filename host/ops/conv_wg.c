@@ -1,6 +1,6 @@
 /* conv_wg.c: the work-group conv family (cl/conv_wg.cl): its tiles, what a device must offer
  * for them, its candidates and its launch. */
-#include "ops/conv.h"
+#include "ops/conv_family.h"
 
 #include <stdio.h>
 
@@ -10,52 +10,51 @@
  * 256 at once, or more): its reduction is worth splitting. */
 #define WG_FEW_TILES 256
 
-/* Work-group tiles, as (vw = positions, tm = output channels) per work-group. */
-static const conv_tiling wg_tiles[] = {{64, 64}, {32, 32}, {32, 64},
-                                       {64, 128}, {128, 64}, {128, 128}};
+/* Work-group tiles, as (positions, output channels) per work-group; the first is the
+ * default. */
+static const conv_wg_params wg_tiles[] = {{64, 64, 0},   {32, 32, 0},  {32, 64, 0},
+                                          {64, 128, 0},  {128, 64, 0}, {128, 128, 0}};
 
-/* The work-group's side (WX = WY): 16 where the device runs 256 work-items per group, else 8
- * (64 work-items), else 0: the family is not offered. */
-static int wg_side(const irv2_context *ctx)
-{
-    const device_facts *f = &ctx->facts;
-    for (int side = 16; side >= 8; side /= 2)
-        if (f->max_group >= (size_t)side * side && f->max_items[0] >= (size_t)side &&
-            f->max_items[1] >= (size_t)side)
-            return side;
-    return 0;
-}
+/* The work-group's side (WX = WY): the device's square work-group side (16 or 8), or 0:
+ * the family is not offered. */
+static int wg_side(const irv2_context *ctx) { return ctx->profile.group_side; }
 
 /* The tile runs on this device: its sides are multiples of the work-group's, the positions
  * divide the work-group (cl/conv_wg.cl loads one input column per work-item) and both
  * operand slices fit the local memory. */
-static int wg_fits(const irv2_context *ctx, conv_tiling t)
+static int wg_fits(const irv2_context *ctx, conv_wg_params t)
 {
     const int side = wg_side(ctx);
-    if (side == 0 || t.vw <= 0 || t.tm <= 0 || t.vw % side || t.tm % side ||
-        (side * side) % t.vw)
+    if (side == 0 || t.positions <= 0 || t.channels <= 0 || t.positions % side ||
+        t.channels % side || (side * side) % t.positions)
         return 0;
-    return (cl_ulong)WG_TK * (t.vw + t.tm) * sizeof(float) <= ctx->facts.local_mem;
+    return (cl_ulong)WG_TK * (t.positions + t.channels) * sizeof(float) <= ctx->profile.local_mem;
 }
 
-size_t conv_wg_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
-                          conv_form *out, size_t cap)
+static int wg_offered(const irv2_context *ctx) { return (ctx->kernels & KERNELS_WG) != 0; }
+
+/* Every tile whose work-group and local memory the device offers, for every shape and
+ * output parts; the default tile only in the compact kernel set (one program). */
+static size_t wg_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
+                            conv_form *out, size_t cap)
 {
-    (void)s, (void)parts; /* every shape and output parts */
+    (void)s, (void)parts;
     size_t n = 0;
-    if (!(ctx->kernels & KERNELS_WG)) return 0;
-    /* the compact kernel set is one program: the default tile only */
     const size_t tiles =
         ctx->kernels & KERNELS_COMPACT_BIT ? 1 : sizeof wg_tiles / sizeof wg_tiles[0];
     for (size_t i = 0; i < tiles && n < cap; i++)
-        if (wg_fits(ctx, wg_tiles[i])) out[n++] = (conv_form){CONV_WG, wg_tiles[i], 0};
+        if (wg_fits(ctx, wg_tiles[i]))
+            out[n++] = conv_wg_form(wg_tiles[i].positions, wg_tiles[i].channels, 0);
     return n;
 }
 
-int conv_wg_default(const irv2_context *ctx, conv_form *f)
+/* The default tile (64 channels x 64 positions) where the context prefers the family
+ * (ctx_prefers_wg: GPUs) and the device runs it. */
+static int wg_default(const irv2_context *ctx, const conv_shape *s, conv_form *f)
 {
-    if (!wg_fits(ctx, wg_tiles[0])) return 0;
-    *f = (conv_form){CONV_WG, wg_tiles[0], 0};
+    (void)s;
+    if (!ctx_prefers_wg(ctx) || !wg_fits(ctx, wg_tiles[0])) return 0;
+    *f = conv_wg_form(wg_tiles[0].positions, wg_tiles[0].channels, 0);
     return 1;
 }
 
@@ -63,12 +62,13 @@ int conv_wg_default(const irv2_context *ctx, conv_form *f)
 static irv2_status check_group(const conv_job *j, cl_kernel k, int side)
 {
     size_t max = 0;
+    if (!k) return IRV2_OK; /* recorded, not built (ctx->record_program) */
     irv2_status st = ctx_cl_check(j->ctx,
                                   clGetKernelWorkGroupInfo(k, j->ctx->device,
                                                            CL_KERNEL_WORK_GROUP_SIZE, sizeof max,
                                                            &max, NULL),
                                   "clGetKernelWorkGroupInfo(conv_wg)");
-    if (st == IRV2_OK && max < (size_t)side * side)
+    if (st == IRV2_OK && k && max < (size_t)side * side)
         st = irv2_fail(IRV2_ERR_UNSUPPORTED, "conv_wg runs at most %zu work-items per group on %s, "
                        "not %d", max, j->ctx->info.name, side * side);
     return st;
@@ -84,7 +84,8 @@ static void wg_options(const conv_job *j, int side, char *dst, size_t cap)
     if (!(j->ctx->kernels & KERNELS_COMPACT_BIT))
         snprintf(geometry, sizeof geometry, " -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d", s->kh,
                  s->kw, s->stride, s->ph, s->pw);
-    snprintf(dst, cap, "-DTM=%d -DTN=%d -DTK=%d -DWX=%d -DWY=%d%s%s", j->t.tm, j->t.vw, WG_TK,
+    snprintf(dst, cap, "-DTM=%d -DTN=%d -DTK=%d -DWX=%d -DWY=%d%s%s", j->f->p.wg.channels,
+             j->f->p.wg.positions, WG_TK,
              side, side, geometry, eflags);
 }
 
@@ -94,8 +95,9 @@ static void tile_range(const conv_job *j, int side, size_t slices, op_launch *op
     const conv_shape *s = j->s;
     size_t npos = (size_t)s->n * s->ho * s->wo;
     op->dims = slices > 1 ? 3 : 2;
-    op->gws[0] = (npos + j->t.vw - 1) / j->t.vw * side;
-    op->gws[1] = ((size_t)s->cout + j->t.tm - 1) / j->t.tm * side;
+    const conv_wg_params *t = &j->f->p.wg;
+    op->gws[0] = (npos + t->positions - 1) / t->positions * side;
+    op->gws[1] = ((size_t)s->cout + t->channels - 1) / t->channels * side;
     op->gws[2] = slices;
     op->lws[0] = op->lws[1] = (size_t)side, op->lws[2] = 1;
 }
@@ -168,40 +170,98 @@ static irv2_status split_ops(const conv_job *j, int side, int slices, op_launch 
     return IRV2_OK;
 }
 
-irv2_status conv_wg_ops(const conv_job *j, int slices, op_launch *ops, int *n)
+/* conv_wg alone, or with slices > 1 the split reduction and its sum (scratch:
+ * wg_scratch). */
+static irv2_status wg_launches(const conv_job *j, op_launch *ops, int *n)
 {
-    const int side = wg_side(j->ctx);
-    if (!wg_fits(j->ctx, j->t))
-        return irv2_fail(IRV2_ERR_UNSUPPORTED, "no %dx%d work-group tile on %s", j->t.tm, j->t.vw,
-                         j->ctx->info.name);
+    const int side = wg_side(j->ctx), slices = j->f->p.wg.slices;
+    if (!wg_fits(j->ctx, j->f->p.wg))
+        return irv2_fail(IRV2_ERR_UNSUPPORTED, "no %dx%d work-group tile on %s",
+                         j->f->p.wg.channels, j->f->p.wg.positions, j->ctx->info.name);
     if (slices <= 1) {
         irv2_status st = whole_op(j, side, &ops[*n]);
         if (st == IRV2_OK) (*n)++;
         return st;
     }
-    if (j->b->scratch.mem == NULL || conv_wg_scratch(j->s, slices) == 0)
+    if (j->b->scratch.mem == NULL && !j->ctx->record_program)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "%d reduction slices need scratch", slices);
     return split_ops(j, side, slices, ops, n);
 }
 
-size_t conv_wg_scratch(const conv_shape *s, int slices)
+/* Floats of scratch the split reduction needs (slices partial outputs); 0 for slices <= 1. */
+static size_t slices_scratch(const conv_shape *s, int slices)
 {
     if (slices <= 1) return 0;
     return (size_t)slices * s->cout * s->n * s->ho * s->wo;
 }
 
-size_t conv_wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap)
+static size_t wg_scratch(const conv_shape *s, const conv_form *f)
+{
+    return slices_scratch(s, f->p.wg.slices);
+}
+
+/* The most slices wg_splits offers. */
+static size_t wg_scratch_bound(const conv_shape *s) { return slices_scratch(s, 16); }
+
+/* The reduction in 4 and 16 slices, where the conv has too few tiles to fill a GPU and each
+ * slice keeps at least 4 local-memory slices. */
+static size_t wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap)
 {
     size_t n = 0;
-    if (best->method != CONV_WG) return 0;
-    const size_t tiles = ((size_t)s->n * s->ho * s->wo + best->tiling.vw - 1) / best->tiling.vw *
-                         (((size_t)s->cout + best->tiling.tm - 1) / best->tiling.tm);
+    const conv_wg_params *t = &best->p.wg;
+    const size_t tiles = ((size_t)s->n * s->ho * s->wo + t->positions - 1) / t->positions *
+                         (((size_t)s->cout + t->channels - 1) / t->channels);
     const int k = s->kh * s->kw * s->cin;
     for (int slices = 4; slices <= 16 && n < cap; slices *= 4)
-        if (tiles < WG_FEW_TILES && k >= slices * 4 * WG_TK) {
-            conv_form f = *best;
-            f.kchunk = slices;
-            out[n++] = f;
-        }
+        if (tiles < WG_FEW_TILES && k >= slices * 4 * WG_TK)
+            out[n++] = conv_wg_form(t->positions, t->channels, slices);
     return n;
 }
+
+/* The guard of a kernel reading `positions` at a time (the vector families' rule). */
+static size_t wg_guard(const conv_shape *s, const conv_form *f)
+{
+    return conv_guard_at(s, f->p.wg.positions);
+}
+
+static size_t wg_guard_bound(const conv_shape *s)
+{
+    size_t most = 0;
+    for (size_t i = 0; i < sizeof wg_tiles / sizeof wg_tiles[0]; i++) {
+        size_t g = conv_guard_at(s, wg_tiles[i].positions);
+        if (g > most) most = g;
+    }
+    return most;
+}
+
+/* [ceil(cout/channels)][kh][kw][cin][channels], as the vector families pack at their tm. */
+static size_t wg_packed_count(const conv_shape *s, const conv_form *f)
+{
+    return conv_tiled_count(s, f->p.wg.channels);
+}
+
+static void wg_pack(const conv_shape *s, const conv_form *f, const float *w, float *packed)
+{
+    conv_pack_tiled(s, f->p.wg.channels, w, packed);
+}
+
+static void wg_format(const conv_form *f, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "%d %d %d", f->p.wg.positions, f->p.wg.channels, f->p.wg.slices);
+}
+
+static int wg_parse(const char *text, conv_form *f)
+{
+    char end;
+    conv_wg_params *t = &f->p.wg;
+    return sscanf(text, "%d %d %d%c", &t->positions, &t->channels, &t->slices, &end) == 3;
+}
+
+/* Timed in fast tuning as in full, its splits too (for GPUs at batch 1). */
+const conv_family conv_wg_row = {
+    .name = "wg", .fast_refines = 1, .default_rank = 0, .offered = wg_offered,
+    .candidates = wg_candidates, .refinements = wg_splits, .scratch = wg_scratch,
+    .scratch_bound = wg_scratch_bound, .guard = wg_guard, .guard_bound = wg_guard_bound,
+    .packed_count = wg_packed_count, .pack = wg_pack, .launches = wg_launches,
+    .default_form = wg_default, .format = wg_format, .parse = wg_parse,
+};

@@ -26,8 +26,7 @@ irv2_status head_op(irv2_context *ctx, int classes, int n, int softmax, op_buf l
         while (want < (size_t)classes && want < SOFTMAX_WG) want *= 2;
         st = op_local_pow2(ctx, op->kernel, want, &local);
         if (st == IRV2_OK)
-            st = ctx_cl_check(ctx, clSetKernelArg(op->kernel, 5, local * sizeof(float), NULL),
-                              "clSetKernelArg(head_wg, 5)");
+            st = op_local_arg(ctx, op, 5, local * sizeof(float));
         op->dims = 1;
         op->gws[0] = local * n, op->lws[0] = local;
     }

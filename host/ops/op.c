@@ -25,13 +25,14 @@ void op_local_one(op_launch *op) { op->lws[0] = op->lws[1] = op->lws[2] = 1; }
 
 irv2_status op_local_pow2(irv2_context *ctx, cl_kernel k, size_t want, size_t *out)
 {
-    size_t kernel_max = 0;
-    cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                          sizeof kernel_max, &kernel_max, NULL);
+    size_t kernel_max = ctx->profile.max_group; /* a recorded launch has no kernel to ask */
+    cl_int err = k ? clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                              sizeof kernel_max, &kernel_max, NULL)
+                   : CL_SUCCESS;
     irv2_status st = ctx_cl_check(ctx, err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
     if (st != IRV2_OK) return st;
     size_t cap = want < kernel_max ? want : kernel_max, l = 1;
-    if (ctx->facts.max_items[0] < cap) cap = ctx->facts.max_items[0];
+    if (ctx->profile.max_items[0] < cap) cap = ctx->profile.max_items[0];
     while (l * 2 <= cap) l *= 2;
     *out = l;
     return IRV2_OK;
@@ -69,10 +70,22 @@ irv2_status set_args(irv2_context *ctx, cl_kernel k, const char *what, unsigned 
     return IRV2_OK;
 }
 
+irv2_status op_local_arg(irv2_context *ctx, op_launch *op, unsigned index, size_t bytes)
+{
+    if (!op->kernel) return IRV2_OK; /* recorded, not built */
+    char what[64];
+    snprintf(what, sizeof what, "clSetKernelArg(local, %u)", index);
+    return ctx_cl_check(ctx, clSetKernelArg(op->kernel, index, bytes, NULL), what);
+}
+
 irv2_status op_kernel(irv2_context *ctx, const char *file, const char *options,
                       const char *name, unsigned nargs, const kernel_arg *args, op_launch *op)
 {
     memset(op, 0, sizeof *op);
+    if (ctx->record_program) {
+        ctx->record_program(ctx->record_user, file, options, name);
+        return IRV2_OK;
+    }
     irv2_status st = ctx_kernel(ctx, file, options, name, &op->kernel);
     if (st == IRV2_OK) st = set_args(ctx, op->kernel, name, nargs, args);
     if (st != IRV2_OK) op_release(op);

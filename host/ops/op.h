@@ -78,14 +78,18 @@ void epilogue_options(const irv2_context *ctx, op_epilogue epi, char *dst, size_
 /* The bits of cl/epilogue.h: relu1 1, residual 2, affine 4, relu2 8. */
 cl_int epilogue_bits(op_epilogue epi);
 /* Builds kernel `name` of cl/<file> with options and sets its arguments; on failure op is
- * left released. */
+ * left released. In record mode (ctx->record_program, runtime/context.h) it reports the
+ * program instead and leaves op with no kernel; the launchers then fill in the rest. */
 irv2_status op_kernel(irv2_context *ctx, const char *file, const char *options,
                       const char *name, unsigned nargs, const kernel_arg *args, op_launch *op);
 irv2_status set_args(irv2_context *ctx, cl_kernel k, const char *what, unsigned count,
                      const kernel_arg *args);
+/* Sets argument index of op's kernel to bytes of local memory (nothing in record mode). */
+irv2_status op_local_arg(irv2_context *ctx, op_launch *op, unsigned index, size_t bytes);
 /* Sets local size (1, 1, 1): the CPU kernels' shape, one work-item per work-group. */
 void op_local_one(op_launch *op);
-/* The largest power of two <= want that kernel k (CL_KERNEL_WORK_GROUP_SIZE) and the device
+/* The largest power of two <= want that kernel k (CL_KERNEL_WORK_GROUP_SIZE; with no kernel,
+ * in record mode, the device's largest work-group) and the device
  * (CL_DEVICE_MAX_WORK_ITEM_SIZES[0]) accept as a 1-D local size: the work-group shape of the
  * small kernels. */
 irv2_status op_local_pow2(irv2_context *ctx, cl_kernel k, size_t want, size_t *out);

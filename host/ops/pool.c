@@ -74,8 +74,7 @@ irv2_status pool_op(irv2_context *ctx, pool_kind kind, int c, int n, int h, int 
         while (want < (size_t)h * w && want < GLOBAL_AVG_WG) want *= 2;
         st = op_local_pow2(ctx, op->kernel, want, &local);
         if (st == IRV2_OK)
-            st = ctx_cl_check(ctx, clSetKernelArg(op->kernel, 12, local * sizeof(float), NULL),
-                              "clSetKernelArg(global_avgpool_wg, 12)");
+            st = op_local_arg(ctx, op, 12, local * sizeof(float));
         op->gws[0] *= local;
         op->lws[0] = local;
         break;

@@ -12,7 +12,7 @@ static double best_gflops(irv2_context *ctx, const conv_shape *s, const conv_for
 {
     double flop = 2.0 * s->cout * s->cin * s->w, best = 0;
     for (size_t i = 0; i < n; i++) {
-        op_launch ops[CONV_MAX_LAUNCHES];
+        op_launch ops[OP_MAX_LAUNCHES];
         int nops = 0;
         conv_bufs b = {{bufs[PEAK_B], guard}, {bufs[PEAK_SCRATCH], 0}, 0, bufs[PEAK_A],
                        bufs[PEAK_BIAS], NULL, NULL, conv_out_one((op_buf){bufs[PEAK_C], guard})};
@@ -37,12 +37,11 @@ irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *na
                     .h = 1, .w = (int)size};
     irv2_status st = conv_shape_finish(&s);
     conv_form native[64], clblast[4];
-    size_t nn = conv_candidates(ctx, &s, 1, native, 64);
-    nn += conv_wg_candidates(ctx, &s, 1, native + nn, 64 - nn);
-    size_t nc = conv_clblast_candidates(ctx, &s, 1, clblast, 4);
+    size_t nn = conv_candidates(ctx, &s, 1, ROWS_OWN, 0, native, 64);
+    size_t nc = conv_candidates(ctx, &s, 1, ROWS_LIBRARY, 0, clblast, 4);
     /* A with room for the widest tile's padding (128 channels), B and C for the kernels'
      * guard reads. */
-    size_t guard = conv_guard(&s, (conv_tiling){16, 0}), n = (size_t)size * size, scratch = 1;
+    size_t guard = conv_guard_bound(&s), n = (size_t)size * size, scratch = 1;
     for (size_t i = 0; i < nn; i++)
         if (conv_scratch(&s, &native[i]) > scratch) scratch = conv_scratch(&s, &native[i]);
     cl_mem bufs[PEAK_BUFS] = {0};

@@ -19,16 +19,16 @@ typedef struct plan_step {
     const net_layer *layer;      /* the first layer it computes */
     const char *kind;            /* for profiles: "conv1x1", "maxpool", ... */
     char name[2 * NET_NAME_MAX]; /* the layer's, or "a.x+y+z" for stacked siblings a.x, a.y, a.z */
-    int members[CONV_MAX_PARTS]; /* the layers it computes */
+    int members[OUT_MAX_PARTS]; /* the layers it computes */
     int nmembers;
     conv_shape shape;            /* convs: as run, stacked couts summed */
     conv_form form;
     int shared_panels;           /* its input's panels are in scratch already */
     double flops;                /* for the whole batch */
     cl_mem w, bias, scale, shift;
-    op_launch ops[CONV_MAX_LAUNCHES];
+    op_launch ops[OP_MAX_LAUNCHES];
     int nops;
-    cl_event events[CONV_MAX_LAUNCHES]; /* per op, when profiling */
+    cl_event events[OP_MAX_LAUNCHES]; /* per op, when profiling */
 } plan_step;
 
 struct plan {
@@ -69,7 +69,7 @@ static irv2_status layer_times(const net *n, irv2_gemm_backend gemm, int **time)
 {
     *time = malloc((size_t)(n->nlayers > 0 ? n->nlayers : 1) * sizeof **time);
     if (!*time) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning steps");
-    net_siblings(n, gemm == IRV2_GEMM_CLBLAST ? 1 : CONV_MAX_PARTS, *time);
+    net_siblings(n, gemm == IRV2_GEMM_CLBLAST ? 1 : OUT_MAX_PARTS, *time);
     return IRV2_OK;
 }
 
@@ -189,21 +189,23 @@ static irv2_status choose_forms(plan *p)
     return st;
 }
 
-/* Sibling 1x1 convs read the same input: a panel-form step skips packing when scratch still
- * holds that input's panels at its width (packed by an earlier step, with no step since
- * writing to scratch or to that input). */
+/* Sibling convs read the same input: a step whose form packs its input into scratch in a
+ * reusable layout (conv_reuse_key) skips packing when scratch still holds that input in that
+ * layout (packed by an earlier step, with no step since writing to scratch or to that
+ * input). */
 static void share_panels(plan *p)
 {
     const net *n = p->net;
-    int panels_of = -1, panels_vw = 0;
+    int panels_of = -1, panels_key = 0;
     for (int k = 0; k < p->nsteps; k++) {
         plan_step *s = &p->steps[k];
         int conv = s->layer->kind == LAYER_CONV;
-        if (conv && s->form.method == CONV_PANELS && conv_is_gemm(&s->shape)) {
-            s->shared_panels = panels_of == s->layer->in && panels_vw == s->form.tiling.vw;
-            panels_of = s->layer->in, panels_vw = s->form.tiling.vw;
+        int key = conv ? conv_reuse_key(&s->shape, &s->form) : 0;
+        if (key) {
+            s->shared_panels = panels_of == s->layer->in && panels_key == key;
+            panels_of = s->layer->in, panels_key = key;
         } else if (conv && conv_scratch(&s->shape, &s->form) > 0) {
-            panels_of = -1; /* parity planes or im2col panels overwrite scratch */
+            panels_of = -1; /* another form's scratch overwrites the panels */
         }
         for (int m = 0; m < s->nmembers && panels_of >= 0; m++)
             if (net_root(n, n->layers[s->members[m]].out, NULL) == net_root(n, panels_of, NULL))
@@ -213,14 +215,14 @@ static void share_panels(plan *p)
 
 /* ---- memory ----------------------------------------------------------------------------- */
 
-/* Guard floats around the arena's tensors for the chosen tilings (at least 64). */
+/* Guard floats around the arena's tensors for the chosen forms (at least 64). */
 static size_t arena_guard(const plan *p)
 {
     size_t g = 64;
     for (int k = 0; k < p->nsteps; k++) {
         const plan_step *s = &p->steps[k];
-        if (s->layer->kind != LAYER_CONV || s->form.method == CONV_CLBLAST) continue;
-        size_t need = conv_guard(&s->shape, s->form.tiling);
+        if (s->layer->kind != LAYER_CONV) continue;
+        size_t need = conv_guard(&s->shape, &s->form);
         if (need > g) g = need;
     }
     return g;
@@ -235,7 +237,7 @@ static void size_scratch(plan *p)
         if (s->layer->kind != LAYER_CONV) continue;
         size_t floats = conv_scratch(&s->shape, &s->form);
         if (floats == 0) continue;
-        size_t g = conv_guard(&s->shape, s->form.tiling);
+        size_t g = conv_guard(&s->shape, &s->form);
         if (floats > need) need = floats;
         if (g > guard) guard = g;
     }
@@ -404,22 +406,15 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
 }
 
 /* Floats of the largest buffer a plan for batch may allocate, whatever the forms: the arena
- * with the widest tiling's guards, or scratch for the largest parity planes, panels or
- * Winograd transforms. */
+ * with the largest guards any form needs, or scratch for the largest any form needs. */
 static irv2_status largest_buffer(const net *n, const int *time, unsigned batch, size_t *floats)
 {
     size_t guard = 64, scratch = 0, arena = 0;
-    const conv_tiling widest = {16, 1};
     for (int i = 0; i < n->nlayers; i++) {
         if (n->layers[i].kind != LAYER_CONV) continue;
         conv_shape s = conv_shape_of(n, &n->layers[i], batch);
         if (conv_shape_finish(&s) != IRV2_OK) continue;
-        const conv_form phase = {CONV_PHASE, widest, 0}, panels = {CONV_PANELS, widest, 0},
-                        wino = {CONV_WINOGRAD, {16, 24}, 0}; /* its widest padding */
-        size_t g = conv_guard(&s, widest), need = conv_scratch(&s, &phase);
-        if (conv_scratch(&s, &panels) > need) need = conv_scratch(&s, &panels);
-        if (conv_winograd_pays(&s) && conv_scratch(&s, &wino) > need)
-            need = conv_scratch(&s, &wino);
+        size_t g = conv_guard_bound(&s), need = conv_scratch_bound(&s);
         if (g > guard) guard = g;
         if (need + 2 * g > scratch) scratch = need + 2 * g;
     }
@@ -467,7 +462,7 @@ static void release_events(plan *p)
 {
     if (!p->have_events) return;
     for (int i = 0; i < p->nsteps; i++)
-        for (int k = 0; k < CONV_MAX_LAUNCHES; k++)
+        for (int k = 0; k < OP_MAX_LAUNCHES; k++)
             if (p->steps[i].events[k]) clReleaseEvent(p->steps[i].events[k]), p->steps[i].events[k] = NULL;
     p->have_events = 0;
 }

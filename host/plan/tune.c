@@ -15,7 +15,7 @@
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "19"
+#define TUNER_VERSION "20"
 
 #define MAX_CANDIDATES 64
 
@@ -99,42 +99,19 @@ static irv2_status reserve(tuner *t, int i, size_t floats)
     return st;
 }
 
-/* Fast tuning's short list, by rule: the vector family's panel forms (in scratch or fused)
- * at the tilings conv_fast_tiling names (those that fill the register file): they won 108 of
- * 120 decisions of a full tuning on an AVX2 machine (the direct form 6, at any tiling; the
- * parity planes none); Winograd (offered where conv_winograd_pays) at those tilings. CLBlast only on GPUs (on CPUs it has lost every layer, 13x slower than the vector
- * family); the work-group family as in full. A conv left with no candidate takes
+/* The candidates the mode allows, in timing order (the table's, conv_family.h): CLBlast's
+ * (AUTO), then irv2's own families, each only where the context offers it; in fast mode,
+ * those each family keeps for fast tuning. A conv left with no candidate takes
  * conv_default_form. */
-static int fast_candidate(const irv2_context *ctx, const conv_form *f)
-{
-    switch (f->method) {
-    case CONV_CLBLAST: return ctx->facts.gpu;
-    case CONV_WG: return 1;
-    case CONV_PANELS:
-    case CONV_FUSED:
-    case CONV_WINOGRAD: return conv_fast_tiling(ctx, f->tiling);
-    default: return 0;
-    }
-}
-
-/* The candidates the mode allows, in timing order: CLBlast's (AUTO), then irv2's own: the
- * vector family, then the work-group family (each only where the context offers it); in
- * fast mode, those fast_candidate keeps. */
 static size_t candidates(const irv2_context *ctx, const tune_job *job, conv_form *out)
 {
-    size_t n = 0, kept = 0;
-    if (job->mode == IRV2_GEMM_AUTO)
-        n = conv_clblast_candidates(ctx, &job->shape, job->parts, out, MAX_CANDIDATES);
-    n += conv_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
-    n += conv_wg_candidates(ctx, &job->shape, job->parts, out + n, MAX_CANDIDATES - n);
-    if (job->tune != IRV2_TUNE_FAST) return n;
-    for (size_t i = 0; i < n; i++)
-        if (fast_candidate(ctx, &out[i])) out[kept++] = out[i];
-    return kept;
+    const conv_rows rows = job->mode == IRV2_GEMM_AUTO ? ROWS_ALL : ROWS_OWN;
+    return conv_candidates(ctx, &job->shape, job->parts, rows, job->tune == IRV2_TUNE_FAST, out,
+                           MAX_CANDIDATES);
 }
 
-/* Guard floats around the workspace's tensors: enough for the widest tiling. */
-static size_t workspace_guard(const conv_shape *s) { return conv_guard(s, (conv_tiling){16, 0}); }
+/* Guard floats around the workspace's tensors: enough for every form. */
+static size_t workspace_guard(const conv_shape *s) { return conv_guard_bound(s); }
 
 /* Buffers for every candidate of the job: input and scratch with guards, the output, the
  * largest packed weights, the bias (also read as scale and shift). */
@@ -182,7 +159,7 @@ static double measure(tuner *t, const tune_job *job, const conv_form *f)
     const conv_shape *s = &job->shape;
     size_t count = conv_packed_count(s, f), guard = workspace_guard(s);
     float *packed = malloc(count * sizeof(float));
-    op_launch ops[CONV_MAX_LAUNCHES];
+    op_launch ops[OP_MAX_LAUNCHES];
     int nops = 0;
     double secs = -1;
     if (packed) {
@@ -218,27 +195,18 @@ static double measure_reported(tuner *t, const tune_job *job, const conv_form *f
     return s;
 }
 
-static void format_form(const conv_form *f, char *dst, size_t cap)
-{
-    if (f->method == CONV_CLBLAST) snprintf(dst, cap, "%s", conv_method_name(f->method));
-    else
-        snprintf(dst, cap, "%s %d %d %d", conv_method_name(f->method), f->tiling.vw, f->tiling.tm,
-                 f->kchunk);
-}
-
 /* A remembered decision, if it names one of today's candidates or their refinements. */
 static int parse_form(const char *text, const conv_form *c, size_t n, const conv_shape *s,
                       conv_form *out)
 {
+    conv_form known;
+    if (!conv_form_parse(text, &known)) return 0;
     for (size_t i = 0; i < n; i++) {
-        conv_form derived[CONV_MAX_LAUNCHES + 1];
-        size_t nd = conv_refinements(s, &c[i], derived + 1, CONV_MAX_LAUNCHES);
+        conv_form derived[OP_MAX_LAUNCHES + 1];
+        size_t nd = conv_refinements(s, &c[i], 0, derived + 1, OP_MAX_LAUNCHES);
         derived[0] = c[i];
-        for (size_t k = 0; k <= nd; k++) {
-            char name[64];
-            format_form(&derived[k], name, sizeof name);
-            if (strcmp(name, text) == 0) return *out = derived[k], 1;
-        }
+        for (size_t k = 0; k <= nd; k++)
+            if (conv_form_equal(&derived[k], &known)) return *out = derived[k], 1;
     }
     return 0;
 }
@@ -272,11 +240,11 @@ static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, siz
         double s = measure_reported(t, job, &c[i]);
         if (s > 0 && (best_s < 0 || s < best_s)) best_s = s, *best = c[i];
     }
-    conv_form more[CONV_MAX_LAUNCHES];
-    /* fast mode refines only the work-group family (split reductions, for GPUs at batch 1):
-     * the vector family's chunked forms rarely win */
-    const int refine = best_s > 0 && (job->tune == IRV2_TUNE_FULL || best->method == CONV_WG);
-    size_t nmore = refine ? conv_refinements(&job->shape, best, more, CONV_MAX_LAUNCHES) : 0;
+    conv_form more[OP_MAX_LAUNCHES];
+    /* fast mode refines only the families that ask for it (conv_family.fast_refines) */
+    size_t nmore = best_s > 0 ? conv_refinements(&job->shape, best, job->tune != IRV2_TUNE_FULL,
+                                                 more, OP_MAX_LAUNCHES)
+                              : 0;
     if (st == IRV2_OK && nmore) st = reserve_for(t, job, more, nmore);
     for (size_t i = 0; st == IRV2_OK && i < nmore; i++) {
         double s = measure_reported(t, job, &more[i]);
@@ -290,7 +258,7 @@ static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, siz
 static irv2_status note_choice(irv2_context *ctx, const char *key, const conv_form *form)
 {
     char value[64];
-    format_form(form, value, sizeof value);
+    conv_form_format(form, value, sizeof value);
     if ((!ctx->used_choices && !(ctx->used_choices = table_new(NULL))) ||
         table_set(ctx->used_choices, key, value) != 0)
         return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
@@ -327,8 +295,9 @@ irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
     irv2_status st = tune_mode_resolve(request->tune, &resolved.tune);
     if (st != IRV2_OK) return st;
     *form = conv_default_form(ctx, &job->shape);
-    int has_clblast = conv_clblast_candidates(ctx, &job->shape, job->parts, &clblast, 1) > 0;
-    /* --gemm clblast: the 1x1 convs (and the classifier) through CLBlast's SGEMM */
+    int has_clblast =
+        conv_candidates(ctx, &job->shape, job->parts, ROWS_LIBRARY, 0, &clblast, 1) > 0;
+    /* --gemm clblast: the 1x1 convs (and the classifier) through the library's GEMM */
     if (job->mode == IRV2_GEMM_CLBLAST && has_clblast && conv_is_gemm(&job->shape))
         return *form = clblast, IRV2_OK;
     /* From a binaries folder: its plans' choices, nothing timed (its programs only). */
@@ -344,7 +313,7 @@ irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
     st = search(t, job, c, n, form, &found);
     if (st != IRV2_OK || !found) return st; /* nothing measurable: keep the default */
     char value[64];
-    format_form(form, value, sizeof value);
+    conv_form_format(form, value, sizeof value);
     /* replacing an entry that did not parse, so that it is not measured again at every start;
      * saved at once, so that an interrupted first run keeps what it measured */
     if (table_set(ctx->choices, key, value) != 0)

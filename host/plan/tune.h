@@ -16,7 +16,7 @@ typedef struct tune_job {
     conv_shape shape;
     op_epilogue epi;
     int parts;
-    int from[CONV_MAX_PARTS];
+    int from[OUT_MAX_PARTS];
     const float *weights, *bias;
 } tune_job;
 
@@ -29,7 +29,7 @@ void tuner_report_to(tuner *t, progress *pr, const char *layer);
 /* The form to run the job with. IRV2_GEMM_CLBLAST: CLBlast where it has a form; otherwise
  * (and for IRV2_GEMM_NATIVE and IRV2_GEMM_AUTO, which also times CLBlast) the fastest measured
  * candidate, or the one measured before (saved to disk at once). IRV2_TUNE_OFF skips
- * measuring: conv_default_form. IRV2_TUNE_FAST times a short list (tune_fast_candidate). */
+ * measuring: conv_default_form. IRV2_TUNE_FAST times a short list (conv_candidates with fast set). */
 irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form);
 /* Saves the new decisions to disk and releases the tuner's buffers. */
 void tuner_free(tuner *t);

@@ -4,6 +4,7 @@
 #define IRV2_CONTEXT_H
 
 #include "runtime/error.h"
+#include "runtime/profile.h"
 #include "irv2.h"
 
 typedef struct program_entry {
@@ -33,14 +34,13 @@ typedef enum ctx_kernels {
 
 typedef struct binaries binaries;
 
-/* What irv2 asks of the device, read once when the context is made (ctx_read_facts). */
-typedef struct device_facts {
-    int gpu;                /* CL_DEVICE_TYPE has the GPU bit (a device may have several) */
-    cl_uint float_width;    /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT */
-    cl_ulong local_mem;     /* CL_DEVICE_LOCAL_MEM_SIZE */
-    size_t max_group;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
-    size_t max_items[3];    /* CL_DEVICE_MAX_WORK_ITEM_SIZES, first three dimensions */
-} device_facts;
+/* Record mode, for tools: where a context carries a recorder, op_kernel (ops/op.h) calls it
+ * with the program a launch would build (its cl/ file, its -D options, the kernel's name)
+ * instead of building it, and leaves the launch with no kernel (op_launch.kernel NULL): the
+ * launchers then set up everything else as usual, without an OpenCL device. Such launches
+ * are for listing, never for op_enqueue; op_release takes them. */
+typedef void (*ctx_recorder)(void *user, const char *file, const char *options,
+                             const char *kernel);
 
 struct irv2_context {
     cl_platform_id platform;
@@ -56,13 +56,15 @@ struct irv2_context {
     table *choices;             /* kernel choices measured on this device (plan/tune.c) */
     char clblast_tuning[17];    /* hash of the CLBlast tuner results applied, or "" */
     ctx_kernels kernels;        /* the families offered (ctx_kernels_choose) */
-    device_facts facts;
+    device_profile profile;     /* the device, read once (ctx_read_profile) */
     binaries *binaries;         /* the folder programs come from (irv2_context_load_binaries) */
     table *used_choices;        /* the kernel choices plans made in this context, and */
     unsigned batches[16];       /* the batch sizes planned, for irv2_context_save_binaries */
     size_t nbatches;
     int measuring;              /* the tuner is building candidates, not a plan */
     size_t live_buffers;        /* made by ctx_buffer, not yet released by ctx_buffer_release */
+    ctx_recorder record_program; /* set: record mode (below); NULL: programs are built */
+    void *record_user;           /* passed to record_program */
 };
 
 /* Sets ctx->kernels from IRV2_KERNELS ("auto" or unset, "wg", "vec") and the device: auto is
@@ -70,8 +72,8 @@ struct irv2_context {
  * family wins every layer, and timing the other would only lengthen the first run). Fails on
  * any other value. */
 irv2_status ctx_kernels_choose(irv2_context *ctx);
-/* Reads ctx->facts from the device; fails naming the query that failed. */
-irv2_status ctx_read_facts(irv2_context *ctx);
+/* Reads ctx->profile from the device; fails naming the query that failed. */
+irv2_status ctx_read_profile(irv2_context *ctx);
 /* The family a conv uses when nothing is measured: wg where it is offered and the device is
  * a GPU (or it is the only one), else vec. Pooling and the head follow it. */
 int ctx_prefers_wg(const irv2_context *ctx);

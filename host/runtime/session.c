@@ -47,7 +47,7 @@ irv2_status irv2_context_create(const char *spec, irv2_context **out)
         st = ctx_cl_check(ctx, err, "clCreateContext");
     }
     if (st == IRV2_OK) st = make_queue(ctx);
-    if (st == IRV2_OK) st = ctx_read_facts(ctx);
+    if (st == IRV2_OK) st = ctx_read_profile(ctx);
     if (st == IRV2_OK) st = ctx_kernels_choose(ctx);
     if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
     if (st == IRV2_OK) st = binaries_from_env(ctx);
@@ -90,7 +90,7 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     ctx->profiling = (qprops & CL_QUEUE_PROFILING_ENABLE) != 0;
     device_describe(ctx->platform, ctx->device, &ctx->info);
     strcpy(ctx->info.spec, "external");
-    st = ctx_read_facts(ctx);
+    st = ctx_read_profile(ctx);
     if (st == IRV2_OK) st = ctx_kernels_choose(ctx);
     if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
     if (st == IRV2_OK) st = binaries_from_env(ctx);
@@ -102,37 +102,18 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     return IRV2_OK;
 }
 
-irv2_status ctx_read_facts(irv2_context *ctx)
+irv2_status ctx_read_profile(irv2_context *ctx)
 {
-    device_facts *f = &ctx->facts;
-    cl_device_type type = 0;
-    size_t items[3] = {0, 0, 0}, size = 0;
-    cl_int err = clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof f->local_mem,
-                              &f->local_mem, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT,
-                              sizeof f->float_width, &f->float_width, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof f->max_group,
-                              &f->max_group, NULL);
-    /* A device with fewer than three dimensions returns fewer sizes: ask for the size first. */
-    if (err == CL_SUCCESS)
-        err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, 0, NULL, &size);
-    if (err == CL_SUCCESS && size > sizeof items) size = sizeof items;
-    if (err == CL_SUCCESS)
-        err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, size, items, NULL);
-    f->gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
-    memcpy(f->max_items, items, sizeof items);
-    return ctx_cl_check(ctx, err, "clGetDeviceInfo(work-group limits)");
+    const char *what;
+    cl_int err = device_profile_read(ctx->device, &ctx->profile, &what);
+    return ctx_cl_check(ctx, err, what);
 }
 
 irv2_status ctx_kernels_choose(irv2_context *ctx)
 {
     const char *v = getenv("IRV2_KERNELS");
     if (!v || !*v || strcmp(v, "auto") == 0)
-        ctx->kernels = ctx->facts.gpu ? KERNELS_BOTH : KERNELS_VEC;
+        ctx->kernels = ctx->profile.gpu ? KERNELS_BOTH : KERNELS_VEC;
     else if (strcmp(v, "wg") == 0) ctx->kernels = KERNELS_WG;
     else if (strcmp(v, "vec") == 0) ctx->kernels = KERNELS_VEC;
     else if (strcmp(v, "compact") == 0) ctx->kernels = KERNELS_COMPACT;
@@ -144,7 +125,7 @@ irv2_status ctx_kernels_choose(irv2_context *ctx)
 
 int ctx_prefers_wg(const irv2_context *ctx)
 {
-    return (ctx->kernels & KERNELS_WG) && (!(ctx->kernels & KERNELS_VEC) || ctx->facts.gpu);
+    return (ctx->kernels & KERNELS_WG) && (!(ctx->kernels & KERNELS_VEC) || ctx->profile.gpu);
 }
 
 void irv2_context_free(irv2_context *ctx)

@@ -1,0 +1,211 @@
+/* test_families.c: the conv family table for devices this machine does not have: device
+ * profiles filled by hand (an NVIDIA-like and an AMD-like GPU, a small GPU, an AVX2 CPU), the
+ * candidates each family offers them, and record mode listing the programs their launches
+ * would build, all without an OpenCL device. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "ops/conv_family.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The programs record mode reported: one "file|options|kernel" per line. */
+typedef struct recorded {
+    char text[32768];
+    size_t len;
+    int count;
+} recorded;
+
+static void record(void *user, const char *file, const char *options, const char *kernel)
+{
+    recorded *r = user;
+    int n = snprintf(r->text + r->len, sizeof r->text - r->len, "%s|%s|%s\n", file, options,
+                     kernel);
+    assert_true(n > 0 && (size_t)n < sizeof r->text - r->len);
+    r->len += (size_t)n, r->count++;
+}
+
+static device_profile gpu_profile(device_vendor vendor, size_t max_group, size_t item2,
+                                  cl_ulong local)
+{
+    device_profile p = {.type = DEVICE_GPU, .vendor = vendor, .compute_units = 100,
+                        .float_width = 1, .max_group = max_group,
+                        .max_items = {max_group, max_group, item2}, .local_mem = local,
+                        .local_dedicated = 1, .global_mem = 16ull << 30,
+                        .max_alloc = 4ull << 30};
+    device_profile_derive(&p);
+    return p;
+}
+
+/* A context with no device: the profile and the families offered, in record mode. */
+static irv2_context *fake_context(device_profile p, ctx_kernels kernels, recorded *r)
+{
+    irv2_context *ctx = calloc(1, sizeof *ctx);
+    assert_non_null(ctx);
+    ctx->profile = p, ctx->kernels = kernels;
+    snprintf(ctx->info.name, sizeof ctx->info.name, "profile");
+    ctx->record_program = record, ctx->record_user = r;
+    return ctx;
+}
+
+static conv_shape shape(int cin, int cout, int k, int stride, int pad, int n, int hw)
+{
+    conv_shape s = {.cin = cin, .cout = cout, .kh = k, .kw = k, .stride = stride, .ph = pad,
+                    .pw = pad, .n = n, .h = hw, .w = hw};
+    assert_int_equal(conv_shape_finish(&s), IRV2_OK);
+    return s;
+}
+
+/* The work-group candidates of ctx for s, as "positions channels" pairs joined by ",". */
+static void wg_tiles(irv2_context *ctx, const conv_shape *s, char *dst, size_t cap)
+{
+    conv_form c[64];
+    size_t n = conv_candidates(ctx, s, 1, ROWS_OWN, 0, c, 64), used = 0;
+    dst[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (c[i].family == CONV_WG)
+            used += (size_t)snprintf(dst + used, cap - used, "%s%d %d", used ? "," : "",
+                                     c[i].p.wg.positions, c[i].p.wg.channels);
+}
+
+/* Every form of ctx for s (candidates and refinements) launches in record mode; returns how
+ * many forms, and how many programs were recorded in r. */
+static size_t launch_all(irv2_context *ctx, const conv_shape *s, conv_rows rows)
+{
+    conv_form c[128];
+    size_t n = conv_candidates(ctx, s, 1, rows, 0, c, 64);
+    for (size_t i = 0, end = n; i < end; i++) n += conv_refinements(s, &c[i], 0, c + n, 128 - n);
+    for (size_t i = 0; i < n; i++) {
+        op_launch ops[OP_MAX_LAUNCHES];
+        int nops = -1;
+        conv_bufs b = {.out = {NULL, 1, {0}, {0}}};
+        char text[64];
+        conv_form_format(&c[i], text, sizeof text);
+        if (conv_launches(ctx, s, &c[i], (op_epilogue){1, 0, 0, 0}, &b, ops, &nops) != IRV2_OK)
+            fail_msg("%s: %s", text, irv2_last_error());
+        assert_true(nops > 0);
+        for (int k = 0; k < nops; k++) {
+            assert_null(ops[k].kernel);
+            op_release(&ops[k]);
+        }
+    }
+    return n;
+}
+
+/* NVIDIA-like (1024 work-items, 1024/1024/64, 48 KB local) and AMD-like (256, 64 KB) GPUs:
+ * 16x16 work-groups and all six tiles; a GPU of 64 work-items per group: 8x8 work-groups and
+ * the four tiles whose positions divide 64. */
+static void test_gpu_profiles(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name;
+        device_profile p;
+        int side;
+        const char *tiles;
+    } gpus[] = {
+        {"nvidia", gpu_profile(VENDOR_NVIDIA, 1024, 64, 48 << 10), 16,
+         "64 64,32 32,32 64,64 128,128 64,128 128"},
+        {"amd", gpu_profile(VENDOR_AMD, 256, 256, 64 << 10), 16,
+         "64 64,32 32,32 64,64 128,128 64,128 128"},
+        {"small", gpu_profile(VENDOR_OTHER, 64, 64, 32 << 10), 8, "64 64,32 32,32 64,64 128"},
+    };
+    const conv_shape s = shape(320, 384, 3, 1, 1, 1, 17);
+    for (size_t i = 0; i < sizeof gpus / sizeof gpus[0]; i++) {
+        recorded r = {0};
+        irv2_context *ctx = fake_context(gpus[i].p, KERNELS_BOTH, &r);
+        char tiles[256];
+        assert_true(ctx->profile.gpu);
+        assert_int_equal(ctx->profile.group_side, gpus[i].side);
+        wg_tiles(ctx, &s, tiles, sizeof tiles);
+        print_message("  %-6s wg tiles: %s\n", gpus[i].name, tiles);
+        assert_string_equal(tiles, gpus[i].tiles);
+        /* the untuned form is the work-group family's default tile */
+        conv_form d = conv_default_form(ctx, &s);
+        assert_int_equal(d.family, CONV_WG);
+        assert_int_equal(d.p.wg.positions, 64), assert_int_equal(d.p.wg.channels, 64);
+        /* every form builds (recorded), at this side */
+        launch_all(ctx, &s, ROWS_OWN);
+        char side[32];
+        snprintf(side, sizeof side, "-DWX=%d -DWY=%d", gpus[i].side, gpus[i].side);
+        assert_non_null(strstr(r.text, side));
+        free(ctx);
+    }
+    /* no work-group of 8x8: the family is not offered */
+    recorded r = {0};
+    irv2_context *ctx = fake_context(gpu_profile(VENDOR_OTHER, 32, 32, 32 << 10), KERNELS_WG, &r);
+    char tiles[256];
+    wg_tiles(ctx, &s, tiles, sizeof tiles);
+    assert_string_equal(tiles, "");
+    free(ctx);
+}
+
+/* An AVX2-like CPU (8-wide floats, 32 KB local): the vector families at the 8-wide tilings
+ * only, no work-group family, and no CLBlast convgemm (GPUs only). */
+static void test_cpu_profile(void **state)
+{
+    (void)state;
+    device_profile p = {.type = DEVICE_CPU, .vendor = VENDOR_INTEL, .compute_units = 2,
+                        .float_width = 8, .max_group = 4096, .max_items = {4096, 4096, 4096},
+                        .local_mem = 32 << 10};
+    device_profile_derive(&p);
+    recorded r = {0};
+    irv2_context *ctx = fake_context(p, KERNELS_VEC, &r);
+    assert_false(ctx->profile.gpu);
+    const conv_shape s = shape(64, 96, 3, 1, 1, 1, 35);
+    conv_form c[64];
+    size_t n = conv_candidates(ctx, &s, 1, ROWS_ALL, 0, c, 64);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(c[i].family != CONV_WG && c[i].family != CONV_CLBLAST);
+        assert_true(c[i].p.vec.vw == 8 || c[i].p.vec.tm <= 8);
+    }
+    conv_form d = conv_default_form(ctx, &s);
+    assert_int_equal(d.family, CONV_FUSED);
+    assert_int_equal(d.p.vec.vw, 8);
+    free(ctx);
+}
+
+/* Record mode: every program of every form, without a device, the same (file, options,
+ * kernel) a build would use; forms that build nothing of irv2's own (a library call) still
+ * record their epilogue. */
+static void test_record_mode(void **state)
+{
+    (void)state;
+    recorded r = {0};
+    irv2_context *ctx =
+        fake_context(gpu_profile(VENDOR_NVIDIA, 1024, 64, 48 << 10), KERNELS_BOTH, &r);
+    const conv_shape s = shape(1792, 192, 1, 1, 0, 1, 8); /* few tiles: split reductions */
+    size_t forms = launch_all(ctx, &s, ROWS_ALL);
+    print_message("  %zu forms, %d programs recorded\n", forms, r.count);
+    assert_true(r.count >= (int)forms);
+    assert_non_null(strstr(r.text, "conv_wg.cl|-DTM=64 -DTN=64 -DTK=16 -DWX=16 -DWY=16 -DKH=1 "
+                                   "-DKW=1 -DSH=1 -DPH=0 -DPW=0 -DRELU1|conv_wg\n"));
+    assert_non_null(strstr(r.text, "|conv_wg_split\n"));
+    assert_non_null(strstr(r.text, "|conv_wg_reduce\n"));
+    assert_non_null(strstr(r.text, "conv_gemm.cl|"));
+    assert_non_null(strstr(r.text, "eltwise.cl|")); /* CLBlast's epilogue */
+    /* the compact kernel set: one program for every geometry and epilogue */
+    recorded compact = {0};
+    ctx->kernels = KERNELS_COMPACT, ctx->record_user = &compact;
+    launch_all(ctx, &s, ROWS_ALL);
+    assert_non_null(strstr(compact.text, "-DWX=16 -DWY=16 -DEPI_ARG|conv_wg\n"));
+    assert_null(strstr(compact.text, "-DKH="));
+    free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gpu_profiles),
+        cmocka_unit_test(test_cpu_profile),
+        cmocka_unit_test(test_record_mode),
+    };
+    return cmocka_run_group_tests_name("test_families", tests, NULL, NULL);
+}
