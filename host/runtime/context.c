@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const irv2_device_info *irv2_context_device(const irv2_context *ctx)
 {
@@ -52,9 +53,41 @@ irv2_status ctx_buffer(irv2_context *ctx, size_t bytes, cl_mem_flags flags, cons
     return IRV2_OK;
 }
 
+static cl_uint reference_count(cl_mem mem)
+{
+    cl_uint n = 0;
+    if (clGetMemObjectInfo(mem, CL_MEM_REFERENCE_COUNT, sizeof n, &n, NULL) != CL_SUCCESS) return 0;
+    return n;
+}
+
+static long elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)(t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Waits, at most RELEASE_WAIT_NS, until the caller holds the only reference to mem, so that
+ * its release frees the memory on the caller's thread. An implementation may drop a finished
+ * command's references after clFinish returns: PoCL's worker thread releases a command's
+ * buffers after it marks the command's event complete. Where that release is the last one,
+ * the memory (tens of MiB for a model's last activations) is freed on the worker some time
+ * after irv2_model_free returns: the model outlives its free, and a process that measures its
+ * memory right after the free counts it. The wait is about 0.1 ms per model on PoCL. */
+#define RELEASE_WAIT_NS 20000000L
+static void wait_last_reference(irv2_context *ctx, cl_mem mem)
+{
+    if (reference_count(mem) <= 1) return;
+    if (ctx->queue) clFinish(ctx->queue);
+    struct timespec t0, step = {0, 20000}; /* 20 us */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (reference_count(mem) > 1 && elapsed_ns(&t0) < RELEASE_WAIT_NS) nanosleep(&step, NULL);
+}
+
 void ctx_buffer_release(irv2_context *ctx, cl_mem *mem)
 {
     if (!*mem) return;
+    wait_last_reference(ctx, *mem);
     clReleaseMemObject(*mem);
     *mem = NULL;
     ctx->live_buffers--;
