@@ -14,6 +14,13 @@
  *                the image and past npos; the layout is [ceil(npos/VW)][KH*KW*cin][VW],
  *                matching the packed weights [cout/TM][KH][KW][cin][TM] (see cl/im2col.h).
  *                NDRange (tiles, KH*KW), local (1,1).
+ *   im2col_rows  (KH, KW, SH, PH, PW) the plain im2col matrix a library SGEMM multiplies by
+ *                the canonical weights [cout][cin][KH][KW]: row (c*KH + kh)*KW + kw, column
+ *                pos of the flattened N x Ho x Wo grid holds input channel c under tap
+ *                (kh, kw) at that output position, zero outside the image; the layout is
+ *                [cin*KH*KW][npos], so neighbouring work-items write (and mostly read)
+ *                neighbouring floats. NDRange (npos, KH*KW, cin), local left to the
+ *                implementation.
  */
 
 #ifndef KH
@@ -77,4 +84,19 @@ __kernel void pack_im2col(__global const float *in, uint in_off, __global float 
     const tile_geometry g = tile_geometry_of(p0, Ho * Wo, Wo);
     const tap_source ts = tap_source_of(src, &g, kh, kw, nimg, H, W, Wo);
     pack_tap_global(dst, src, &ts, cin, in_cstride);
+}
+
+__kernel void im2col_rows(__global const float *in, uint in_off, __global float *out,
+                          uint out_off, int nimg, int H, int W, int Ho, int Wo, int in_cstride)
+{
+    const int pos = get_global_id(0), tap = get_global_id(1), c = get_global_id(2);
+    const int npos = nimg * Ho * Wo;
+    if (pos >= npos) return;
+    const int img = pos / (Ho * Wo), r = pos - img * (Ho * Wo), oy = r / Wo, ox = r - oy * Wo;
+    const int kh = tap / KW, kw = tap - kh * KW;
+    const int iy = oy * SH - PH + kh, ix = ox * SH - PW + kw;
+    const float v = iy >= 0 && iy < H && ix >= 0 && ix < W
+                        ? in[in_off + (size_t)c * in_cstride + ((size_t)img * H + iy) * W + ix]
+                        : 0.0f;
+    out[out_off + ((size_t)c * KH * KW + tap) * npos + pos] = v;
 }

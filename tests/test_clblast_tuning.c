@@ -98,7 +98,7 @@ static void check_sgemm(irv2_context *ctx, int m, int n, int k)
                                           0, NULL, NULL),
                      CL_SUCCESS);
     op_launch gemm;
-    gemm_clblast_op(&(op_sgemm){m, n, k, {da, 0}, {db, 0}, {dc, 0}, 0.0f}, &gemm);
+    gemm_clblast_op(&(op_sgemm){m, n, k, {da, 0}, {db, 0}, {dc, 0}, 0.0f, 0}, &gemm);
     assert_int_equal(op_enqueue(ctx, &gemm, NULL), IRV2_OK);
     assert_int_equal(clEnqueueReadBuffer(ctx->queue, dc, CL_TRUE, 0, sizeof(float) * m * n, c, 0,
                                          NULL, NULL),

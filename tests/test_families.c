@@ -147,7 +147,7 @@ static void test_gpu_profiles(void **state)
 }
 
 /* An AVX2-like CPU (8-wide floats, 32 KB local): the vector families at the 8-wide tilings
- * only, no work-group family, and no CLBlast convgemm (GPUs only). */
+ * only, no work-group family, and no CLBlast convgemm or im2col form (GPUs only). */
 static void test_cpu_profile(void **state)
 {
     (void)state;
@@ -191,6 +191,17 @@ static void test_record_mode(void **state)
     assert_non_null(strstr(r.text, "|conv_wg_reduce\n"));
     assert_non_null(strstr(r.text, "conv_gemm.cl|"));
     assert_non_null(strstr(r.text, "eltwise.cl|")); /* CLBlast's epilogue */
+    /* CLBlast as the floor for KxK convs on a GPU: convgemm at batch 1, SGEMM over an im2col
+     * matrix at every batch */
+    const conv_shape k3 = shape(256, 384, 3, 2, 0, 8, 35);
+    conv_form cl[4];
+    assert_int_equal(conv_candidates(ctx, &k3, 1, ROWS_LIBRARY, 0, cl, 4), 1);
+    assert_true(cl[0].family == CONV_CLBLAST && cl[0].p.clblast.im2col);
+    assert_true(conv_scratch(&k3, &cl[0]) <= conv_scratch_bound(&k3));
+    launch_all(ctx, &k3, ROWS_LIBRARY);
+    assert_non_null(strstr(r.text, "pack.cl|-DKH=3 -DKW=3 -DSH=2 -DPH=0 -DPW=0|im2col_rows\n"));
+    const conv_shape k1 = shape(256, 384, 3, 2, 0, 1, 35);
+    assert_int_equal(conv_candidates(ctx, &k1, 1, ROWS_LIBRARY, 0, cl, 4), 2);
     /* the compact kernel set: one program for every geometry and epilogue */
     recorded compact = {0};
     ctx->kernels = KERNELS_COMPACT, ctx->record_user = &compact;

@@ -301,6 +301,11 @@ static const conv_case conv_cases[] = {
     {"conv 1x3 p0x1 clblast 7x9 n1 cin3 cout21 none", 1, 3, 1, 0, 1, 1, 7, 9, 3, 21, TDEF, 0, EPI_NONE, CONV_CLBLAST, 0},
     {"conv 3x1 p1x0 clblast 8x8 n1 cin17 cout13 bn", 3, 1, 1, 1, 0, 1, 8, 8, 17, 13, TDEF, 0, EPI_BN, CONV_CLBLAST, 0},
     {"conv 5x5 p2 clblast 13x13 n1 cin17 cout21 relu1", 5, 5, 1, 2, 2, 1, 13, 13, 17, 21, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 0},
+    {"conv 3x3 p1 clblast im2col 13x13 n3 cin17 cout21 bn", 3, 3, 1, 1, 1, 3, 13, 13, 17, 21, TDEF, 0, EPI_BN, CONV_CLBLAST, 1},
+    {"conv 3x3 s2 p0 clblast im2col 9x10 n2 cin3 cout13 res", 3, 3, 2, 0, 0, 2, 9, 10, 3, 13, TDEF, 0, EPI_RES, CONV_CLBLAST, 1},
+    {"conv 1x7 p0x3 clblast im2col 17x17 n2 cin17 cout13 relu1", 1, 7, 1, 0, 3, 2, 17, 17, 17, 13, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 1},
+    {"conv 7x1 p3x0 clblast im2col 8x8 n1 cin5 cout21 none", 7, 1, 1, 3, 0, 1, 8, 8, 5, 21, TDEF, 0, EPI_NONE, CONV_CLBLAST, 1},
+    {"conv 3x3 p1 clblast im2col 245x245 n2 cin64 cout3 (a matrix per image)", 3, 3, 1, 1, 1, 2, 245, 245, 64, 3, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 1},
     {"conv 1x1 wg 7x9 n3 cin17 cout21 TW32", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TW32, 0, EPI_RELU1, CONV_WG, 0},
     {"conv 1x1 wg flat 8x8 n3 cin40 cout70 TW64 res", 1, 1, 1, 0, 0, 3, 8, 8, 40, 70, TW64, 1, EPI_RES, CONV_WG, 0},
     {"conv 1x1 wg 5x5 n2 cin9 cout300 TW128 bn", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, TW128, 0, EPI_BN, CONV_WG, 0},
@@ -338,11 +343,11 @@ static conv_vec_params tiling_of(int t)
 }
 
 /* The family's form at tiling t with kchunk (the work-group family: t as positions and
- * channels, kchunk as slices; CLBlast: no parameters). */
+ * channels, kchunk as slices; CLBlast: kchunk 1 for the im2col form). */
 static conv_form form_at(conv_family_id family, conv_vec_params t, int kchunk)
 {
     if (family == CONV_WG) return conv_wg_form(t.vw, t.tm, kchunk);
-    if (family == CONV_CLBLAST) return conv_clblast_form();
+    if (family == CONV_CLBLAST) return kchunk ? conv_clblast_im2col_form() : conv_clblast_form();
     return conv_vec_form(family, t.vw, t.tm, kchunk);
 }
 
@@ -383,6 +388,14 @@ static int chunks_of(int cin, int kchunk)
     return kchunk > 0 && kchunk < cin ? (cin + kchunk - 1) / kchunk : 1;
 }
 
+/* Images per im2col matrix of the CLBlast family (conv_clblast.c: at most 64 Mi floats, at
+ * least one image). */
+static size_t im2col_images(const conv_shape *s)
+{
+    const size_t per = ((size_t)64 << 20) / ((size_t)s->kh * s->kw * s->cin * s->ho * s->wo);
+    return per == 0 ? 1 : per < (size_t)s->n ? per : (size_t)s->n;
+}
+
 /* The launches a form makes: the parity split or the panel packing (unless shared) first,
  * a direct pass per chunk; CLBlast's GEMM and then the epilogue. */
 static int launches_of(const conv_shape *s, const conv_form *f, int shared_panels)
@@ -394,6 +407,10 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
     case CONV_FUSED: return 1;
     case CONV_WG: return f->p.wg.slices > 1 ? 2 : 1;
     case CONV_WINOGRAD: return 3;
+    case CONV_CLBLAST: /* im2col and SGEMM per IM2COL_FLOATS (64 Mi floats) of matrix */
+        return f->p.clblast.im2col
+                   ? 1 + 2 * (int)((s->n + im2col_images(s) - 1) / im2col_images(s))
+                   : 2;
     default: return 2;
     }
 }
@@ -468,7 +485,8 @@ static void test_conv_case(void **state)
         guarded scratch = {0};
         const size_t scratch_count = conv_scratch(&s, &form);
         if (c->method == CONV_PHASE || c->method == CONV_PANELS ||
-            c->method == CONV_WINOGRAD || (c->method == CONV_WG && c->kchunk > 1)) {
+            c->method == CONV_WINOGRAD || (c->method == CONV_WG && c->kchunk > 1) ||
+            (c->method == CONV_CLBLAST && c->kchunk)) {
             assert_true(scratch_count > 0);
             scratch = guarded_new(scratch_count, conv_guard(&s, &form), NULL);
         } else {
@@ -685,9 +703,10 @@ static void test_conv_tiling_and_packing(void **state)
 
     /* every family has a row and a name; a form's text reads back as the form */
     const conv_form texts[] = {conv_vec_form(CONV_PHASE, 16, 6, 28), conv_wg_form(64, 128, 4),
-                               conv_clblast_form(), conv_vec_form(CONV_WINOGRAD, 16, 24, 0)};
+                               conv_clblast_form(), conv_clblast_im2col_form(),
+                               conv_vec_form(CONV_WINOGRAD, 16, 24, 0)};
     static const char *const written[] = {"phase 16 6 28", "wg 64 128 4", "clblast",
-                                          "winograd 16 24 0"};
+                                          "clblast im2col", "winograd 16 24 0"};
     for (int m = 0; m < CONV_FAMILIES; m++) {
         assert_non_null(conv_family_of((conv_family_id)m));
         assert_string_not_equal(conv_family_name((conv_family_id)m), "unknown");
@@ -703,7 +722,8 @@ static void test_conv_tiling_and_packing(void **state)
         assert_true(conv_form_equal(&back, &texts[i]));
     }
     conv_form none;
-    static const char *const bad_texts[] = {"wg 64 64", "clblast 1", "direct 8 8 0 x", "dir 8 8 0",
+    static const char *const bad_texts[] = {"wg 64 64", "clblast 1", "clblast im2col 1",
+                                            "direct 8 8 0 x", "dir 8 8 0", "direct",
                                             "", "panels"};
     for (size_t i = 0; i < sizeof bad_texts / sizeof bad_texts[0]; i++)
         assert_false(conv_form_parse(bad_texts[i], &none));
@@ -905,15 +925,19 @@ static void check_candidate_lists(void)
                 assert_int_equal(scratch, 0);
         }
 
-        /* CLBlast, one output part only: SGEMM for 1x1 stride 1 at any batch, convgemm for
-         * the other shapes at batch 1 on GPUs only; never in the compact kernel set */
-        conv_form cl[2];
-        const int gemm = conv_is_gemm(&s);
-        const int offered = (gemm || (s.n == 1 && g_ctx->profile.gpu)) &&
-                            !(g_ctx->kernels & KERNELS_COMPACT_BIT);
+        /* CLBlast, one output part only: SGEMM for 1x1 stride 1 at any batch; on GPUs only,
+         * convgemm for the other shapes at batch 1 and SGEMM over an im2col matrix at any
+         * batch; never in the compact kernel set */
+        conv_form cl[3];
+        const int gemm = conv_is_gemm(&s), lib = !(g_ctx->kernels & KERNELS_COMPACT_BIT);
+        const int offered = !lib ? 0 : gemm ? 1 : g_ctx->profile.gpu ? (s.n == 1) + 1 : 0;
         assert_int_equal(gemm, s.kh == 1 && s.kw == 1);
-        assert_int_equal(conv_candidates(g_ctx, &s, 1, ROWS_LIBRARY, 0, cl, 2), offered ? 1 : 0);
-        if (offered) assert_int_equal(cl[0].family, CONV_CLBLAST);
+        assert_int_equal(conv_candidates(g_ctx, &s, 1, ROWS_LIBRARY, 0, cl, 3), offered);
+        for (int k = 0; k < offered; k++) {
+            assert_int_equal(cl[k].family, CONV_CLBLAST);
+            assert_int_equal(cl[k].p.clblast.im2col, !gemm && k == offered - 1);
+            assert_int_equal(conv_scratch(&s, &cl[k]) > 0, cl[k].p.clblast.im2col);
+        }
         assert_int_equal(conv_candidates(g_ctx, &s, 2, ROWS_LIBRARY, 0, cl, 2), 0);
         assert_int_equal(conv_candidates(g_ctx, &s, 1, ROWS_LIBRARY, 0, cl, 0), 0);
         if (!gemm) {
@@ -921,7 +945,8 @@ static void check_candidate_lists(void)
              * (it overwrites its output) */
             conv_shape batch = s;
             batch.n = s.n == 1 ? 2 : s.n;
-            assert_int_equal(conv_candidates(g_ctx, &batch, 1, ROWS_LIBRARY, 0, cl, 2), 0);
+            assert_int_equal(conv_candidates(g_ctx, &batch, 1, ROWS_LIBRARY, 0, cl, 3),
+                             lib && g_ctx->profile.gpu);
             const conv_form f = conv_clblast_form();
             const conv_bufs none = {.out = {NULL, 1, {0}, {0}}};
             op_launch ops[OP_MAX_LAUNCHES];
@@ -1431,7 +1456,7 @@ static void check_gemm(int m, int n, int k, float beta, uint64_t seed)
                             : random_floats(c_n, seed + 2, -1.0f, 1.0f);
     guarded ga = guarded_new(a_n, 3, a), gb = guarded_new(b_n, 5, b), gc = guarded_new(c_n, 7, c);
 
-    const op_sgemm g = {m, n, k, guarded_buf(&ga), guarded_buf(&gb), guarded_buf(&gc), beta};
+    const op_sgemm g = {m, n, k, guarded_buf(&ga), guarded_buf(&gb), guarded_buf(&gc), beta, 0};
     op_launch op;
     gemm_clblast_op(&g, &op);
     run_op(&op);

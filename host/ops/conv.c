@@ -51,3 +51,10 @@ conv_form conv_clblast_form(void)
     f.family = CONV_CLBLAST;
     return f;
 }
+
+conv_form conv_clblast_im2col_form(void)
+{
+    conv_form f = conv_clblast_form();
+    f.p.clblast.im2col = 1;
+    return f;
+}

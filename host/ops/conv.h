@@ -17,7 +17,8 @@ typedef struct conv_shape {
  * Each is a row of the table (ops/conv_family.h) with its cl/ file(s) and host/ops/ file. */
 typedef enum conv_family_id {
     CONV_CLBLAST,  /* CLBlast on the canonical weights, then the epilogue (cl/eltwise.cl):
-                      SGEMM for 1x1 stride 1, convgemm for other shapes at batch 1
+                      SGEMM for 1x1 stride 1; on GPUs, convgemm for other shapes at batch 1
+                      and SGEMM over an im2col matrix at any batch
                       (ops/conv_clblast.c) */
     CONV_DIRECT,   /* cl/conv_direct.cl: shifted input rows straight from the tensor, any shape
                       (ops/conv_direct.c) */
@@ -51,19 +52,29 @@ typedef struct conv_wg_params {
     int positions, channels, slices;
 } conv_wg_params;
 
-/* How a conv runs: a family and its parameters (CLBlast has none). Make forms with the
+/* CLBlast's parameter: for a conv other than 1x1 stride 1, im2col 0 runs convgemm (one image,
+ * batch 1), 1 the input unrolled into a plain im2col matrix in scratch (cl/pack.cl
+ * im2col_rows) and multiplied by SGEMM, a few images at a time (any batch). */
+typedef struct conv_clblast_params {
+    int im2col;
+} conv_clblast_params;
+
+/* How a conv runs: a family and its parameters. Make forms with the
  * constructors below, so that unused bytes are zero. */
 typedef struct conv_form {
     conv_family_id family;
     union {
         conv_vec_params vec; /* CONV_DIRECT, CONV_PHASE, CONV_PANELS, CONV_FUSED, CONV_WINOGRAD */
         conv_wg_params wg;   /* CONV_WG */
+        conv_clblast_params clblast; /* CONV_CLBLAST */
     } p;
 } conv_form;
 
 conv_form conv_vec_form(conv_family_id family, int vw, int tm, int kchunk);
 conv_form conv_wg_form(int positions, int channels, int slices);
 conv_form conv_clblast_form(void);
+/* CLBlast's SGEMM over an im2col matrix in scratch (conv_clblast_params). */
+conv_form conv_clblast_im2col_form(void);
 
 /* Where a conv writes, in parts: output channel co of part k (the last k with
  * from[k] <= co; from[0] = 0) goes to mem at off[k] + (co - from[k]) * plane. Sibling convs

@@ -168,8 +168,8 @@ int conv_form_parse(const char *text, conv_form *f)
             continue;
         memset(f, 0, sizeof *f);
         f->family = (conv_family_id)k;
-        if (!r->parse) return text[len] == '\0';
-        return text[len] == ' ' && r->parse(text + len + 1, f);
+        if (text[len] == '\0') return !r->parse || r->parse("", f);
+        return r->parse && r->parse(text + len + 1, f);
     }
     return 0;
 }

@@ -200,8 +200,22 @@ static size_t wg_scratch(const conv_shape *s, const conv_form *f)
     return slices_scratch(s, f->p.wg.slices);
 }
 
-/* The most slices wg_splits offers. */
-static size_t wg_scratch_bound(const conv_shape *s) { return slices_scratch(s, 16); }
+static size_t wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap);
+
+/* The largest split wg_splits offers for any tile: only convs with few tiles split, so large
+ * maps at large batches need no split scratch. */
+static size_t wg_scratch_bound(const conv_shape *s)
+{
+    size_t most = 0;
+    for (size_t i = 0; i < sizeof wg_tiles / sizeof wg_tiles[0]; i++) {
+        conv_form splits[2];
+        const conv_form best = conv_wg_form(wg_tiles[i].positions, wg_tiles[i].channels, 0);
+        const size_t n = wg_splits(s, &best, splits, 2);
+        for (size_t k = 0; k < n; k++)
+            if (wg_scratch(s, &splits[k]) > most) most = wg_scratch(s, &splits[k]);
+    }
+    return most;
+}
 
 /* The reduction in 4 and 16 slices, where the conv has too few tiles to fill a GPU and each
  * slice keeps at least 4 local-memory slices. */

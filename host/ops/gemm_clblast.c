@@ -34,7 +34,8 @@ static irv2_status sgemm(irv2_context *ctx, const op_launch *op, cl_event *event
                                        CLBlastTransposeNo, (size_t)g->m, (size_t)g->n,
                                        (size_t)g->k, 1.0f, g->a.mem, g->a.off, (size_t)g->k,
                                        g->b.mem, g->b.off, (size_t)g->n, g->beta, g->c.mem,
-                                       g->c.off, (size_t)g->n, &ctx->queue, event);
+                                       g->c.off, (size_t)(g->ldc ? g->ldc : g->n), &ctx->queue,
+                                       event);
     char what[64];
     snprintf(what, sizeof what, "SGEMM %dx%dx%d", g->m, g->n, g->k);
     return clblast_check(ctx, s, what);

@@ -21,11 +21,13 @@ typedef struct op_epilogue {
 typedef struct op_launch op_launch;
 typedef irv2_status (*op_call)(irv2_context *ctx, const op_launch *op, cl_event *event);
 
-/* C[m][n] = A[m][k] B[k][n] + beta C, row-major, on buffer offsets (CLBlast's SGEMM). */
+/* C[m][n] = A[m][k] B[k][n] + beta C, row-major, on buffer offsets (CLBlast's SGEMM); C's
+ * rows ldc floats apart (0: n, contiguous). */
 typedef struct op_sgemm {
     int m, n, k;
     op_buf a, b, c;
     float beta;
+    int ldc;
 } op_sgemm;
 
 /* One image convolved, as CNNs do (cross-correlation, zero padding ph/pw on both sides):
