@@ -103,12 +103,15 @@ def conv_simt_configs():
     out = []
     for bn, bm, rn, rm in SIMT_TILES:
         for g in GEOMETRIES:
-            for vecx in ([0, 1] if g == "1x1" else [0]):
+            group = (bm // rm) * (bn // rn)
+            vec_ok = g == "1x1" and group % (bn // 4) == 0 and SIMT_BK % (group // (bn // 4)) == 0
+            for vecx in ([0, 1] if vec_ok else [0]):
                 opts = (f"-DBM={bm} -DBN={bn} -DBK={SIMT_BK} -DRM={rm} -DRN={rn} "
                         f"-DVECX={vecx} {geometry_flags(g)} {CONV_EPILOGUE}")
-                label = f"{bn}x{bm} {g}" + (" vecx" if vecx else "")
+                tile = f"{bn}x{bm}/{rn}x{rm}"
+                label = f"{tile} {g}" + (" vecx" if vecx else "")
                 out.append(Config("conv_simt", "conv_simt.cl", ["conv_simt", "conv_simt_split"],
-                                  opts, label, f"{bn}x{bm}", g, simt_meta(bn, bm, rn, rm),
+                                  opts, label, tile, g, simt_meta(bn, bm, rn, rm),
                                   ("conv_simt", "conv_simt_split")))
     return out
 

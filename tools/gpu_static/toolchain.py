@@ -29,7 +29,8 @@ CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".ca
 WHEELS = {"ptxas": ("nvidia-cuda-nvcc-cu12==12.9.86", "bin/ptxas"),
           "nvdisasm": ("nvidia-cuda-nvdisasm==13.5.37", "bin/nvdisasm")}
 LIBCLC = "/usr/lib/clc"
-ANALYSIS_VERSION = "3"  # part of the cache key: bump when parsing or the bound changes
+# part of the cache key, per vendor: bump when the parsing or the bound changes
+ANALYSIS_VERSION = {"nvidia": "3", "amd": "4", "intel": "3"}
 
 # target -> its vendor and architecture figures (mix.bound's p and b; NVIDIA's SM limits)
 TARGETS = {
@@ -169,7 +170,7 @@ class Tools:
 def cache_key(tools, group, source, options, kernels):
     h = hashlib.sha256()
     vendor = "nvidia" if group == "nvidia" else TARGETS[group]["vendor"]
-    for part in (ANALYSIS_VERSION, group, tools.prints[vendor], tools.intel.get(group, ""),
+    for part in (ANALYSIS_VERSION[vendor], group, tools.prints[vendor], tools.intel.get(group, ""),
                  source, options, ",".join(kernels), json.dumps(TARGETS, sort_keys=True)):
         h.update(part.encode())
         h.update(b"\0")
@@ -294,7 +295,8 @@ def compile_amd(tools, source, cfg, target):
             continue
         if cur is None:
             continue
-        for key, pat in (("regs", r"; TotalNumVgprs: (\d+)"), ("sgprs", r"; NumSgprs: (\d+)"),
+        for key, pat in (("regs", r"; NumVgprs: (\d+)"), ("regs", r"; TotalNumVgprs: (\d+)"),
+                         ("sgprs", r"; NumSgprs: (\d+)"),
                          ("stack", r"; ScratchSize: (\d+)"), ("waves", r"; Occupancy: (\d+)"),
                          ("smem", r"; LDSByteSize: (\d+)")):
             m = re.search(pat, line)
