@@ -10,6 +10,7 @@ the floats each work-item stages into local memory per slice, per operand in sou
 
 import dataclasses
 import re
+import subprocess
 
 # The epilogue of the tables' conv configurations: bias + ReLU (cl/epilogue.h; the bias is an
 # argument, RELU1 the flag).
@@ -44,9 +45,13 @@ class Config:
     geometry: str = ""   # a GEOMETRIES key, conv families only
     meta: dict = dataclasses.field(default_factory=dict)
     hot: tuple = ()      # kernels whose FMA loop is analysed (mix and bounds)
+    vendors: tuple = ()  # the vendors whose profile offers it (--library); () every vendor
 
     def wants(self, target):
-        """Whether this configuration is compiled for target (see INTEL_GEOMETRIES)."""
+        """Whether this configuration is compiled for target: offered to its vendor, and for
+        Intel at INTEL_GEOMETRIES only."""
+        if self.vendors and target_vendor(target) not in self.vendors:
+            return False
         return not (target.startswith("intel") and self.geometry and
                     self.geometry not in INTEL_GEOMETRIES)
 
@@ -54,6 +59,10 @@ class Config:
         """Large tile: at least 64 x 128 outputs per work-group (the goal applies to them)."""
         t = self.meta.get("outputs", 0)
         return t >= 64 * 128
+
+
+def target_vendor(target):
+    return "nvidia" if target.startswith("sm_") else "amd" if target.startswith("gfx") else "intel"
 
 
 def geometry_flags(g):
@@ -190,6 +199,52 @@ def read_tsv(path):
             c.kernels.append(kernel)
             if c.meta and "reduce" not in kernel:
                 c.hot = tuple(c.hot) + (kernel,)
+    return list(progs.values())
+
+
+# irv2-gpu-configs' labels of the network's conv geometries, as GEOMETRIES names them (the
+# stem's unpadded stride-1 3x3 and the tf variant's 5x5 beside them).
+LIBRARY_GEOMETRIES = {
+    "k1x1 s1 p0x0": "1x1", "k3x3 s1 p1x1": "3x3s1", "k3x3 s2 p0x0": "3x3s2",
+    "k1x7 s1 p0x3": "1x7", "k7x1 s1 p3x0": "7x1", "k1x3 s1 p0x1": "1x3", "k3x1 s1 p1x0": "3x1",
+    "k3x3 s1 p0x0": "3x3s1p0", "k5x5 s1 p2x2": "5x5",
+}
+
+
+def read_library(binary, families=None):
+    """--library BIN: the programs the library's own candidates build, as irv2-gpu-configs
+    (tools/gpu_configs.c) lists them in record mode for an NVIDIA, an AMD and an Intel GPU
+    profile: TSV lines vendor, file, kernel, options, label. Programs of the families in
+    FAMILIES are kept, each with the vendors that are offered it."""
+    try:
+        text = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"gpu-static: {binary}: {e}")
+    progs = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        parts = line.split("\t")
+        if len(parts) != 5:
+            raise SystemExit(f"gpu-static: {binary}: line {n}: expected 5 tab-separated fields")
+        vendor, file, kernel, options, label = parts
+        fam = file[:-3] if file.endswith(".cl") else file
+        if fam not in FAMILIES or (families and fam not in families):
+            continue
+        key = (file, options)
+        if key not in progs:
+            meta = meta_from_options(file, options)
+            geo = LIBRARY_GEOMETRIES.get(label.replace(" gemm", ""), "")
+            tile = f"{meta['tn']}x{meta['tm']}" if meta else ""
+            if fam == "conv_simt":
+                tile += f"/{_flag(options, 'RN', 8)}x{_flag(options, 'RM', 8)}"
+            name = f"{tile} {geo}" + (" vecx" if "-DVECX=1" in options else "") if meta else label
+            progs[key] = Config(fam, file, [], options, name, tile, geo, meta)
+        c = progs[key]
+        if kernel not in c.kernels:
+            c.kernels.append(kernel)
+            if c.meta and "reduce" not in kernel:
+                c.hot = tuple(c.hot) + (kernel,)
+        if vendor not in c.vendors:
+            c.vendors = tuple(c.vendors) + (vendor,)
     return list(progs.values())
 
 

@@ -1,0 +1,166 @@
+/* gpu_configs.c: irv2-gpu-configs, every GPU program the tuner can offer, listed without a
+ * device: for an NVIDIA-, AMD- and Intel-like GPU profile (ops/conv_family.h record mode), the
+ * programs (cl/ file, -D options, kernel) that the conv families' candidates and refinements,
+ * pooling and the head would build for the layers of both variants at batch 1 (where split
+ * reductions are offered) and 64. Convs are listed with the bias+ReLU epilogue only: the
+ * epilogue runs once per output, after the loops, so its variants add programs but not
+ * configurations. tools/gpu-static compiles what it prints.
+ *
+ * Usage: irv2-gpu-configs    TSV on stdout: vendor, file, kernel, options, label. */
+#include "net/graph.h"
+#include "ops/conv_family.h"
+#include "ops/head.h"
+#include "ops/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LINES 4096
+
+/* The programs recorded so far, one "vendor\tfile\tkernel\toptions\tlabel" each, unique. */
+typedef struct listing {
+    char *lines[MAX_LINES];
+    size_t count;
+    const char *vendor;
+    char label[96];
+    int overflow;
+} listing;
+
+static void record(void *user, const char *file, const char *options, const char *kernel)
+{
+    listing *l = user;
+    char line[512];
+    snprintf(line, sizeof line, "%s\t%s\t%s\t%s\t%s", l->vendor, file, kernel, options,
+             l->label);
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->lines[i], line) == 0) return;
+    char *copy = l->count < MAX_LINES ? malloc(strlen(line) + 1) : NULL;
+    if (!copy) {
+        l->overflow = 1;
+        return;
+    }
+    strcpy(copy, line);
+    l->lines[l->count++] = copy;
+}
+
+/* The GPUs: as their OpenCL drivers report them (an H100, an MI250X GCD, a Max 1550 stack). */
+static device_profile gpu(device_vendor vendor, cl_uint units, size_t group, cl_ulong local)
+{
+    device_profile p = {.type = DEVICE_GPU, .vendor = vendor, .compute_units = units,
+                        .float_width = 1, .max_group = group, .max_items = {group, group, 64},
+                        .local_mem = local, .local_dedicated = 1, .global_mem = 64ull << 30,
+                        .max_alloc = 16ull << 30};
+    device_profile_derive(&p);
+    return p;
+}
+
+/* A conv's shape as the plan runs it (plan.c: an unpadded 1x1 stride-1 conv is one GEMM). */
+static int conv_shape_at(const net *n, const net_layer *l, int batch, conv_shape *s)
+{
+    const net_tensor *x = &n->tensors[l->in];
+    *s = (conv_shape){.cin = l->cin, .cout = l->cout, .kh = l->kh, .kw = l->kw, .stride = l->sh,
+                      .ph = l->ph, .pw = l->pw, .n = batch, .h = x->h, .w = x->w};
+    if (conv_is_gemm(s)) s->n = 1, s->h = 1, s->w = batch * x->h * x->w;
+    return conv_shape_finish(s) == IRV2_OK;
+}
+
+/* Every candidate and refinement of the conv, launched in record mode. */
+static void record_conv(irv2_context *ctx, listing *l, const conv_shape *s)
+{
+    conv_form c[128];
+    size_t n = conv_candidates(ctx, s, 1, ROWS_OWN, 0, c, 64);
+    for (size_t i = 0, end = n; i < end; i++) n += conv_refinements(s, &c[i], 0, c + n, 128 - n);
+    snprintf(l->label, sizeof l->label, "k%dx%d s%d p%dx%d%s", s->kh, s->kw, s->stride, s->ph,
+             s->pw, conv_is_gemm(s) ? " gemm" : "");
+    for (size_t i = 0; i < n; i++) {
+        op_launch ops[OP_MAX_LAUNCHES];
+        int nops = 0;
+        conv_bufs b = {.out = {NULL, 1, {0}, {0}}};
+        if (conv_launches(ctx, s, &c[i], (op_epilogue){1, 0, 0, 0}, &b, ops, &nops) == IRV2_OK)
+            while (nops > 0) op_release(&ops[--nops]);
+        irv2_clear_error();
+    }
+}
+
+/* The pooling layers and the head of the network in record mode. */
+static void record_small(irv2_context *ctx, listing *l, const net *n, int batch)
+{
+    op_launch op;
+    const op_buf none = {NULL, 0};
+    for (int i = 0; i < n->nlayers; i++) {
+        const net_layer *y = &n->layers[i];
+        const net_tensor *x = &n->tensors[y->in];
+        if (y->kind == LAYER_CONV) continue;
+        const pool_kind k = y->kind == LAYER_MAXPOOL   ? POOL_MAX3S2
+                            : y->kind == LAYER_AVGPOOL ? POOL_AVG3S1
+                                                       : POOL_GLOBAL_AVG;
+        snprintf(l->label, sizeof l->label, "%s", net_layer_kind_name(y));
+        const op_epilogue epi = {y->epi.relu1, 0, y->epi.affine, y->epi.relu2};
+        if (pool_op(ctx, k, x->c, batch, x->h, x->w, epi, none, NULL, NULL, none, &op) == IRV2_OK)
+            op_release(&op);
+        irv2_clear_error();
+    }
+    for (int softmax = 0; softmax < 2; softmax++) {
+        snprintf(l->label, sizeof l->label, "%s", softmax ? "head softmax" : "head");
+        if (head_op(ctx, n->classes, batch, softmax, none, NULL, &op) == IRV2_OK) op_release(&op);
+        irv2_clear_error();
+    }
+}
+
+static int record_vendor(const char *name, device_profile p, listing *l)
+{
+    irv2_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return 0;
+    ctx->profile = p, ctx->kernels = KERNELS_BOTH;
+    snprintf(ctx->info.name, sizeof ctx->info.name, "%s", name);
+    ctx->record_program = record, ctx->record_user = l;
+    l->vendor = name;
+    int ok = 1;
+    for (int v = NET_SEED; ok && v <= NET_TF; v++) {
+        net n;
+        if (net_build((net_variant)v, 1000, &n) != IRV2_OK) {
+            fprintf(stderr, "irv2-gpu-configs: %s\n", irv2_last_error());
+            ok = 0;
+            break;
+        }
+        static const int batches[] = {1, 64};
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            for (int i = 0; i < n.nlayers; i++) {
+                conv_shape s;
+                if (n.layers[i].kind == LAYER_CONV &&
+                    conv_shape_at(&n, &n.layers[i], batches[b], &s))
+                    record_conv(ctx, l, &s);
+            }
+            record_small(ctx, l, &n, batches[b]);
+        }
+        net_free(&n);
+    }
+    free(ctx);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s (no arguments): TSV of vendor, file, kernel, options, "
+                        "label on stdout\n", argv[0]);
+        return 2;
+    }
+    static listing l;
+    const struct {
+        const char *name;
+        device_profile p;
+    } gpus[] = {{"nvidia", gpu(VENDOR_NVIDIA, 132, 1024, 48 << 10)},
+                {"amd", gpu(VENDOR_AMD, 110, 256, 64 << 10)},
+                {"intel", gpu(VENDOR_INTEL, 448, 1024, 128 << 10)}};
+    int ok = 1;
+    for (size_t g = 0; ok && g < sizeof gpus / sizeof gpus[0]; g++)
+        ok = record_vendor(gpus[g].name, gpus[g].p, &l);
+    if (l.overflow) fprintf(stderr, "irv2-gpu-configs: more than %d programs\n", MAX_LINES);
+    for (size_t i = 0; i < l.count; i++) {
+        if (ok && !l.overflow) printf("%s\n", l.lines[i]);
+        free(l.lines[i]);
+    }
+    return ok && !l.overflow ? 0 : 1;
+}
