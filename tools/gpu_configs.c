@@ -6,7 +6,15 @@
  * epilogue runs once per output, after the loops, so its variants add programs but not
  * configurations. tools/gpu-static compiles what it prints.
  *
- * Usage: irv2-gpu-configs    TSV on stdout: vendor, file, kernel, options, label. */
+ * Usage: irv2-gpu-configs            TSV on stdout: vendor, file, kernel, options, label.
+ *        irv2-gpu-configs --steps [BATCH,...]   the plan's steps for the NVIDIA profile
+ *            (tools/gpu-static --model): per variant and batch (default 1,8,64), a TSV line
+ *            per step, its layers
+ *            stacked as plan.c stacks sibling 1x1 convs: variant, batch, name, kind, cin, cout,
+ *            kh, kw, stride, ph, pw, n, h, w (the conv's shape as run), residual, then per
+ *            candidate or refinement form of the conv families "text|launches|file|options"
+ *            (the file and options of its first program, with the bias+ReLU epilogue as
+ *            listed), joined by ';'. */
 #include "net/graph.h"
 #include "ops/conv_family.h"
 #include "ops/head.h"
@@ -108,6 +116,89 @@ static void record_small(irv2_context *ctx, listing *l, const net *n, int batch)
     }
 }
 
+/* The form's launches in record mode: how many, and its first program's file and options. */
+typedef struct first_program {
+    char file[64], options[384];
+    int seen;
+} first_program;
+
+static void record_first(void *user, const char *file, const char *options, const char *kernel)
+{
+    first_program *f = user;
+    (void)kernel;
+    if (f->seen++) return;
+    snprintf(f->file, sizeof f->file, "%s", file);
+    snprintf(f->options, sizeof f->options, "%s", options);
+}
+
+/* One step: the shape as run and every form the families offer it, as described above. */
+static void print_step(irv2_context *ctx, const char *variant, int batch, const char *name,
+                       const conv_shape *s, op_epilogue epi)
+{
+    printf("%s\t%d\t%s\tconv\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t", variant, batch, name,
+           s->cin, s->cout, s->kh, s->kw, s->stride, s->ph, s->pw, s->n, s->h, s->w,
+           epi.residual);
+    conv_form c[128];
+    size_t n = conv_candidates(ctx, s, 1, ROWS_OWN, 0, c, 64);
+    for (size_t i = 0, end = n; i < end; i++) n += conv_refinements(s, &c[i], 0, c + n, 128 - n);
+    for (size_t i = 0, printed = 0; i < n; i++) {
+        first_program f = {.seen = 0};
+        op_launch ops[OP_MAX_LAUNCHES];
+        int nops = 0;
+        conv_bufs b = {.out = {NULL, 1, {0}, {0}}};
+        char text[64];
+        ctx->record_program = record_first, ctx->record_user = &f;
+        /* with the listing's bias+ReLU epilogue, so that the options name a listed program
+         * (the epilogue's flags do not change the loops) */
+        irv2_status st = conv_launches(ctx, s, &c[i], (op_epilogue){1, 0, 0, 0}, &b, ops, &nops);
+        irv2_clear_error();
+        if (st != IRV2_OK) continue;
+        const int launches = nops;
+        while (nops > 0) op_release(&ops[--nops]);
+        conv_form_format(&c[i], text, sizeof text);
+        printf("%s%s|%d|%s|%s", printed++ ? ";" : "", text, launches, f.file, f.options);
+    }
+    printf("\n");
+}
+
+/* The plan's steps of a variant at a batch size (plan.c make_steps), printed. */
+static int print_steps(irv2_context *ctx, net_variant v, int batch)
+{
+    net n;
+    if (net_build(v, 1000, &n) != IRV2_OK) {
+        fprintf(stderr, "irv2-gpu-configs: %s\n", irv2_last_error());
+        return 0;
+    }
+    int *lead = malloc((size_t)n.nlayers * sizeof *lead);
+    if (!lead) {
+        net_free(&n);
+        return 0;
+    }
+    net_siblings(&n, OUT_MAX_PARTS, lead);
+    const char *variant = v == NET_SEED ? "seed" : "tf";
+    for (int i = 0; i < n.nlayers; i++) {
+        const net_layer *l = &n.layers[i];
+        const net_tensor *x = &n.tensors[l->in];
+        conv_shape s;
+        if (lead[i] != i) continue; /* stacked into its lead's step */
+        if (l->kind != LAYER_CONV) {
+            printf("%s\t%d\t%s\t%s\t%d\t%d\t0\t0\t0\t0\t0\t%d\t%d\t%d\t0\t\n", variant, batch,
+                   l->name, net_layer_kind_name(l), x->c, x->c, batch, x->h, x->w);
+            continue;
+        }
+        if (!conv_shape_at(&n, l, batch, &s)) continue;
+        for (int j = i + 1; j < n.nlayers; j++)
+            if (lead[j] == i) s.cout += n.layers[j].cout;
+        const op_epilogue epi = {l->epi.relu1, l->epi.residual, l->epi.affine, l->epi.relu2};
+        print_step(ctx, variant, batch, l->name, &s, epi);
+    }
+    printf("%s\t%d\thead\thead\t%d\t%d\t0\t0\t0\t0\t0\t%d\t1\t1\t0\t\n", variant, batch,
+           n.classes, n.classes, batch);
+    free(lead);
+    net_free(&n);
+    return 1;
+}
+
 static int record_vendor(const char *name, device_profile p, listing *l)
 {
     irv2_context *ctx = calloc(1, sizeof *ctx);
@@ -142,10 +233,29 @@ static int record_vendor(const char *name, device_profile p, listing *l)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1) {
-        fprintf(stderr, "usage: %s (no arguments): TSV of vendor, file, kernel, options, "
-                        "label on stdout\n", argv[0]);
+    const int steps = argc >= 2 && argc <= 3 && strcmp(argv[1], "--steps") == 0;
+    int batches[16], nb = 0;
+    for (char *b = steps && argc == 3 ? argv[2] : "1,8,64", *end; nb < 16; b = end + 1) {
+        long v = strtol(b, &end, 10);
+        if (end == b || v < 1 || v > 4096 || (*end != ',' && *end != '\0')) break;
+        batches[nb++] = (int)v;
+        if (*end == '\0') break;
+    }
+    if ((argc > 1 && !steps) || nb == 0) {
+        fprintf(stderr, "usage: %s [--steps [BATCH,...]]: TSV of the programs (or the plan's "
+                        "steps at those batch sizes, default 1,8,64) on stdout\n", argv[0]);
         return 2;
+    }
+    if (steps) {
+        irv2_context *ctx = calloc(1, sizeof *ctx);
+        if (!ctx) return 1;
+        ctx->profile = gpu(VENDOR_NVIDIA, 132, 1024, 48 << 10), ctx->kernels = KERNELS_BOTH;
+        snprintf(ctx->info.name, sizeof ctx->info.name, "nvidia");
+        int ok = 1;
+        for (int v = NET_SEED; ok && v <= NET_TF; v++)
+            for (int b = 0; ok && b < nb; b++) ok = print_steps(ctx, (net_variant)v, batches[b]);
+        free(ctx);
+        return ok ? 0 : 1;
     }
     static listing l;
     const struct {

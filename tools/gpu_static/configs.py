@@ -248,5 +248,15 @@ def read_library(binary, families=None):
     return list(progs.values())
 
 
+def library_steps(binary, batches):
+    """`BIN --steps BATCHES`: the plan's steps and the forms the library offers them (the
+    model)."""
+    try:
+        return subprocess.run([str(binary), "--steps", batches], capture_output=True, text=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"gpu-static: {binary} --steps: {e}")
+
+
 def family_mode(name):
     return FAMILIES[name][2] if name in FAMILIES else "checked"

@@ -138,6 +138,86 @@ def geometry(l):
     return "3x3s1"
 
 
+def program_bounds(cfgs, results):
+    """{(file, options): (cfg, whole-kernel slice bound, split-kernel slice bound)} on sm_90."""
+    out = {}
+    for i, c in enumerate(cfgs):
+        r = results.get((i, "sm_90")) or {}
+        hot = [k for k in c.hot if r.get(k, {}).get("mix")]
+        if hot:
+            out[(c.file, c.options)] = (c, r[hot[0]]["mix"]["slice_bound"]["bound"],
+                                        r[hot[-1]]["mix"]["slice_bound"]["bound"])
+    return out
+
+
+# irv2-gpu-configs' step kinds (net_layer_kind_name) as other_time() names them.
+STEP_KINDS = {"maxpool": "maxpool", "avgpool3x3": "avgpool", "global_avgpool": "gap",
+              "head": "head"}
+
+
+def library_steps(text, variant, batch):
+    """The plan's steps of a variant at a batch size from `irv2-gpu-configs --steps`: conv
+    steps with their shape as run and the forms the families offer (text, launches, program),
+    the rest by kind and input size."""
+    out = []
+    for line in text.splitlines():
+        f = line.split("\t")
+        if f[0] != variant or int(f[1]) != batch:
+            continue
+        name, kind = f[2], f[3]
+        cin, cout, kh, kw, st, ph, pw, n, h, w, res = (int(x) for x in f[4:15])
+        if kind != "conv":
+            out.append(other(STEP_KINDS.get(kind, "head"), name, cin, h, w))
+            continue
+        forms = []
+        for item in filter(None, f[15].split(";")):
+            text_, launches, file, options = item.split("|")
+            forms.append({"text": text_, "launches": int(launches), "file": file,
+                          "options": options})
+        l = conv(name, cin, cout, kh, kw, st, ph, pw, h, w, bool(res))
+        l["n"], l["forms"] = n, forms
+        out.append(l)
+    return out
+
+
+def form_time(l, bounds, family):
+    """conv_time for a library step: the fastest of the family's forms the library offers it,
+    each with its own program's bound and its own launch count."""
+    n = l["n"]
+    ho, wo = out_hw(l)
+    npos, M, K = n * ho * wo, l["cout"], l["kh"] * l["kw"] * l["cin"]
+    flops = 2.0 * npos * M * K
+    best = None
+    prefix = family.replace("conv_", "") + " "
+    for f in l["forms"]:
+        if not f["text"].startswith(prefix) or (f["file"], f["options"]) not in bounds:
+            continue
+        c, whole, split = bounds[(f["file"], f["options"])]
+        tn, tm, parts = (int(x) for x in f["text"].split()[1:4])
+        s = max(parts, 1)
+        b = whole if s == 1 else split
+        if b <= 0:
+            continue
+        tk = c.meta["tk"]
+        tiles = math.ceil(npos / tn) * math.ceil(M / tm)
+        kpad = math.ceil(K / (s * tk)) * tk * s
+        groups = tiles * s
+        eff = groups / (SMS * math.ceil(groups / SMS))
+        padded = 2.0 * math.ceil(npos / tn) * tn * math.ceil(M / tm) * tm * kpad
+        compute = padded / (PEAK * b * eff)
+        byts = 4.0 * (l["cin"] * n * l["h"] * l["w"] + K * M +
+                      npos * M * (2 if l["residual"] else 1))
+        if s > 1:
+            byts += 4.0 * 2 * s * M * npos
+        mem = byts / DRAM
+        t = max(compute, mem) + f["launches"] * LAUNCH
+        if best is None or t < best["time"]:
+            best = {"tile": f"{tn}x{tm}", "split": s, "bound": b,
+                    "eff": eff * flops / padded, "compute": compute, "memory": mem,
+                    "launches": f["launches"], "time": t, "flops": flops}
+    return best
+
+
 def pick_family(cfgs):
     fams = {c.family for c in cfgs}
     return "conv_wg" if "conv_wg" in fams else next(iter(sorted(fams)))
@@ -212,8 +292,10 @@ def other_time(l, n):
             "launches": 1, "time": mem + LAUNCH, "flops": 0}
 
 
-def report(cfgs, results, batches, variant, family):
-    bounds = tile_bounds(cfgs, results)
+def report(cfgs, results, batches, variant, family, steps=None):
+    """The model's lines; steps: `irv2-gpu-configs --steps` output (the plan's steps and the
+    forms the library offers), else the layer tables above and the split rule of conv_time."""
+    bounds = program_bounds(cfgs, results) if steps else tile_bounds(cfgs, results)
     out = [f"MODEL (not a measurement): {family} on an H100 SXM: {SMS} SMs x {LANES} FP32 lanes "
            f"x {CLOCK_GHZ} GHz = {PEAK / 1e12:.1f} TFLOP/s FP32 peak, {DRAM / 1e12:.1f} TB/s "
            f"DRAM, {LAUNCH * 1e6:.0f} us per launch; per conv the fastest tile and split by "
@@ -223,11 +305,17 @@ def report(cfgs, results, batches, variant, family):
     variants = ["seed", "tf"] if variant == "both" else [variant]
     summary = []
     for v in variants:
-        layers = seed_layers() if v == "seed" else tf_layers()
         for n in batches:
             rows = []
+            layers = (library_steps(steps, v, n) if steps else
+                      seed_layers() if v == "seed" else tf_layers())
             for l in layers:
-                r = conv_time(l, n, bounds, family) if l["kind"] == "conv" else other_time(l, n)
+                if l["kind"] != "conv":
+                    r = other_time(l, n)
+                elif steps:
+                    r = form_time(l, bounds, family)
+                else:
+                    r = conv_time(l, n, bounds, family)
                 if r is None:
                     r = other_time({**l, "kind": "head", "c": 0}, n)
                 rows.append((l, r))
