@@ -163,7 +163,8 @@ static void test_cpu_profile(void **state)
     size_t n = conv_candidates(ctx, &s, 1, ROWS_ALL, 0, c, 64);
     assert_true(n > 0);
     for (size_t i = 0; i < n; i++) {
-        assert_true(c[i].family != CONV_WG && c[i].family != CONV_CLBLAST);
+        assert_true(c[i].family != CONV_WG && c[i].family != CONV_SIMT &&
+                    c[i].family != CONV_CLBLAST);
         assert_true(c[i].p.vec.vw == 8 || c[i].p.vec.tm <= 8);
     }
     conv_form d = conv_default_form(ctx, &s);

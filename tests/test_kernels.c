@@ -198,7 +198,8 @@ static void affine_params(size_t c, uint64_t seed, float **scale, float **shift)
 
 /* ---- conv_launches (cl/conv_direct.cl, cl/conv_gemm.cl, cl/pack.cl, CLBlast) ------------ */
 
-enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0, TW32 = 32, TW64 = 64, TW128 = 128 };
+enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0, TW32 = 32, TW64 = 64, TW128 = 128,
+       TS128 = 1128, TS128x64 = 1064, TS32 = 1032 };
 
 typedef struct conv_case {
     const char *name;
@@ -206,12 +207,14 @@ typedef struct conv_case {
     int n, h, w, cin, cout;
     int tiling; /* T8: {vw 8, tm 8}; T16: {vw 16, tm 4}; T24: {vw 16, tm 24} (the widest);
                  * TDEF: conv_default_tiling(ctx); work-group tiles (CONV_WG, positions x
-                 * channels): TW32 {32, 32}, TW64 {64, 64}, TW128 {64, 128} */
+                 * channels): TW32 {32, 32}, TW64 {64, 64}, TW128 {64, 128}; SIMT tiles
+                 * (CONV_SIMT, the same): TW64, TW128, TS128 {128, 128}, TS128x64
+                 * {128, 64}, TS32 {32, 64} */
     int flat;   /* run as the plan runs 1x1 stride-1 convs: one GEMM with n = 1, h = 1, w = N*H*W */
     op_epilogue epi;
     conv_family_id method;
-    int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE) or reduction slices
-                 * (CONV_WG), 0 for one launch */
+    int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE), reduction slices
+                 * (CONV_WG) or parts (CONV_SIMT), 0 for one launch */
 } conv_case;
 
 /* Shapes of the network (and odd ones around them); configurations are shared where possible
@@ -220,7 +223,7 @@ typedef struct conv_case {
  * "res" is residual+affine+relu2, "dflt" the device's default tiling, "(rows)" a stride-1
  * conv wider out than in (the conv_rows kernel; plain stride-1 convs run conv_grid),
  * "phase" the parity planes (CONV_PHASE), "panels"/"im2col" CONV_PANELS, "fused" CONV_FUSED,
- * "clblast" CONV_CLBLAST, "wg" CONV_WG, "winograd" CONV_WINOGRAD. */
+ * "clblast" CONV_CLBLAST, "wg" CONV_WG, "winograd" CONV_WINOGRAD, "simt" CONV_SIMT. */
 static const conv_case conv_cases[] = {
     {"conv 1x1 7x9 n1 cin17 cout13 T8", 1, 1, 1, 0, 0, 1, 7, 9, 17, 13, T8, 0, EPI_RELU1, CONV_DIRECT, 0},
     {"conv 1x1 on 1x1 n3 cin3 cout5 T16", 1, 1, 1, 0, 0, 3, 1, 1, 3, 5, T16, 0, EPI_RELU1, CONV_DIRECT, 0},
@@ -328,6 +331,21 @@ static const conv_case conv_cases[] = {
     {"conv 1x7 p0x3 wg 17x17 n1 cin40 cout21 TW128 16 slices", 1, 7, 1, 0, 3, 1, 17, 17, 40, 21, TW128, 0, EPI_RELU1, CONV_WG, 16},
     /* the split and its reduction on four work-groups: small enough for Oclgrind's CI run */
     {"conv 1x1 wg 3x3 n1 cin40 cout5 TW32 res 2 slices", 1, 1, 1, 0, 0, 1, 3, 3, 40, 5, TW32, 0, EPI_RES, CONV_WG, 2},
+    /* every SIMT tile; flat with N*H*W % 4 == 0 runs float4 loads (VECX), else scalar */
+    {"conv 3x3 p1 simt 13x13 n2 cin17 cout50 TS128 bn", 3, 3, 1, 1, 1, 2, 13, 13, 17, 50, TS128, 0, EPI_BN, CONV_SIMT, 0},
+    {"conv 1x1 simt flat 8x8 n3 cin40 cout70 TS128x64 res", 1, 1, 1, 0, 0, 3, 8, 8, 40, 70, TS128x64, 1, EPI_RES, CONV_SIMT, 0},
+    {"conv 1x1 simt flat 7x9 n3 cin17 cout21 TW64", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TW64, 1, EPI_RELU1, CONV_SIMT, 0},
+    {"conv 3x3 s2 p0 simt 35x35 n1 cin3 cout29 TW128", 3, 3, 2, 0, 0, 1, 35, 35, 3, 29, TW128, 0, EPI_RELU1, CONV_SIMT, 0},
+    {"conv 1x7 p0x3 simt 17x17 n2 cin5 cout21 TS32", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, TS32, 0, EPI_NONE, CONV_SIMT, 0},
+    {"conv 7x1 p3x0 simt 9x9 n2 cin12 cout13 TS32 res", 7, 1, 1, 3, 0, 2, 9, 9, 12, 13, TS32, 0, EPI_RES, CONV_SIMT, 0},
+    {"conv 3x3 s2 p1 simt 9x10 n2 cin3 cout13 TW64 bn", 3, 3, 2, 1, 1, 2, 9, 10, 3, 13, TW64, 0, EPI_BN, CONV_SIMT, 0},
+    {"conv 5x5 p2 simt 11x9 n2 cin6 cout9 TS128", 5, 5, 1, 2, 2, 2, 11, 9, 6, 9, TS128, 0, EPI_RELU1, CONV_SIMT, 0},
+    {"conv 1x1 simt 7x7 n1 cin9 cout5 TS128x64", 1, 1, 1, 0, 0, 1, 7, 7, 9, 5, TS128x64, 0, EPI_RELU1, CONV_SIMT, 0},
+    /* split reductions: the last work-group of a tile adds the parts */
+    {"conv 1x1 simt flat 8x8 n3 cin150 cout70 TW64 res 4 parts", 1, 1, 1, 0, 0, 3, 8, 8, 150, 70, TW64, 1, EPI_RES, CONV_SIMT, 4},
+    {"conv 3x3 p1 simt 9x9 n2 cin33 cout37 TS32 bn 3 parts", 3, 3, 1, 1, 1, 2, 9, 9, 33, 37, TS32, 0, EPI_BN, CONV_SIMT, 3},
+    {"conv 1x1 simt 7x7 n3 cin37 cout65 TS128x64 2 parts", 1, 1, 1, 0, 0, 3, 7, 7, 37, 65, TS128x64, 0, EPI_RELU1, CONV_SIMT, 2},
+    {"conv 1x1 simt flat 5x5 n4 cin44 cout70 TS128 res 3 parts", 1, 1, 1, 0, 0, 4, 5, 5, 44, 70, TS128, 1, EPI_RES, CONV_SIMT, 3},
 };
 
 /* The tiling as (vw, tm), or for the work-group family (positions, channels). */
@@ -339,6 +357,9 @@ static conv_vec_params tiling_of(int t)
     if (t == TW32) return (conv_vec_params){32, 32, 0};
     if (t == TW64) return (conv_vec_params){64, 64, 0};
     if (t == TW128) return (conv_vec_params){64, 128, 0};
+    if (t == TS128) return (conv_vec_params){128, 128, 0};
+    if (t == TS128x64) return (conv_vec_params){128, 64, 0};
+    if (t == TS32) return (conv_vec_params){32, 64, 0};
     return conv_default_tiling(g_ctx);
 }
 
@@ -347,6 +368,7 @@ static conv_vec_params tiling_of(int t)
 static conv_form form_at(conv_family_id family, conv_vec_params t, int kchunk)
 {
     if (family == CONV_WG) return conv_wg_form(t.vw, t.tm, kchunk);
+    if (family == CONV_SIMT) return conv_simt_form(t.vw, t.tm, kchunk);
     if (family == CONV_CLBLAST) return kchunk ? conv_clblast_im2col_form() : conv_clblast_form();
     return conv_vec_form(family, t.vw, t.tm, kchunk);
 }
@@ -406,6 +428,7 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
     case CONV_PANELS: return shared_panels ? 1 : 2;
     case CONV_FUSED: return 1;
     case CONV_WG: return f->p.wg.slices > 1 ? 2 : 1;
+    case CONV_SIMT: return 1;
     case CONV_WINOGRAD: return 3;
     case CONV_CLBLAST: /* im2col and SGEMM per IM2COL_FLOATS (64 Mi floats) of matrix */
         return f->p.clblast.im2col
@@ -463,11 +486,17 @@ static void test_conv_case(void **state)
 
     /* [cout/tm][kh][kw][cin][tm] with zero rows for irv2's kernels, [cout][cin] for CLBlast */
     /* and 36 such sets of [cout/tm][cin][tm] for Winograd's transformed 3x3 kernels */
+    /* (SIMT: channels padded to 8, and a split's counters, one per tile, after them) */
     const size_t padded_rows = (size_t)(c->cout + t.tm - 1) / t.tm * t.tm * c->cin;
+    const size_t simt_tiles = ((size_t)c->n * ho * wo + t.vw - 1) / t.vw *
+                              (((size_t)c->cout + t.tm - 1) / t.tm);
     assert_int_equal(conv_packed_count(&s, &form),
                      c->method == CONV_CLBLAST     ? w_count
                      : c->method == CONV_WINOGRAD ? 36 * padded_rows
-                                                  : padded_rows * c->kh * c->kw);
+                     : c->method == CONV_SIMT
+                         ? padded_rows / c->cin * ((c->cin + 7) / 8 * 8) * c->kh * c->kw +
+                               (c->kchunk > 1 ? simt_tiles : 0)
+                         : padded_rows * c->kh * c->kw);
 
     /* Input inside NaN guards as wide as the kernel may read; output inside NaN guards and,
      * unless residual, NaN itself so every output must be written. */
@@ -486,6 +515,7 @@ static void test_conv_case(void **state)
         const size_t scratch_count = conv_scratch(&s, &form);
         if (c->method == CONV_PHASE || c->method == CONV_PANELS ||
             c->method == CONV_WINOGRAD || (c->method == CONV_WG && c->kchunk > 1) ||
+            (c->method == CONV_SIMT && c->kchunk > 1) ||
             (c->method == CONV_CLBLAST && c->kchunk)) {
             assert_true(scratch_count > 0);
             scratch = guarded_new(scratch_count, conv_guard(&s, &form), NULL);
@@ -545,7 +575,8 @@ static void test_conv_output_parts(void **state)
         conv_vec_form(CONV_FUSED, 8, 8, 0),    conv_vec_form(CONV_FUSED, 16, 4, 0),
         conv_vec_form(CONV_DIRECT, 8, 8, 8),   conv_vec_form(CONV_PANELS, 16, 24, 0),
         conv_vec_form(CONV_DIRECT, 16, 16, 0), conv_wg_form(32, 32, 0),
-        conv_wg_form(64, 128, 0),              conv_wg_form(32, 32, 3)};
+        conv_wg_form(64, 128, 0),              conv_wg_form(32, 32, 3),
+        conv_simt_form(64, 64, 0),             conv_simt_form(32, 64, 2)};
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
         cl_mem wbuf = packed_weights(&s, &forms[f], w), bbuf = dev_from(bias, 21);
         guarded in = guarded_new(17 * plane, conv_guard(&s, &forms[f]), x);
@@ -774,6 +805,27 @@ static size_t expected_wg_candidates(conv_form *out)
     return n;
 }
 
+/* The expected SIMT candidates: where the context offers the work-group family, outside the
+ * compact kernel set, the five tiles in order whose work-group ((positions/8) x (channels/8)
+ * work-items) the device takes, whose double-buffered 8-row slices fit local memory, and
+ * (on AMD, whose waves are 64 wide) whose work-group has at least 64 work-items. */
+static size_t expected_simt_candidates(conv_form *out)
+{
+    static const conv_vec_params tiles[] = {
+        {128, 128, 0}, {64, 128, 0}, {128, 64, 0}, {64, 64, 0}, {32, 64, 0}};
+    const device_profile *p = &g_ctx->profile;
+    size_t n = 0;
+    if (!(g_ctx->kernels & KERNELS_WG) || (g_ctx->kernels & KERNELS_COMPACT_BIT)) return 0;
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        const size_t group = (size_t)(tiles[i].vw / 8) * (tiles[i].tm / 8);
+        if (group <= p->max_group && group <= p->max_items[0] &&
+            2u * 8 * (tiles[i].vw + tiles[i].tm) * 4 + 4 <= p->local_mem &&
+            (group >= 64 || p->vendor != VENDOR_AMD))
+            out[n++] = conv_simt_form(tiles[i].vw, tiles[i].tm, 0);
+    }
+    return n;
+}
+
 /* The expected candidates, from the rules conv.h states: per tiling (the default one only
  * beside the work-group family), direct; panels for 1x1
  * stride-1 convs, stride-2 convs and outputs of at most 40x40 per image; fused for KxK convs
@@ -889,15 +941,16 @@ static void check_candidate_lists(void)
         {"3x3 cin 2048 8x8", {2048, 64, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0}},
         {"3x3 s1 256 35x35", {256, 256, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}},
     };
-    conv_form got[5 * CONV_MAX_TILINGS + 8], want[5 * CONV_MAX_TILINGS + 8];
+    conv_form got[5 * CONV_MAX_TILINGS + 16], want[5 * CONV_MAX_TILINGS + 16];
     const size_t cap = sizeof got / sizeof got[0];
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         conv_shape s = shapes[i].s;
         assert_ok(conv_shape_finish(&s));
-        /* irv2's own: the vector families, then the work-group family (every shape, the
-         * same tiles) */
+        /* irv2's own: the vector families, then the work-group and SIMT families (every
+         * shape, the same tiles) */
         const size_t nvec = expected_candidates(&s, want);
-        const size_t nwg = expected_wg_candidates(want + nvec), nwant = nvec + nwg;
+        const size_t nwg = expected_wg_candidates(want + nvec);
+        const size_t nwant = nvec + nwg + expected_simt_candidates(want + nvec + nwg);
         if ((g_ctx->kernels & KERNELS_WG) && wg_side_expected()) assert_true(nwg > 0);
         size_t n = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, got, cap);
         expect_forms(shapes[i].name, got, n, want, nwant);

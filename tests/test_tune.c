@@ -76,7 +76,7 @@ static void forget_decisions(void)
 /* The form with its refinement (chunks, slices) cleared. */
 static conv_form unrefined(conv_form f)
 {
-    if (f.family == CONV_WG) f.p.wg.slices = 0;
+    if (f.family == CONV_WG || f.family == CONV_SIMT) f.p.wg.slices = 0;
     else if (f.family != CONV_CLBLAST) f.p.vec.kchunk = 0;
     return f;
 }
@@ -270,7 +270,7 @@ static void test_fast_mode(void **state)
     char written[64];
     conv_form_format(&fast, written, sizeof written);
     print_message("  fast: %s\n", written);
-    if (fast.family != CONV_WG && fast.family != CONV_CLBLAST)
+    if (fast.family != CONV_WG && fast.family != CONV_SIMT && fast.family != CONV_CLBLAST)
         assert_true(conv_fast_tiling(g_ctx, &fast));
     job.tune = IRV2_TUNE_FULL;
     full = choose(&job);

@@ -44,6 +44,13 @@ conv_form conv_wg_form(int positions, int channels, int slices)
     return f;
 }
 
+conv_form conv_simt_form(int positions, int channels, int parts)
+{
+    conv_form f = conv_wg_form(positions, channels, parts);
+    f.family = CONV_SIMT;
+    return f;
+}
+
 conv_form conv_clblast_form(void)
 {
     conv_form f;

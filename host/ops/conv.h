@@ -34,6 +34,9 @@ typedef enum conv_family_id {
                       back with the epilogue (ops/conv_winograd.c) */
     CONV_WG,       /* cl/conv_wg.cl: implicit GEMM with work-groups, both operand tiles staged
                       through local memory: the GPU family (ops/conv_wg.c) */
+    CONV_SIMT,     /* cl/conv_simt.cl: implicit GEMM in the CUTLASS SIMT style (8x8 sums per
+                      work-item, double-buffered local tiles), the reduction optionally split
+                      with the last work-group of a tile adding the parts (ops/conv_simt.c) */
     CONV_FAMILIES
 } conv_family_id;
 
@@ -65,13 +68,14 @@ typedef struct conv_form {
     conv_family_id family;
     union {
         conv_vec_params vec; /* CONV_DIRECT, CONV_PHASE, CONV_PANELS, CONV_FUSED, CONV_WINOGRAD */
-        conv_wg_params wg;   /* CONV_WG */
+        conv_wg_params wg;   /* CONV_WG; CONV_SIMT (slices: the parts of a split) */
         conv_clblast_params clblast; /* CONV_CLBLAST */
     } p;
 } conv_form;
 
 conv_form conv_vec_form(conv_family_id family, int vw, int tm, int kchunk);
 conv_form conv_wg_form(int positions, int channels, int slices);
+conv_form conv_simt_form(int positions, int channels, int parts);
 conv_form conv_clblast_form(void);
 /* CLBlast's SGEMM over an im2col matrix in scratch (conv_clblast_params). */
 conv_form conv_clblast_im2col_form(void);
@@ -160,8 +164,8 @@ void conv_form_format(const conv_form *f, char *dst, size_t cap);
 int conv_form_parse(const char *text, conv_form *f);
 /* The same family and parameters. */
 int conv_form_equal(const conv_form *a, const conv_form *b);
-/* The family's name ("direct", "phase", "panels", "fused", "clblast", "wg", "winograd"),
- * "unknown" for none. */
+/* The family's name ("direct", "phase", "panels", "fused", "clblast", "wg", "winograd",
+ * "simt"), "unknown" for none. */
 const char *conv_family_name(conv_family_id id);
 
 #endif

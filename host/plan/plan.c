@@ -281,9 +281,11 @@ static op_buf view(const plan *p, int t)
 
 /* ---- weights and launches --------------------------------------------------------------- */
 
+/* Read-write: a family may keep state its kernels reset after its packed weights (the split
+ * counters of ops/conv_simt.c). */
 static irv2_status upload(plan *p, const char *what, const float *data, size_t count, cl_mem *out)
 {
-    irv2_status st = ctx_buffer(p->ctx, count * sizeof(float), CL_MEM_READ_ONLY, what, out);
+    irv2_status st = ctx_buffer(p->ctx, count * sizeof(float), CL_MEM_READ_WRITE, what, out);
     if (st != IRV2_OK) return st;
     p->weight_bytes += count * sizeof(float);
     cl_int err = clEnqueueWriteBuffer(p->ctx->queue, *out, CL_TRUE, 0, count * sizeof(float),
