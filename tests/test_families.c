@@ -126,10 +126,16 @@ static void test_gpu_profiles(void **state)
         wg_tiles(ctx, &s, tiles, sizeof tiles);
         print_message("  %-6s wg tiles: %s\n", gpus[i].name, tiles);
         assert_string_equal(tiles, gpus[i].tiles);
-        /* the untuned form is the work-group family's default tile */
+        /* the untuned form is the SIMT family's 64x64 tile (every GPU here fits it), and
+         * the work-group family's in the compact set, which the SIMT family is not in */
         conv_form d = conv_default_form(ctx, &s);
+        assert_int_equal(d.family, CONV_SIMT);
+        assert_int_equal(d.p.wg.positions, 64), assert_int_equal(d.p.wg.channels, 64);
+        ctx->kernels = KERNELS_COMPACT;
+        d = conv_default_form(ctx, &s);
         assert_int_equal(d.family, CONV_WG);
         assert_int_equal(d.p.wg.positions, 64), assert_int_equal(d.p.wg.channels, 64);
+        ctx->kernels = KERNELS_BOTH;
         /* every form builds (recorded), at this side */
         launch_all(ctx, &s, ROWS_OWN);
         char side[32];

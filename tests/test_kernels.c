@@ -630,6 +630,60 @@ static void test_conv_output_parts(void **state)
     free(ref), free(x), free(w), free(bias);
 }
 
+/* The CLBlast family's im2col form starts with cl/pack.cl's im2col_rows: run alone (the
+ * SGEMM and epilogue after it are CLBlast's and eltwise.cl's, checked by the conv cases), it
+ * writes the plain matrix [cin*KH*KW][n*Ho*Wo] of the images into scratch, bit-exact, zeros in
+ * the padding, and nothing outside the matrix. */
+static void test_im2col_rows(void **state)
+{
+    (void)state;
+    static const conv_shape shapes[] = {
+        {.cin = 5, .cout = 3, .kh = 3, .kw = 3, .stride = 2, .ph = 1, .pw = 1, .n = 3, .h = 9, .w = 10},
+        {.cin = 3, .cout = 3, .kh = 1, .kw = 7, .stride = 1, .ph = 0, .pw = 3, .n = 2, .h = 6, .w = 5},
+    };
+    for (size_t z = 0; z < sizeof shapes / sizeof shapes[0]; z++) {
+        conv_shape s = shapes[z];
+        assert_ok(conv_shape_finish(&s));
+        const conv_form f = conv_clblast_im2col_form();
+        const size_t in_count = (size_t)s.cin * s.n * s.h * s.w, npos = (size_t)s.n * s.ho * s.wo;
+        const size_t rows = (size_t)s.cin * s.kh * s.kw, out_count = (size_t)s.cout * npos;
+        assert_int_equal(conv_scratch(&s, &f), rows * npos);
+        float *x = random_floats(in_count, 4100 + z, -1.0f, 1.0f);
+        guarded in = guarded_new(in_count, 16, x), scratch = guarded_new(rows * npos, 16, NULL);
+        guarded out = guarded_new(out_count, 16, NULL);
+        cl_mem bias = dev_from(x, (size_t)s.cout);
+        const conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, bias, bias, NULL, NULL,
+                             conv_out_one(guarded_buf(&out))};
+        op_launch ops[OP_MAX_LAUNCHES];
+        int nops = 0;
+        assert_ok(conv_launches(g_ctx, &s, &f, (op_epilogue){0, 0, 0, 0}, &b, ops, &nops));
+        assert_int_equal(nops, 3); /* im2col, SGEMM, epilogue */
+        run_op(&ops[0]);
+        for (int k = 1; k < nops; k++) op_release(&ops[k]);
+        float *now = guarded_read(&scratch);
+        for (int c = 0; c < s.cin; c++)
+            for (int kh = 0; kh < s.kh; kh++)
+                for (int kw = 0; kw < s.kw; kw++)
+                    for (size_t pos = 0; pos < npos; pos++) {
+                        const int img = (int)(pos / ((size_t)s.ho * s.wo));
+                        const int r = (int)(pos % ((size_t)s.ho * s.wo)), oy = r / s.wo;
+                        const int iy = oy * s.stride - s.ph + kh;
+                        const int ix = (r - oy * s.wo) * s.stride - s.pw + kw;
+                        const int inside = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+                        const float want =
+                            inside ? x[(((size_t)c * s.n + img) * s.h + iy) * s.w + ix] : 0.0f;
+                        const size_t row = ((size_t)c * s.kh + kh) * s.kw + kw;
+                        assert_memory_equal(&now[scratch.margin + row * npos + pos], &want,
+                                            sizeof want);
+                    }
+        expect_unchanged_outside("im2col_rows", now, scratch.init, scratch.total, scratch.margin,
+                                 scratch.margin + rows * npos);
+        free(now), free(x);
+        release(bias);
+        guarded_free(&in), guarded_free(&scratch), guarded_free(&out);
+    }
+}
+
 /* Sibling 1x1 convs that read one input: the second, with shared_panels, reuses the panels
  * the first packed into scratch (one launch instead of two); both must be right. A KxK conv
  * cannot share (its panels depend on its own geometry). */
@@ -1017,11 +1071,17 @@ static void check_candidate_lists(void)
             irv2_clear_error();
         }
 
-        /* the untuned form: the work-group family's 64x64 where it is preferred (a GPU);
-         * else KxK fused where it fits, else panels where they exist, else direct */
-        conv_form d = conv_default_form(g_ctx, &s);
+        /* the untuned form where the GPU shape is preferred: the SIMT family's 64x64 where
+         * it is offered (not in the compact set), else the work-group family's; elsewhere
+         * KxK fused where it fits, else panels where they exist, else direct */
+        conv_form d = conv_default_form(g_ctx, &s), own[64];
+        const size_t nown = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, own, 64);
+        int simt64 = 0;
+        for (size_t k = 0; k < nown; k++)
+            simt64 |= own[k].family == CONV_SIMT && own[k].p.wg.positions == 64 &&
+                      own[k].p.wg.channels == 64;
         if (ctx_prefers_wg(g_ctx) && nwg > 0) {
-            assert_int_equal(d.family, CONV_WG);
+            assert_int_equal(d.family, simt64 ? CONV_SIMT : CONV_WG);
             assert_int_equal(d.p.wg.positions, 64), assert_int_equal(d.p.wg.channels, 64);
             continue;
         }
@@ -1624,11 +1684,12 @@ static int matches_any(const char *name, const char *list)
 
 int main(void)
 {
-    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 12];
+    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 13];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_tiling_and_packing);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_output_parts);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_shared_panels);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_im2col_rows);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_candidates);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_refinements);
     for (size_t i = 0; i < COUNT(conv_cases); i++)

@@ -177,7 +177,7 @@ static int direct_default(const irv2_context *ctx, const conv_shape *s, conv_for
 }
 
 const conv_family conv_direct_row = {
-    .name = "direct", .default_rank = 3, .offered = conv_vec_offered, .at_tiling = direct_at,
+    .name = "direct", .default_rank = 4, .offered = conv_vec_offered, .at_tiling = direct_at,
     .fast = never_fast, .refinements = chunked, .guard = conv_vec_guard,
     .guard_bound = conv_vec_guard_bound, .packed_count = conv_vec_packed_count,
     .pack = conv_vec_pack, .launches = direct_launches, .default_form = direct_default,

@@ -187,7 +187,7 @@ static int panels_default(const irv2_context *ctx, const conv_shape *s, conv_for
 /* Fast tuning times both at the tilings conv_fast_tiling names: the panel forms won 108 of
  * 120 decisions of a full tuning on an AVX2 machine. */
 const conv_family conv_panels_row = {
-    .name = "panels", .default_rank = 2, .offered = conv_vec_offered, .at_tiling = panels_at,
+    .name = "panels", .default_rank = 3, .offered = conv_vec_offered, .at_tiling = panels_at,
     .fast = conv_fast_tiling, .scratch = panels_form_scratch,
     .scratch_bound = panels_scratch_bound, .guard = conv_vec_guard,
     .guard_bound = conv_vec_guard_bound, .reuse_key = panels_reuse,
@@ -196,7 +196,7 @@ const conv_family conv_panels_row = {
 };
 
 const conv_family conv_fused_row = {
-    .name = "fused", .default_rank = 1, .offered = conv_vec_offered, .at_tiling = fused_at,
+    .name = "fused", .default_rank = 2, .offered = conv_vec_offered, .at_tiling = fused_at,
     .fast = conv_fast_tiling, .guard = conv_vec_guard, .guard_bound = conv_vec_guard_bound,
     .packed_count = conv_vec_packed_count, .pack = conv_vec_pack, .launches = fused_launches,
     .default_form = fused_default, .format = conv_vec_format, .parse = conv_vec_parse,

@@ -49,6 +49,18 @@ static int simt_offered(const irv2_context *ctx)
     return (ctx->kernels & KERNELS_WG) && !(ctx->kernels & KERNELS_COMPACT_BIT);
 }
 
+/* The untuned form where the context prefers the GPU shape: the 64x64 tile, the smallest
+ * 8x8-per-work-item tile every GPU profile fits (64 work-items), so that small layers still
+ * fill the device; the tuner picks larger tiles where they pay. */
+static int simt_default(const irv2_context *ctx, const conv_shape *s, conv_form *f)
+{
+    (void)s;
+    const conv_wg_params t = {64, 64, 0};
+    if (!ctx_prefers_wg(ctx) || !simt_offered(ctx) || !simt_fits(ctx, t)) return 0;
+    *f = conv_simt_form(t.positions, t.channels, 0);
+    return 1;
+}
+
 static size_t simt_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
                               conv_form *out, size_t cap)
 {
@@ -261,7 +273,8 @@ static int simt_parse(const char *text, conv_form *f)
  * default: the work-group family stays the untuned form. Reads nothing outside its input:
  * no guard. */
 const conv_family conv_simt_row = {
-    .name = "simt", .fast_refines = 1, .offered = simt_offered, .candidates = simt_candidates,
+    .name = "simt", .fast_refines = 1, .default_rank = 0, .offered = simt_offered,
+    .default_form = simt_default, .candidates = simt_candidates,
     .refinements = simt_splits, .scratch = simt_scratch, .scratch_bound = simt_scratch_bound,
     .packed_count = simt_packed_count, .pack = simt_pack, .launches = simt_launches,
     .format = simt_format, .parse = simt_parse,

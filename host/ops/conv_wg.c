@@ -273,7 +273,7 @@ static int wg_parse(const char *text, conv_form *f)
 
 /* Timed in fast tuning as in full, its splits too (for GPUs at batch 1). */
 const conv_family conv_wg_row = {
-    .name = "wg", .fast_refines = 1, .default_rank = 0, .offered = wg_offered,
+    .name = "wg", .fast_refines = 1, .default_rank = 1, .offered = wg_offered,
     .candidates = wg_candidates, .refinements = wg_splits, .scratch = wg_scratch,
     .scratch_bound = wg_scratch_bound, .guard = wg_guard, .guard_bound = wg_guard_bound,
     .packed_count = wg_packed_count, .pack = wg_pack, .launches = wg_launches,
