@@ -31,14 +31,17 @@ static size_t simt_group(conv_wg_params t)
 
 /* The tile runs on this device: its work-group fits the device's largest and its first
  * dimension, both double-buffered operand slices fit the local memory, and a group below 64
- * work-items is offered only where warps are 32 wide. */
+ * work-items is offered only where warps are 32 wide. Not on Intel GPUs: Intel's compiler
+ * (ocloc, pvc and adl-n) runs the 8x8 sums at SIMD32 and spills them (0.1-4.9 KB per
+ * work-item; 256-register mode still spills the split kernel), so there the work-group
+ * family and CLBlast are timed instead. */
 static int simt_fits(const irv2_context *ctx, conv_wg_params t)
 {
     const device_profile *p = &ctx->profile;
     const size_t group = simt_group(t);
     const cl_ulong local = 2ull * SIMT_BK * (cl_ulong)(t.positions + t.channels) * 4 + 4;
     if (t.positions <= 0 || t.channels <= 0 || t.positions % 32 || t.channels % 32) return 0;
-    if (group < 64 && p->vendor == VENDOR_AMD) return 0;
+    if ((group < 64 && p->vendor == VENDOR_AMD) || p->vendor == VENDOR_INTEL) return 0;
     return group <= p->max_group && group <= p->max_items[0] && local <= p->local_mem;
 }
 
