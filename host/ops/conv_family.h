@@ -84,6 +84,11 @@ const conv_family *conv_family_of(conv_family_id id);
 extern const conv_family conv_clblast_row, conv_direct_row, conv_phase_row, conv_panels_row,
     conv_fused_row, conv_winograd_row, conv_wg_row, conv_simt_row;
 
+/* The tiled GPU families' parameters (conv_wg_params: the work-group and SIMT families) as
+ * "positions channels slices" in tuning.txt, and back (ops/conv_wg.c). */
+void conv_tile_format(const conv_form *f, char *dst, size_t cap);
+int conv_tile_parse(const char *text, conv_form *f);
+
 /* ---- shared by the vector families (ops/conv_vec.c) ---- */
 
 /* The register tilings offered on this device, at most cap; returns how many (at most

@@ -41,7 +41,8 @@ static int simt_fits(const irv2_context *ctx, conv_wg_params t)
     const size_t group = simt_group(t);
     const cl_ulong local = 2ull * SIMT_BK * (cl_ulong)(t.positions + t.channels) * 4 + 4;
     if (t.positions <= 0 || t.channels <= 0 || t.positions % 32 || t.channels % 32) return 0;
-    if ((group < 64 && p->vendor == VENDOR_AMD) || p->vendor == VENDOR_INTEL) return 0;
+    if ((group < 64 && p->vendor == VENDOR_AMD) || (p->vendor == VENDOR_INTEL && p->gpu))
+        return 0;
     return group <= p->max_group && group <= p->max_items[0] && local <= p->local_mem;
 }
 
@@ -258,27 +259,13 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
     return IRV2_OK;
 }
 
-/* ---- text ---- */
-
-static void simt_format(const conv_form *f, char *dst, size_t cap)
-{
-    snprintf(dst, cap, "%d %d %d", f->p.wg.positions, f->p.wg.channels, f->p.wg.slices);
-}
-
-static int simt_parse(const char *text, conv_form *f)
-{
-    char end;
-    conv_wg_params *t = &f->p.wg;
-    return sscanf(text, "%d %d %d%c", &t->positions, &t->channels, &t->slices, &end) == 3;
-}
-
-/* Every tile timed in fast tuning as in full, its splits too (GPUs at batch 1); no
- * default: the work-group family stays the untuned form. Reads nothing outside its input:
- * no guard. */
+/* Every tile timed in fast tuning as in full, its splits too (GPUs at batch 1); the untuned
+ * form on GPUs (simt_default). Reads nothing outside its input: no guard. Its parameters are
+ * written as the work-group family's. */
 const conv_family conv_simt_row = {
     .name = "simt", .fast_refines = 1, .default_rank = 0, .offered = simt_offered,
     .default_form = simt_default, .candidates = simt_candidates,
     .refinements = simt_splits, .scratch = simt_scratch, .scratch_bound = simt_scratch_bound,
     .packed_count = simt_packed_count, .pack = simt_pack, .launches = simt_launches,
-    .format = simt_format, .parse = simt_parse,
+    .format = conv_tile_format, .parse = conv_tile_parse,
 };

@@ -259,12 +259,12 @@ static void wg_pack(const conv_shape *s, const conv_form *f, const float *w, flo
     conv_pack_tiled(s, f->p.wg.channels, w, packed);
 }
 
-static void wg_format(const conv_form *f, char *dst, size_t cap)
+void conv_tile_format(const conv_form *f, char *dst, size_t cap)
 {
     snprintf(dst, cap, "%d %d %d", f->p.wg.positions, f->p.wg.channels, f->p.wg.slices);
 }
 
-static int wg_parse(const char *text, conv_form *f)
+int conv_tile_parse(const char *text, conv_form *f)
 {
     char end;
     conv_wg_params *t = &f->p.wg;
@@ -277,5 +277,5 @@ const conv_family conv_wg_row = {
     .candidates = wg_candidates, .refinements = wg_splits, .scratch = wg_scratch,
     .scratch_bound = wg_scratch_bound, .guard = wg_guard, .guard_bound = wg_guard_bound,
     .packed_count = wg_packed_count, .pack = wg_pack, .launches = wg_launches,
-    .default_form = wg_default, .format = wg_format, .parse = wg_parse,
+    .default_form = wg_default, .format = conv_tile_format, .parse = conv_tile_parse,
 };
