@@ -139,6 +139,9 @@ size_t conv_guard(const conv_shape *s, const conv_form *f);
 /* Bounds over every form of every family for the shape: scratch, and guard floats. */
 size_t conv_scratch_bound(const conv_shape *s);
 size_t conv_guard_bound(const conv_shape *s);
+/* The most scratch any form this context may choose for the shape needs: its candidates,
+ * their refinements and the untuned form (a device is not bound by forms only others get). */
+size_t conv_scratch_offered(const irv2_context *ctx, const conv_shape *s);
 /* Nonzero where the form packs its input into scratch in a layout this key names, which a
  * later conv reading the same input with the same key can use instead of packing again
  * (conv_bufs.shared_panels); 0 otherwise. */

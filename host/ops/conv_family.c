@@ -131,6 +131,18 @@ size_t conv_scratch_bound(const conv_shape *s) { return largest_bound(s, 0); }
 
 size_t conv_guard_bound(const conv_shape *s) { return largest_bound(s, 1); }
 
+size_t conv_scratch_offered(const irv2_context *ctx, const conv_shape *s)
+{
+    enum { CAP = 128 };
+    conv_form f[CAP];
+    size_t n = conv_candidates(ctx, s, 1, ROWS_ALL, 0, f, CAP / 2), most = 0;
+    for (size_t i = 0, end = n; i < end; i++) n += conv_refinements(s, &f[i], 0, f + n, CAP - 1 - n);
+    f[n++] = conv_default_form(ctx, s);
+    for (size_t i = 0; i < n; i++)
+        if (conv_scratch(s, &f[i]) > most) most = conv_scratch(s, &f[i]);
+    return most;
+}
+
 int conv_reuse_key(const conv_shape *s, const conv_form *f)
 {
     const conv_family *r = conv_family_of(f->family);

@@ -53,14 +53,17 @@ static int simt_offered(const irv2_context *ctx)
     return (ctx->kernels & KERNELS_WG) && !(ctx->kernels & KERNELS_COMPACT_BIT);
 }
 
-/* The untuned form where the context prefers the GPU shape: the 64x64 tile, the smallest
- * 8x8-per-work-item tile every GPU profile fits (64 work-items), so that small layers still
- * fill the device; the tuner picks larger tiles where they pay. */
+/* The untuned form on GPUs: the 64x64 tile, the smallest 8x8-per-work-item tile every GPU
+ * profile fits (64 work-items), so that small layers still fill the device; the tuner picks
+ * larger tiles where they pay. Not where IRV2_KERNELS=wg puts the GPU shape on a CPU: PoCL
+ * compiles these kernels slowly (minutes for a network's programs), and there the families
+ * only run for their tests, which name SIMT forms themselves. */
 static int simt_default(const irv2_context *ctx, const conv_shape *s, conv_form *f)
 {
     (void)s;
     const conv_wg_params t = {64, 64, 0};
-    if (!ctx_prefers_wg(ctx) || !simt_offered(ctx) || !simt_fits(ctx, t)) return 0;
+    if (!ctx->profile.gpu || !ctx_prefers_wg(ctx) || !simt_offered(ctx) || !simt_fits(ctx, t))
+        return 0;
     *f = conv_simt_form(t.positions, t.channels, 0);
     return 1;
 }

@@ -109,7 +109,7 @@ irv2_status irv2_model_run(irv2_model *m, const float *input, unsigned batch, fl
     unsigned fits = batch;
     irv2_status st = IRV2_OK;
     if (!m->plan || plan_batch(m->plan) != batch)
-        st = plan_fit_batch(m->ctx, &m->net, m->options.gemm, batch, &fits);
+        st = plan_fit_batch(m->ctx, &m->net, m->options.gemm, m->options.tune, batch, &fits);
     if (st != IRV2_OK) return st;
     if (fits < batch) return run_chunked(m, input, batch, fits, output, softmax);
     st = ensure_plan(m, batch);
@@ -121,7 +121,8 @@ irv2_status irv2_model_max_batch(irv2_model *m, unsigned batch, unsigned *fits)
 {
     irv2_clear_error();
     if (!m || !fits) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_max_batch: NULL");
-    return plan_fit_batch(m->ctx, &m->net, m->options.gemm, batch ? batch : 1u << 16, fits);
+    return plan_fit_batch(m->ctx, &m->net, m->options.gemm, m->options.tune,
+                          batch ? batch : 1u << 16, fits);
 }
 
 irv2_status irv2_model_set_profiling(irv2_model *m, int enable)

@@ -407,16 +407,20 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
     return IRV2_OK;
 }
 
-/* Floats of the largest buffer a plan for batch may allocate, whatever the forms: the arena
- * with the largest guards any form needs, or scratch for the largest any form needs. */
-static irv2_status largest_buffer(const net *n, const int *time, unsigned batch, size_t *floats)
+/* Floats of the largest buffer a plan for batch may allocate, whatever forms it chooses:
+ * the arena with the largest guards any form needs, or scratch for the largest any form the
+ * device may choose needs. */
+static irv2_status largest_buffer(const irv2_context *ctx, const net *n, const int *time,
+                                  int untuned, unsigned batch, size_t *floats)
 {
     size_t guard = 64, scratch = 0, arena = 0;
     for (int i = 0; i < n->nlayers; i++) {
         if (n->layers[i].kind != LAYER_CONV) continue;
         conv_shape s = conv_shape_of(n, &n->layers[i], batch);
         if (conv_shape_finish(&s) != IRV2_OK) continue;
-        size_t g = conv_guard_bound(&s), need = conv_scratch_bound(&s);
+        const conv_form d = conv_default_form(ctx, &s);
+        size_t g = conv_guard_bound(&s);
+        size_t need = untuned ? conv_scratch(&s, &d) : conv_scratch_offered(ctx, &s);
         if (g > guard) guard = g;
         if (need + 2 * g > scratch) scratch = need + 2 * g;
     }
@@ -429,8 +433,9 @@ static irv2_status largest_buffer(const net *n, const int *time, unsigned batch,
 }
 
 irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend gemm,
-                           unsigned batch, unsigned *fits)
+                           irv2_tune_mode tune, unsigned batch, unsigned *fits)
 {
+    const int untuned = tune == IRV2_TUNE_OFF && !ctx->binaries;
     /* The kernels take buffer offsets as 32-bit arguments: no buffer beyond 2^32 - 1 floats,
      * whatever the device allows (141 GB GPUs allow more, from about batch 1,500). */
     const uint64_t offsets = (uint64_t)UINT32_MAX * sizeof(float);
@@ -440,7 +445,7 @@ irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend ge
     int *time = NULL;
     *fits = 0;
     irv2_status st = layer_times(n, gemm, &time);
-    if (st == IRV2_OK) st = largest_buffer(n, time, 1, &floats);
+    if (st == IRV2_OK) st = largest_buffer(ctx, n, time, untuned, 1, &floats);
     if (st == IRV2_OK && (uint64_t)floats * sizeof(float) > limit)
         st = irv2_fail(IRV2_ERR_DEVICE_MEMORY,
                        "device '%s': one image needs a %llu-byte buffer, above the largest "
@@ -451,7 +456,7 @@ irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend ge
     unsigned lo = 1, hi = batch;
     while (st == IRV2_OK && lo < hi) {
         unsigned mid = lo + (hi - lo + 1) / 2;
-        st = largest_buffer(n, time, mid, &floats);
+        st = largest_buffer(ctx, n, time, untuned, mid, &floats);
         if ((uint64_t)floats * sizeof(float) <= limit) lo = mid;
         else hi = mid - 1;
     }

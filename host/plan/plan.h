@@ -16,9 +16,10 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
                         const irv2_model_options *options, unsigned batch, plan **out);
 void plan_free(plan *p);
 /* The largest batch (<= batch) whose buffers each fit the device's largest allocation and
- * 2^32 - 1 floats (the kernels' offsets are 32-bit), whatever forms the tuner will choose. */
+ * 2^32 - 1 floats (the kernels' offsets are 32-bit), whatever forms the tuner will choose
+ * (untuned, tune IRV2_TUNE_OFF without a binaries folder: the untuned forms). */
 irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend gemm,
-                           unsigned batch, unsigned *fits);
+                           irv2_tune_mode tune, unsigned batch, unsigned *fits);
 
 unsigned plan_batch(const plan *p);
 uint64_t plan_weight_bytes(const plan *p);
