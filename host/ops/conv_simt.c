@@ -188,22 +188,6 @@ static void simt_pack(const conv_shape *s, const conv_form *f, const float *w, f
 
 /* ---- launches ---- */
 
-/* Fails unless the built kernel runs work-groups of `group` work-items. */
-static irv2_status check_group(const conv_job *j, cl_kernel k, size_t group)
-{
-    size_t max = 0;
-    if (!k) return IRV2_OK; /* recorded, not built (ctx->record_program) */
-    irv2_status st = ctx_cl_check(j->ctx,
-                                  clGetKernelWorkGroupInfo(k, j->ctx->device,
-                                                           CL_KERNEL_WORK_GROUP_SIZE, sizeof max,
-                                                           &max, NULL),
-                                  "clGetKernelWorkGroupInfo(conv_simt)");
-    if (st == IRV2_OK && max < group)
-        st = irv2_fail(IRV2_ERR_UNSUPPORTED, "conv_simt runs at most %zu work-items per group "
-                       "on %s, not %zu", max, j->ctx->info.name, group);
-    return st;
-}
-
 /* A 1x1 stride-1 unpadded conv runs as one row of npos positions; with its input offset and
  * channel stride multiples of 4 it loads float4s (VECX). */
 static int vecx_of(const conv_job *j)
@@ -248,10 +232,10 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
         ARG(s->pw),     ARG(epi),       ARG(part),        ARG(part_off),  ARG(b->weights),
         ARG(count_off), ARG(sper)};
     op_launch *op = &ops[*n];
-    irv2_status st = op_kernel(j->ctx, "conv_simt.cl", opts, split ? "conv_simt_split" : "conv_simt",
-                               split ? 32 : 27, args, op);
+    const char *name = split ? "conv_simt_split" : "conv_simt";
+    irv2_status st = op_kernel(j->ctx, "conv_simt.cl", opts, name, split ? 32 : 27, args, op);
     const size_t group = simt_group(*t);
-    if (st == IRV2_OK) st = check_group(j, op->kernel, group);
+    if (st == IRV2_OK) st = op_check_group(j->ctx, op->kernel, name, group);
     if (st != IRV2_OK) return op_release(op), st;
     op->dims = split ? 3 : 2;
     op->gws[0] = ((size_t)npos + t->positions - 1) / t->positions * group;

@@ -58,22 +58,6 @@ static int wg_default(const irv2_context *ctx, const conv_shape *s, conv_form *f
     return 1;
 }
 
-/* Fails unless the built kernel runs work-groups of side x side work-items. */
-static irv2_status check_group(const conv_job *j, cl_kernel k, int side)
-{
-    size_t max = 0;
-    if (!k) return IRV2_OK; /* recorded, not built (ctx->record_program) */
-    irv2_status st = ctx_cl_check(j->ctx,
-                                  clGetKernelWorkGroupInfo(k, j->ctx->device,
-                                                           CL_KERNEL_WORK_GROUP_SIZE, sizeof max,
-                                                           &max, NULL),
-                                  "clGetKernelWorkGroupInfo(conv_wg)");
-    if (st == IRV2_OK && k && max < (size_t)side * side)
-        st = irv2_fail(IRV2_ERR_UNSUPPORTED, "conv_wg runs at most %zu work-items per group on %s, "
-                       "not %d", max, j->ctx->info.name, side * side);
-    return st;
-}
-
 /* The -D options of the family's kernels for the job: the tile, then the geometry and the
  * epilogue, except in the compact kernel set, where both are arguments. */
 static void wg_options(const conv_job *j, int side, char *dst, size_t cap)
@@ -121,7 +105,7 @@ static irv2_status whole_op(const conv_job *j, int side, op_launch *op)
         ARG(s->pw),     ARG(epi)};
     irv2_status st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg",
                                sizeof args / sizeof args[0], args, op);
-    if (st == IRV2_OK) st = check_group(j, op->kernel, side);
+    if (st == IRV2_OK) st = op_check_group(j->ctx, op->kernel, "conv_wg", (size_t)side * side);
     if (st != IRV2_OK) return op_release(op), st;
     tile_range(j, side, 1, op);
     return IRV2_OK;
@@ -153,7 +137,7 @@ static irv2_status split_ops(const conv_job *j, int side, int slices, op_launch 
         ARG(s->kw),     ARG(s->stride), ARG(s->ph),   ARG(s->pw)};
     irv2_status st = op_kernel(j->ctx, "conv_wg.cl", opts, "conv_wg_split",
                                sizeof split_args / sizeof split_args[0], split_args, &ops[*n]);
-    if (st == IRV2_OK) st = check_group(j, ops[*n].kernel, side);
+    if (st == IRV2_OK) st = op_check_group(j->ctx, ops[*n].kernel, "conv_wg_split", (size_t)side * side);
     if (st != IRV2_OK) return op_release(&ops[*n]), st;
     tile_range(j, side, (size_t)slices, &ops[(*n)++]);
     const kernel_arg reduce_args[] = {

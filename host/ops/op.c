@@ -38,6 +38,20 @@ irv2_status op_local_pow2(irv2_context *ctx, cl_kernel k, size_t want, size_t *o
     return IRV2_OK;
 }
 
+irv2_status op_check_group(irv2_context *ctx, cl_kernel k, const char *name, size_t group)
+{
+    size_t max = 0;
+    if (!k) return IRV2_OK; /* recorded, not built (ctx->record_program) */
+    irv2_status st = ctx_cl_check(ctx,
+                                  clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                                           sizeof max, &max, NULL),
+                                  "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+    if (st == IRV2_OK && max < group)
+        st = irv2_fail(IRV2_ERR_UNSUPPORTED, "%s runs at most %zu work-items per group on %s, "
+                       "not %zu", name, max, ctx->info.name, group);
+    return st;
+}
+
 void epilogue_flags(op_epilogue epi, char *dst, size_t cap)
 {
     snprintf(dst, cap, "%s%s%s%s", epi.relu1 ? " -DRELU1" : "", epi.residual ? " -DRESIDUAL" : "",

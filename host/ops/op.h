@@ -95,5 +95,9 @@ void op_local_one(op_launch *op);
  * (CL_DEVICE_MAX_WORK_ITEM_SIZES[0]) accept as a 1-D local size: the work-group shape of the
  * small kernels. */
 irv2_status op_local_pow2(irv2_context *ctx, cl_kernel k, size_t want, size_t *out);
+/* Fails (IRV2_ERR_UNSUPPORTED, naming the kernel and the device) unless kernel k, as built,
+ * runs work-groups of `group` work-items (CL_KERNEL_WORK_GROUP_SIZE); OK with no kernel (record
+ * mode). */
+irv2_status op_check_group(irv2_context *ctx, cl_kernel k, const char *name, size_t group);
 
 #endif
