@@ -64,6 +64,12 @@ if [ -z "$platform" ] && [ "${1:-}" = --sanitize ]; then
     LSAN_OPTIONS="print_suppressions=0"
     if [ -f tools/lsan.supp ]; then LSAN_OPTIONS="$LSAN_OPTIONS:suppressions=$PWD/tools/lsan.supp"; fi
     export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+    # PoCL alone: another driver the ICD loader would load (Intel's GPU driver, which Debian's
+    # intel-opencl-icd installs beside ocloc, tools/gpu-static's compiler) dlopens a library
+    # with RTLD_DEEPBIND, which AddressSanitizer refuses, failing every test that opens OpenCL.
+    env_file=$(sh tools/opencl-runtime.sh pocl)
+    # shellcheck source=/dev/null
+    . "$env_file"
 else
     dir=${1:-build-test}
     cmake -B "$dir" -DCMAKE_BUILD_TYPE=Release -DIRV2_WERROR=ON >/dev/null
