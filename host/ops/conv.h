@@ -136,8 +136,7 @@ size_t conv_scratch(const conv_shape *s, const conv_form *f);
 /* Floats a conv in this form may read outside its input tensor (and its scratch) on either
  * side. */
 size_t conv_guard(const conv_shape *s, const conv_form *f);
-/* Bounds over every form of every family for the shape: scratch, and guard floats. */
-size_t conv_scratch_bound(const conv_shape *s);
+/* A bound on the guard floats of every form of every family for the shape. */
 size_t conv_guard_bound(const conv_shape *s);
 /* The most scratch any form this context may choose for the shape needs: its candidates,
  * their refinements and the untuned form (a device is not bound by forms only others get). */

@@ -73,12 +73,6 @@ static size_t clblast_scratch(const conv_shape *s, const conv_form *f)
     return image_floats(s) * images_per_chunk(s);
 }
 
-static size_t clblast_scratch_bound(const conv_shape *s)
-{
-    const conv_form f = conv_clblast_im2col_form();
-    return clblast_scratch(s, &f);
-}
-
 /* Timed in fast tuning only on GPUs: on CPUs it has lost every layer, 13x slower than the
  * vector families. */
 static int clblast_fast(const irv2_context *ctx, const conv_form *f)
@@ -210,7 +204,7 @@ static int clblast_parse(const char *text, conv_form *f)
 const conv_family conv_clblast_row = {
     .name = "clblast", .library = 1, .offered = clblast_offered,
     .candidates = clblast_candidates, .fast = clblast_fast, .scratch = clblast_scratch,
-    .scratch_bound = clblast_scratch_bound, .packed_count = clblast_packed_count,
+    .packed_count = clblast_packed_count,
     .pack = clblast_pack, .launches = clblast_launches, .format = clblast_format,
     .parse = clblast_parse,
 };

@@ -186,7 +186,7 @@ const conv_family conv_direct_row = {
 
 const conv_family conv_phase_row = {
     .name = "phase", .offered = conv_vec_offered, .at_tiling = phase_at, .fast = never_fast,
-    .refinements = chunked, .scratch = phase_form_scratch, .scratch_bound = phase_scratch,
+    .refinements = chunked, .scratch = phase_form_scratch,
     .guard = conv_vec_guard, .guard_bound = conv_vec_guard_bound,
     .packed_count = conv_vec_packed_count, .pack = conv_vec_pack, .launches = phase_launches,
     .format = conv_vec_format, .parse = conv_vec_parse,

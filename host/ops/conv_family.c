@@ -114,22 +114,15 @@ size_t conv_guard(const conv_shape *s, const conv_form *f)
     return r && r->guard ? r->guard(s, f) : 0;
 }
 
-/* The largest of every row's bound: its guard bound (guard) or its scratch bound. */
-static size_t largest_bound(const conv_shape *s, int guard)
+size_t conv_guard_bound(const conv_shape *s)
 {
     size_t most = 0;
     for (size_t k = 0; k < CONV_FAMILIES; k++) {
-        size_t (*bound)(const conv_shape *) =
-            guard ? families[k]->guard_bound : families[k]->scratch_bound;
-        size_t one = bound ? bound(s) : 0;
+        size_t one = families[k]->guard_bound ? families[k]->guard_bound(s) : 0;
         if (one > most) most = one;
     }
     return most;
 }
-
-size_t conv_scratch_bound(const conv_shape *s) { return largest_bound(s, 0); }
-
-size_t conv_guard_bound(const conv_shape *s) { return largest_bound(s, 1); }
 
 size_t conv_scratch_offered(const irv2_context *ctx, const conv_shape *s)
 {

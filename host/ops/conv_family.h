@@ -53,10 +53,8 @@ typedef struct conv_family {
     /* Forms derived from the best one, timed after it. NULL: none. */
     size_t (*refinements)(const conv_shape *s, const conv_form *best, conv_form *out,
                           size_t cap);
-    /* Floats of scratch for the form, and a bound over all its forms for the shape. NULL:
-     * none. */
+    /* Floats of scratch for the form. NULL: none. */
     size_t (*scratch)(const conv_shape *s, const conv_form *f);
-    size_t (*scratch_bound)(const conv_shape *s);
     /* Floats read outside the input tensor on either side, for the form and a bound over
      * all its forms. NULL: none. */
     size_t (*guard)(const conv_shape *s, const conv_form *f);

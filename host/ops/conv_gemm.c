@@ -159,9 +159,6 @@ static size_t panels_form_scratch(const conv_shape *s, const conv_form *f)
     return panel_scratch(s, f->p.vec.vw);
 }
 
-/* The widest tiling pads the positions most. */
-static size_t panels_scratch_bound(const conv_shape *s) { return panel_scratch(s, 16); }
-
 /* A 1x1 stride-1 conv's panels are a plain regrouping of its input at the width vw. */
 static int panels_reuse(const conv_shape *s, const conv_form *f)
 {
@@ -189,7 +186,7 @@ static int panels_default(const irv2_context *ctx, const conv_shape *s, conv_for
 const conv_family conv_panels_row = {
     .name = "panels", .default_rank = 3, .offered = conv_vec_offered, .at_tiling = panels_at,
     .fast = conv_fast_tiling, .scratch = panels_form_scratch,
-    .scratch_bound = panels_scratch_bound, .guard = conv_vec_guard,
+    .guard = conv_vec_guard,
     .guard_bound = conv_vec_guard_bound, .reuse_key = panels_reuse,
     .packed_count = conv_vec_packed_count, .pack = conv_vec_pack, .launches = panel_launches,
     .default_form = panels_default, .format = conv_vec_format, .parse = conv_vec_parse,

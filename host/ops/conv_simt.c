@@ -134,20 +134,6 @@ static size_t simt_scratch(const conv_shape *s, const conv_form *f)
            (size_t)t->channels;
 }
 
-static size_t simt_scratch_bound(const conv_shape *s)
-{
-    size_t most = 0;
-    for (size_t i = 0; i < SIMT_TILES; i++) {
-        conv_form f[8];
-        const size_t n = splits_of(s, simt_tiles[i], f, 8);
-        for (size_t k = 0; k < n; k++) {
-            const size_t one = simt_scratch(s, &f[k]);
-            if (one > most) most = one;
-        }
-    }
-    return most;
-}
-
 /* ---- weights ---- */
 
 /* Floats of the packed weights [ceil(cout/BM)][kh][kw][cinp][BM]. */
@@ -252,7 +238,7 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
 const conv_family conv_simt_row = {
     .name = "simt", .fast_refines = 1, .default_rank = 0, .offered = simt_offered,
     .default_form = simt_default, .candidates = simt_candidates,
-    .refinements = simt_splits, .scratch = simt_scratch, .scratch_bound = simt_scratch_bound,
+    .refinements = simt_splits, .scratch = simt_scratch,
     .packed_count = simt_packed_count, .pack = simt_pack, .launches = simt_launches,
     .format = conv_tile_format, .parse = conv_tile_parse,
 };

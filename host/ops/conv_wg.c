@@ -184,23 +184,6 @@ static size_t wg_scratch(const conv_shape *s, const conv_form *f)
     return slices_scratch(s, f->p.wg.slices);
 }
 
-static size_t wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap);
-
-/* The largest split wg_splits offers for any tile: only convs with few tiles split, so large
- * maps at large batches need no split scratch. */
-static size_t wg_scratch_bound(const conv_shape *s)
-{
-    size_t most = 0;
-    for (size_t i = 0; i < sizeof wg_tiles / sizeof wg_tiles[0]; i++) {
-        conv_form splits[2];
-        const conv_form best = conv_wg_form(wg_tiles[i].positions, wg_tiles[i].channels, 0);
-        const size_t n = wg_splits(s, &best, splits, 2);
-        for (size_t k = 0; k < n; k++)
-            if (wg_scratch(s, &splits[k]) > most) most = wg_scratch(s, &splits[k]);
-    }
-    return most;
-}
-
 /* The reduction in 4 and 16 slices, where the conv has too few tiles to fill a GPU and each
  * slice keeps at least 4 local-memory slices. */
 static size_t wg_splits(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap)
@@ -259,7 +242,7 @@ int conv_tile_parse(const char *text, conv_form *f)
 const conv_family conv_wg_row = {
     .name = "wg", .fast_refines = 1, .default_rank = 1, .offered = wg_offered,
     .candidates = wg_candidates, .refinements = wg_splits, .scratch = wg_scratch,
-    .scratch_bound = wg_scratch_bound, .guard = wg_guard, .guard_bound = wg_guard_bound,
+    .guard = wg_guard, .guard_bound = wg_guard_bound,
     .packed_count = wg_packed_count, .pack = wg_pack, .launches = wg_launches,
     .default_form = wg_default, .format = conv_tile_format, .parse = conv_tile_parse,
 };

@@ -177,13 +177,6 @@ static size_t winograd_scratch(const conv_shape *s, const conv_form *f)
     return scratch_at(s, &f->p.vec);
 }
 
-/* Its widest padding: the 16x24 tiling. */
-static size_t winograd_scratch_bound(const conv_shape *s)
-{
-    const conv_vec_params widest = {16, 24, 0};
-    return pays(s) ? scratch_at(s, &widest) : 0;
-}
-
 static size_t winograd_packed_count(const conv_shape *s, const conv_form *f)
 {
     return packed_at(s, &f->p.vec);
@@ -200,7 +193,7 @@ static void winograd_pack(const conv_shape *s, const conv_form *f, const float *
 const conv_family conv_winograd_row = {
     .name = "winograd", .offered = conv_vec_offered, .at_tiling = winograd_at,
     .fast = conv_fast_tiling, .scratch = winograd_scratch,
-    .scratch_bound = winograd_scratch_bound, .guard = conv_vec_guard,
+    .guard = conv_vec_guard,
     .guard_bound = conv_vec_guard_bound, .packed_count = winograd_packed_count,
     .pack = winograd_pack, .launches = winograd_launches, .format = conv_vec_format,
     .parse = conv_vec_parse,
