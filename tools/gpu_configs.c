@@ -19,6 +19,7 @@
 #include "ops/conv_family.h"
 #include "ops/head.h"
 #include "ops/pool.h"
+#include "plan/plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,13 +64,10 @@ static device_profile gpu(device_vendor vendor, cl_uint units, size_t group, cl_
     return p;
 }
 
-/* A conv's shape as the plan runs it (plan.c: an unpadded 1x1 stride-1 conv is one GEMM). */
+/* A conv's shape as the plan runs it (plan_conv_shape), finished. */
 static int conv_shape_at(const net *n, const net_layer *l, int batch, conv_shape *s)
 {
-    const net_tensor *x = &n->tensors[l->in];
-    *s = (conv_shape){.cin = l->cin, .cout = l->cout, .kh = l->kh, .kw = l->kw, .stride = l->sh,
-                      .ph = l->ph, .pw = l->pw, .n = batch, .h = x->h, .w = x->w};
-    if (conv_is_gemm(s)) s->n = 1, s->h = 1, s->w = batch * x->h * x->w;
+    *s = plan_conv_shape(n, l, (unsigned)batch);
     return conv_shape_finish(s) == IRV2_OK;
 }
 

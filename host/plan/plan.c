@@ -73,8 +73,7 @@ static irv2_status layer_times(const net *n, irv2_gemm_backend gemm, int **time)
     return IRV2_OK;
 }
 
-/* A conv layer as the plan runs it: a 1x1 stride-1 conv is one GEMM over all N*H*W positions. */
-static conv_shape conv_shape_of(const net *n, const net_layer *l, unsigned batch)
+conv_shape plan_conv_shape(const net *n, const net_layer *l, unsigned batch)
 {
     const net_tensor *x = &n->tensors[l->in];
     conv_shape s = {.cin = l->cin, .cout = l->cout, .kh = l->kh, .kw = l->kw, .stride = l->sh,
@@ -112,7 +111,7 @@ static irv2_status make_steps(plan *p)
         s->layer = &n->layers[i];
         s->kind = net_layer_kind_name(s->layer);
         s->members[0] = i, s->nmembers = 1;
-        if (s->layer->kind == LAYER_CONV) s->shape = conv_shape_of(n, s->layer, p->batch);
+        if (s->layer->kind == LAYER_CONV) s->shape = plan_conv_shape(n, s->layer, p->batch);
     }
     for (int k = 0; k < p->nsteps; k++) {
         plan_step *s = &p->steps[k];
@@ -416,7 +415,7 @@ static irv2_status largest_buffer(const irv2_context *ctx, const net *n, const i
     size_t guard = 64, scratch = 0, arena = 0;
     for (int i = 0; i < n->nlayers; i++) {
         if (n->layers[i].kind != LAYER_CONV) continue;
-        conv_shape s = conv_shape_of(n, &n->layers[i], batch);
+        conv_shape s = plan_conv_shape(n, &n->layers[i], batch);
         if (conv_shape_finish(&s) != IRV2_OK) continue;
         const conv_form d = conv_default_form(ctx, &s);
         size_t g = conv_guard_bound(&s);

@@ -6,9 +6,14 @@
 #define IRV2_PLAN_H
 
 #include "net/weights.h"
+#include "ops/conv.h"
 #include "runtime/context.h"
 
 typedef struct plan plan;
+
+/* A conv layer as a plan runs it at a batch size: a 1x1 stride-1 conv is one GEMM over all
+ * N*H*W positions (n = h = 1). Not yet finished (conv_shape_finish). */
+conv_shape plan_conv_shape(const net *n, const net_layer *l, unsigned batch);
 
 /* Plans net with its host weights w (both must outlive the plan) for batch images, with the
  * model's options (tune resolved by tune_mode_resolve; progress reported while planning). */
