@@ -23,6 +23,13 @@
 extern "C" {
 #endif
 
+/* Marks the functions the shared library exports; everything else in it is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define IRV2_API __attribute__((visibility("default")))
+#else
+#define IRV2_API
+#endif
+
 typedef enum irv2_status {
     IRV2_OK = 0,
     IRV2_ERR_INVALID_ARGUMENT,   /* a NULL pointer, a zero batch, an unknown option value */
@@ -43,13 +50,13 @@ typedef enum irv2_status {
 } irv2_status;
 
 /* The library's version, "MAJOR.MINOR.PATCH" (the project's version in CMakeLists.txt). */
-const char *irv2_version(void);
+IRV2_API const char *irv2_version(void);
 
 /* A short fixed name for a status ("ok", "file format error", ...). */
-const char *irv2_status_string(irv2_status status);
+IRV2_API const char *irv2_status_string(irv2_status status);
 
 /* The message of the last failure on this thread ("" if none). */
-const char *irv2_last_error(void);
+IRV2_API const char *irv2_last_error(void);
 
 /* ---- Devices ---------------------------------------------------------------------------- */
 
@@ -73,8 +80,8 @@ typedef struct irv2_device_info {
 } irv2_device_info;
 
 /* Number of OpenCL devices over all platforms; IRV2_ERR_NO_PLATFORM when there are none. */
-irv2_status irv2_device_count(unsigned *count);
-irv2_status irv2_device_info_get(unsigned index, irv2_device_info *info);
+IRV2_API irv2_status irv2_device_count(unsigned *count);
+IRV2_API irv2_status irv2_device_info_get(unsigned index, irv2_device_info *info);
 
 /* ---- Context: one device, one in-order queue ------------------------------------------- */
 
@@ -82,19 +89,19 @@ typedef struct irv2_context irv2_context;
 
 /* spec: "cpu", "gpu", "accelerator", a flat index, or "P:D"; NULL or "" means the IRV2_DEVICE
  * environment variable, else the first GPU, else the first device. */
-irv2_status irv2_context_create(const char *spec, irv2_context **out);
+IRV2_API irv2_status irv2_context_create(const char *spec, irv2_context **out);
 
 /* Embed irv2 in an application that owns the OpenCL context and queue. irv2 retains both and
  * releases them in irv2_context_free(). The queue must be in-order. */
-irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue queue,
+IRV2_API irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue queue,
                                         irv2_context **out);
-void irv2_context_free(irv2_context *ctx);
+IRV2_API void irv2_context_free(irv2_context *ctx);
 
-const irv2_device_info *irv2_context_device(const irv2_context *ctx);
+IRV2_API const irv2_device_info *irv2_context_device(const irv2_context *ctx);
 /* The last OpenCL error code seen by this context (CL_SUCCESS if none). */
-cl_int irv2_context_cl_error(const irv2_context *ctx);
+IRV2_API cl_int irv2_context_cl_error(const irv2_context *ctx);
 /* The build log of the last program build that failed ("" if none). */
-const char *irv2_context_build_log(const irv2_context *ctx);
+IRV2_API const char *irv2_context_build_log(const irv2_context *ctx);
 
 /* ---- Programs compiled ahead of time ----------------------------------------------------
  * For devices without an OpenCL compiler (FPGA boards), or to skip compiling at start-up: a
@@ -108,14 +115,14 @@ const char *irv2_context_build_log(const irv2_context *ctx);
  * Run the model at each batch size wanted first: that builds the programs and, on PoCL,
  * compiles their kernels for the launches. Build the model with IRV2_GEMM_NATIVE: CLBlast's
  * kernels are compiled by CLBlast and are not in the folder. */
-irv2_status irv2_context_save_binaries(irv2_context *ctx, const char *dir, unsigned *programs);
+IRV2_API irv2_status irv2_context_save_binaries(irv2_context *ctx, const char *dir, unsigned *programs);
 
 /* Makes this context take every program from dir (written by irv2_context_save_binaries for
  * the same device, driver and platform) and compile none: its plans use the folder's kernel
  * set and kernel choices, time nothing, and use irv2's own GEMMs. A program the folder lacks
  * or that was compiled from other kernel sources fails with a message naming it. Call it
  * before loading a model. IRV2_BINARIES=dir does this in irv2_context_create. */
-irv2_status irv2_context_load_binaries(irv2_context *ctx, const char *dir);
+IRV2_API irv2_status irv2_context_load_binaries(irv2_context *ctx, const char *dir);
 
 /* ---- Model ------------------------------------------------------------------------------ */
 
@@ -171,35 +178,35 @@ typedef struct irv2_model_options {
 /* weights: a safetensors path, or "synthetic" / "synthetic:SEED" for deterministic weights
  * built in memory. options may be NULL for the defaults. Every tensor is checked against the
  * network before anything is allocated on the device. */
-irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
+IRV2_API irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
                             const irv2_model_options *options, irv2_model **out);
-void irv2_model_free(irv2_model *model);
+IRV2_API void irv2_model_free(irv2_model *model);
 
 /* Writes the deterministic synthetic weights of seed (what "synthetic:SEED" builds in memory)
  * as a safetensors checkpoint at path, in the variant's layout (IRV2_VARIANT_SEED, or
  * IRV2_VARIANT_TF: timm's names) with classes outputs (1000; or 1001 for tf, a TF-slim head),
  * as dtype "F32", "F16" or "BF16" (rounded to nearest even). Loading the F32 file gives the
  * same weights bit for bit. The file appears complete or not at all. */
-irv2_status irv2_synthetic_save(const char *path, uint64_t seed, irv2_variant variant,
+IRV2_API irv2_status irv2_synthetic_save(const char *path, uint64_t seed, irv2_variant variant,
                                 unsigned classes, const char *dtype);
 
-unsigned irv2_model_num_classes(const irv2_model *model);
-irv2_variant irv2_model_variant(const irv2_model *model);
+IRV2_API unsigned irv2_model_num_classes(const irv2_model *model);
+IRV2_API irv2_variant irv2_model_variant(const irv2_model *model);
 /* 1 when output 0 is TF-slim's background class (1001 classes), so that output k is
  * ImageNet class k - 1; else 0. */
-unsigned irv2_model_class_offset(const irv2_model *model);
+IRV2_API unsigned irv2_model_class_offset(const irv2_model *model);
 /* Multiply-adds x 2 for one image. */
-double irv2_model_flops_per_image(const irv2_model *model);
+IRV2_API double irv2_model_flops_per_image(const irv2_model *model);
 
 /* input: batch x 3 x 299 x 299 floats (NCHW); output: batch x classes floats (logits, or
  * probabilities when softmax is non-zero). Blocks until the results are on the host. */
-irv2_status irv2_model_run(irv2_model *model, const float *input, unsigned batch, float *output,
+IRV2_API irv2_status irv2_model_run(irv2_model *model, const float *input, unsigned batch, float *output,
                            int softmax);
 /* A batch whose buffers would exceed the device's largest allocation
  * (CL_DEVICE_MAX_MEM_ALLOC_SIZE) or 2^32 - 1 floats (the kernels' offsets are 32-bit) is run in
  * chunks transparently; this reports the largest batch (up to `batch`, or 65536 when 0) that
  * runs in one pass. */
-irv2_status irv2_model_max_batch(irv2_model *model, unsigned batch, unsigned *fits);
+IRV2_API irv2_status irv2_model_max_batch(irv2_model *model, unsigned batch, unsigned *fits);
 
 /* ---- Profiling (for benchmarks) --------------------------------------------------------- */
 
@@ -212,31 +219,31 @@ typedef struct irv2_layer_profile {
 } irv2_layer_profile;
 
 /* Enable or disable event profiling for subsequent runs (off by default). */
-irv2_status irv2_model_set_profiling(irv2_model *model, int enable);
+IRV2_API irv2_status irv2_model_set_profiling(irv2_model *model, int enable);
 /* Fills up to capacity entries; *count receives the number of kinds. */
-irv2_status irv2_model_profile(const irv2_model *model, irv2_layer_profile *out, size_t capacity,
+IRV2_API irv2_status irv2_model_profile(const irv2_model *model, irv2_layer_profile *out, size_t capacity,
                                size_t *count);
 /* The same per layer, in execution order; kind is then the layer's name. */
-irv2_status irv2_model_profile_layers(const irv2_model *model, irv2_layer_profile *out,
+IRV2_API irv2_status irv2_model_profile_layers(const irv2_model *model, irv2_layer_profile *out,
                                       size_t capacity, size_t *count);
 /* Bytes of device memory held by the model (weights + activations + scratch) and by its
  * weights alone, for the batch size of the last run (0 before the first run: weights are
  * packed and uploaded when a batch size is first planned). */
-uint64_t irv2_model_device_bytes(const irv2_model *model);
-uint64_t irv2_model_weight_bytes(const irv2_model *model);
+IRV2_API uint64_t irv2_model_device_bytes(const irv2_model *model);
+IRV2_API uint64_t irv2_model_weight_bytes(const irv2_model *model);
 
 /* The device's SGEMM peak, for judging each layer's GFLOP/s: the best of irv2's GEMM kernel
  * (over its tilings) and of CLBlast on a size x size x size product (size 0 means 1024).
  * A side that cannot run reports 0. */
-irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *native_gflops,
+IRV2_API irv2_status irv2_context_sgemm_peak(irv2_context *ctx, unsigned size, double *native_gflops,
                                     double *clblast_gflops);
 
 /* ---- .npy files ------------------------------------------------------------------------- */
 
 /* Reads a float32 little-endian C-order array. *data is malloc'ed; free it with free(). */
-irv2_status irv2_npy_read(const char *path, unsigned *ndim, uint64_t shape[8], float **data);
+IRV2_API irv2_status irv2_npy_read(const char *path, unsigned *ndim, uint64_t shape[8], float **data);
 /* Writes a float32 array atomically (a temporary file renamed into place). */
-irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shape,
+IRV2_API irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shape,
                            const float *data);
 
 /* ---- Images and preprocessing ----------------------------------------------------------- */
@@ -257,8 +264,8 @@ typedef struct irv2_image {
  * type; alpha and transparency dropped, 16-bit reduced to the high byte) into RGB, as PIL's
  * Image.open(path).convert("RGB") does. On failure img is zeroed and the message names path.
  * Free img->pixels with irv2_image_free(). */
-irv2_status irv2_image_load(const char *path, irv2_image *img);
-void irv2_image_free(irv2_image *img);
+IRV2_API irv2_status irv2_image_load(const char *path, irv2_image *img);
+IRV2_API void irv2_image_free(irv2_image *img);
 
 /* One crop: the image is resized (PIL bicubic) so that its shorter side is `scale` (the longer
  * side is floor(scale * long / short)); the square [x, x+size) x [y, y+size) of that is taken,
@@ -272,12 +279,12 @@ typedef struct irv2_crop_box {
  * their mirrors) or 144 (the seed's protocol: shorter side 342, 384, 427, 470; left/centre/
  * right squares, or top/centre/bottom for portrait; 4 corners, centre and whole square; and
  * mirrors). boxes must hold IRV2_MAX_CROPS entries; *count receives the number written. */
-irv2_status irv2_crop_boxes(unsigned width, unsigned height, unsigned crops, irv2_crop_box *boxes,
+IRV2_API irv2_status irv2_crop_boxes(unsigned width, unsigned height, unsigned crops, irv2_crop_box *boxes,
                             unsigned *count);
 /* Writes one crop as 3 x 299 x 299 floats (CHW), each channel (v / 255 - 0.5) / 0.5. */
-irv2_status irv2_image_crop(const irv2_image *img, const irv2_crop_box *box, float *out);
+IRV2_API irv2_status irv2_image_crop(const irv2_image *img, const irv2_crop_box *box, float *out);
 /* The single-crop preprocessing of both variants (timm's tf one) into 3 x 299 x 299 floats. */
-irv2_status irv2_image_preprocess(const irv2_image *img, float *out);
+IRV2_API irv2_status irv2_image_preprocess(const irv2_image *img, float *out);
 
 #ifdef __cplusplus
 }
