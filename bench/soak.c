@@ -60,7 +60,8 @@ int main(int argc, char **argv)
 {
     unsigned long runs = 2000, every = 100, batch = 1, max_growth = 8;
     const char *weights = "synthetic:1", *device = NULL, *gemm = "auto";
-    irv2_model_options options = {.gemm = IRV2_GEMM_AUTO, .variant = IRV2_VARIANT_AUTO};
+    irv2_model_options options;
+    irv2_model_options_init(&options);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;

@@ -173,19 +173,17 @@ static json_t *host_json(const bench *b)
 
 static json_t *settings_json(const cli_args *a)
 {
-    static const char *const gemms[] = {"auto", "clblast", "native"};
-    static const char *const variants[] = {"auto", "seed", "tf"};
     json_t *s = json_object(), *batches = json_array();
     for (int i = 0; i < a->nbatches; i++) json_array_append_new(batches, json_integer(a->batches[i]));
-    const char *kernels = getenv("IRV2_KERNELS");
     json_object_set_new(s, "devices", str_or_null(a->device));
     json_object_set_new(s, "weights", text(a->weights));
-    json_object_set_new(s, "gemm", json_string(gemms[a->model.gemm % 3]));
-    json_object_set_new(s, "variant", json_string(variants[a->model.variant % 3]));
-    json_object_set_new(s, "tune", json_string(cli_tune_name(a->model.tune)));
-    json_object_set_new(s, "kernels", json_string(kernels && *kernels ? kernels : "auto"));
-    json_object_set_new(s, "binaries", str_or_null(getenv("IRV2_BINARIES")));
-    json_object_set_new(s, "clblast_tuning", str_or_null(getenv("IRV2_CLBLAST_TUNING")));
+    json_object_set_new(s, "gemm", json_string(irv2_gemm_name(a->model.gemm)));
+    json_object_set_new(s, "variant", json_string(irv2_variant_name(a->model.variant)));
+    json_object_set_new(s, "tune", json_string(irv2_tune_mode_name(a->model.tune)));
+    json_object_set_new(s, "kernels", json_string(irv2_kernels_name(a->context.kernels)));
+    json_object_set_new(s, "exact", json_boolean(a->exact || a->model.exclude));
+    json_object_set_new(s, "binaries", str_or_null(a->context.binaries));
+    json_object_set_new(s, "clblast_tuning", str_or_null(a->context.clblast_tuning));
     json_object_set_new(s, "batches", batches);
     json_object_set_new(s, "warmup", json_integer(a->warmup));
     json_object_set_new(s, "min_iterations", json_integer(a->iters));
@@ -625,10 +623,14 @@ static irv2_status start(bench *b, device_run *d, irv2_context **ctx, irv2_model
 {
     const cli_args *a = b->a;
     irv2_model_options options = a->model;
-    if (!a->quiet) options.progress = cli_progress;
+    irv2_context_options copt = a->context;
+    if (a->exact) options.exclude |= IRV2_EXCLUDE_WINOGRAD;
+    if (!a->quiet) copt.progress = cli_progress;
+    if (d->spec[0]) copt.device = d->spec;
+    else if (a->device && *a->device) copt.device = a->device;
     double t0 = now_ms();
     *first_failed = 0;
-    irv2_status st = irv2_context_create(d->spec[0] ? d->spec : a->device, ctx);
+    irv2_status st = irv2_context_open(&copt, ctx);
     if (st == IRV2_OK) {
         d->info = *irv2_context_device(*ctx);
         d->have_info = 1;
@@ -793,14 +795,16 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
-/* --cold: fresh, empty irv2 and PoCL caches for this process (before any OpenCL call). */
-static int use_fresh_caches(char *dir, size_t cap)
+/* --cold: fresh, empty irv2 and PoCL caches for this process (before any OpenCL call); irv2's
+ * is the folder `irv2` inside dir, in a->context.cache_dir. */
+static int use_fresh_caches(cli_args *a, char *dir, size_t cap)
 {
+    static char irv2_dir[128];
     char sub[4200];
     snprintf(dir, cap, "/tmp/irv2-cold-XXXXXX");
     if (!mkdtemp(dir)) return -1;
-    snprintf(sub, sizeof sub, "%s/irv2", dir);
-    setenv("IRV2_CACHE_DIR", sub, 1);
+    snprintf(irv2_dir, sizeof irv2_dir, "%s/irv2", dir);
+    a->context.cache_dir = irv2_dir;
     snprintf(sub, sizeof sub, "%s/pocl", dir);
     setenv("POCL_CACHE_DIR", sub, 1);
     return 0;
@@ -830,7 +834,7 @@ int cmd_bench(cli_args *a)
     /* MPI ranks without --device: each the device of its place among its machine's ranks */
     char by_rank[16];
     unsigned count = 0;
-    if ((!a->device || !*a->device) && !getenv("IRV2_DEVICE") && cli_world.size > 1 &&
+    if ((!a->device || !*a->device) && !a->context.device && cli_world.size > 1 &&
         irv2_device_count(&count) == IRV2_OK && count > 0) {
         snprintf(by_rank, sizeof by_rank, "%u", (unsigned)cli_world.local_rank % count);
         a->device = by_rank;
@@ -841,7 +845,7 @@ int cmd_bench(cli_args *a)
         return a->device && strcmp(a->device, "all") == 0 ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
     }
     char cold_dir[64] = "";
-    if (a->cold && use_fresh_caches(cold_dir, sizeof cold_dir) != 0) {
+    if (a->cold && use_fresh_caches(a, cold_dir, sizeof cold_dir) != 0) {
         cli_error("bench: --cold: cannot create a temporary cache folder");
         free(runs);
         return CLI_EXIT_FAILURE;

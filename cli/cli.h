@@ -18,9 +18,10 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_REDON
 typedef struct cli_args {
     const char *command;                /* "run", "bench", ... */
     /* the model */
-    const char *device, *weights, *binaries;
-    irv2_model_options model;           /* gemm, variant, tune (resolved by cli_resolve_tune) */
-    int quiet;
+    const char *device, *weights;       /* device: a list for run, classify, eval, bench */
+    irv2_context_options context;       /* the settings: the library's defaults, then the */
+    irv2_model_options model;           /* environment, then the options given */
+    int exact, quiet;
     /* run */
     const char *input, *output;
     int softmax;
@@ -66,15 +67,9 @@ int cli_fail(irv2_status st, const char *context);
 /* Prints "irv2: <formatted>" as one line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The tuning mode from --tune, else $IRV2_TUNE, else fast; -1 (after printing the error)
- * when IRV2_TUNE holds something else. */
-int cli_resolve_tune(cli_args *a);
-/* Checks the environment variables read by model-loading commands before any work: a bad
- * IRV2_KERNELS is a usage error (-1, printed); an IRV2_CACHE_DIR that cannot be written gets
- * a warning. */
-int cli_check_environment(const char *command);
-/* The name of a resolved tuning mode: "off", "fast" or "full". */
-const char *cli_tune_name(irv2_tune_mode mode);
+/* Warns when the cache folder given (--cache-dir or IRV2_CACHE_DIR) cannot be written:
+ * nothing is cached then, which only costs time. */
+void cli_check_cache_dir(const cli_args *a);
 
 /* Creates the context and loads the model with the arguments' device, weights and options
  * (progress on stderr unless --quiet). On failure prints one line (with a hint when the file

@@ -6,16 +6,21 @@
 
 #define FIELD(f) offsetof(cli_args, f)
 
-static const cli_choice gemm_choices[] = {
-    {"auto", IRV2_GEMM_AUTO, 0}, {"clblast", IRV2_GEMM_CLBLAST, 0}, {"native", IRV2_GEMM_NATIVE, 0},
-    {NULL, 0, 0}};
-static const cli_choice variant_choices[] = {{"auto", IRV2_VARIANT_AUTO, 0},
-                                             {"seed", IRV2_VARIANT_SEED, 0},
-                                             {"tf", IRV2_VARIANT_TF, 0},
-                                             {NULL, 0, 0}};
-static const cli_choice tune_choices[] = {
-    {"off", IRV2_TUNE_OFF, 0}, {"0", IRV2_TUNE_OFF, 1}, {"fast", IRV2_TUNE_FAST, 0},
-    {"full", IRV2_TUNE_FULL, 0}, {NULL, 0, 0}};
+/* The library's settings, parsed and named by the library (irv2.h "Settings"). */
+#define SETTING(var, type, fn, count)                                                         \
+    static irv2_status parse_##fn(const char *text, int *out)                                 \
+    {                                                                                         \
+        type v;                                                                               \
+        irv2_status st = irv2_##fn##_parse(text, &v);                                         \
+        if (st == IRV2_OK) *out = (int)v;                                                     \
+        return st;                                                                            \
+    }                                                                                         \
+    static const char *name_##fn(int v) { return irv2_##fn##_name((type)v); }                 \
+    static const cli_setting var = {parse_##fn, name_##fn, count};
+SETTING(gemm_setting, irv2_gemm_backend, gemm, IRV2_GEMM_NATIVE + 1)
+SETTING(variant_setting, irv2_variant, variant, IRV2_VARIANT_TF + 1)
+SETTING(tune_setting, irv2_tune_mode, tune_mode, IRV2_TUNE_FULL + 1)
+SETTING(kernels_setting, irv2_kernels, kernels, IRV2_KERNELS_COMPACT + 1)
 static const cli_choice crop_choices[] = {{"1", 1, 0}, {"10", 10, 0}, {"144", 144, 0}, {NULL, 0, 0}};
 static const cli_choice layout_choices[] = {{"seed", IRV2_VARIANT_SEED, 0},
                                             {"tf", IRV2_VARIANT_TF, 0}, {NULL, 0, 0}};
@@ -53,27 +58,45 @@ static const cli_choice format_choices[] = {
              "results keep the input order, and the images of a device that fails go to the "  \
              "others (exit status 3)."}
 #define OPT_GEMM                                                                               \
-    {.name = "gemm", .kind = OPT_CHOICE, .offset = FIELD(model.gemm), .choices = gemm_choices, \
-     .def = "auto",                                                                            \
+    {.name = "gemm", .kind = OPT_SETTING, .offset = FIELD(model.gemm),                        \
+     .setting = &gemm_setting, .def = "auto",                                                  \
      .help = "How 1x1 convolutions and the classifier run: auto times CLBlast and irv2's own "  \
              "kernels per layer shape at first use and keeps the faster; clblast and native "   \
              "force one side."}
 #define OPT_VARIANT                                                                            \
-    {.name = "variant", .kind = OPT_CHOICE, .offset = FIELD(model.variant),                   \
-     .choices = variant_choices, .def = "auto",                                                \
+    {.name = "variant", .kind = OPT_SETTING, .offset = FIELD(model.variant),                  \
+     .setting = &variant_setting, .def = "auto",                                               \
      .help = "The checkpoint's layout: auto detects it from the keys (synthetic weights are "  \
              "seed)."}
 #define OPT_TUNE                                                                               \
-    {.name = "tune", .kind = OPT_CHOICE, .offset = FIELD(model.tune), .choices = tune_choices, \
+    {.name = "tune", .kind = OPT_SETTING, .offset = FIELD(model.tune), .setting = &tune_setting, \
      .def_doc = "$IRV2_TUNE, else fast",                                                       \
      .help = "How much to measure on the device before choosing each convolution's kernels, "  \
              "the first time a batch size is planned (the choices are cached): off uses each "  \
              "device's default kernels, fast a short list of candidates, full every "          \
              "candidate."}
 #define OPT_BINARIES                                                                           \
-    {.name = "binaries", .kind = OPT_STRING, .offset = FIELD(binaries), .metavar = "DIR",     \
-     .def_doc = "$IRV2_BINARIES, else none",                                                   \
+    {.name = "binaries", .kind = OPT_STRING, .offset = FIELD(context.binaries),               \
+     .metavar = "DIR", .def_doc = "$IRV2_BINARIES, else none",                                 \
      .help = "Take every program from DIR, written by 'irv2 compile', and compile none."}
+/* The rest of the settings of a context and a model (irv2.h, docs/settings.md). */
+#define OPT_SETTINGS                                                                           \
+    {.name = "kernels", .kind = OPT_SETTING, .offset = FIELD(context.kernels),                \
+     .setting = &kernels_setting, .def_doc = "$IRV2_KERNELS, else auto",                       \
+     .help = "The convolution kernel families offered: auto (on a GPU both the vector and "    \
+             "the work-group families, elsewhere vec), vec, wg, or compact (wg as one program " \
+             "per kernel file, for devices without a compiler)."},                             \
+    {.name = "exact", .kind = OPT_FLAG, .offset = FIELD(exact),                               \
+     .def_doc = "$IRV2_EXACT=1, else off",                                                     \
+     .help = "Direct convolutions only: no Winograd forms, whose rounding differs."},          \
+    {.name = "cache-dir", .kind = OPT_STRING, .offset = FIELD(context.cache_dir),             \
+     .metavar = "DIR|off",                                                                     \
+     .def_doc = "$IRV2_CACHE_DIR, else $XDG_CACHE_HOME/irv2, else ~/.cache/irv2",              \
+     .help = "Where tuning choices and compiled programs are kept; off keeps none."},          \
+    {.name = "clblast-tuning", .kind = OPT_STRING, .offset = FIELD(context.clblast_tuning),   \
+     .metavar = "DIR", .def_doc = "$IRV2_CLBLAST_TUNING, else CLBlast's defaults",             \
+     .help = "A folder of CLBlast tuner results (JSON) to apply to the device's CLBlast "      \
+             "kernels."}
 #define OPT_QUIET                                                                              \
     {.name = "quiet", .letter = 'q', .kind = OPT_FLAG, .offset = FIELD(quiet),                \
      .help = "No progress lines on stderr (tuning, compiling, images done)."}
@@ -96,7 +119,8 @@ static const cli_option run_options[] = {
              "checked before any device work)."},
     {.name = "softmax", .kind = OPT_FLAG, .offset = FIELD(softmax),
      .help = "Write probabilities instead of logits."},
-    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_SETTINGS, OPT_QUIET,
+    OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option bench_options[] = {
     {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(device),
@@ -130,7 +154,8 @@ static const cli_option bench_options[] = {
      .help = "What goes to stdout: a table, a markdown table, CSV, the JSON document, or one "
              "JSON object per result (jsonl). With md, csv, json and jsonl the other lines go "
              "to stderr."},
-    OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_SETTINGS, OPT_QUIET, OPT_HELP_ENTRY,
+    OPT_END};
 
 static const cli_option classify_options[] = {
     OPT_WEIGHTS_REQUIRED,
@@ -145,7 +170,8 @@ static const cli_option classify_options[] = {
              "[{\"class\", \"label\", \"prob\"}]}, or {\"image\", \"error\"} for an image that "
              "could not be read. A file name that is not UTF-8 is also given as "
              "\"image_bytes\" (base64)."},
-    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_SETTINGS, OPT_QUIET,
+    OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option eval_options[] = {
     OPT_WEIGHTS_REQUIRED,
@@ -166,7 +192,8 @@ static const cli_option eval_options[] = {
      .help = "Write each image's top 5 classes and probabilities, its label and whether it was "
              "right as CSV (as timm's validate.py and inference.py do), in the data set's "
              "order; an image that could not be read gets its error."},
-    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_DEVICES, OPT_GEMM, OPT_VARIANT, OPT_TUNE, OPT_BINARIES, OPT_SETTINGS, OPT_QUIET,
+    OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option compile_options[] = {
     {.name = "out", .letter = 'o', .kind = OPT_STRING, .offset = FIELD(out), .metavar = "DIR",
@@ -175,7 +202,8 @@ static const cli_option compile_options[] = {
     OPT_DEVICE,
     {.name = "batch", .letter = 'b', .kind = OPT_BATCHES, .metavar = "LIST", .def = "1",
      .help = "The batch sizes whose plans' programs are compiled, like 1,8."},
-    OPT_WEIGHTS_SYNTHETIC, OPT_VARIANT, OPT_TUNE, OPT_QUIET, OPT_HELP_ENTRY, OPT_END};
+    OPT_WEIGHTS_SYNTHETIC, OPT_VARIANT, OPT_TUNE, OPT_SETTINGS, OPT_QUIET, OPT_HELP_ENTRY,
+    OPT_END};
 
 static const cli_option preprocess_options[] = {
     {.name = "output", .letter = 'o', .kind = OPT_STRING, .offset = FIELD(output),

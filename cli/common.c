@@ -1,6 +1,6 @@
-/* common.c: what the subcommands share: the tuning mode from --tune or IRV2_TUNE, opening the
- * model with one-line errors (and a hint when a file of another kind was given), checking
- * output paths before any device work, and UTF-8-safe strings for JSON. */
+/* common.c: what the subcommands share: opening the model with the settings and one-line
+ * errors (and a hint when a file of another kind was given), checking output paths before any
+ * device work, and UTF-8-safe strings for JSON. */
 #include "cli.h"
 
 #include <errno.h>
@@ -10,43 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* IRV2_TUNE's values, as the library reads them. */
-static const struct {
-    const char *name;
-    irv2_tune_mode mode;
-} tune_names[] = {{"", IRV2_TUNE_FAST},  {"fast", IRV2_TUNE_FAST}, {"off", IRV2_TUNE_OFF},
-                  {"0", IRV2_TUNE_OFF},  {"full", IRV2_TUNE_FULL}, {"1", IRV2_TUNE_FULL}};
-
-int cli_resolve_tune(cli_args *a)
+void cli_check_cache_dir(const cli_args *a)
 {
-    if (a->model.tune != IRV2_TUNE_DEFAULT) return 0;
-    const char *v = getenv("IRV2_TUNE");
-    for (size_t i = 0; i < sizeof tune_names / sizeof tune_names[0]; i++)
-        if (strcmp(v ? v : "", tune_names[i].name) == 0) {
-            a->model.tune = tune_names[i].mode;
-            return 0;
-        }
-    cli_error("%s: IRV2_TUNE=%s: expected off, fast or full (or unset it, or pass --tune)",
-              a->command, v);
-    return -1;
-}
-
-int cli_check_environment(const char *command)
-{
-    /* IRV2_KERNELS as the library reads it, refused here as a usage error before any work */
-    static const char *const families[] = {"", "auto", "wg", "vec", "compact"};
-    const char *k = getenv("IRV2_KERNELS");
-    int known = !k;
-    for (size_t i = 0; k && i < sizeof families / sizeof families[0]; i++)
-        known |= strcmp(k, families[i]) == 0;
-    if (!known) {
-        cli_error("%s: IRV2_KERNELS=%s: expected auto, wg, vec or compact (or unset it)",
-                  command, k);
-        return -1;
-    }
-    /* a cache folder that cannot be written only costs time: warn, and go on without it */
-    const char *c = getenv("IRV2_CACHE_DIR");
-    if (!c || !*c || strcmp(c, "off") == 0) return 0;
+    const char *c = a->context.cache_dir;
+    if (!c || !*c) return;
     char *dir = strdup(c);
     struct stat sb;
     while (dir && stat(dir, &sb) != 0 && errno == ENOENT) { /* the nearest existing folder */
@@ -56,21 +23,10 @@ int cli_check_environment(const char *command)
         else *slash = '\0';
     }
     if (dir && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, W_OK) != 0))
-        cli_error("%s: warning: IRV2_CACHE_DIR=%s: %s is not a folder irv2 can write into: "
-                  "nothing is cached, so every start tunes and compiles again (set it to a "
-                  "writable folder, or to off)", command, c, dir);
+        cli_error("%s: warning: cache folder %s: %s is not a folder irv2 can write into: "
+                  "nothing is cached, so every start tunes and compiles again (give a writable "
+                  "folder, or off)", a->command, c, dir);
     free(dir);
-    return 0;
-}
-
-const char *cli_tune_name(irv2_tune_mode mode)
-{
-    switch (mode) {
-    case IRV2_TUNE_OFF: return "off";
-    case IRV2_TUNE_FAST: return "fast";
-    case IRV2_TUNE_FULL: return "full";
-    default: return "default";
-    }
 }
 
 /* The hint appended to a failure about weights: what the file is when it is not a
@@ -98,11 +54,13 @@ int cli_fail_model(irv2_status st, const irv2_context *ctx)
 int cli_open_model(const cli_args *a, irv2_context **ctx, irv2_model **model)
 {
     *ctx = NULL, *model = NULL;
-    irv2_status st = irv2_context_create(a->device, ctx);
+    irv2_context_options copt = a->context;
+    if (a->device && *a->device) copt.device = a->device;
+    if (!a->quiet) copt.progress = cli_progress, copt.progress_user = NULL;
+    irv2_status st = irv2_context_open(&copt, ctx);
     if (st == IRV2_ERR_DEVICE_SPEC && (!a->device || !*a->device)) {
-        const char *env = getenv("IRV2_DEVICE");
         cli_error("%s (from IRV2_DEVICE=%s; 'irv2 devices' lists the devices)", irv2_last_error(),
-                  env ? env : "");
+                  copt.device ? copt.device : "");
         return CLI_EXIT_FAILURE;
     }
     if (st == IRV2_ERR_DEVICE_SPEC) {
@@ -110,10 +68,7 @@ int cli_open_model(const cli_args *a, irv2_context **ctx, irv2_model **model)
         return CLI_EXIT_FAILURE;
     }
     irv2_model_options options = a->model;
-    if (!a->quiet) {
-        options.progress = cli_progress;
-        options.progress_user = NULL;
-    }
+    if (a->exact) options.exclude |= IRV2_EXCLUDE_WINOGRAD;
     if (st == IRV2_OK) st = irv2_model_load(*ctx, a->weights, &options, model);
     if (st == IRV2_OK) return 0;
     if (st == IRV2_ERR_FORMAT && *ctx) {

@@ -1,6 +1,6 @@
 /* compile.c: `irv2 compile`: builds the plans for each batch size on a device, runs each once
  * (with and without the softmax head), and writes every program they launch as device
- * binaries with a manifest into a folder (irv2_context_save_binaries), for devices without
+ * binaries with a manifest into a folder (irv2_model_save_binaries), for devices without
  * an OpenCL compiler. */
 #include "cli.h"
 
@@ -44,7 +44,7 @@ static irv2_status run_batch(irv2_model *model, unsigned b)
 
 int cmd_compile(cli_args *a)
 {
-    if (getenv("IRV2_BINARIES") && *getenv("IRV2_BINARIES")) {
+    if (a->context.binaries) {
         cli_error("compile: IRV2_BINARIES is set: compile builds from source (unset it)");
         return CLI_EXIT_USAGE;
     }
@@ -56,7 +56,7 @@ int cmd_compile(cli_args *a)
     irv2_status st = cli_open_model(a, &ctx, &model) == 0 ? IRV2_OK : IRV2_ERR_INVALID_ARGUMENT;
     for (int i = 0; st == IRV2_OK && i < a->nbatches; i++) st = run_batch(model, a->batches[i]);
     unsigned programs = 0;
-    if (st == IRV2_OK && (st = irv2_context_save_binaries(ctx, a->out, &programs)) != IRV2_OK)
+    if (st == IRV2_OK && (st = irv2_model_save_binaries(model, a->out, &programs)) != IRV2_OK)
         cli_fail(st, NULL);
     if (st == IRV2_OK) {
         const irv2_device_info *d = irv2_context_device(ctx);

@@ -87,18 +87,19 @@ static int run_main(int argc, char **argv)
     }
     cli_args a;
     int rc = cli_parse(cmd, argc - 1, argv + 1, &a);
-    if (rc == -1) rc = CLI_EXIT_OK; /* --help */
-    else if (rc == 0 && cmd->environment &&
-             (cli_resolve_tune(&a) != 0 || cli_check_environment(cmd->name) != 0))
-        rc = CLI_EXIT_USAGE;
-    else if (rc == 0 && a.binaries && setenv("IRV2_BINARIES", a.binaries, 1) != 0)
-        rc = cli_fail(IRV2_ERR_HOST_MEMORY, cmd->name);
-    else if (rc == 0 && cli_world.size > 1 && !shares_ranks(cmd)) {
+    if (rc == -1) { /* --help */
+        free(a.operands);
+        return CLI_EXIT_OK;
+    }
+    if (rc == 0 && cmd->environment) cli_check_cache_dir(&a);
+    if (rc == 0 && cli_world.size > 1 && !shares_ranks(cmd)) {
         if (cli_world.rank == 0)
             cli_error("%s: does not share its work among MPI ranks (eval, classify and bench "
                       "do): run it as one process", cmd->name);
         rc = CLI_EXIT_USAGE;
-    } else if (rc == 0) rc = cmd->run(&a);
+    } else if (rc == 0) {
+        rc = cmd->run(&a);
+    }
     free(a.operands);
     return rc;
 }

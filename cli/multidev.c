@@ -365,7 +365,7 @@ int cli_devices_open(const cli_args *a, multi_models *mm)
     char specs[CLI_MAX_DEVICES][32];
     size_t n = 0;
     memset(mm, 0, sizeof *mm);
-    const char *spec = a->device && *a->device ? a->device : getenv("IRV2_DEVICE");
+    const char *spec = a->device && *a->device ? a->device : a->context.device;
     char by_rank[32];
     unsigned count = 0;
     cli_args one = *a;

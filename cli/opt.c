@@ -15,17 +15,15 @@ typedef struct cli_env {
 
 /* The environment variables a model-loading command reads. */
 static const cli_env environment[] = {
-    {"IRV2_DEVICE", "The device when --device is not given (the same forms)."},
-    {"IRV2_TUNE", "off (or 0), fast or full: the default of --tune."},
-    {"IRV2_KERNELS", "auto, wg, vec or compact: irv2's kernel families; auto (the default) gives "
-                     "a GPU both and every other device vec; compact is wg as four programs "
-                     "for devices without a compiler."},
-    {"IRV2_CACHE_DIR", "Where tuning choices and compiled programs are kept (default "
-                       "$XDG_CACHE_HOME/irv2, else ~/.cache/irv2); off keeps nothing."},
-    {"IRV2_BINARIES", "A folder written by 'irv2 compile': every program comes from it and "
-                      "none is compiled (as --binaries)."},
-    {"IRV2_CLBLAST_TUNING", "A folder of CLBlast tuner results (JSON files) applied to the "
-                            "device's CLBlast kernels."},
+    {"IRV2_DEVICE", "The default of --device (the same forms)."},
+    {"IRV2_TUNE", "The default of --tune: off (or 0), fast or full."},
+    {"IRV2_KERNELS", "The default of --kernels: auto, wg, vec or compact."},
+    {"IRV2_EXACT", "1: the default of --exact is on."},
+    {"IRV2_CACHE_DIR", "The default of --cache-dir (a folder, or off)."},
+    {"IRV2_BINARIES", "The default of --binaries."},
+    {"IRV2_CLBLAST_TUNING", "The default of --clblast-tuning."},
+    {"IRV2_MAX_ALLOC_BYTES", "Lowers the device's largest allocation to this many bytes (to "
+                             "try the batch splitting of small devices)."},
     {"IRV2_FAULT", "For tests: alloc:N, build:N or nocompiler makes the Nth device allocation "
                    "or program build, and every later one, fail (or the compiler absent); "
                    "run:N makes the Nth model run fail as on a lost device."},
@@ -103,32 +101,45 @@ static const cli_option *nearest(const cli_command *cmd, const char *name, size_
 static void *field(cli_args *a, const cli_option *o) { return (char *)a + o->offset; }
 
 /* "auto, clblast or native" (listed choices). */
+/* The listed values of an OPT_CHOICE or OPT_SETTING option, at most cap; returns how many. */
+static size_t listed_values(const cli_option *o, const char **out, size_t cap)
+{
+    size_t n = 0;
+    if (o->kind == OPT_SETTING)
+        for (int v = 0; v < o->setting->count && n < cap; v++) {
+            const char *name = o->setting->name(v);
+            if (*name && strcmp(name, "default") != 0) out[n++] = name;
+        }
+    for (const cli_choice *c = o->kind == OPT_CHOICE ? o->choices : NULL; c && c->name; c++)
+        if (!c->hidden && n < cap) out[n++] = c->name;
+    return n;
+}
+
 static void choice_list(const cli_option *o, char *buf, size_t cap)
 {
-    size_t n = 0, count = 0, k = 0;
-    for (const cli_choice *c = o->choices; c->name; c++) count += !c->hidden;
+    const char *names[16];
+    size_t count = listed_values(o, names, 16), n = 0;
     buf[0] = '\0';
-    for (const cli_choice *c = o->choices; c->name; c++) {
-        if (c->hidden) continue;
+    for (size_t k = 0; k < count; k++) {
         const char *sep = k == 0 ? "" : k + 1 == count ? " or " : ", ";
-        int w = snprintf(buf + n, cap - n, "%s%s", sep, c->name);
+        int w = snprintf(buf + n, cap - n, "%s%s", sep, names[k]);
         if (w < 0 || (size_t)w >= cap - n) break;
-        n += (size_t)w, k++;
+        n += (size_t)w;
     }
 }
 
 /* The value's name in usage lines: metavar, else the listed choices joined by '|'. */
 static void value_name(const cli_option *o, char *buf, size_t cap)
 {
-    if (o->metavar || o->kind != OPT_CHOICE) {
+    if (o->metavar || (o->kind != OPT_CHOICE && o->kind != OPT_SETTING)) {
         snprintf(buf, cap, "%s", o->metavar ? o->metavar : "VALUE");
         return;
     }
-    size_t n = 0;
+    const char *names[16];
+    size_t count = listed_values(o, names, 16), n = 0;
     buf[0] = '\0';
-    for (const cli_choice *c = o->choices; c->name; c++) {
-        if (c->hidden) continue;
-        int w = snprintf(buf + n, cap - n, "%s%s", n ? "|" : "", c->name);
+    for (size_t k = 0; k < count; k++) {
+        int w = snprintf(buf + n, cap - n, "%s%s", n ? "|" : "", names[k]);
         if (w < 0 || (size_t)w >= cap - n) break;
         n += (size_t)w;
     }
@@ -197,6 +208,11 @@ static int set_value(const cli_command *cmd, const cli_option *o, const char *va
         choice_list(o, list, sizeof list);
         cli_error("%s: --%s '%s': expected %s", cmd->name, o->name, value, list);
         return -1;
+    case OPT_SETTING:
+        if (o->setting->parse(value, (int *)field(a, o)) == IRV2_OK) return 0;
+        choice_list(o, list, sizeof list);
+        cli_error("%s: --%s '%s': expected %s", cmd->name, o->name, value, list);
+        return -1;
     case OPT_BATCHES:
         if (parse_batches(value, a->batches, CLI_MAX_BATCHES, &a->nbatches) != 0) {
             cli_error("%s: --%s '%s': expected a list of batch sizes like 1,8 (each 1 to 4096, "
@@ -229,6 +245,14 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *a)
             cli_help_command(cmd, stdout);
             return -1;
         }
+    irv2_context_options_init(&a->context);
+    irv2_model_options_init(&a->model);
+    /* the environment's settings are the defaults the options given replace */
+    if (cmd->environment && (irv2_context_options_from_env(&a->context) != IRV2_OK ||
+                             irv2_model_options_from_env(&a->model) != IRV2_OK)) {
+        cli_error("%s: %s (or unset it, or give the option)", cmd->name, irv2_last_error());
+        return CLI_EXIT_USAGE;
+    }
     for (const cli_option *o = cmd->options; o->name; o++)
         if (o->def && set_value(cmd, o, o->def, a) != 0) return CLI_EXIT_USAGE;
     a->operands = calloc((size_t)argc + 1, sizeof *a->operands);
@@ -331,6 +355,8 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *a)
                   cmd->name, cmd->synopsis);
         return CLI_EXIT_USAGE;
     }
+    /* --cache-dir off, as IRV2_CACHE_DIR=off: no cache folder */
+    if (a->context.cache_dir && strcmp(a->context.cache_dir, "off") == 0) a->context.cache_dir = "";
     return 0;
 }
 

@@ -15,6 +15,7 @@ typedef enum cli_opt_kind {
     OPT_COUNT,      /* unsigned field, min..max */
     OPT_SECONDS,    /* double field, 0..max seconds */
     OPT_CHOICE,     /* int (or enum) field, one of choices */
+    OPT_SETTING,    /* int (or enum) field of a library setting, parsed by the library */
     OPT_BATCHES,    /* batches / nbatches: a list like 1,8 */
     OPT_HELP        /* -h, --help */
 } cli_opt_kind;
@@ -24,6 +25,13 @@ typedef struct cli_choice {
     int value;
     int hidden;     /* accepted, not listed (an alias such as "0" for "off") */
 } cli_choice;
+
+/* A library setting's parser and its values' names (irv2.h "Settings"), values 0..count-1. */
+typedef struct cli_setting {
+    irv2_status (*parse)(const char *text, int *out);
+    const char *(*name)(int value);
+    int count;
+} cli_setting;
 
 typedef struct cli_option {
     const char *name;        /* long name, without "--" */
@@ -35,6 +43,7 @@ typedef struct cli_option {
     const char *def_doc;     /* the default as the help words it, where def cannot say it */
     unsigned min, max;       /* OPT_COUNT's range */
     const cli_choice *choices; /* OPT_CHOICE: ends with a NULL name */
+    const cli_setting *setting; /* OPT_SETTING */
     int required;
     const char *help;
 } cli_option;

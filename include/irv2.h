@@ -83,18 +83,93 @@ typedef struct irv2_device_info {
 IRV2_API irv2_status irv2_device_count(unsigned *count);
 IRV2_API irv2_status irv2_device_info_get(unsigned index, irv2_device_info *info);
 
+/* ---- Settings ---------------------------------------------------------------------------
+ * Every setting of a context and of a model is a field of an options struct: initialise one
+ * with its _init function (the documented defaults below; the environment is not read), set
+ * the fields wanted, and pass it. irv2_context_options_from_env and irv2_model_options_from_env
+ * lay the IRV2_* environment variables over a struct (docs/settings.md lists them); that is
+ * what irv2_context_create and irv2_model_load with NULL options do, and all the library ever
+ * reads from the environment. Each struct begins with its size, set by _init, so that fields
+ * can be added at the end without breaking programs built against an older irv2.h. */
+
+/* The convolution kernel families a context offers its plans. */
+typedef enum irv2_kernels {
+    IRV2_KERNELS_AUTO = 0,   /* the vector and the GPU families on GPUs, vector elsewhere */
+    IRV2_KERNELS_VEC = 1,    /* the vector kernels (the CPU shape) */
+    IRV2_KERNELS_WG = 2,     /* the work-group tiled families (the GPU shape) */
+    IRV2_KERNELS_COMPACT = 3 /* the work-group family as one program per cl/ file, for devices
+                                whose programs are compiled offline (irv2 compile) */
+} irv2_kernels;
+
+/* Where the building of a plan stands (irv2_context_options.progress), reported after each
+ * layer of each stage, and while tuning also before a layer's candidates are timed (done and
+ * measured unchanged) and after each candidate timed (done unchanged, measured one more), so
+ * that a first run reports within about a second. The "caching" stage
+ * runs inside a plan's first irv2_model_run, after the run: it writes the programs' binaries
+ * to the on-disk cache, one step per program (layer names its .cl file). */
+typedef struct irv2_progress {
+    const char *stage;       /* "tuning" (choosing kernels), "compiling" (building programs),
+                                "caching" (saving program binaries) */
+    unsigned batch;          /* the batch size the plan is for */
+    unsigned done, total;    /* layers (programs when caching) of this stage done, of total */
+    const char *layer;       /* the layer just done (or, after a candidate, being tuned) */
+    double elapsed_s;        /* since the plan began */
+    double eta_s;            /* estimated seconds left in this stage; < 0 when unknown */
+    unsigned measured;       /* candidates timed on the device so far in this plan */
+} irv2_progress;
+typedef void (*irv2_progress_fn)(void *user, const irv2_progress *progress);
+
+/* A context's settings; in brackets the environment variable irv2_context_options_from_env
+ * reads into each. */
+typedef struct irv2_context_options {
+    size_t size;                 /* sizeof(irv2_context_options), set by _init */
+    const char *device;          /* a device spec: "cpu", "gpu", "accelerator" (the first of
+                                    that type), a flat index, or "P:D"; NULL or "": the first
+                                    GPU, else the first device [IRV2_DEVICE] */
+    irv2_kernels kernels;        /* IRV2_KERNELS_AUTO [IRV2_KERNELS] */
+    const char *cache_dir;       /* where tuning choices and program binaries are kept; NULL:
+                                    the user's cache folder ($XDG_CACHE_HOME/irv2, else
+                                    $HOME/.cache/irv2); "": none [IRV2_CACHE_DIR; off: none] */
+    const char *binaries;        /* a folder of compiled programs to take every program from
+                                    (irv2_context_load_binaries); NULL: compile from source
+                                    [IRV2_BINARIES] */
+    const char *clblast_tuning;  /* a folder of CLBlast tuner results (.json) to apply; NULL:
+                                    CLBlast's own defaults [IRV2_CLBLAST_TUNING] */
+    uint64_t max_alloc_bytes;    /* lowers the device's largest allocation (to try the batch
+                                    splitting of small devices); 0: the device's own
+                                    [IRV2_MAX_ALLOC_BYTES] */
+    irv2_progress_fn progress;   /* plan-building reports, on the caller's thread; NULL: none */
+    void *progress_user;         /* passed to progress */
+    cl_context cl_context;       /* the application's own context and in-order queue, retained */
+    cl_command_queue cl_queue;   /* and released by irv2_context_free; NULL: irv2 makes them */
+} irv2_context_options;
+
+IRV2_API void irv2_context_options_init(irv2_context_options *options);
+/* Sets the fields above from the variables in brackets where they are set and not empty. A
+ * value it cannot read fails naming the variable and leaves options as they were. The strings
+ * stay the environment's. */
+IRV2_API irv2_status irv2_context_options_from_env(irv2_context_options *options);
+/* The text forms of the settings, as the environment, the CLI and the Python module spell
+ * them, and their names back: kernels "auto", "vec", "wg", "compact". */
+IRV2_API irv2_status irv2_kernels_parse(const char *text, irv2_kernels *out);
+IRV2_API const char *irv2_kernels_name(irv2_kernels kernels);
+
 /* ---- Context: one device, one in-order queue ------------------------------------------- */
 
 typedef struct irv2_context irv2_context;
 
-/* spec: "cpu", "gpu", "accelerator", a flat index, or "P:D"; NULL or "" means the IRV2_DEVICE
- * environment variable, else the first GPU, else the first device. */
+/* Opens the device of options (NULL: the defaults, irv2_context_options_init) with every
+ * setting of options applied; the strings need not outlive the call. */
+IRV2_API irv2_status irv2_context_open(const irv2_context_options *options, irv2_context **out);
+
+/* irv2_context_open with the defaults and the environment (irv2_context_options_from_env);
+ * spec, when neither NULL nor "", is the device. */
 IRV2_API irv2_status irv2_context_create(const char *spec, irv2_context **out);
 
-/* Embed irv2 in an application that owns the OpenCL context and queue. irv2 retains both and
- * releases them in irv2_context_free(). The queue must be in-order. */
+/* As irv2_context_create, on an application's own OpenCL context and queue (options.cl_context
+ * and options.cl_queue). The queue must be in-order. */
 IRV2_API irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue queue,
-                                        irv2_context **out);
+                                                 irv2_context **out);
 IRV2_API void irv2_context_free(irv2_context *ctx);
 
 IRV2_API const irv2_device_info *irv2_context_device(const irv2_context *ctx);
@@ -109,19 +184,12 @@ IRV2_API const char *irv2_context_build_log(const irv2_context *ctx);
  * names each program's cl/ file, build options and source hash, the kernel set, the batch
  * sizes and the kernel choices of the plans that used them. `irv2 compile` writes one. */
 
-/* Writes the binaries of every program the plans of this context launch (how many into
- * *programs, if not NULL), and the kernel choices they made, into dir (created if needed; its
- * manifest is written last, atomically).
- * Run the model at each batch size wanted first: that builds the programs and, on PoCL,
- * compiles their kernels for the launches. Build the model with IRV2_GEMM_NATIVE: CLBlast's
- * kernels are compiled by CLBlast and are not in the folder. */
-IRV2_API irv2_status irv2_context_save_binaries(irv2_context *ctx, const char *dir, unsigned *programs);
 
-/* Makes this context take every program from dir (written by irv2_context_save_binaries for
+/* Makes this context take every program from dir (written by irv2_model_save_binaries for
  * the same device, driver and platform) and compile none: its plans use the folder's kernel
  * set and kernel choices, time nothing, and use irv2's own GEMMs. A program the folder lacks
  * or that was compiled from other kernel sources fails with a message naming it. Call it
- * before loading a model. IRV2_BINARIES=dir does this in irv2_context_create. */
+ * before loading a model. irv2_context_options.binaries does this when the context opens. */
 IRV2_API irv2_status irv2_context_load_binaries(irv2_context *ctx, const char *dir);
 
 /* ---- Model ------------------------------------------------------------------------------ */
@@ -143,44 +211,54 @@ typedef enum irv2_variant {
 /* How much a plan measures on the device before choosing each conv's kernels (the choices
  * are kept on disk, so each shape is measured once per device and driver). */
 typedef enum irv2_tune_mode {
-    IRV2_TUNE_DEFAULT = 0,   /* $IRV2_TUNE (off or 0, fast, full), else fast */
+    IRV2_TUNE_DEFAULT = 0,   /* fast */
     IRV2_TUNE_OFF = 1,       /* nothing measured: each device's default kernels */
     IRV2_TUNE_FAST = 2,      /* a short list of candidates per conv, chosen by rule */
     IRV2_TUNE_FULL = 3       /* every candidate of every kernel family offered */
 } irv2_tune_mode;
 
-/* Where the building of a plan stands (irv2_model_options.progress), reported after each
- * layer of each stage, and while tuning also before a layer's candidates are timed (done and
- * measured unchanged) and after each candidate timed (done unchanged, measured one more), so
- * that a first run reports within about a second. The "caching" stage
- * runs inside a plan's first irv2_model_run, after the run: it writes the programs' binaries
- * to the on-disk cache, one step per program (layer names its .cl file). */
-typedef struct irv2_progress {
-    const char *stage;       /* "tuning" (choosing kernels), "compiling" (building programs),
-                                "caching" (saving program binaries) */
-    unsigned batch;          /* the batch size the plan is for */
-    unsigned done, total;    /* layers (programs when caching) of this stage done, of total */
-    const char *layer;       /* the layer just done (or, after a candidate, being tuned) */
-    double elapsed_s;        /* since the plan began */
-    double eta_s;            /* estimated seconds left in this stage; < 0 when unknown */
-    unsigned measured;       /* candidates timed on the device so far in this plan */
-} irv2_progress;
-typedef void (*irv2_progress_fn)(void *user, const irv2_progress *progress);
+/* Forms of convolution a model may not use (irv2_model_options.exclude). */
+#define IRV2_EXCLUDE_WINOGRAD 1u /* no Winograd forms: direct convolutions only */
 
+/* A model's settings; in brackets the environment variable irv2_model_options_from_env reads
+ * into each. */
 typedef struct irv2_model_options {
-    irv2_gemm_backend gemm;
-    irv2_variant variant;
-    irv2_tune_mode tune;
-    irv2_progress_fn progress;   /* NULL: no reports; called on the caller's thread */
-    void *progress_user;
+    size_t size;             /* sizeof(irv2_model_options), set by _init */
+    irv2_gemm_backend gemm;  /* IRV2_GEMM_AUTO */
+    irv2_variant variant;    /* IRV2_VARIANT_AUTO */
+    irv2_tune_mode tune;     /* IRV2_TUNE_DEFAULT [IRV2_TUNE] */
+    unsigned exclude;        /* IRV2_EXCLUDE_* bits; 0: every form [IRV2_EXACT=1: Winograd] */
 } irv2_model_options;
 
+IRV2_API void irv2_model_options_init(irv2_model_options *options);
+/* Sets the fields above from the variables in brackets where they are set and not empty. A
+ * value it cannot read fails naming the variable and leaves options as they were. */
+IRV2_API irv2_status irv2_model_options_from_env(irv2_model_options *options);
+/* The text forms, and their names back: gemm "auto", "clblast", "native"; variant "auto",
+ * "seed", "tf"; tune "off" (or "0"), "fast", "full" (or "1"). */
+IRV2_API irv2_status irv2_gemm_parse(const char *text, irv2_gemm_backend *out);
+IRV2_API irv2_status irv2_variant_parse(const char *text, irv2_variant *out);
+IRV2_API irv2_status irv2_tune_mode_parse(const char *text, irv2_tune_mode *out);
+IRV2_API const char *irv2_gemm_name(irv2_gemm_backend gemm);
+IRV2_API const char *irv2_variant_name(irv2_variant variant);
+IRV2_API const char *irv2_tune_mode_name(irv2_tune_mode mode);
+
 /* weights: a safetensors path, or "synthetic" / "synthetic:SEED" for deterministic weights
- * built in memory. options may be NULL for the defaults. Every tensor is checked against the
- * network before anything is allocated on the device. */
+ * built in memory. options NULL: the defaults and the environment (irv2_model_options_init,
+ * then irv2_model_options_from_env). Every tensor is checked against the network before
+ * anything is allocated on the device. */
 IRV2_API irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
                             const irv2_model_options *options, irv2_model **out);
 IRV2_API void irv2_model_free(irv2_model *model);
+
+/* Writes the binaries of every program the model's plans launch (how many into *programs, if
+ * not NULL), the batch sizes and the kernel choices they made, into dir (created if needed;
+ * its manifest is written last, atomically): a folder for irv2_context_load_binaries.
+ * Run the model at each batch size wanted first: that builds the programs and, on PoCL,
+ * compiles their kernels for the launches. Load the model with IRV2_GEMM_NATIVE: CLBlast's
+ * kernels are compiled by CLBlast and are not in the folder. */
+IRV2_API irv2_status irv2_model_save_binaries(irv2_model *model, const char *dir,
+                                              unsigned *programs);
 
 /* Writes the deterministic synthetic weights of seed (what "synthetic:SEED" builds in memory)
  * as a safetensors checkpoint at path, in the variant's layout (IRV2_VARIANT_SEED, or

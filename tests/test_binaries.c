@@ -37,7 +37,6 @@ typedef struct state {
             fail_msg("%s: %s: %s", #expr, irv2_status_string(st_), irv2_last_error());       \
     } while (0)
 
-static const irv2_model_options native = {.gemm = IRV2_GEMM_NATIVE};
 
 /* Logits of synthetic:1 on input in a new context (IRV2_KERNELS=kernels, or unset for
  * NULL); with dir, the programs are taken from there with the compiler disabled, else built
@@ -56,6 +55,7 @@ static float *logits_of(const float *input, const char *kernels, const char *dir
         assert_ok(irv2_context_load_binaries(ctx, dir));
         irv2_fault_set(FAULT_NO_COMPILER, 1);
     }
+    irv2_model_options native = test_model_options(IRV2_GEMM_NATIVE);
     assert_ok(irv2_model_load(ctx, "synthetic:1", &native, &model));
     assert_ok(irv2_model_run(model, input, 1, out, 0));
     if (dir) {
@@ -63,7 +63,7 @@ static float *logits_of(const float *input, const char *kernels, const char *dir
         assert_int_equal(irv2_fault_checks(FAULT_NO_COMPILER), 0);
         irv2_fault_clear();
     }
-    if (save) assert_ok(irv2_context_save_binaries(ctx, save, programs));
+    if (save) assert_ok(irv2_model_save_binaries(model, save, programs));
     irv2_model_free(model);
     irv2_context_free(ctx);
     unsetenv("IRV2_KERNELS");
@@ -154,6 +154,7 @@ static irv2_status try_folder(const state *s, const char *dir, char *msg, size_t
     irv2_context *ctx = NULL;
     irv2_model *model = NULL;
     float out[CLASSES];
+    irv2_model_options native = test_model_options(IRV2_GEMM_NATIVE);
     assert_ok(irv2_context_create(test_device(), &ctx));
     irv2_fault_set(FAULT_NO_COMPILER, 1);
     irv2_status st = irv2_context_load_binaries(ctx, dir);
@@ -237,11 +238,18 @@ static void test_broken_folders(void **pstate)
     assert_int_equal(try_folder(s, dir, msg, sizeof msg), IRV2_ERR_IO);
     assert_non_null(strstr(msg, "no manifest.json"));
 
-    /* a context that ran nothing has nothing to save */
+    /* a model that ran nothing has nothing to save; the tuner's candidates are not the
+     * model's programs */
     irv2_context *ctx = NULL;
+    irv2_model *model = NULL;
     assert_ok(irv2_context_create(test_device(), &ctx));
-    assert_int_equal(irv2_context_save_binaries(ctx, dir, NULL), IRV2_ERR_INVALID_ARGUMENT);
+    irv2_model_options native = test_model_options(IRV2_GEMM_NATIVE);
+    assert_ok(irv2_model_load(ctx, "synthetic:1", &native, &model));
+    assert_int_equal(irv2_model_save_binaries(model, dir, NULL), IRV2_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(irv2_last_error(), "no program was built for this model"));
+    assert_int_equal(irv2_model_save_binaries(NULL, dir, NULL), IRV2_ERR_INVALID_ARGUMENT);
     assert_int_equal(irv2_context_load_binaries(ctx, NULL), IRV2_ERR_INVALID_ARGUMENT);
+    irv2_model_free(model);
     irv2_context_free(ctx);
     test_remove_tree(dir);
 }

@@ -434,6 +434,13 @@ static void test_bad_kernel_family(void **state)
     expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1),
                        "IRV2_KERNELS=gpu", 0,
                        "IRV2_KERNELS=gpu: expected auto, wg, vec or compact", NULL);
+    /* the option says it the same way, the library's words; and wins over the variable */
+    expect_run_failure(s, ARGS("--weights", "synthetic:1", "--input", s->input1, "--kernels",
+                               "gpu"),
+                       NULL, 0, "--kernels 'gpu': expected auto, wg, vec or compact", NULL);
+    expect_run_failure(s, ARGS("--weights", "nosuch.safetensors", "--input", s->input1,
+                               "--kernels", "vec", "--exact", "--cache-dir", "off"),
+                       "IRV2_KERNELS=wg", 0, "nosuch.safetensors", NULL);
 }
 
 /* `--binaries` at a folder that is not one, and `compile` with an output it cannot use: one
@@ -840,7 +847,8 @@ static void count_allocations(unsigned *after_batch1, unsigned *after_batch2)
 {
     irv2_context *ctx = NULL;
     irv2_model *model = NULL;
-    irv2_model_options opt = {.gemm = IRV2_GEMM_NATIVE, .tune = IRV2_TUNE_OFF};
+    irv2_model_options opt = test_model_options(IRV2_GEMM_NATIVE);
+    opt.tune = IRV2_TUNE_OFF;
     float *in = calloc((size_t)2 * IMAGE, sizeof(float)), out[2 * CLASSES];
     assert_non_null(in);
     irv2_fault_set(FAULT_ALLOC, 1000000000u); /* counts, never fails */

@@ -62,7 +62,7 @@ static float *run_model(irv2_model *m, const float *input, unsigned batch, int s
 
 static irv2_model *load_model(irv2_context *ctx, const char *weights, irv2_gemm_backend gemm)
 {
-    irv2_model_options opts = {.gemm = gemm};
+    irv2_model_options opts = test_model_options(gemm);
     irv2_model *m = NULL;
     double t0 = test_now_s();
     irv2_status st = irv2_model_load(ctx, weights, &opts, &m);
@@ -315,7 +315,7 @@ static int group_setup(void **state)
         print_message("golden: %s\n", irv2_last_error());
         return -1;
     }
-    irv2_model_options opts = {.gemm = IRV2_GEMM_CLBLAST};
+    irv2_model_options opts = test_model_options(IRV2_GEMM_CLBLAST);
     if (irv2_model_load(s->ctx, "synthetic:1", &opts, &s->clblast) != IRV2_OK) {
         print_message("synthetic:1 (clblast): %s\n", irv2_last_error());
         return -1;
@@ -521,7 +521,7 @@ static void expect_load_error(e2e *s, const char *weights, irv2_status want, con
 {
     static max_align_t sentinel;
     irv2_model *m = (irv2_model *)&sentinel; /* must come back NULL */
-    irv2_model_options opts = {.gemm = IRV2_GEMM_NATIVE};
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
     irv2_status st = irv2_model_load(s->ctx, weights, &opts, &m);
     const char *msg = irv2_last_error();
     print_message("  %s -> %s: %s\n", weights, irv2_status_string(st), msg);
@@ -669,7 +669,7 @@ static void test_error_bad_arguments(void **state)
     assert_null(m);
     assert_int_equal(irv2_model_load(s->ctx, NULL, NULL, &m), IRV2_ERR_INVALID_ARGUMENT);
     assert_int_equal(irv2_model_load(s->ctx, "synthetic:1", NULL, NULL), IRV2_ERR_INVALID_ARGUMENT);
-    irv2_model_options bad = {.gemm = (irv2_gemm_backend)7};
+    irv2_model_options bad = test_model_options((irv2_gemm_backend)7);
     assert_int_equal(irv2_model_load(s->ctx, "synthetic:1", &bad, &m), IRV2_ERR_INVALID_ARGUMENT);
     assert_null(m);
     print_message("  bad gemm -> %s\n", irv2_last_error());

@@ -79,7 +79,8 @@ static const float *native_logits(tf *s)
 
 static int load_tf(irv2_context *ctx, irv2_gemm_backend gemm, irv2_model **out)
 {
-    irv2_model_options opts = {.gemm = gemm, .variant = IRV2_VARIANT_TF};
+    irv2_model_options opts = test_model_options(gemm);
+    opts.variant = IRV2_VARIANT_TF;
     double t0 = test_now_s();
     if (irv2_model_load(ctx, "synthetic:1", &opts, out) != IRV2_OK) {
         print_message("synthetic:1, tf, %s: %s\n", gemm == IRV2_GEMM_CLBLAST ? "clblast" : "native",
@@ -264,7 +265,7 @@ static void test_synthetic_auto_is_seed(void **state)
     tf *s = *state;
     SKIP_WITHOUT_DEVICE(s);
     irv2_model *m = NULL;
-    irv2_model_options opts = {.gemm = IRV2_GEMM_NATIVE, .variant = IRV2_VARIANT_AUTO};
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
     irv2_status st = irv2_model_load(s->ctx, "synthetic:1", &opts, &m);
     if (st != IRV2_OK) fail_msg("synthetic:1, auto: %s: %s", irv2_status_string(st), irv2_last_error());
     assert_int_equal(irv2_model_variant(m), IRV2_VARIANT_SEED);
@@ -320,7 +321,7 @@ static void expect_load_error(tf *s, const char *path, irv2_status want, const c
 {
     static max_align_t sentinel;
     irv2_model *m = (irv2_model *)&sentinel; /* must come back NULL */
-    irv2_model_options opts = {.gemm = IRV2_GEMM_NATIVE, .variant = IRV2_VARIANT_AUTO};
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
     irv2_status st = irv2_model_load(s->ctx, path, &opts, &m);
     const char *msg = irv2_last_error();
     print_message("  -> %s: %s\n", irv2_status_string(st), msg);

@@ -59,7 +59,7 @@ static conv_form choose(const tune_job *job)
 {
     tuner *t;
     conv_form f;
-    assert_ok(tuner_create(g_ctx, &t));
+    assert_ok(tuner_create(g_ctx, NULL, &t));
     assert_ok(tune_choose(t, job, &f));
     tuner_free(t);
     return f;
@@ -99,6 +99,8 @@ static int setup(void **state)
     if (mkdir(g_dir, 0755) != 0) return -1;
     snprintf(g_path, sizeof g_path, "%s/tuning.txt", g_dir);
     forget_decisions();
+    free(g_ctx->cache_dir); /* the context's cache folder, as if opened with it */
+    if (!(g_ctx->cache_dir = strdup(g_dir))) return -1;
     return setenv("IRV2_CACHE_DIR", g_dir, 1) || unsetenv("IRV2_TUNE");
 }
 
@@ -212,24 +214,40 @@ static void test_tune_modes(void **state)
     } cases[] = {{NULL, IRV2_TUNE_FAST}, {"", IRV2_TUNE_FAST},    {"fast", IRV2_TUNE_FAST},
                  {"0", IRV2_TUNE_OFF},   {"off", IRV2_TUNE_OFF},  {"full", IRV2_TUNE_FULL},
                  {"1", IRV2_TUNE_FULL}};
-    irv2_tune_mode m;
+    irv2_model_options o;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].env) assert_int_equal(setenv("IRV2_TUNE", cases[i].env, 1), 0);
         else assert_int_equal(unsetenv("IRV2_TUNE"), 0);
-        assert_ok(tune_mode_resolve(IRV2_TUNE_DEFAULT, &m));
-        assert_int_equal(m, cases[i].mode);
-        /* an explicit mode wins over the environment */
-        assert_ok(tune_mode_resolve(IRV2_TUNE_FULL, &m));
-        assert_int_equal(m, IRV2_TUNE_FULL);
+        irv2_model_options_init(&o);
+        assert_ok(irv2_model_options_from_env(&o));
+        /* unset or empty leaves the default, which a model runs as fast */
+        assert_int_equal(o.tune, cases[i].env && *cases[i].env ? cases[i].mode
+                                                               : IRV2_TUNE_DEFAULT);
+        if (cases[i].env && *cases[i].env) {
+            irv2_tune_mode parsed;
+            assert_ok(irv2_tune_mode_parse(cases[i].env, &parsed));
+            assert_int_equal(parsed, cases[i].mode);
+        }
     }
     assert_int_equal(setenv("IRV2_TUNE", "fastest", 1), 0);
-    assert_int_equal(tune_mode_resolve(IRV2_TUNE_DEFAULT, &m), IRV2_ERR_INVALID_ARGUMENT);
+    irv2_model_options_init(&o);
+    o.tune = IRV2_TUNE_FULL;
+    assert_int_equal(irv2_model_options_from_env(&o), IRV2_ERR_INVALID_ARGUMENT);
     assert_string_equal(irv2_last_error(), "IRV2_TUNE=fastest: expected off, fast or full");
+    assert_int_equal(o.tune, IRV2_TUNE_FULL); /* left as it was */
     irv2_model *model = NULL;
     assert_int_equal(irv2_model_load(g_ctx, "synthetic:1", NULL, &model),
                      IRV2_ERR_INVALID_ARGUMENT);
     assert_null(model);
-    assert_int_equal(tune_mode_resolve((irv2_tune_mode)9, &m), IRV2_ERR_INVALID_ARGUMENT);
+    /* options given are not the environment's: the bad variable is not read */
+    irv2_model_options_init(&o);
+    o.tune = IRV2_TUNE_OFF;
+    assert_ok(irv2_model_load(g_ctx, "synthetic:1", &o, &model));
+    irv2_model_free(model);
+    o.tune = (irv2_tune_mode)9;
+    assert_int_equal(irv2_model_load(g_ctx, "synthetic:1", &o, &model),
+                     IRV2_ERR_INVALID_ARGUMENT);
+    assert_int_equal(unsetenv("IRV2_TUNE"), 0);
 }
 
 static void count_report(void *user, const irv2_progress *p)
@@ -252,7 +270,7 @@ static void test_fast_mode(void **state)
     unsigned reports = 0;
     progress_begin(&pr, count_report, &reports, 1);
     progress_stage(&pr, "tuning", 1);
-    assert_ok(tuner_create(g_ctx, &t));
+    assert_ok(tuner_create(g_ctx, NULL, &t));
     tuner_report_to(t, &pr, "a conv");
     assert_ok(tune_choose(t, &job, &fast));
     /* the start of the timing was reported, then each candidate timed, as the plan's layer in
@@ -320,12 +338,20 @@ static void test_progress(void **state)
     (void)state;
     assert_int_equal(setenv("IRV2_TUNE", "0", 1), 0);
     reports r = {0};
-    irv2_model_options opt = {.gemm = IRV2_GEMM_NATIVE, .progress = on_progress,
-                              .progress_user = &r};
+    irv2_context_options copt;
+    irv2_context_options_init(&copt);
+    assert_ok(irv2_context_options_from_env(&copt));
+    copt.device = test_device(), copt.progress = on_progress, copt.progress_user = &r;
+    irv2_context *ctx = NULL;
+    assert_ok(irv2_context_open(&copt, &ctx));
+    irv2_model_options opt;
+    irv2_model_options_init(&opt);
+    assert_ok(irv2_model_options_from_env(&opt));
+    opt.gemm = IRV2_GEMM_NATIVE;
     irv2_model *model = NULL;
     float *in = calloc(2 * 3 * 299 * 299, sizeof(float)), out[2 * 1000];
     assert_non_null(in);
-    assert_ok(irv2_model_load(g_ctx, "synthetic:1", &opt, &model));
+    assert_ok(irv2_model_load(ctx, "synthetic:1", &opt, &model));
     assert_ok(irv2_model_run(model, in, 2, out, 0));
     print_message("  %u tuning, %u compiling and %u caching reports, batch %u, %.2f s\n",
                   r.tuning, r.compiling, r.caching, r.batch, r.last_elapsed);
@@ -335,6 +361,7 @@ static void test_progress(void **state)
     assert_true(r.compiling > r.tuning);
     assert_int_equal(r.batch, 2);
     irv2_model_free(model);
+    irv2_context_free(ctx);
     free(in);
 }
 
@@ -349,7 +376,7 @@ static void test_concurrent_saves(void **state)
         pids[c] = fork();
         assert_true(pids[c] >= 0);
         if (pids[c] == 0) {
-            table *t = table_new("tuning.txt");
+            table *t = table_new(g_dir, "tuning.txt");
             char key[64];
             for (int i = 0; t && i < KEYS; i++) {
                 snprintf(key, sizeof key, "process %d key %d", c, i);
@@ -365,7 +392,7 @@ static void test_concurrent_saves(void **state)
         assert_int_equal(waitpid(pids[c], &status, 0), pids[c]);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    table *t = table_new("tuning.txt");
+    table *t = table_new(g_dir, "tuning.txt");
     assert_non_null(t);
     char key[64];
     for (int c = 0; c < 2; c++)
@@ -377,14 +404,14 @@ static void test_concurrent_saves(void **state)
     table_free(t);
 }
 
-/* IRV2_TUNE=0: the default form, nothing measured or saved. */
+/* Tuning off: the default form, nothing measured or saved. */
 static void test_untuned_default(void **state)
 {
     (void)state;
-    assert_int_equal(setenv("IRV2_TUNE", "0", 1), 0);
     tune_job jobs[2] = {job_new(IRV2_GEMM_AUTO, 32, 48, 1, 1, 6),
                         job_new(IRV2_GEMM_AUTO, 16, 16, 3, 1, 12)};
     for (int i = 0; i < 2; i++) {
+        jobs[i].tune = IRV2_TUNE_OFF;
         conv_form f = choose(&jobs[i]), d = conv_default_form(g_ctx, &jobs[i].shape);
         assert_true(conv_form_equal(&f, &d));
         job_free(&jobs[i]);

@@ -76,6 +76,15 @@ const char *test_device(void)
     return spec && *spec ? spec : "cpu";
 }
 
+irv2_model_options test_model_options(irv2_gemm_backend gemm)
+{
+    irv2_model_options o;
+    irv2_model_options_init(&o);
+    if (irv2_model_options_from_env(&o) != IRV2_OK) irv2_model_options_init(&o);
+    o.gemm = gemm;
+    return o;
+}
+
 double test_now_s(void)
 {
     struct timespec ts;

@@ -28,6 +28,10 @@ void test_top5(const float *row, size_t n, size_t out[5]);
  * reference, as max |diff| / max |ref|, with the same top-5 classes per image. */
 void test_check_golden(const float *logits, const float *ref, int batch, int classes,
                        double tolerance, const char *what);
+/* The model settings of a test: the defaults and the environment (IRV2_TUNE, IRV2_EXACT, as
+ * irv2_model_load with NULL options), with gemm; variant auto. */
+#include "irv2.h"
+irv2_model_options test_model_options(irv2_gemm_backend gemm);
 /* Removes a folder and everything below it (ignores errors). */
 void test_remove_tree(const char *dir);
 

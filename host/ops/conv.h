@@ -123,6 +123,9 @@ typedef enum conv_rows { ROWS_OWN = 1, ROWS_LIBRARY = 2, ROWS_ALL = 3 } conv_row
  * the conv writes. Returns how many, at most cap. */
 size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, conv_rows rows,
                        int fast, conv_form *out, size_t cap);
+/* Drops the forms whose family an IRV2_EXCLUDE_* bit in exclude forbids; returns how many
+ * are kept (in order, at the front). */
+size_t conv_exclude(conv_form *forms, size_t n, unsigned exclude);
 /* Forms derived from the best measured one, timed after it (none when fast and its family
  * is not refined in fast tuning). Returns how many, at most cap. */
 size_t conv_refinements(const conv_shape *s, const conv_form *best, int fast, conv_form *out,

@@ -75,6 +75,14 @@ size_t conv_candidates(const irv2_context *ctx, const conv_shape *s, int parts, 
     return kept;
 }
 
+size_t conv_exclude(conv_form *forms, size_t n, unsigned exclude)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(families[forms[i].family]->excluded_by & exclude)) forms[kept++] = forms[i];
+    return kept;
+}
+
 size_t conv_refinements(const conv_shape *s, const conv_form *best, int fast, conv_form *out,
                         size_t cap)
 {

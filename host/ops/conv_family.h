@@ -38,6 +38,7 @@ typedef struct conv_family {
     int fast_refines;  /* fast tuning also times the refinements of its best form */
     int default_rank;  /* conv_default_form asks the rows with a default_form in increasing
                           rank */
+    unsigned excluded_by; /* the IRV2_EXCLUDE_* bit that forbids the family; 0: none */
     /* Whether the context offers the family (ctx->kernels, a binaries folder, the compact
      * set). */
     int (*offered)(const irv2_context *ctx);

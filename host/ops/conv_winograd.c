@@ -191,7 +191,8 @@ static void winograd_pack(const conv_shape *s, const conv_form *f, const float *
 /* Its parameters are the vector families' (vw, tm; kchunk 0). Fast tuning times it where it
  * pays, at the tilings conv_fast_tiling names. */
 const conv_family conv_winograd_row = {
-    .name = "winograd", .offered = conv_vec_offered, .at_tiling = winograd_at,
+    .name = "winograd", .excluded_by = IRV2_EXCLUDE_WINOGRAD, .offered = conv_vec_offered,
+    .at_tiling = winograd_at,
     .fast = conv_fast_tiling, .scratch = winograd_scratch,
     .guard = conv_vec_guard,
     .guard_bound = conv_vec_guard_bound, .packed_count = winograd_packed_count,

@@ -4,6 +4,7 @@
 
 #include "plan/tune.h"
 #include "runtime/fault.h"
+#include "runtime/settings.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +19,9 @@ irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
     irv2_model *m = calloc(1, sizeof *m);
     if (!m) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
     m->ctx = ctx;
-    if (options) m->options = *options;
-    if (m->options.gemm != IRV2_GEMM_AUTO && m->options.gemm != IRV2_GEMM_CLBLAST &&
-        m->options.gemm != IRV2_GEMM_NATIVE) {
-        free(m);
-        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_load: unknown GEMM backend %d",
-                         (int)options->gemm);
-    }
-    if ((unsigned)m->options.variant > IRV2_VARIANT_TF) {
-        free(m);
-        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_load: unknown variant %d",
-                         (int)options->variant);
-    }
-    irv2_status st = tune_mode_resolve(m->options.tune, &m->options.tune);
+    irv2_status st = settings_model(options, &m->options);
+    if (st == IRV2_OK && !options) st = irv2_model_options_from_env(&m->options);
+    if (m->options.tune == IRV2_TUNE_DEFAULT) m->options.tune = IRV2_TUNE_FAST;
     if (st != IRV2_OK) {
         free(m);
         return st;
@@ -44,10 +35,19 @@ irv2_status irv2_model_load(irv2_context *ctx, const char *weights,
     return IRV2_OK;
 }
 
+irv2_status irv2_model_save_binaries(irv2_model *m, const char *dir, unsigned *programs)
+{
+    irv2_clear_error();
+    if (programs) *programs = 0;
+    if (!m) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_save_binaries: NULL model");
+    return binaries_save(m->ctx, &m->used, dir, programs);
+}
+
 void irv2_model_free(irv2_model *m)
 {
     if (!m) return;
     plan_free(m->plan);
+    usage_free(&m->used);
     weights_free(m->weights, m->net.nlayers);
     net_free(&m->net);
     free(m);
@@ -69,7 +69,8 @@ static irv2_status ensure_plan(irv2_model *m, unsigned batch)
     if (m->plan && plan_batch(m->plan) == batch) return IRV2_OK;
     plan_free(m->plan);
     m->plan = NULL;
-    irv2_status st = plan_create(m->ctx, &m->net, m->weights, &m->options, batch, &m->plan);
+    irv2_status st = plan_create(m->ctx, &m->net, m->weights, &m->options, batch, &m->used,
+                                 &m->plan);
     if (st == IRV2_OK) plan_set_profiling(m->plan, m->profiling);
     return st;
 }

@@ -33,7 +33,8 @@ typedef struct plan_step {
 
 struct plan {
     irv2_context *ctx;
-    const irv2_model_options *opt; /* gemm, tune (resolved), progress; during plan_create */
+    const irv2_model_options *opt; /* gemm, tune (resolved); during plan_create */
+    binaries_usage *used;          /* the model's record of what its plans use */
     progress progress;
     const net *net;
     const layer_weights *weights;
@@ -162,8 +163,8 @@ static irv2_status choose_form(const plan *p, tuner *t, plan_step *s)
     float *stack;
     irv2_status st = step_params(p, s, &w, &bias, &stack);
     if (st != IRV2_OK) return st;
-    tune_job job = {p->opt->gemm, p->opt->tune, s->shape, epi_of(s->layer), s->nmembers, {0},
-                    w, bias};
+    tune_job job = {p->opt->gemm, p->opt->tune, p->opt->exclude, s->shape, epi_of(s->layer),
+                    s->nmembers, {0}, w, bias};
     for (int k = 1; k < s->nmembers; k++)
         job.from[k] = job.from[k - 1] + p->net->layers[s->members[k - 1]].cout;
     st = tune_choose(t, &job, &s->form);
@@ -177,7 +178,7 @@ static irv2_status choose_forms(plan *p)
     unsigned convs = 0;
     for (int k = 0; k < p->nsteps; k++) convs += p->steps[k].layer->kind == LAYER_CONV;
     progress_stage(&p->progress, "tuning", convs);
-    irv2_status st = tuner_create(p->ctx, &t);
+    irv2_status st = tuner_create(p->ctx, p->used, &t);
     for (int k = 0; st == IRV2_OK && k < p->nsteps; k++) {
         if (p->steps[k].layer->kind != LAYER_CONV) continue;
         tuner_report_to(t, &p->progress, p->steps[k].name);
@@ -363,17 +364,21 @@ static irv2_status prepare_launches(plan *p)
 
 /* ---- create, fit, free ------------------------------------------------------------------ */
 
-/* Adds batch to the context's list of batch sizes planned (the first 16 are kept). */
-static void note_batch(irv2_context *ctx, unsigned batch)
+/* Notes the batch and the programs of every launch in p->used. */
+static irv2_status note_usage(plan *p)
 {
-    for (size_t i = 0; i < ctx->nbatches; i++)
-        if (ctx->batches[i] == batch) return;
-    if (ctx->nbatches < sizeof ctx->batches / sizeof ctx->batches[0])
-        ctx->batches[ctx->nbatches++] = batch;
+    irv2_status st = usage_add_batch(p->used, p->batch);
+    for (int i = 0; st == IRV2_OK && i < p->nsteps; i++)
+        for (int k = 0; st == IRV2_OK && k < p->steps[i].nops; k++)
+            st = usage_add_kernel(p->ctx, p->used, p->steps[i].ops[k].kernel);
+    for (int k = 0; st == IRV2_OK && k < 2; k++)
+        st = usage_add_kernel(p->ctx, p->used, p->head[k].kernel);
+    return st;
 }
 
 irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
-                        const irv2_model_options *options, unsigned batch, plan **out)
+                        const irv2_model_options *options, unsigned batch, binaries_usage *used,
+                        plan **out)
 {
     *out = NULL;
     irv2_model_options opt = *options;
@@ -381,8 +386,8 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
     if (ctx->binaries) opt.gemm = IRV2_GEMM_NATIVE;
     plan *p = calloc(1, sizeof *p);
     if (!p) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
-    p->ctx = ctx, p->net = n, p->weights = w, p->batch = batch, p->opt = &opt;
-    progress_begin(&p->progress, opt.progress, opt.progress_user, batch);
+    p->ctx = ctx, p->net = n, p->weights = w, p->batch = batch, p->opt = &opt, p->used = used;
+    progress_begin(&p->progress, ctx->progress, ctx->progress_user, batch);
     p->root_off = calloc((size_t)n->ntensors, sizeof *p->root_off);
     p->steps = calloc((size_t)n->nlayers, sizeof *p->steps);
     p->staging = malloc(memory_tensor_floats(&n->tensors[n->input], batch) * sizeof(float));
@@ -396,11 +401,11 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
     if (st == IRV2_OK) st = place_memory(p);
     if (st == IRV2_OK) st = prepare_launches(p);
     if (st == IRV2_OK) st = ctx_cl_check(ctx, clFinish(ctx->queue), "clFinish");
+    if (st == IRV2_OK) st = note_usage(p);
     if (st != IRV2_OK) {
         plan_free(p);
         return st;
     }
-    note_batch(ctx, batch);
     p->opt = NULL; /* the options were plan_create's */
     *out = p;
     return IRV2_OK;
@@ -540,8 +545,8 @@ irv2_status plan_run(plan *p, const float *input, float *output, int softmax)
         return st;
     }
     if (!p->binaries_saved) { /* every kernel variant has now been launched once */
-        progress_stage(&p->progress, "caching", (unsigned)ctx_unsaved_binaries(ctx));
-        ctx_save_binaries(ctx, binary_saved, &p->progress);
+        progress_stage(&p->progress, "caching", (unsigned)ctx_unsaved_binaries(ctx, p->used));
+        ctx_save_binaries(ctx, p->used, binary_saved, &p->progress);
         p->binaries_saved = 1;
     }
     return IRV2_OK;

@@ -7,7 +7,7 @@
 
 #include "net/weights.h"
 #include "ops/conv.h"
-#include "runtime/context.h"
+#include "runtime/binaries.h"
 
 typedef struct plan plan;
 
@@ -16,9 +16,12 @@ typedef struct plan plan;
 conv_shape plan_conv_shape(const net *n, const net_layer *l, unsigned batch);
 
 /* Plans net with its host weights w (both must outlive the plan) for batch images, with the
- * model's options (tune resolved by tune_mode_resolve; progress reported while planning). */
+ * model's options (tune resolved; progress reported to the context's callback while planning).
+ * What it uses (batch, kernel choices, programs) is added to used, which must outlive it: its
+ * first run writes the binaries of used's programs to the on-disk cache. */
 irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
-                        const irv2_model_options *options, unsigned batch, plan **out);
+                        const irv2_model_options *options, unsigned batch, binaries_usage *used,
+                        plan **out);
 void plan_free(plan *p);
 /* The largest batch (<= batch) whose buffers each fit the device's largest allocation and
  * 2^32 - 1 floats (the kernels' offsets are 32-bit), whatever forms the tuner will choose

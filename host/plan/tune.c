@@ -29,6 +29,7 @@ enum { WS_IN, WS_OUT, WS_SCRATCH, WS_WEIGHTS, WS_BIAS, WS_COUNT };
 
 struct tuner {
     irv2_context *ctx;
+    binaries_usage *used;      /* where the choices made are noted, or NULL */
     workspace ws[WS_COUNT];
     progress *progress;        /* where each candidate timed is reported, or NULL */
     const char *layer;
@@ -42,29 +43,12 @@ void tuner_report_to(tuner *t, progress *pr, const char *layer)
 /* Times one candidate and reports it. */
 static double measure_reported(tuner *t, const tune_job *job, const conv_form *f);
 
-irv2_status tune_mode_resolve(irv2_tune_mode mode, irv2_tune_mode *out)
-{
-    static const struct {
-        const char *name;
-        irv2_tune_mode mode;
-    } names[] = {{"", IRV2_TUNE_FAST},  {"fast", IRV2_TUNE_FAST}, {"off", IRV2_TUNE_OFF},
-                 {"0", IRV2_TUNE_OFF},  {"full", IRV2_TUNE_FULL}, {"1", IRV2_TUNE_FULL}};
-    if (mode == IRV2_TUNE_OFF || mode == IRV2_TUNE_FAST || mode == IRV2_TUNE_FULL)
-        return *out = mode, IRV2_OK;
-    if (mode != IRV2_TUNE_DEFAULT)
-        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown tuning mode %d", (int)mode);
-    const char *v = getenv("IRV2_TUNE");
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(v ? v : "", names[i].name) == 0) return *out = names[i].mode, IRV2_OK;
-    return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "IRV2_TUNE=%s: expected off, fast or full", v);
-}
-
-irv2_status tuner_create(irv2_context *ctx, tuner **out)
+irv2_status tuner_create(irv2_context *ctx, binaries_usage *used, tuner **out)
 {
     *out = calloc(1, sizeof **out);
     if (!*out) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
-    (*out)->ctx = ctx;
-    if (!ctx->choices && !(ctx->choices = table_new("tuning.txt"))) {
+    (*out)->ctx = ctx, (*out)->used = used;
+    if (!ctx->choices && !(ctx->choices = table_new(ctx->cache_dir, "tuning.txt"))) {
         free(*out);
         *out = NULL;
         return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
@@ -106,8 +90,9 @@ static irv2_status reserve(tuner *t, int i, size_t floats)
 static size_t candidates(const irv2_context *ctx, const tune_job *job, conv_form *out)
 {
     const conv_rows rows = job->mode == IRV2_GEMM_AUTO ? ROWS_ALL : ROWS_OWN;
-    return conv_candidates(ctx, &job->shape, job->parts, rows, job->tune == IRV2_TUNE_FAST, out,
-                           MAX_CANDIDATES);
+    size_t n = conv_candidates(ctx, &job->shape, job->parts, rows, job->tune == IRV2_TUNE_FAST,
+                               out, MAX_CANDIDATES);
+    return conv_exclude(out, n, job->exclude);
 }
 
 /* Guard floats around the workspace's tensors: enough for every form. */
@@ -169,9 +154,7 @@ static double measure(tuner *t, const tune_job *job, const conv_form *f)
                                                                 count * sizeof(float), packed, 0,
                                                                 NULL, NULL),
                                       "writing tuning weights");
-        ctx->measuring = 1; /* the programs it builds are not the plan's (binaries.h) */
         if (st == IRV2_OK) st = conv_launches(ctx, s, f, job->epi, &b, ops, &nops);
-        ctx->measuring = 0;
         /* Each launch timed on its own, and the times added. */
         double sum = 0;
         int k = 0;
@@ -220,12 +203,13 @@ static void make_key(const irv2_context *ctx, const tune_job *job, int vs_clblas
     const conv_shape *s = &job->shape;
     /* A choice against CLBlast also depends on the CLBlast tuning applied; every choice on
      * the kernel families offered (f1 vector, f2 work-group, f3 both, f6 compact). */
-    snprintf(dst, cap, "%s|%s|%s.%s f%d|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s%s",
+    snprintf(dst, cap, "%s|%s|%s.%s f%d|k%dx%d s%d p%dx%d c%d>%d n%d %dx%d e%d%d%d%d|%s%s%s%s%s",
              ctx->info.name, ctx->info.driver, IRV2_VERSION, TUNER_VERSION, (int)ctx->kernels, s->kh, s->kw,
              s->stride, s->ph, s->pw, s->cin, s->cout, s->n, s->h, s->w, job->epi.relu1,
              job->epi.residual, job->epi.affine, job->epi.relu2, vs_clblast ? "auto" : "native",
              vs_clblast && ctx->clblast_tuning[0] ? " clblast-tuning " : "",
-             vs_clblast ? ctx->clblast_tuning : "", fast ? "|fast" : "");
+             vs_clblast ? ctx->clblast_tuning : "", fast ? "|fast" : "",
+             job->exclude & IRV2_EXCLUDE_WINOGRAD ? "|exact" : "");
 }
 
 /* Times the candidates, then the refinements of the fastest; *best keeps the default when
@@ -254,15 +238,12 @@ static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, siz
     return st;
 }
 
-/* Keeps the choice made for key in the context's list of the choices its plans made. */
-static irv2_status note_choice(irv2_context *ctx, const char *key, const conv_form *form)
+/* Notes the choice made for key where the tuner's user keeps them (binaries_usage). */
+static irv2_status note_choice(tuner *t, const char *key, const conv_form *form)
 {
     char value[64];
     conv_form_format(form, value, sizeof value);
-    if ((!ctx->used_choices && !(ctx->used_choices = table_new(NULL))) ||
-        table_set(ctx->used_choices, key, value) != 0)
-        return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
-    return IRV2_OK;
+    return t->used ? usage_add_choice(t->used, key, value) : IRV2_OK;
 }
 
 /* The decision remembered for the job (from a binaries folder, else the table), if it names
@@ -292,8 +273,9 @@ irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
     irv2_context *ctx = t->ctx;
     conv_form c[MAX_CANDIDATES], clblast;
     tune_job resolved = *request, *job = &resolved;
-    irv2_status st = tune_mode_resolve(request->tune, &resolved.tune);
-    if (st != IRV2_OK) return st;
+    if ((unsigned)request->tune > IRV2_TUNE_FULL)
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown tuning mode %d", (int)request->tune);
+    if (request->tune == IRV2_TUNE_DEFAULT) resolved.tune = IRV2_TUNE_FAST;
     *form = conv_default_form(ctx, &job->shape);
     int has_clblast =
         conv_candidates(ctx, &job->shape, job->parts, ROWS_LIBRARY, 0, &clblast, 1) > 0;
@@ -306,11 +288,11 @@ irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
     char key[512];
     const int vs_clblast = job->mode == IRV2_GEMM_AUTO && has_clblast;
     if (remembered(ctx, job, vs_clblast, c, n, form, key, sizeof key))
-        return note_choice(ctx, key, form);
+        return note_choice(t, key, form);
     if (ctx->binaries) return IRV2_OK;
     if (t->progress) progress_timing(t->progress, t->layer);
     int found;
-    st = search(t, job, c, n, form, &found);
+    irv2_status st = search(t, job, c, n, form, &found);
     if (st != IRV2_OK || !found) return st; /* nothing measurable: keep the default */
     char value[64];
     conv_form_format(form, value, sizeof value);
@@ -319,5 +301,5 @@ irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
     if (table_set(ctx->choices, key, value) != 0)
         return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
     table_save(ctx->choices);
-    return note_choice(ctx, key, form);
+    return note_choice(t, key, form);
 }

@@ -6,13 +6,15 @@
 #define IRV2_TUNE_H
 
 #include "ops/conv.h"
+#include "runtime/binaries.h"
 
 /* What is being chosen for: the conv as the plan runs it, its epilogue, its output parts
  * (stacked siblings: part k starts at channel from[k]), its canonical weights
  * [cout][cin][kh][kw] and bias [cout]. */
 typedef struct tune_job {
     irv2_gemm_backend mode;
-    irv2_tune_mode tune;       /* resolved: off, fast or full (tune_mode_resolve) */
+    irv2_tune_mode tune;       /* off, fast or full (default: fast) */
+    unsigned exclude;          /* IRV2_EXCLUDE_* bits: forms never chosen */
     conv_shape shape;
     op_epilogue epi;
     int parts;
@@ -22,7 +24,8 @@ typedef struct tune_job {
 
 typedef struct tuner tuner;
 
-irv2_status tuner_create(irv2_context *ctx, tuner **out);
+/* A tuner for ctx's device; used (NULL: none) gets every choice made (usage_add_choice). */
+irv2_status tuner_create(irv2_context *ctx, binaries_usage *used, tuner **out);
 /* Reports each candidate timed to pr (progress.h) as a candidate of layer; NULL: none. */
 typedef struct progress progress;
 void tuner_report_to(tuner *t, progress *pr, const char *layer);
@@ -33,9 +36,5 @@ void tuner_report_to(tuner *t, progress *pr, const char *layer);
 irv2_status tune_choose(tuner *t, const tune_job *job, conv_form *form);
 /* Saves the new decisions to disk and releases the tuner's buffers. */
 void tuner_free(tuner *t);
-
-/* The mode a model runs in: mode itself, or for IRV2_TUNE_DEFAULT the IRV2_TUNE environment
- * variable (off or 0, fast, full or 1; unset or empty: fast). Fails on any other value. */
-irv2_status tune_mode_resolve(irv2_tune_mode mode, irv2_tune_mode *out);
 
 #endif

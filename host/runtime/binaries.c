@@ -152,12 +152,6 @@ irv2_status irv2_context_load_binaries(irv2_context *ctx, const char *dir)
     return IRV2_OK;
 }
 
-irv2_status binaries_from_env(irv2_context *ctx)
-{
-    const char *dir = getenv("IRV2_BINARIES");
-    return dir && *dir ? irv2_context_load_binaries(ctx, dir) : IRV2_OK;
-}
-
 const char *binaries_choice(const binaries *b, const char *key)
 {
     return json_string_value(json_object_get(b->choices, key));

@@ -20,25 +20,12 @@ int cache_make_dirs(char *path)
     return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-int cache_dir(char *dst, size_t cap)
+int cache_path(const char *dir, const char *name, char *dst, size_t cap)
 {
-    const char *env = getenv("IRV2_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"),
-               *home = getenv("HOME");
-    int n;
-    if (env && strcmp(env, "off") == 0) return -1;
-    if (env && *env) n = snprintf(dst, cap, "%s", env);
-    else if (xdg && *xdg) n = snprintf(dst, cap, "%s/irv2", xdg);
-    else if (home && *home) n = snprintf(dst, cap, "%s/.cache/irv2", home);
-    else return -1;
-    if (n <= 0 || (size_t)n >= cap) return -1;
-    return cache_make_dirs(dst);
-}
-
-int cache_path(const char *name, char *dst, size_t cap)
-{
-    char dir[3072];
-    if (cache_dir(dir, sizeof dir) != 0) return -1;
-    int n = snprintf(dst, cap, "%s/%s", dir, name);
+    if (!dir) return -1;
+    int n = snprintf(dst, cap, "%s", dir);
+    if (n <= 0 || (size_t)n >= cap || cache_make_dirs(dst) != 0) return -1;
+    n = snprintf(dst, cap, "%s/%s", dir, name);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 

@@ -7,13 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* $IRV2_CACHE_DIR, else $XDG_CACHE_HOME/irv2, else $HOME/.cache/irv2, created if needed.
- * IRV2_CACHE_DIR=off disables the cache. Returns 0 and the folder in dst when usable. */
-int cache_dir(char *dst, size_t cap);
 /* Creates the folder path and its parents as needed (path is restored); 0 when it exists. */
 int cache_make_dirs(char *path);
-/* The path of a file named name in the cache folder; 0 when usable. */
-int cache_path(const char *name, char *dst, size_t cap);
+/* The path of a file named name in the cache folder dir (a context's cache_dir: NULL for
+ * none), the folder created if needed; 0 when usable. */
+int cache_path(const char *dir, const char *name, char *dst, size_t cap);
 /* FNV-1a over data, continuing from h (start with CACHE_HASH_INIT). */
 #define CACHE_HASH_INIT 0xcbf29ce484222325ull
 uint64_t cache_hash(uint64_t h, const void *data, size_t len);

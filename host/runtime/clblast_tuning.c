@@ -83,14 +83,12 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-irv2_status ctx_apply_clblast_tuning(irv2_context *ctx)
+irv2_status ctx_apply_clblast_tuning(irv2_context *ctx, const char *dir)
 {
-    const char *dir = getenv("IRV2_CLBLAST_TUNING");
     if (!dir || !*dir) return IRV2_OK;
     DIR *d = opendir(dir);
     if (!d)
-        return irv2_fail(IRV2_ERR_IO, "CLBlast tuning folder '%s' (IRV2_CLBLAST_TUNING) cannot be "
-                                      "opened",
+        return irv2_fail(IRV2_ERR_IO, "CLBlast tuning folder '%s' cannot be opened",
                          dir);
     /* The .json files in name order, so that a later file for the same kernel wins alike
      * everywhere. */

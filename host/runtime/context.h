@@ -12,19 +12,18 @@ typedef struct program_entry {
     cl_program program;
     uint64_t hash;       /* of source, options, device, driver: names the cached binary */
     int saved;           /* its binary is in the on-disk cache */
-    int used;            /* a plan launches it (not only the tuner, timing a candidate) */
 } program_entry;
 
 typedef struct table table;
 
-/* The convolution kernel families a context uses (IRV2_KERNELS): irv2's vector kernels with
+/* The convolution kernel families a context uses (irv2_context_options.kernels): irv2's vector kernels with
  * one work-item per work-group (the CPU shape), or the work-group tiled family (the GPU shape,
  * cl/conv_wg.cl); pooling and the other small kernels follow. */
 typedef enum ctx_kernels {
-    KERNELS_VEC = 1,    /* IRV2_KERNELS=vec */
-    KERNELS_WG = 2,     /* IRV2_KERNELS=wg */
-    KERNELS_BOTH = 3,   /* IRV2_KERNELS=auto or unset on a GPU: both timed, wg by default */
-    KERNELS_COMPACT = 6 /* IRV2_KERNELS=compact: the work-group family as a compact kernel set,
+    KERNELS_VEC = 1,    /* vec */
+    KERNELS_WG = 2,     /* wg */
+    KERNELS_BOTH = 3,   /* auto on a GPU: both timed, wg by default */
+    KERNELS_COMPACT = 6 /* compact: the work-group family as a compact kernel set,
                          * one program per cl/ file: shapes and epilogues are kernel
                          * arguments instead of -D flags, one tile (devices whose programs
                          * are compiled offline: see runtime/binaries.h) */
@@ -51,6 +50,9 @@ struct irv2_context {
     irv2_device_info info;
     cl_int last_cl_error;
     char *build_log;
+    char *cache_dir;            /* the on-disk cache folder, or NULL for none (cache.h) */
+    irv2_progress_fn progress;  /* plan-building reports (irv2_context_options) */
+    void *progress_user;
     program_entry *programs;
     size_t nprograms, programs_cap;
     table *choices;             /* kernel choices measured on this device (plan/tune.c) */
@@ -58,20 +60,15 @@ struct irv2_context {
     ctx_kernels kernels;        /* the families offered (ctx_kernels_choose) */
     device_profile profile;     /* the device, read once (ctx_read_profile) */
     binaries *binaries;         /* the folder programs come from (irv2_context_load_binaries) */
-    table *used_choices;        /* the kernel choices plans made in this context, and */
-    unsigned batches[16];       /* the batch sizes planned, for irv2_context_save_binaries */
-    size_t nbatches;
-    int measuring;              /* the tuner is building candidates, not a plan */
     size_t live_buffers;        /* made by ctx_buffer, not yet released by ctx_buffer_release */
     ctx_recorder record_program; /* set: record mode (below); NULL: programs are built */
     void *record_user;           /* passed to record_program */
 };
 
-/* Sets ctx->kernels from IRV2_KERNELS ("auto" or unset, "wg", "vec") and the device: auto is
- * KERNELS_BOTH on a device with the GPU type bit, KERNELS_VEC elsewhere (on CPUs the vector
- * family wins every layer, and timing the other would only lengthen the first run). Fails on
- * any other value. */
-irv2_status ctx_kernels_choose(irv2_context *ctx);
+/* Sets ctx->kernels from the setting and the device: auto is KERNELS_BOTH on a device with the
+ * GPU type bit, KERNELS_VEC elsewhere (on CPUs the vector family wins every layer, and timing
+ * the other would only lengthen the first run). */
+void ctx_kernels_choose(irv2_context *ctx, irv2_kernels kernels);
 /* Reads ctx->profile from the device; fails naming the query that failed. */
 irv2_status ctx_read_profile(irv2_context *ctx);
 /* The family a conv uses when nothing is measured: wg where it is offered and the device is

@@ -159,7 +159,6 @@ irv2_status device_resolve(const char *spec, cl_platform_id *plat, cl_device_id 
     unsigned n, index;
     irv2_status st = irv2_device_count(&n);
     if (st != IRV2_OK) return st;
-    if (!spec || !*spec) spec = getenv("IRV2_DEVICE");
     if (!spec || !*spec) {
         index = first_of_type(n, CL_DEVICE_TYPE_GPU);
         return device_at(index < n ? index : 0, plat, dev, info);

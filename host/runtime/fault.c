@@ -2,6 +2,8 @@
  * once from the IRV2_FAULT environment variable. */
 #include "runtime/fault.h"
 
+#include "runtime/env.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@ static const char *const kind_names[FAULT_KIND_COUNT] = {
  * prints); a kind without a count fails from its first check. */
 static void read_env(void)
 {
-    const char *env = getenv("IRV2_FAULT");
+    const char *env = env_fault_spec();
     for (const char *p = env; p && *p;) {
         size_t len = strcspn(p, ",");
         size_t name_len = strcspn(p, ":,");

@@ -82,11 +82,11 @@ static uint64_t program_hash(const irv2_context *ctx, const char *src, const cha
     return cache_hash_str(h, ctx->info.platform_name);
 }
 
-static int binary_path(uint64_t hash, char *dst, size_t cap)
+static int binary_path(const irv2_context *ctx, uint64_t hash, char *dst, size_t cap)
 {
     char name[64];
     snprintf(name, sizeof name, "program-%016llx.bin", (unsigned long long)hash);
-    return cache_path(name, dst, cap);
+    return cache_path(ctx->cache_dir, name, dst, cap);
 }
 
 /* A program from the on-disk cache, or NULL (absent, unreadable or rejected). */
@@ -94,7 +94,7 @@ static cl_program load_binary(irv2_context *ctx, uint64_t hash, const char *opts
 {
     char path[4096];
     size_t len;
-    if (binary_path(hash, path, sizeof path) != 0) return NULL;
+    if (binary_path(ctx, hash, path, sizeof path) != 0) return NULL;
     unsigned char *bin = (unsigned char *)cache_read(path, &len);
     if (!bin) return NULL;
     uint64_t payload = 0, sum = 0;
@@ -145,7 +145,7 @@ static void save_binary(irv2_context *ctx, program_entry *e)
     char path[4096];
     unsigned char *payload = NULL;
     e->saved = 1; /* one attempt per program, whatever happens */
-    if (binary_path(e->hash, path, sizeof path) != 0 ||
+    if (binary_path(ctx, e->hash, path, sizeof path) != 0 ||
         program_binary(ctx, e->program, &payload, &size) != IRV2_OK) {
         irv2_clear_error(); /* the cache is best effort */
         return;
@@ -163,24 +163,27 @@ static void save_binary(irv2_context *ctx, program_entry *e)
     free(payload);
 }
 
-static int unsaved(const program_entry *e)
+/* Whether the entry is one of u's programs, and not in the cache yet. */
+static int unsaved(const program_entry *e, const binaries_usage *u)
 {
-    return e->used && !e->saved;
+    for (size_t i = 0; !e->saved && i < u->nprograms; i++)
+        if (u->programs[i] == e->program) return 1;
+    return 0;
 }
 
-size_t ctx_unsaved_binaries(const irv2_context *ctx)
+size_t ctx_unsaved_binaries(const irv2_context *ctx, const binaries_usage *u)
 {
     size_t n = 0;
-    for (size_t i = 0; i < ctx->nprograms; i++) n += unsaved(&ctx->programs[i]);
+    for (size_t i = 0; i < ctx->nprograms; i++) n += unsaved(&ctx->programs[i], u);
     return n;
 }
 
-void ctx_save_binaries(irv2_context *ctx, void (*saved)(void *user, const char *file),
-                       void *user)
+void ctx_save_binaries(irv2_context *ctx, const binaries_usage *u,
+                       void (*saved)(void *user, const char *file), void *user)
 {
     for (size_t i = 0; i < ctx->nprograms; i++) {
         program_entry *e = &ctx->programs[i];
-        if (!unsaved(e)) continue;
+        if (!unsaved(e, u)) continue;
         save_binary(ctx, e);
         char file[64]; /* the key's first line */
         snprintf(file, sizeof file, "%.*s", (int)strcspn(e->key, "\n"), e->key);
@@ -237,7 +240,6 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
     for (size_t i = 0; i < ctx->nprograms; i++) {
         if (strcmp(ctx->programs[i].key, key) == 0) {
             free(key);
-            if (!ctx->measuring) ctx->programs[i].used = 1;
             *out = ctx->programs[i].program;
             return IRV2_OK;
         }
@@ -259,7 +261,7 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
         free(key);
         return st;
     }
-    ctx->programs[ctx->nprograms] = (program_entry){key, *out, hash, from_cache, !ctx->measuring};
+    ctx->programs[ctx->nprograms] = (program_entry){key, *out, hash, from_cache};
     ctx->nprograms++;
     return IRV2_OK;
 }

@@ -3,7 +3,7 @@
 #ifndef IRV2_PROGRAM_H
 #define IRV2_PROGRAM_H
 
-#include "runtime/context.h"
+#include "runtime/binaries.h"
 
 /* The program built from the embedded cl/<file> with the given -D options (cached). */
 irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options,
@@ -12,13 +12,14 @@ irv2_status ctx_program(irv2_context *ctx, const char *file, const char *options
 irv2_status ctx_kernel(irv2_context *ctx, const char *file, const char *options,
                        const char *kernel_name, cl_kernel *out);
 
-/* Writes the binaries of the plans' programs built from source (not the candidates only the
- * tuner timed) to the on-disk cache, calling saved (if not NULL) after each. PoCL's binaries
- * hold only the kernel variants launched so far, so this runs after a first full run; making
- * one compiles every kernel of the program once more, which on a CPU takes seconds each. */
-size_t ctx_unsaved_binaries(const irv2_context *ctx);
-void ctx_save_binaries(irv2_context *ctx, void (*saved)(void *user, const char *file),
-                       void *user);
+/* Writes the binaries of the programs u lists (a model's plans', not the candidates only the
+ * tuner timed) that are not in the on-disk cache yet, calling saved (if not NULL) after each;
+ * ctx_unsaved_binaries counts them. PoCL's binaries hold only the kernel variants launched so
+ * far, so this runs after a first full run; making one compiles every kernel of the program
+ * once more, which on a CPU takes seconds each. */
+size_t ctx_unsaved_binaries(const irv2_context *ctx, const binaries_usage *u);
+void ctx_save_binaries(irv2_context *ctx, const binaries_usage *u,
+                       void (*saved)(void *user, const char *file), void *user);
 
 /* The device binary of a built program (malloc'ed into *bin, *size bytes). */
 irv2_status program_binary(irv2_context *ctx, cl_program prog, unsigned char **bin,

@@ -1,9 +1,11 @@
 /* session.c: opening and closing an irv2_context: the device (device.c), its OpenCL context
- * and in-order queue, CLBlast's tuner results; or the application's own context and queue. */
+ * and in-order queue, or the application's own; then the settings of irv2_context_options. */
 #include "runtime/binaries.h"
 #include "runtime/clblast_tuning.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
+#include "runtime/env.h"
+#include "runtime/settings.h"
 #include "runtime/table.h"
 
 #include <stdlib.h>
@@ -18,56 +20,9 @@ static irv2_status make_queue(irv2_context *ctx)
     return IRV2_OK;
 }
 
-/* IRV2_MAX_ALLOC_BYTES lowers the device's largest allocation, so that the batch splitting
- * for devices with small limits can be exercised on any device. */
-static void limit_max_alloc(irv2_device_info *info)
+/* The application's own context and queue, retained (irv2_context_free releases them). */
+static irv2_status adopt_queue(irv2_context *ctx, cl_context context, cl_command_queue queue)
 {
-    const char *v = getenv("IRV2_MAX_ALLOC_BYTES");
-    char *end;
-    if (!v || !*v) return;
-    unsigned long long limit = strtoull(v, &end, 10);
-    if (*end == '\0' && limit > 0 && (info->max_alloc_bytes == 0 || limit < info->max_alloc_bytes))
-        info->max_alloc_bytes = limit;
-}
-
-irv2_status irv2_context_create(const char *spec, irv2_context **out)
-{
-    irv2_clear_error();
-    if (!out) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_context_create: NULL out");
-    *out = NULL;
-    irv2_context *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
-    irv2_status st = device_resolve(spec, &ctx->platform, &ctx->device, &ctx->info);
-    limit_max_alloc(&ctx->info);
-    if (st == IRV2_OK) {
-        cl_int err;
-        cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,
-                                         0};
-        ctx->context = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
-        st = ctx_cl_check(ctx, err, "clCreateContext");
-    }
-    if (st == IRV2_OK) st = make_queue(ctx);
-    if (st == IRV2_OK) st = ctx_read_profile(ctx);
-    if (st == IRV2_OK) st = ctx_kernels_choose(ctx);
-    if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
-    if (st == IRV2_OK) st = binaries_from_env(ctx);
-    if (st != IRV2_OK) {
-        irv2_context_free(ctx);
-        return st;
-    }
-    *out = ctx;
-    return IRV2_OK;
-}
-
-irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue queue,
-                                        irv2_context **out)
-{
-    irv2_clear_error();
-    if (!out || !context || !queue)
-        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_context_create_from_cl: NULL argument");
-    *out = NULL;
-    irv2_context *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
     cl_command_queue_properties qprops = 0;
     cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof ctx->device, &ctx->device,
                                        NULL);
@@ -79,10 +34,7 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     irv2_status st = ctx_cl_check(ctx, err, "querying the application's queue");
     if (st == IRV2_OK && (qprops & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE))
         st = irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "the application's queue is out-of-order");
-    if (st != IRV2_OK) {
-        free(ctx);
-        return st;
-    }
+    if (st != IRV2_OK) return st;
     clRetainContext(context);
     clRetainCommandQueue(queue);
     ctx->context = context;
@@ -90,16 +42,83 @@ irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue que
     ctx->profiling = (qprops & CL_QUEUE_PROFILING_ENABLE) != 0;
     device_describe(ctx->platform, ctx->device, &ctx->info);
     strcpy(ctx->info.spec, "external");
-    st = ctx_read_profile(ctx);
-    if (st == IRV2_OK) st = ctx_kernels_choose(ctx);
-    if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx);
-    if (st == IRV2_OK) st = binaries_from_env(ctx);
+    return IRV2_OK;
+}
+
+/* The device of the spec, with a context and a queue of irv2's own. */
+static irv2_status open_device(irv2_context *ctx, const char *spec)
+{
+    irv2_status st = device_resolve(spec, &ctx->platform, &ctx->device, &ctx->info);
+    if (st != IRV2_OK) return st;
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
+    ctx->context = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+    st = ctx_cl_check(ctx, err, "clCreateContext");
+    return st == IRV2_OK ? make_queue(ctx) : st;
+}
+
+/* The settings of options that outlive the call, in ctx. */
+static irv2_status apply_settings(irv2_context *ctx, const irv2_context_options *o)
+{
+    if (o->max_alloc_bytes && (ctx->info.max_alloc_bytes == 0 ||
+                               o->max_alloc_bytes < ctx->info.max_alloc_bytes))
+        ctx->info.max_alloc_bytes = o->max_alloc_bytes;
+    ctx->progress = o->progress;
+    ctx->progress_user = o->progress_user;
+    char dir[3072];
+    if (!o->cache_dir) { /* the user's cache folder; none when it cannot be named */
+        if (env_user_cache_dir(dir, sizeof dir) == 0 && !(ctx->cache_dir = strdup(dir)))
+            return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    } else if (*o->cache_dir && !(ctx->cache_dir = strdup(o->cache_dir))) {
+        return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    }
+    irv2_status st = ctx_read_profile(ctx);
+    if (st == IRV2_OK) ctx_kernels_choose(ctx, o->kernels);
+    if (st == IRV2_OK) st = ctx_apply_clblast_tuning(ctx, o->clblast_tuning);
+    if (st == IRV2_OK && o->binaries) st = irv2_context_load_binaries(ctx, o->binaries);
+    return st;
+}
+
+irv2_status irv2_context_open(const irv2_context_options *options, irv2_context **out)
+{
+    irv2_clear_error();
+    if (!out) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_context_open: NULL out");
+    *out = NULL;
+    irv2_context_options o;
+    irv2_status st = settings_context(options, &o);
+    if (st != IRV2_OK) return st;
+    irv2_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
+    st = o.cl_context ? adopt_queue(ctx, o.cl_context, o.cl_queue) : open_device(ctx, o.device);
+    if (st == IRV2_OK) st = apply_settings(ctx, &o);
     if (st != IRV2_OK) {
         irv2_context_free(ctx);
         return st;
     }
     *out = ctx;
     return IRV2_OK;
+}
+
+irv2_status irv2_context_create(const char *spec, irv2_context **out)
+{
+    irv2_context_options o;
+    irv2_context_options_init(&o);
+    irv2_status st = irv2_context_options_from_env(&o);
+    if (spec && *spec) o.device = spec;
+    return st == IRV2_OK ? irv2_context_open(&o, out) : st;
+}
+
+irv2_status irv2_context_create_from_cl(cl_context context, cl_command_queue queue,
+                                        irv2_context **out)
+{
+    irv2_clear_error();
+    if (!context || !queue)
+        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_context_create_from_cl: NULL argument");
+    irv2_context_options o;
+    irv2_context_options_init(&o);
+    irv2_status st = irv2_context_options_from_env(&o);
+    o.cl_context = context, o.cl_queue = queue;
+    return st == IRV2_OK ? irv2_context_open(&o, out) : st;
 }
 
 irv2_status ctx_read_profile(irv2_context *ctx)
@@ -109,18 +128,14 @@ irv2_status ctx_read_profile(irv2_context *ctx)
     return ctx_cl_check(ctx, err, what);
 }
 
-irv2_status ctx_kernels_choose(irv2_context *ctx)
+void ctx_kernels_choose(irv2_context *ctx, irv2_kernels kernels)
 {
-    const char *v = getenv("IRV2_KERNELS");
-    if (!v || !*v || strcmp(v, "auto") == 0)
-        ctx->kernels = ctx->profile.gpu ? KERNELS_BOTH : KERNELS_VEC;
-    else if (strcmp(v, "wg") == 0) ctx->kernels = KERNELS_WG;
-    else if (strcmp(v, "vec") == 0) ctx->kernels = KERNELS_VEC;
-    else if (strcmp(v, "compact") == 0) ctx->kernels = KERNELS_COMPACT;
-    else
-        return irv2_fail(IRV2_ERR_INVALID_ARGUMENT,
-                         "IRV2_KERNELS=%s: expected auto, wg, vec or compact", v);
-    return IRV2_OK;
+    static const ctx_kernels sets[] = {[IRV2_KERNELS_VEC] = KERNELS_VEC,
+                                       [IRV2_KERNELS_WG] = KERNELS_WG,
+                                       [IRV2_KERNELS_COMPACT] = KERNELS_COMPACT};
+    ctx->kernels = kernels != IRV2_KERNELS_AUTO ? sets[kernels]
+                   : ctx->profile.gpu           ? KERNELS_BOTH
+                                                : KERNELS_VEC;
 }
 
 int ctx_prefers_wg(const irv2_context *ctx)
@@ -137,8 +152,8 @@ void irv2_context_free(irv2_context *ctx)
     }
     free(ctx->programs);
     free(ctx->build_log);
+    free(ctx->cache_dir);
     table_free(ctx->choices);
-    table_free(ctx->used_choices);
     binaries_free(ctx->binaries);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->context) clReleaseContext(ctx->context);

@@ -11,17 +11,17 @@
 #include <unistd.h>
 
 struct table {
-    char *file;
+    char *dir, *file;
     char **keys, **values;
     size_t count, cap;
     int loaded, dirty;
 };
 
-table *table_new(const char *name)
+table *table_new(const char *dir, const char *name)
 {
     table *t = calloc(1, sizeof *t);
-    if (t && name && !(t->file = strdup(name))) {
-        free(t);
+    if (t && dir && name && (!(t->dir = strdup(dir)) || !(t->file = strdup(name)))) {
+        table_free(t);
         t = NULL;
     }
     return t;
@@ -33,6 +33,7 @@ void table_free(table *t)
     for (size_t i = 0; i < t->count; i++) free(t->keys[i]), free(t->values[i]);
     free(t->keys);
     free(t->values);
+    free(t->dir);
     free(t->file);
     free(t);
 }
@@ -82,7 +83,7 @@ static void merge_file(table *t)
 {
     char path[4096];
     size_t len;
-    if (!t->file || cache_path(t->file, path, sizeof path) != 0) return;
+    if (!t->file || cache_path(t->dir, t->file, path, sizeof path) != 0) return;
     char *text = cache_read(path, &len);
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -132,7 +133,7 @@ static void unlock_file(int fd)
 void table_save(table *t)
 {
     char path[4096];
-    if (!t || !t->dirty || !t->file || cache_path(t->file, path, sizeof path) != 0) return;
+    if (!t || !t->dirty || !t->file || cache_path(t->dir, t->file, path, sizeof path) != 0) return;
     t->dirty = 0;
     const int lock = lock_file(path);
     merge_file(t); /* keep what other processes wrote meanwhile */

@@ -8,9 +8,9 @@
 
 typedef struct table table;
 
-/* An empty table backed by the cache file `name` (read at the first lookup), or held in
- * memory only when name is NULL; NULL when out of host memory. */
-table *table_new(const char *name);
+/* An empty table backed by the file `name` in the cache folder dir (read at the first
+ * lookup), or held in memory only when dir or name is NULL; NULL when out of host memory. */
+table *table_new(const char *dir, const char *name);
 void table_free(table *t);
 /* The value for key, or NULL. */
 const char *table_get(table *t, const char *key);

@@ -26,9 +26,6 @@ from . import _lib
 __version__ = "0.1.0"
 __all__ = ["Error", "Device", "Model", "version", "devices", "load_image", "preprocess"]
 
-_VARIANTS = {"auto": 0, "seed": 1, "tf": 2}
-_VARIANT_NAMES = {v: k for k, v in _VARIANTS.items()}
-_GEMMS = {"auto": 0, "clblast": 1, "native": 2}
 
 
 class Error(Exception):
@@ -187,18 +184,62 @@ def _top_k(probs, k):
     return np.argsort(-probs, kind="stable")[:k]
 
 
+def _parse(lib, fn, what, value):
+    """A setting's text parsed by the library (irv2_*_parse), as an int."""
+    if not isinstance(value, str):
+        raise TypeError("irv2: %s must be a str, not %r" % (what, value))
+    out = _lib.c_int()
+    if getattr(lib, fn)(value.encode(), _lib.ctypes.byref(out)) != 0:
+        raise ValueError("irv2: " + _lib.text(lib.irv2_last_error()))
+    return out.value
+
+
+def _settings(lib, *, variant, gemm, tune, kernels, exact, cache_dir, binaries, clblast_tuning,
+              env):
+    """The model's and the context's options structs: the library's defaults, the environment
+    (with env), then the arguments that are not None; and the bytes they point to."""
+    options, copts, keep = _lib.ModelOptions(), _lib.ContextOptions(), []
+    lib.irv2_model_options_init(_lib.ctypes.byref(options))
+    lib.irv2_context_options_init(_lib.ctypes.byref(copts))
+    if env:
+        for fn, o in (("irv2_model_options_from_env", options),
+                      ("irv2_context_options_from_env", copts)):
+            if getattr(lib, fn)(_lib.ctypes.byref(o)) != 0:
+                raise ValueError("irv2: " + _lib.text(lib.irv2_last_error()))
+    options.variant = _parse(lib, "irv2_variant_parse", "variant", variant)
+    options.gemm = _parse(lib, "irv2_gemm_parse", "gemm", gemm)
+    if tune is not None:
+        options.tune = _parse(lib, "irv2_tune_mode_parse", "tune", tune)
+    if exact is not None:
+        options.exclude = 1 if exact else 0  # IRV2_EXCLUDE_WINOGRAD
+    if kernels is not None:
+        copts.kernels = _parse(lib, "irv2_kernels_parse", "kernels", kernels)
+    for name, value in (("cache_dir", cache_dir), ("binaries", binaries),
+                        ("clblast_tuning", clblast_tuning)):
+        if value is not None:
+            keep.append(os.fsencode(value))
+            setattr(copts, name, keep[-1])
+    return options, copts, keep
+
+
 class Model:
     """A network loaded on one device.
 
     weights: "synthetic" or "synthetic:SEED" (deterministic weights built in memory) or the
-    path of a safetensors checkpoint. device: None (the IRV2_DEVICE environment variable, else
-    the first GPU, else the first device), "cpu", "gpu", "accelerator", an index from
-    irv2.devices(), "P:D", or a Device. variant: "auto", "seed" or "tf". gemm: "auto",
-    "clblast" or "native". Close it with close() or a with-block; it is also freed when
-    garbage-collected.
+    path of a safetensors checkpoint. device: None (the first GPU, else the first device),
+    "cpu", "gpu", "accelerator", an index from irv2.devices(), "P:D", or a Device. variant:
+    "auto", "seed" or "tf". gemm: "auto", "clblast" or "native". The other settings
+    (docs/settings.md), keyword only: tune "off", "fast" or "full"; kernels "auto", "wg",
+    "vec" or "compact"; exact (True: no Winograd forms); cache_dir (a folder, or "" for no
+    cache); binaries (a folder written by `irv2 compile`); clblast_tuning (a folder of
+    CLBlast tuner results). A setting left None takes its IRV2_* environment variable (as the
+    CLI does), else the library's default; env=False ignores the environment. Close it with
+    close() or a with-block; it is also freed when garbage-collected.
     """
 
-    def __init__(self, weights="synthetic", device=None, variant="auto", gemm="auto"):
+    def __init__(self, weights="synthetic", device=None, variant="auto", gemm="auto", *,
+                 tune=None, kernels=None, exact=None, cache_dir=None, binaries=None,
+                 clblast_tuning=None, env=True):
         self._ctx = None
         self._model = None
         self._run_lock = threading.Lock()
@@ -206,11 +247,10 @@ class Model:
         # Kept on the instance so that __del__ needs no module globals (which may be gone at
         # interpreter exit).
         self._lib = lib
-        try:
-            options = _lib.ModelOptions(_GEMMS[gemm], _VARIANTS[variant])
-        except (KeyError, TypeError):
-            raise ValueError("irv2: variant must be one of %s and gemm one of %s, not %r, %r"
-                             % (sorted(_VARIANTS), sorted(_GEMMS), variant, gemm)) from None
+        options, copts, keep = _settings(lib, variant=variant, gemm=gemm, tune=tune,
+                                         kernels=kernels, exact=exact, cache_dir=cache_dir,
+                                         binaries=binaries, clblast_tuning=clblast_tuning,
+                                         env=env)
         if isinstance(device, Device):
             device = device.spec
         elif isinstance(device, int) and not isinstance(device, bool):
@@ -220,8 +260,10 @@ class Model:
         if not isinstance(weights, (str, bytes, os.PathLike)):
             raise TypeError("irv2: weights must be 'synthetic[:SEED]' or a checkpoint path")
         ctx = _lib.c_void_p()
-        _check(lib, lib.irv2_context_create(device.encode() if device is not None else None,
-                                            _lib.ctypes.byref(ctx)))
+        if device is not None:
+            keep.append(device.encode())
+            copts.device = keep[-1]
+        _check(lib, lib.irv2_context_open(_lib.ctypes.byref(copts), _lib.ctypes.byref(ctx)))
         self._ctx = ctx
         model = _lib.c_void_p()
         code = lib.irv2_model_load(ctx, os.fsencode(weights), _lib.ctypes.byref(options),
@@ -234,7 +276,7 @@ class Model:
         self.weights = os.fsdecode(weights)
         self.num_classes = int(lib.irv2_model_num_classes(model))
         self.class_offset = int(lib.irv2_model_class_offset(model))
-        self.variant = _VARIANT_NAMES.get(int(lib.irv2_model_variant(model)), "auto")
+        self.variant = _lib.text(lib.irv2_variant_name(lib.irv2_model_variant(model)))
         self.flops_per_image = float(lib.irv2_model_flops_per_image(model))
         self.device = Device._from_c(lib.irv2_context_device(ctx).contents)
 

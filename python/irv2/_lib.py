@@ -52,11 +52,19 @@ class DeviceInfo(ctypes.Structure):
     ]
 
 
+class ContextOptions(ctypes.Structure):
+    """struct irv2_context_options (filled by irv2_context_options_init; enums as int; no
+    progress callback)."""
+    _fields_ = [("size", ctypes.c_size_t), ("device", c_char_p), ("kernels", c_int),
+                ("cache_dir", c_char_p), ("binaries", c_char_p), ("clblast_tuning", c_char_p),
+                ("max_alloc_bytes", ctypes.c_uint64), ("progress", c_void_p),
+                ("progress_user", c_void_p), ("cl_context", c_void_p), ("cl_queue", c_void_p)]
+
+
 class ModelOptions(ctypes.Structure):
-    """struct irv2_model_options: gemm, variant and tune are C enums (passed as int; tune 0 reads
-    IRV2_TUNE); no progress callback."""
-    _fields_ = [("gemm", c_int), ("variant", c_int), ("tune", c_int),
-                ("progress", c_void_p), ("progress_user", c_void_p)]
+    """struct irv2_model_options (filled by irv2_model_options_init; enums as int)."""
+    _fields_ = [("size", ctypes.c_size_t), ("gemm", c_int), ("variant", c_int), ("tune", c_int),
+                ("exclude", c_uint)]
 
 
 class Image(ctypes.Structure):
@@ -78,6 +86,16 @@ _PROTOTYPES = {
     "irv2_last_error": (c_char_p, []),
     "irv2_device_count": (c_int, [ctypes.POINTER(c_uint)]),
     "irv2_device_info_get": (c_int, [c_uint, ctypes.POINTER(DeviceInfo)]),
+    "irv2_context_options_init": (None, [ctypes.POINTER(ContextOptions)]),
+    "irv2_context_options_from_env": (c_int, [ctypes.POINTER(ContextOptions)]),
+    "irv2_model_options_init": (None, [ctypes.POINTER(ModelOptions)]),
+    "irv2_model_options_from_env": (c_int, [ctypes.POINTER(ModelOptions)]),
+    "irv2_kernels_parse": (c_int, [c_char_p, ctypes.POINTER(c_int)]),
+    "irv2_tune_mode_parse": (c_int, [c_char_p, ctypes.POINTER(c_int)]),
+    "irv2_gemm_parse": (c_int, [c_char_p, ctypes.POINTER(c_int)]),
+    "irv2_variant_parse": (c_int, [c_char_p, ctypes.POINTER(c_int)]),
+    "irv2_variant_name": (c_char_p, [c_int]),
+    "irv2_context_open": (c_int, [ctypes.POINTER(ContextOptions), ctypes.POINTER(c_void_p)]),
     "irv2_context_create": (c_int, [c_char_p, ctypes.POINTER(c_void_p)]),
     "irv2_context_free": (None, [c_void_p]),
     "irv2_context_device": (ctypes.POINTER(DeviceInfo), [c_void_p]),
