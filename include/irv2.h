@@ -95,8 +95,8 @@ IRV2_API irv2_status irv2_device_info_get(unsigned index, irv2_device_info *info
 /* The convolution kernel families a context offers its plans. */
 typedef enum irv2_kernels {
     IRV2_KERNELS_AUTO = 0,   /* the vector and the GPU families on GPUs, vector elsewhere */
-    IRV2_KERNELS_VEC = 1,    /* the vector kernels (the CPU shape) */
-    IRV2_KERNELS_WG = 2,     /* the work-group tiled families (the GPU shape) */
+    IRV2_KERNELS_WG = 1,     /* the work-group tiled families (the GPU shape) */
+    IRV2_KERNELS_VEC = 2,    /* the vector kernels (the CPU shape) */
     IRV2_KERNELS_COMPACT = 3 /* the work-group family as one program per cl/ file, for devices
                                 whose programs are compiled offline (irv2 compile) */
 } irv2_kernels;

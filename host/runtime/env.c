@@ -31,6 +31,16 @@ static irv2_status read_bytes(const char *name, uint64_t *out)
     return IRV2_OK;
 }
 
+/* A named value (a kernel family, a tuning mode) from the variable, where it is set. */
+static irv2_status read_named(const char *name,
+                              irv2_status (*parse)(const char *, int *, const char *), int *out)
+{
+    const char *v = var(name);
+    char label[96];
+    snprintf(label, sizeof label, "%s=%.60s", name, v ? v : "");
+    return v ? parse(v, out, label) : IRV2_OK;
+}
+
 /* Copies the fields a caller's struct of size bytes has (its size field included, kept). */
 static void copy_back(void *options, const void *full, size_t size)
 {
@@ -45,14 +55,10 @@ irv2_status irv2_context_options_from_env(irv2_context_options *options)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_context_options_from_env: NULL options");
     irv2_status st = settings_context(options, &o);
     const char *v;
+    int kernels = (int)o.kernels;
     if (st == IRV2_OK && (v = var("IRV2_DEVICE"))) o.device = v;
-    if (st == IRV2_OK && (v = var("IRV2_KERNELS"))) {
-        char label[96];
-        snprintf(label, sizeof label, "IRV2_KERNELS=%.60s", v);
-        int k;
-        st = settings_parse_kernels(v, &k, label);
-        o.kernels = (irv2_kernels)k;
-    }
+    if (st == IRV2_OK) st = read_named("IRV2_KERNELS", settings_parse_kernels, &kernels);
+    o.kernels = (irv2_kernels)kernels;
     if (st == IRV2_OK && (v = var("IRV2_CACHE_DIR"))) o.cache_dir = strcmp(v, "off") ? v : "";
     if (st == IRV2_OK && (v = var("IRV2_BINARIES"))) o.binaries = v;
     if (st == IRV2_OK && (v = var("IRV2_CLBLAST_TUNING"))) o.clblast_tuning = v;
@@ -69,13 +75,9 @@ irv2_status irv2_model_options_from_env(irv2_model_options *options)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "irv2_model_options_from_env: NULL options");
     irv2_status st = settings_model(options, &o);
     const char *v;
-    char label[96];
-    if (st == IRV2_OK && (v = var("IRV2_TUNE"))) {
-        snprintf(label, sizeof label, "IRV2_TUNE=%.60s", v);
-        int t;
-        st = settings_parse_tune(v, &t, label);
-        o.tune = (irv2_tune_mode)t;
-    }
+    int tune = (int)o.tune;
+    if (st == IRV2_OK) st = read_named("IRV2_TUNE", settings_parse_tune, &tune);
+    o.tune = (irv2_tune_mode)tune;
     if (st == IRV2_OK && (v = var("IRV2_EXACT"))) {
         if (strcmp(v, "1") == 0) o.exclude |= IRV2_EXCLUDE_WINOGRAD;
         else if (strcmp(v, "0") == 0) o.exclude &= ~IRV2_EXCLUDE_WINOGRAD;
