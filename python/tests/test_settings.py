@@ -9,9 +9,11 @@ import irv2
 def test_keywords_decide_without_env(monkeypatch, tmp_path, model):
     # variables the library would refuse: read with env=True, ignored with env=False
     monkeypatch.setenv("IRV2_KERNELS", "gpu")
-    monkeypatch.setenv("IRV2_TUNE", "fastest")
     with pytest.raises(ValueError, match="IRV2_KERNELS=gpu: expected auto, wg, vec or compact"):
         irv2.Model("synthetic:1", device=model.device)
+    monkeypatch.setenv("IRV2_TUNE", "fastest")
+    with pytest.raises(ValueError, match="IRV2_TUNE=fastest: expected off, fast or full"):
+        irv2.Model("synthetic:1", device=model.device, kernels="vec")
     cache = tmp_path / "cache"
     with irv2.Model("synthetic:1", device=model.device, gemm="native", tune="off",
                     kernels="vec", exact=True, cache_dir=str(cache), env=False) as m:
