@@ -2,6 +2,7 @@
 #include "io/checkpoint.h"
 
 #include "runtime/error.h"
+#include "runtime/overflow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,13 +59,6 @@ static const dtype_desc *find_dtype(const char *name)
 }
 
 /* ---- small helpers ---------------------------------------------------------------------- */
-
-static int mul_overflows(uint64_t a, uint64_t b, uint64_t *product)
-{
-    if (a != 0 && b > UINT64_MAX / a) return 1;
-    *product = a * b;
-    return 0;
-}
 
 uint64_t ckpt_tensor_numel(const ckpt_tensor *t)
 {
@@ -182,7 +176,7 @@ static irv2_status parse_shape(const char *path, const char *name, json_t *entry
             return irv2_fail(IRV2_ERR_FORMAT, "%s: tensor '%s': shape[%zu] is not a non-negative "
                              "integer", path, name, i);
         t->shape[i] = (uint64_t)json_integer_value(dim);
-        if (mul_overflows(numel, t->shape[i], &numel))
+        if (u64_mul_overflows(numel, t->shape[i], &numel))
             return irv2_fail(IRV2_ERR_FORMAT, "%s: tensor '%s': shape has too many elements",
                              path, name);
     }
@@ -221,7 +215,7 @@ static irv2_status check_byte_size(const char *path, const ckpt_tensor *t,
     if (!desc) return IRV2_OK;
     uint64_t bytes = 0;
     char shape[CKPT_MAX_DIMS * 21 + 3];
-    if (mul_overflows(ckpt_tensor_numel(t), desc->size, &bytes))
+    if (u64_mul_overflows(ckpt_tensor_numel(t), desc->size, &bytes))
         return irv2_fail(IRV2_ERR_FORMAT, "%s: tensor '%s': byte size of %s x %s overflows "
                          "64 bits", path, t->name, t->dtype_name,
                          format_shape(t, shape, sizeof shape));

@@ -2,6 +2,7 @@
 #include "irv2.h"
 
 #include "runtime/error.h"
+#include "runtime/overflow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,20 +63,11 @@ static int write_all(int fd, const void *src, size_t len)
     return 0;
 }
 
-static int mul_overflows(uint64_t a, uint64_t b, uint64_t *product)
-{
-    if (a != 0 && b > UINT64_MAX / a) return 1;
-    *product = a * b;
-    return 0;
-}
-
 /* Bytes of float32 data for a shape, or -1 when that overflows. */
 static int data_bytes_for(unsigned ndim, const uint64_t *shape, uint64_t *bytes)
 {
-    uint64_t n = sizeof(float);
-    for (unsigned i = 0; i < ndim; i++)
-        if (mul_overflows(n, shape[i], &n)) return -1;
-    if (n > SIZE_MAX) return -1;
+    uint64_t n;
+    if (u64_product_overflows(sizeof(float), shape, ndim, &n) || n > SIZE_MAX) return -1;
     *bytes = n;
     return 0;
 }
@@ -161,10 +153,9 @@ static irv2_status parse_uint(header_parser *hp, uint64_t *value)
     uint64_t v = 0;
     while (hp->p < hp->end && *hp->p >= '0' && *hp->p <= '9') {
         unsigned digit = (unsigned)(*hp->p++ - '0');
-        if (v > (UINT64_MAX - digit) / 10)
+        if (u64_mul_overflows(v, 10, &v) || u64_add_overflows(v, digit, &v))
             return irv2_fail(IRV2_ERR_FORMAT, "%s: malformed header: a 'shape' dimension "
                              "overflows 64 bits", hp->path);
-        v = v * 10 + digit;
     }
     if (hp->p < hp->end && *hp->p == 'L') hp->p++; /* Python 2 longs: (3L, 4L) */
     *value = v;
