@@ -1,5 +1,6 @@
 /* checkpoint.c: opening, validating and reading safetensors checkpoints tensor by tensor. */
 #include "io/checkpoint.h"
+#include "io/halves.h"
 
 #include "runtime/error.h"
 #include "runtime/overflow.h"
@@ -108,33 +109,6 @@ static uint64_t load_u64_le(const unsigned char *b)
     for (int i = 7; i >= 0; i--) v = (v << 8) | b[i];
     return v;
 }
-
-/* ---- float conversion ------------------------------------------------------------------- */
-
-static float float_from_bits(uint32_t bits)
-{
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-/* IEEE 754 binary16 to binary32; every half value is exactly representable. */
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31;
-    uint32_t exponent = (h >> 10) & 0x1f;
-    uint32_t mantissa = h & 0x3ff;
-    if (exponent == 0) {
-        /* zero or subnormal: mantissa x 2^-24, exact in float arithmetic */
-        float magnitude = (float)mantissa * 0x1p-24f;
-        return sign ? -magnitude : magnitude;
-    }
-    if (exponent == 31) /* inf, or nan with its payload kept */
-        return float_from_bits(sign | 0x7f800000u | (mantissa << 13));
-    return float_from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13));
-}
-
-static float bf16_to_float(uint16_t b) { return float_from_bits((uint32_t)b << 16); }
 
 /* ---- validation of one header entry ----------------------------------------------------- */
 
