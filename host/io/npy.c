@@ -1,6 +1,7 @@
 /* npy.c: reading and atomically writing float32 C-order NumPy .npy files. */
 #include "irv2.h"
 
+#include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "runtime/overflow.h"
 
@@ -23,7 +24,7 @@
 #define NPY_MAX_HEADER_BYTES 65536u
 /* Preambles are padded to this so the data is aligned (NumPy does the same). */
 #define NPY_ALIGNMENT 64
-/* One read()/write() call moves at most this much, well under SSIZE_MAX everywhere. */
+/* One read() call moves at most this much, well under SSIZE_MAX everywhere. */
 #define NPY_MAX_IO_BYTES (1u << 30)
 
 /* ---- I/O helpers ------------------------------------------------------------------------ */
@@ -43,22 +44,6 @@ static int read_upto(int fd, void *dst, size_t len, size_t *got)
         }
         if (n == 0) break;
         *got += (size_t)n;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const void *src, size_t len)
-{
-    const unsigned char *p = src;
-    while (len > 0) {
-        size_t want = len < NPY_MAX_IO_BYTES ? len : NPY_MAX_IO_BYTES;
-        ssize_t n = write(fd, p, want);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        p += n;
-        len -= (size_t)n;
     }
     return 0;
 }
@@ -386,24 +371,19 @@ static size_t format_preamble(unsigned ndim, const uint64_t *shape, char *buf, s
     return total;
 }
 
-static irv2_status write_temp(const char *path, const char *tmp, const char *preamble,
-                              size_t preamble_len, const float *data, size_t data_len)
+/* The file's bytes: the preamble, then the data. */
+typedef struct npy_bytes {
+    const char *preamble;
+    size_t preamble_len;
+    const float *data;
+    size_t data_len;
+} npy_bytes;
+
+static int write_npy(FILE *f, void *arg)
 {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return irv2_fail(IRV2_ERR_IO, "%s: cannot create temporary file %s: %s", path, tmp,
-                         strerror(errno));
-    int err = write_all(fd, preamble, preamble_len);
-    if (!err && data_len) err = write_all(fd, data, data_len);
-    /* Flushed before the rename so a crash cannot leave a renamed but empty file. */
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (err) {
-        unlink(tmp);
-        return irv2_fail(IRV2_ERR_IO, "%s: cannot write temporary file %s: %s", path, tmp,
-                         strerror(err));
-    }
-    return IRV2_OK;
+    const npy_bytes *b = arg;
+    if (fwrite(b->preamble, 1, b->preamble_len, f) != b->preamble_len) return -1;
+    return b->data_len == 0 || fwrite(b->data, 1, b->data_len, f) == b->data_len ? 0 : -1;
 }
 
 irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shape,
@@ -424,16 +404,7 @@ irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shap
     size_t preamble_len = format_preamble(ndim, shape, preamble, sizeof preamble);
     if (preamble_len == 0) /* cannot happen with 8 dims of 20 digits; kept as a guard */
         return irv2_fail(IRV2_ERR_SHAPE, "%s: header does not fit", path);
-    size_t tmp_len = strlen(path) + 32;
-    char *tmp = malloc(tmp_len);
-    if (!tmp) return irv2_fail(IRV2_ERR_HOST_MEMORY, "%s: out of memory", path);
-    snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
-    irv2_status st = write_temp(path, tmp, preamble, preamble_len, data, (size_t)bytes);
-    if (st == IRV2_OK && rename(tmp, path) != 0) {
-        st = irv2_fail(IRV2_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                       strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return st;
+    /* Flushed to the disk before the rename so a crash cannot leave a renamed but empty file. */
+    npy_bytes b = {preamble, preamble_len, data, (size_t)bytes};
+    return atomic_write(path, ATOMIC_SYNC, write_npy, &b);
 }
