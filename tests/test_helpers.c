@@ -171,6 +171,14 @@ static void expect_contents(const char *path, const char *want)
     free(got);
 }
 
+/* text as the whole file, in two pieces */
+static irv2_status write_text(const char *path, unsigned flags, const char *text)
+{
+    const size_t half = strlen(text) / 2;
+    const atomic_piece p[] = {{text, half}, {text + half, strlen(text) - half}};
+    return atomic_write_pieces(path, flags, p, 2);
+}
+
 static char partial[] = "partial";
 
 /* Writes part of the file, then fails as a full disk would. */
@@ -186,11 +194,15 @@ static void test_atomic_write_replaces(void **state)
     (void)state;
     char path[4096];
     test_tmp_file("atomic", "replace.txt", path, sizeof path);
-    assert_int_equal(atomic_write_bytes(path, 0, "first", 5), IRV2_OK);
+    assert_int_equal(write_text(path, 0, "first"), IRV2_OK);
     expect_contents(path, "first");
-    assert_int_equal(atomic_write_bytes(path, ATOMIC_SYNC, "second, longer", 14), IRV2_OK);
+    assert_int_equal(write_text(path, ATOMIC_SYNC, "second, longer"), IRV2_OK);
     expect_contents(path, "second, longer");
-    assert_int_equal(atomic_write_bytes(path, 0, NULL, 0), IRV2_OK);
+    const atomic_piece nothing = {NULL, 0};
+    assert_int_equal(atomic_write_pieces(path, 0, &nothing, 1), IRV2_OK);
+    expect_contents(path, "");
+    assert_int_equal(write_text(path, 0, "again"), IRV2_OK);
+    assert_int_equal(atomic_write_pieces(path, 0, NULL, 0), IRV2_OK); /* no pieces at all */
     expect_contents(path, "");
     assert_int_equal(test_temp_leftovers(path), 0);
     struct stat st;
@@ -219,7 +231,7 @@ static void test_atomic_write_fill_fails(void **state)
     assert_false(test_file_exists(path));
     assert_int_equal(test_temp_leftovers(path), 0);
     /* an existing file: kept as it was, quietly or not */
-    assert_int_equal(atomic_write_bytes(path, 0, "kept", 4), IRV2_OK);
+    assert_int_equal(write_text(path, 0, "kept"), IRV2_OK);
     assert_int_equal(atomic_write(path, ATOMIC_SYNC, fill_then_fail, partial), IRV2_ERR_IO);
     expect_contents(path, "kept");
     irv2_clear_error();
@@ -236,7 +248,7 @@ static void test_atomic_write_cannot_create(void **state)
     char dir[4096], path[4200];
     test_tmp_file("atomic", "no_such_dir", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/out.txt", dir);
-    assert_int_equal(atomic_write_bytes(path, 0, "x", 1), IRV2_ERR_IO);
+    assert_int_equal(write_text(path, 0, "x"), IRV2_ERR_IO);
     expect_failure(path, "cannot create temporary file", ENOENT);
     assert_false(test_file_exists(dir));
 }
@@ -250,7 +262,7 @@ static void test_atomic_write_cannot_rename(void **state)
     snprintf(inner, sizeof inner, "%s/keep", path);
     assert_int_equal(mkdir(path, 0755), 0);
     assert_int_equal(test_write_file(inner, "k", 1), 0);
-    assert_int_equal(atomic_write_bytes(path, 0, "x", 1), IRV2_ERR_IO);
+    assert_int_equal(write_text(path, 0, "x"), IRV2_ERR_IO);
     expect_failure(path, "into place", EISDIR);
     assert_int_equal(test_temp_leftovers(path), 0);
     assert_true(test_file_exists(inner));

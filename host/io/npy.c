@@ -371,21 +371,6 @@ static size_t format_preamble(unsigned ndim, const uint64_t *shape, char *buf, s
     return total;
 }
 
-/* The file's bytes: the preamble, then the data. */
-typedef struct npy_bytes {
-    const char *preamble;
-    size_t preamble_len;
-    const float *data;
-    size_t data_len;
-} npy_bytes;
-
-static int write_npy(FILE *f, void *arg)
-{
-    const npy_bytes *b = arg;
-    if (fwrite(b->preamble, 1, b->preamble_len, f) != b->preamble_len) return -1;
-    return b->data_len == 0 || fwrite(b->data, 1, b->data_len, f) == b->data_len ? 0 : -1;
-}
-
 irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shape,
                            const float *data)
 {
@@ -405,6 +390,6 @@ irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shap
     if (preamble_len == 0) /* cannot happen with 8 dims of 20 digits; kept as a guard */
         return irv2_fail(IRV2_ERR_SHAPE, "%s: header does not fit", path);
     /* Flushed to the disk before the rename so a crash cannot leave a renamed but empty file. */
-    npy_bytes b = {preamble, preamble_len, data, (size_t)bytes};
-    return atomic_write(path, ATOMIC_SYNC, write_npy, &b);
+    const atomic_piece file[] = {{preamble, preamble_len}, {data, (size_t)bytes}};
+    return atomic_write_pieces(path, ATOMIC_SYNC, file, 2);
 }

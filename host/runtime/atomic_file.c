@@ -81,19 +81,24 @@ irv2_status atomic_write(const char *path, unsigned flags, atomic_fill fill, voi
     return st;
 }
 
-typedef struct bytes {
-    const void *data;
-    size_t len;
-} bytes;
+typedef struct piece_list {
+    const atomic_piece *pieces;
+    size_t count;
+} piece_list;
 
-static int write_bytes(FILE *f, void *arg)
+static int write_pieces(FILE *f, void *arg)
 {
-    const bytes *b = arg;
-    return b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
+    const piece_list *l = arg;
+    for (size_t i = 0; i < l->count; i++) {
+        const atomic_piece *p = &l->pieces[i];
+        if (p->len && fwrite(p->data, 1, p->len, f) != p->len) return -1;
+    }
+    return 0;
 }
 
-irv2_status atomic_write_bytes(const char *path, unsigned flags, const void *data, size_t len)
+irv2_status atomic_write_pieces(const char *path, unsigned flags, const atomic_piece *pieces,
+                                size_t count)
 {
-    bytes b = {data, len};
-    return atomic_write(path, flags, write_bytes, &b);
+    piece_list l = {pieces, count};
+    return atomic_write(path, flags, write_pieces, &l);
 }

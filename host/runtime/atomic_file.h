@@ -28,7 +28,13 @@ enum atomic_flags {
  * into place: why"), or IRV2_ERR_HOST_MEMORY; no message with ATOMIC_QUIET. */
 irv2_status atomic_write(const char *path, unsigned flags, atomic_fill fill, void *arg);
 
-/* The common case: len bytes of data as the whole file. */
-irv2_status atomic_write_bytes(const char *path, unsigned flags, const void *data, size_t len);
+/* The common case: the file is count pieces of memory, one after the other (data may be NULL
+ * where len is 0). */
+typedef struct atomic_piece {
+    const void *data;
+    size_t len;
+} atomic_piece;
+irv2_status atomic_write_pieces(const char *path, unsigned flags, const atomic_piece *pieces,
+                                size_t count);
 
 #endif

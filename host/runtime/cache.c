@@ -76,5 +76,6 @@ char *cache_read(const char *path, size_t *len)
 
 int cache_write(const char *path, const void *data, size_t len)
 {
-    return atomic_write_bytes(path, ATOMIC_QUIET, data, len) == IRV2_OK ? 0 : -1;
+    const atomic_piece whole = {data, len};
+    return atomic_write_pieces(path, ATOMIC_QUIET, &whole, 1) == IRV2_OK ? 0 : -1;
 }
