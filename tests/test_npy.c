@@ -97,9 +97,7 @@ static void round_trip(const char *name, unsigned ndim, const uint64_t *shape, s
     free(got);
     free(values);
 
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    assert_false(test_file_exists(tmp));
+    assert_int_equal(test_temp_leftovers(path), 0);
 }
 
 static void test_round_trip_4d(void **state)

@@ -62,6 +62,25 @@ int test_file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+int test_temp_leftovers(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash) *slash = '\0';
+    char prefix[4200];
+    snprintf(prefix, sizeof prefix, "%s.tmp", base);
+    DIR *d = opendir(slash ? (*dir ? dir : "/") : ".");
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) n++;
+    closedir(d);
+    return n;
+}
+
 const char *test_tmp_file(const char *prefix, const char *leaf, char *buf, size_t size)
 {
     char name[256];

@@ -14,6 +14,9 @@ int test_write_file(const char *path, const void *data, size_t len);
 /* Deterministic uniform floats in [lo, hi). */
 void test_fill_random(float *dst, size_t n, uint64_t seed, float lo, float hi);
 int test_file_exists(const char *path);
+/* How many files beside path are named as its temporary files are (path.tmp*): 0 once an
+ * atomic write is over, whether it succeeded or failed. */
+int test_temp_leftovers(const char *path);
 /* A per-process file name "<prefix>_<pid>_<leaf>" under $IRV2_TEST_TMP, written into buf. */
 const char *test_tmp_file(const char *prefix, const char *leaf, char *buf, size_t size);
 /* The device the tests run on: $IRV2_DEVICE when set, else "cpu". */

@@ -1,7 +1,9 @@
 /* checkpoint.c: opening, validating and reading safetensors checkpoints tensor by tensor. */
 #include "io/checkpoint.h"
+#include "io/halves.h"
 
 #include "runtime/error.h"
+#include "runtime/overflow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,13 +61,6 @@ static const dtype_desc *find_dtype(const char *name)
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static int mul_overflows(uint64_t a, uint64_t b, uint64_t *product)
-{
-    if (a != 0 && b > UINT64_MAX / a) return 1;
-    *product = a * b;
-    return 0;
-}
-
 uint64_t ckpt_tensor_numel(const ckpt_tensor *t)
 {
     uint64_t n = 1;
@@ -115,33 +110,6 @@ static uint64_t load_u64_le(const unsigned char *b)
     return v;
 }
 
-/* ---- float conversion ------------------------------------------------------------------- */
-
-static float float_from_bits(uint32_t bits)
-{
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-/* IEEE 754 binary16 to binary32; every half value is exactly representable. */
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31;
-    uint32_t exponent = (h >> 10) & 0x1f;
-    uint32_t mantissa = h & 0x3ff;
-    if (exponent == 0) {
-        /* zero or subnormal: mantissa x 2^-24, exact in float arithmetic */
-        float magnitude = (float)mantissa * 0x1p-24f;
-        return sign ? -magnitude : magnitude;
-    }
-    if (exponent == 31) /* inf, or nan with its payload kept */
-        return float_from_bits(sign | 0x7f800000u | (mantissa << 13));
-    return float_from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13));
-}
-
-static float bf16_to_float(uint16_t b) { return float_from_bits((uint32_t)b << 16); }
-
 /* ---- validation of one header entry ----------------------------------------------------- */
 
 static irv2_status parse_dtype(const char *path, const char *name, json_t *entry,
@@ -182,7 +150,7 @@ static irv2_status parse_shape(const char *path, const char *name, json_t *entry
             return irv2_fail(IRV2_ERR_FORMAT, "%s: tensor '%s': shape[%zu] is not a non-negative "
                              "integer", path, name, i);
         t->shape[i] = (uint64_t)json_integer_value(dim);
-        if (mul_overflows(numel, t->shape[i], &numel))
+        if (u64_mul_overflows(numel, t->shape[i], &numel))
             return irv2_fail(IRV2_ERR_FORMAT, "%s: tensor '%s': shape has too many elements",
                              path, name);
     }
@@ -221,7 +189,7 @@ static irv2_status check_byte_size(const char *path, const ckpt_tensor *t,
     if (!desc) return IRV2_OK;
     uint64_t bytes = 0;
     char shape[CKPT_MAX_DIMS * 21 + 3];
-    if (mul_overflows(ckpt_tensor_numel(t), desc->size, &bytes))
+    if (u64_mul_overflows(ckpt_tensor_numel(t), desc->size, &bytes))
         return irv2_fail(IRV2_ERR_FORMAT, "%s: tensor '%s': byte size of %s x %s overflows "
                          "64 bits", path, t->name, t->dtype_name,
                          format_shape(t, shape, sizeof shape));

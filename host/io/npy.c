@@ -1,7 +1,9 @@
 /* npy.c: reading and atomically writing float32 C-order NumPy .npy files. */
 #include "irv2.h"
 
+#include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/overflow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +24,7 @@
 #define NPY_MAX_HEADER_BYTES 65536u
 /* Preambles are padded to this so the data is aligned (NumPy does the same). */
 #define NPY_ALIGNMENT 64
-/* One read()/write() call moves at most this much, well under SSIZE_MAX everywhere. */
+/* One read() call moves at most this much, well under SSIZE_MAX everywhere. */
 #define NPY_MAX_IO_BYTES (1u << 30)
 
 /* ---- I/O helpers ------------------------------------------------------------------------ */
@@ -46,36 +48,11 @@ static int read_upto(int fd, void *dst, size_t len, size_t *got)
     return 0;
 }
 
-static int write_all(int fd, const void *src, size_t len)
-{
-    const unsigned char *p = src;
-    while (len > 0) {
-        size_t want = len < NPY_MAX_IO_BYTES ? len : NPY_MAX_IO_BYTES;
-        ssize_t n = write(fd, p, want);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int mul_overflows(uint64_t a, uint64_t b, uint64_t *product)
-{
-    if (a != 0 && b > UINT64_MAX / a) return 1;
-    *product = a * b;
-    return 0;
-}
-
 /* Bytes of float32 data for a shape, or -1 when that overflows. */
 static int data_bytes_for(unsigned ndim, const uint64_t *shape, uint64_t *bytes)
 {
-    uint64_t n = sizeof(float);
-    for (unsigned i = 0; i < ndim; i++)
-        if (mul_overflows(n, shape[i], &n)) return -1;
-    if (n > SIZE_MAX) return -1;
+    uint64_t n;
+    if (u64_product_overflows(sizeof(float), shape, ndim, &n) || n > SIZE_MAX) return -1;
     *bytes = n;
     return 0;
 }
@@ -161,10 +138,9 @@ static irv2_status parse_uint(header_parser *hp, uint64_t *value)
     uint64_t v = 0;
     while (hp->p < hp->end && *hp->p >= '0' && *hp->p <= '9') {
         unsigned digit = (unsigned)(*hp->p++ - '0');
-        if (v > (UINT64_MAX - digit) / 10)
+        if (u64_mul_overflows(v, 10, &v) || u64_add_overflows(v, digit, &v))
             return irv2_fail(IRV2_ERR_FORMAT, "%s: malformed header: a 'shape' dimension "
                              "overflows 64 bits", hp->path);
-        v = v * 10 + digit;
     }
     if (hp->p < hp->end && *hp->p == 'L') hp->p++; /* Python 2 longs: (3L, 4L) */
     *value = v;
@@ -395,26 +371,6 @@ static size_t format_preamble(unsigned ndim, const uint64_t *shape, char *buf, s
     return total;
 }
 
-static irv2_status write_temp(const char *path, const char *tmp, const char *preamble,
-                              size_t preamble_len, const float *data, size_t data_len)
-{
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return irv2_fail(IRV2_ERR_IO, "%s: cannot create temporary file %s: %s", path, tmp,
-                         strerror(errno));
-    int err = write_all(fd, preamble, preamble_len);
-    if (!err && data_len) err = write_all(fd, data, data_len);
-    /* Flushed before the rename so a crash cannot leave a renamed but empty file. */
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (err) {
-        unlink(tmp);
-        return irv2_fail(IRV2_ERR_IO, "%s: cannot write temporary file %s: %s", path, tmp,
-                         strerror(err));
-    }
-    return IRV2_OK;
-}
-
 irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shape,
                            const float *data)
 {
@@ -433,16 +389,7 @@ irv2_status irv2_npy_write(const char *path, unsigned ndim, const uint64_t *shap
     size_t preamble_len = format_preamble(ndim, shape, preamble, sizeof preamble);
     if (preamble_len == 0) /* cannot happen with 8 dims of 20 digits; kept as a guard */
         return irv2_fail(IRV2_ERR_SHAPE, "%s: header does not fit", path);
-    size_t tmp_len = strlen(path) + 32;
-    char *tmp = malloc(tmp_len);
-    if (!tmp) return irv2_fail(IRV2_ERR_HOST_MEMORY, "%s: out of memory", path);
-    snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
-    irv2_status st = write_temp(path, tmp, preamble, preamble_len, data, (size_t)bytes);
-    if (st == IRV2_OK && rename(tmp, path) != 0) {
-        st = irv2_fail(IRV2_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                       strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return st;
+    /* Flushed to the disk before the rename so a crash cannot leave a renamed but empty file. */
+    const atomic_piece file[] = {{preamble, preamble_len}, {data, (size_t)bytes}};
+    return atomic_write_pieces(path, ATOMIC_SYNC, file, 2);
 }

@@ -3,6 +3,7 @@
 #include "net/builder.h"
 
 #include "runtime/error.h"
+#include "runtime/window.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,9 +58,6 @@ static net_layer *add_layer(net *n, const char *name, layer_kind kind, int in)
     l->sh = l->sw = 1;
     return l;
 }
-
-/* Output size of a window of k with stride s and padding p over x; <= 0 if it does not fit. */
-static int window_out(int x, int k, int s, int p) { return x + 2 * p < k ? 0 : (x + 2 * p - k) / s + 1; }
 
 int nb_conv(net *n, const char *name, int in, int cout, int kh, int kw, int s, int ph, int pw,
             int flags)

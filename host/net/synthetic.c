@@ -1,18 +1,13 @@
 /* synthetic.c: deterministic pseudo-random tensors (see synthetic.h for the exact rule). */
 #include "net/synthetic.h"
 
+#include "runtime/cache.h"
+
 #include <math.h>
 #include <string.h>
 
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
+/* FNV-1a (64-bit) of the name's bytes, its terminating NUL left out. */
+static uint64_t fnv1a64(const char *s) { return cache_hash(CACHE_HASH_INIT, s, strlen(s)); }
 
 static uint64_t splitmix64(uint64_t x)
 {

@@ -4,9 +4,9 @@
 #include "net/graph.h"
 #include "net/synthetic.h"
 #include "net/weights.h"
+#include "runtime/atomic_file.h"
 #include "runtime/error.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +100,25 @@ static int write_data(FILE *f, const tensor_list *tl, uint64_t seed, int kind, u
     return ok ? 0 : -1;
 }
 
+/* What the file holds: the length of the header, the header, then the data. */
+typedef struct file_parts {
+    const char *header;
+    size_t len;
+    const tensor_list *tl;
+    uint64_t seed;
+    int kind;
+    uint64_t largest;
+} file_parts;
+
+static int write_file(FILE *f, void *arg)
+{
+    const file_parts *p = arg;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)p->len >> (8 * i));
+    if (fwrite(le, 1, 8, f) != 8 || fwrite(p->header, 1, p->len, f) != p->len) return -1;
+    return write_data(f, p->tl, p->seed, p->kind, p->largest);
+}
+
 irv2_status irv2_synthetic_save(const char *path, uint64_t seed, irv2_variant variant,
                                 unsigned classes, const char *dtype)
 {
@@ -118,27 +137,14 @@ irv2_status irv2_synthetic_save(const char *path, uint64_t seed, irv2_variant va
     tensor_list tl = {calloc((size_t)n.nlayers, sizeof(layer_tensors)), n.nlayers};
     size_t len = 0;
     uint64_t largest = 0;
-    char *header = NULL, tmp[4200];
+    char *header = NULL;
     if (tl.lt) {
         for (int i = 0; i < n.nlayers; i++) layer_tensor_list(&n.layers[i], &tl.lt[i]);
         header = header_of(&tl, dtype, kind == 0 ? 4 : 2, &len, &largest);
     }
     if (!header) st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory");
-    /* into a temporary file beside it, renamed over path once complete */
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = st == IRV2_OK ? fopen(tmp, "wb") : NULL;
-    if (st == IRV2_OK && !f) st = irv2_fail(IRV2_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    if (f) {
-        unsigned char le[8];
-        for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)len >> (8 * i));
-        int ok = fwrite(le, 1, 8, f) == 8 && fwrite(header, 1, len, f) == len &&
-                 write_data(f, &tl, seed, kind, largest) == 0;
-        ok &= fclose(f) == 0;
-        if (!ok || rename(tmp, path) != 0) {
-            st = irv2_fail(IRV2_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-            remove(tmp);
-        }
-    }
+    file_parts parts = {header, len, &tl, seed, kind, largest};
+    if (st == IRV2_OK) st = atomic_write(path, 0, write_file, &parts);
     free(header);
     free(tl.lt);
     net_free(&n);

@@ -2,11 +2,11 @@
  * answered by the table of families (conv_family.c). */
 #include "ops/conv.h"
 
+#include "runtime/window.h"
+
 #include <string.h>
 
 /* ---- shapes and forms ---- */
-
-static int window_out(int x, int k, int s, int p) { return x + 2 * p < k ? 0 : (x + 2 * p - k) / s + 1; }
 
 irv2_status conv_shape_finish(conv_shape *s)
 {

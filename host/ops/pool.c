@@ -2,17 +2,18 @@
  * the CPU shape or, where ctx_prefers_wg(), the work-group shape. */
 #include "ops/pool.h"
 
+#include "runtime/window.h"
+
 #include <string.h>
 
 void pool_out_size(pool_kind kind, int h, int w, int *ho, int *wo)
 {
     switch (kind) {
-    case POOL_MAX3S2: *ho = h < 3 ? 0 : (h - 3) / 2 + 1, *wo = w < 3 ? 0 : (w - 3) / 2 + 1; break;
+    case POOL_MAX3S2: *ho = window_out(h, 3, 2, 0), *wo = window_out(w, 3, 2, 0); break;
     case POOL_AVG3S1: *ho = h, *wo = w; break;
     case POOL_GLOBAL_AVG: *ho = 1, *wo = 1; break;
     }
 }
-
 
 /* Work-items per work-group of maxpool_wg (one output each), and the most per plane of
  * global_avgpool_wg (fewer for planes under that many floats). */

@@ -1,12 +1,13 @@
 /* cache.c: irv2's on-disk cache folder: location, hashing, whole-file reads and atomic writes. */
 #include "runtime/cache.h"
 
+#include "runtime/atomic_file.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 int cache_make_dirs(char *path)
 {
@@ -62,17 +63,6 @@ char *cache_read(const char *path, size_t *len)
 
 int cache_write(const char *path, const void *data, size_t len)
 {
-    /* Unique per process and per call, so two threads writing one entry do not share a file. */
-    static _Atomic unsigned serial;
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), serial++) >=
-        (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return -1;
-    int ok = fwrite(data, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (ok && rename(tmp, path) == 0) return 0;
-    remove(tmp);
-    return -1;
+    const atomic_piece whole = {data, len};
+    return atomic_write_pieces(path, ATOMIC_QUIET, &whole, 1) == IRV2_OK ? 0 : -1;
 }
