@@ -1,4 +1,5 @@
-"""_lib.py: finds and loads libirv2 with ctypes and declares the C API of include/irv2.h.
+"""_lib.py: finds and loads libirv2 with ctypes, declares the C API of include/irv2.h and checks
+that the structs copied here from irv2.h have the sizes the library was compiled with.
 
 The library is looked up, in order, at the path in the IRV2_LIBRARY environment variable (an
 error if it does not load), by its soname libirv2.so.MAJOR through the dynamic loader
@@ -71,8 +72,18 @@ class CropBox(ctypes.Structure):
                 ("mirror", c_uint)]
 
 
+# The structs above by their names in irv2.h, one line each: load() checks every one against
+# irv2_struct_size(), and tests/test_structs.py each field's offset against a C compiler's.
+STRUCTS = {
+    "irv2_device_info": DeviceInfo,
+    "irv2_model_options": ModelOptions,
+    "irv2_image": Image,
+    "irv2_crop_box": CropBox,
+}
+
 # name: (restype, argtypes)
 _PROTOTYPES = {
+    "irv2_struct_size": (ctypes.c_size_t, [c_char_p]),
     "irv2_version": (c_char_p, []),
     "irv2_status_string": (c_char_p, [c_int]),
     "irv2_last_error": (c_char_p, []),
@@ -129,39 +140,59 @@ def _declare(lib):
     return lib
 
 
+def check_structs(lib, structs=None):
+    """Raises OSError naming each struct of `structs` (default STRUCTS: C name -> ctypes class)
+    whose size differs from the library's (irv2_struct_size; 0 when the library does not know
+    the name): the library was built from another irv2.h than this module copies."""
+    wrong = []
+    for name, cls in (STRUCTS if structs is None else structs).items():
+        size = lib.irv2_struct_size(name.encode())
+        if size != ctypes.sizeof(cls):
+            wrong.append("%s is %d bytes there, %s %d here"
+                         % (name, size, cls.__name__, ctypes.sizeof(cls)))
+    if wrong:
+        raise OSError("irv2: %s does not match this irv2 module (%s): %s"
+                      % (lib._name, os.path.dirname(os.path.abspath(__file__)), "; ".join(wrong)))
+
+
+def _open():
+    """The library as a ctypes.CDLL, from the first place that has one (see above)."""
+    env = os.environ.get("IRV2_LIBRARY")
+    if env:
+        try:
+            return ctypes.CDLL(env)
+        except OSError as e:
+            raise OSError("irv2: IRV2_LIBRARY=%s cannot be loaded: %s" % (env, e)) from None
+    tried = []
+    for name in _candidates():
+        tried.append(name)
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    raise OSError(
+        "irv2: cannot find the shared library %s (tried %s). Build it with "
+        "`cmake -B build -DBUILD_SHARED_LIBS=ON`, then `cmake --install build` (and "
+        "ldconfig), or set IRV2_LIBRARY=/path/to/%s"
+        % (SONAME, ", ".join(tried), SONAME))
+
+
 def load():
-    """The loaded library (a ctypes.CDLL), loaded on first use. OSError if it is not found."""
+    """The loaded library (a ctypes.CDLL), loaded on first use. OSError if it is not found, or
+    if it is not the library this module was written for."""
     global _lib
     if _lib is not None:
         return _lib
     with _lock:
         if _lib is not None:
             return _lib
-        env = os.environ.get("IRV2_LIBRARY")
-        if env:
-            try:
-                lib = ctypes.CDLL(env)
-            except OSError as e:
-                raise OSError("irv2: IRV2_LIBRARY=%s cannot be loaded: %s" % (env, e)) from None
-        else:
-            lib, tried = None, []
-            for name in _candidates():
-                tried.append(name)
-                try:
-                    lib = ctypes.CDLL(name)
-                    break
-                except OSError:
-                    continue
-            if lib is None:
-                raise OSError(
-                    "irv2: cannot find the shared library %s (tried %s). Build it with "
-                    "`cmake -B build -DBUILD_SHARED_LIBS=ON`, then `cmake --install build` (and "
-                    "ldconfig), or set IRV2_LIBRARY=/path/to/%s"
-                    % (SONAME, ", ".join(tried), SONAME))
+        lib = _open()
         try:
-            _lib = _declare(lib)
+            _declare(lib)
         except AttributeError as e:
             raise OSError("irv2: %s is not a compatible libirv2: %s" % (lib._name, e)) from None
+        check_structs(lib)
+        _lib = lib
         return _lib
 
 
