@@ -2,10 +2,11 @@
 that the structs copied here from irv2.h have the sizes the library was compiled with.
 
 The library is looked up, in order, at the path in the IRV2_LIBRARY environment variable (an
-error if it does not load), by its soname libirv2.so.MAJOR through the dynamic loader
-(LD_LIBRARY_PATH, the ldconfig cache, /lib, /usr/lib), with ctypes.util.find_library("irv2"),
-and in the lib folders of /usr/local and of this Python's prefix, where `cmake --install`
-puts it.
+error if it does not load); next to this file, where `pip install ./python` puts the library
+it builds (the wheel's irv2/libirv2.so.MAJOR); by its soname libirv2.so.MAJOR through the
+dynamic loader (LD_LIBRARY_PATH, the ldconfig cache, /lib, /usr/lib), with
+ctypes.util.find_library("irv2"), and in the lib folders of /usr/local and of this Python's
+prefix, where `cmake --install` puts it.
 
 ctypes.CDLL (not PyDLL) releases the GIL for the duration of every foreign call, so a thread
 blocked in irv2_model_run lets the other Python threads run, and threads that each hold their
@@ -114,7 +115,15 @@ _lock = threading.Lock()
 _lib = None
 
 
+def bundled_path():
+    """Where `pip install ./python` puts the library: next to this file."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), SONAME)
+
+
 def _candidates():
+    bundled = bundled_path()
+    if os.path.exists(bundled):
+        yield bundled
     yield SONAME
     found = ctypes.util.find_library("irv2")
     if found:
@@ -165,15 +174,15 @@ def _open():
             raise OSError("irv2: IRV2_LIBRARY=%s cannot be loaded: %s" % (env, e)) from None
     tried = []
     for name in _candidates():
-        tried.append(name)
         try:
             return ctypes.CDLL(name)
-        except OSError:
-            continue
+        except OSError as e:
+            # A path that exists but does not load says why (a runtime library missing, ...).
+            tried.append("%s (%s)" % (name, e) if os.path.isabs(name) else name)
     raise OSError(
-        "irv2: cannot find the shared library %s (tried %s). Build it with "
-        "`cmake -B build -DBUILD_SHARED_LIBS=ON`, then `cmake --install build` (and "
-        "ldconfig), or set IRV2_LIBRARY=/path/to/%s"
+        "irv2: cannot find the shared library %s (tried %s). `pip install ./python` builds it "
+        "into the package; else build it with `cmake -B build -DBUILD_SHARED_LIBS=ON` and "
+        "`cmake --install build` (and ldconfig), or set IRV2_LIBRARY=/path/to/%s"
         % (SONAME, ", ".join(tried), SONAME))
 
 
