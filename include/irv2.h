@@ -58,6 +58,11 @@ IRV2_API const char *irv2_status_string(irv2_status status);
 /* The message of the last failure on this thread ("" if none). */
 IRV2_API const char *irv2_last_error(void);
 
+/* sizeof the struct of this header named name ("irv2_device_info", "irv2_model_options", ...)
+ * as the library was compiled; 0 for a name it does not know. For bindings that copy the
+ * structs: python/irv2/_lib.py checks its copies against it. */
+IRV2_API size_t irv2_struct_size(const char *name);
+
 /* ---- Devices ---------------------------------------------------------------------------- */
 
 typedef struct irv2_device_info {

@@ -1,4 +1,4 @@
-"""irv2: Python bindings (ctypes, no compile step) for libirv2, the OpenCL inference engine for
+"""irv2: Python bindings (ctypes) for libirv2, the OpenCL inference engine for
 Inception-ResNet-v2.
 
     import numpy as np, irv2
@@ -6,11 +6,11 @@ Inception-ResNet-v2.
         logits = model(np.zeros((1, 3, 299, 299), np.float32))
         records = model.classify(["cat.jpg"], top=5)
 
-The shared library (libirv2.so.0, `cmake -DBUILD_SHARED_LIBS=ON`) is found as described in
-irv2/_lib.py (IRV2_LIBRARY overrides). Failures of the library raise irv2.Error, whose
-.status is irv2's status name (irv2_status_string) and .message its one-line message
-(irv2_last_error). Invalid Python arguments (an input of the wrong shape, an unknown variant
-name, a closed model) raise ValueError or TypeError.
+The shared library (libirv2.so.0, which `pip install ./python` builds into this package) is
+found as described in irv2/_lib.py (IRV2_LIBRARY overrides). Failures of the library raise
+irv2.Error, whose .status is irv2's status name (irv2_status_string) and .message its one-line
+message (irv2_last_error). Invalid Python arguments (an input of the wrong shape, an unknown
+variant name, a closed model) raise ValueError or TypeError.
 
 The GIL is released during every call into the library (ctypes.CDLL), so threads that each
 use their own Model run concurrently; one Model serialises its own calls with a lock.

@@ -1,10 +1,12 @@
-"""_lib.py: finds and loads libirv2 with ctypes and declares the C API of include/irv2.h.
+"""_lib.py: finds and loads libirv2 with ctypes, declares the C API of include/irv2.h and checks
+that the structs copied here from irv2.h have the sizes the library was compiled with.
 
 The library is looked up, in order, at the path in the IRV2_LIBRARY environment variable (an
-error if it does not load), by its soname libirv2.so.MAJOR through the dynamic loader
-(LD_LIBRARY_PATH, the ldconfig cache, /lib, /usr/lib), with ctypes.util.find_library("irv2"),
-and in the lib folders of /usr/local and of this Python's prefix, where `cmake --install`
-puts it.
+error if it does not load); next to this file, where `pip install ./python` puts the library
+it builds (the wheel's irv2/libirv2.so.MAJOR); by its soname libirv2.so.MAJOR through the
+dynamic loader (LD_LIBRARY_PATH, the ldconfig cache, /lib, /usr/lib), with
+ctypes.util.find_library("irv2"), and in the lib folders of /usr/local and of this Python's
+prefix, where `cmake --install` puts it.
 
 ctypes.CDLL (not PyDLL) releases the GIL for the duration of every foreign call, so a thread
 blocked in irv2_model_run lets the other Python threads run, and threads that each hold their
@@ -79,8 +81,18 @@ class CropBox(ctypes.Structure):
                 ("mirror", c_uint)]
 
 
+# The structs above by their names in irv2.h, one line each: load() checks every one against
+# irv2_struct_size(), and tests/test_structs.py each field's offset against a C compiler's.
+STRUCTS = {
+    "irv2_device_info": DeviceInfo,
+    "irv2_model_options": ModelOptions,
+    "irv2_image": Image,
+    "irv2_crop_box": CropBox,
+}
+
 # name: (restype, argtypes)
 _PROTOTYPES = {
+    "irv2_struct_size": (ctypes.c_size_t, [c_char_p]),
     "irv2_version": (c_char_p, []),
     "irv2_status_string": (c_char_p, [c_int]),
     "irv2_last_error": (c_char_p, []),
@@ -121,7 +133,15 @@ _lock = threading.Lock()
 _lib = None
 
 
+def bundled_path():
+    """Where `pip install ./python` puts the library: next to this file."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), SONAME)
+
+
 def _candidates():
+    bundled = bundled_path()
+    if os.path.exists(bundled):
+        yield bundled
     yield SONAME
     found = ctypes.util.find_library("irv2")
     if found:
@@ -147,39 +167,59 @@ def _declare(lib):
     return lib
 
 
+def check_structs(lib, structs=None):
+    """Raises OSError naming each struct of `structs` (default STRUCTS: C name -> ctypes class)
+    whose size differs from the library's (irv2_struct_size; 0 when the library does not know
+    the name): the library was built from another irv2.h than this module copies."""
+    wrong = []
+    for name, cls in (STRUCTS if structs is None else structs).items():
+        size = lib.irv2_struct_size(name.encode())
+        if size != ctypes.sizeof(cls):
+            wrong.append("%s is %d bytes there, %s %d here"
+                         % (name, size, cls.__name__, ctypes.sizeof(cls)))
+    if wrong:
+        raise OSError("irv2: %s does not match this irv2 module (%s): %s"
+                      % (lib._name, os.path.dirname(os.path.abspath(__file__)), "; ".join(wrong)))
+
+
+def _open():
+    """The library as a ctypes.CDLL, from the first place that has one (see above)."""
+    env = os.environ.get("IRV2_LIBRARY")
+    if env:
+        try:
+            return ctypes.CDLL(env)
+        except OSError as e:
+            raise OSError("irv2: IRV2_LIBRARY=%s cannot be loaded: %s" % (env, e)) from None
+    tried = []
+    for name in _candidates():
+        try:
+            return ctypes.CDLL(name)
+        except OSError as e:
+            # A path that exists but does not load says why (a runtime library missing, ...).
+            tried.append("%s (%s)" % (name, e) if os.path.isabs(name) else name)
+    raise OSError(
+        "irv2: cannot find the shared library %s (tried %s). `pip install ./python` builds it "
+        "into the package; else build it with `cmake -B build -DBUILD_SHARED_LIBS=ON` and "
+        "`cmake --install build` (and ldconfig), or set IRV2_LIBRARY=/path/to/%s"
+        % (SONAME, ", ".join(tried), SONAME))
+
+
 def load():
-    """The loaded library (a ctypes.CDLL), loaded on first use. OSError if it is not found."""
+    """The loaded library (a ctypes.CDLL), loaded on first use. OSError if it is not found, or
+    if it is not the library this module was written for."""
     global _lib
     if _lib is not None:
         return _lib
     with _lock:
         if _lib is not None:
             return _lib
-        env = os.environ.get("IRV2_LIBRARY")
-        if env:
-            try:
-                lib = ctypes.CDLL(env)
-            except OSError as e:
-                raise OSError("irv2: IRV2_LIBRARY=%s cannot be loaded: %s" % (env, e)) from None
-        else:
-            lib, tried = None, []
-            for name in _candidates():
-                tried.append(name)
-                try:
-                    lib = ctypes.CDLL(name)
-                    break
-                except OSError:
-                    continue
-            if lib is None:
-                raise OSError(
-                    "irv2: cannot find the shared library %s (tried %s). Build it with "
-                    "`cmake -B build -DBUILD_SHARED_LIBS=ON`, then `cmake --install build` (and "
-                    "ldconfig), or set IRV2_LIBRARY=/path/to/%s"
-                    % (SONAME, ", ".join(tried), SONAME))
+        lib = _open()
         try:
-            _lib = _declare(lib)
+            _declare(lib)
         except AttributeError as e:
             raise OSError("irv2: %s is not a compatible libirv2: %s" % (lib._name, e)) from None
+        check_structs(lib)
+        _lib = lib
         return _lib
 
 
