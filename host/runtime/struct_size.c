@@ -14,6 +14,7 @@ static const struct {
 } structs[] = {
     IRV2_STRUCT(irv2_device_info),
     IRV2_STRUCT(irv2_progress),
+    IRV2_STRUCT(irv2_context_options),
     IRV2_STRUCT(irv2_model_options),
     IRV2_STRUCT(irv2_layer_profile),
     IRV2_STRUCT(irv2_image),

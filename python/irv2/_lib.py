@@ -85,6 +85,7 @@ class CropBox(ctypes.Structure):
 # irv2_struct_size(), and tests/test_structs.py each field's offset against a C compiler's.
 STRUCTS = {
     "irv2_device_info": DeviceInfo,
+    "irv2_context_options": ContextOptions,
     "irv2_model_options": ModelOptions,
     "irv2_image": Image,
     "irv2_crop_box": CropBox,
