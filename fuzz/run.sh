@@ -25,8 +25,8 @@ cflags="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recove
 # The library sources each target needs, and their libraries.
 sources() {
     case $1 in
-    safetensors) echo "host/io/checkpoint.c host/runtime/error.c" ;;
-    npy) echo "host/io/npy.c host/runtime/error.c" ;;
+    safetensors) echo "host/io/checkpoint.c host/io/halves.c host/runtime/error.c" ;;
+    npy) echo "host/io/npy.c host/runtime/atomic_file.c host/runtime/error.c" ;;
     image) echo "host/io/image.c host/io/image_jpeg.c host/io/image_png.c host/io/resize.c host/io/crop.c host/runtime/error.c" ;;
     labels) echo "cli/files.c" ;;
     *) echo "fuzz/run.sh: unknown target '$1'" >&2; exit 2 ;;
