@@ -88,6 +88,27 @@ typedef struct irv2_device_info {
 IRV2_API irv2_status irv2_device_count(unsigned *count);
 IRV2_API irv2_status irv2_device_info_get(unsigned index, irv2_device_info *info);
 
+/* The size of a device spec as irv2_device_list writes it (and as irv2_device_info.spec). */
+#define IRV2_DEVICE_SPEC_SIZE 32
+
+/* The devices a device list names, each as a spec that irv2_context_open opens: the grammar
+ * the CLI's --device and IRV2_DEVICE, and the Python module, read. A list is one item or
+ * several separated by commas, each item one of:
+ *   N            the device of flat index N ('irv2 devices' order)   returned as written
+ *   P:D          device D of platform P                              returned as written
+ *   cpu, gpu, accelerator   every device of that CL_DEVICE_TYPE, in index order, as indices
+ *   all          every device, as indices
+ * NULL or "" names one device, the default: specs[0] is "" (the first GPU, else the first
+ * device, when opened). An index or P:D is not looked up here: one that names no device fails
+ * when it is opened; only a type or all lists the devices (IRV2_ERR_NO_PLATFORM with none,
+ * IRV2_ERR_DEVICE_SPEC when none is of the type). Items are kept in order and duplicates kept:
+ * a device named twice is listed twice (the CLI runs two models on it). An empty item, a
+ * trailing comma or an unknown word fails with IRV2_ERR_INVALID_ARGUMENT, as does a list of
+ * more than capacity devices (*count is then the number named; after other failures 0). With
+ * specs NULL only *count is set. Every message begins "device list '<list>': ". */
+IRV2_API irv2_status irv2_device_list(const char *list, char (*specs)[IRV2_DEVICE_SPEC_SIZE],
+                                      size_t capacity, size_t *count);
+
 /* ---- Settings ---------------------------------------------------------------------------
  * Every setting of a context and of a model is a field of an options struct: initialise one
  * with its _init function (the documented defaults below; the environment is not read), set

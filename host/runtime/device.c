@@ -135,21 +135,22 @@ static int parse_uint(const char *s, const char *end, unsigned *out)
     return 1;
 }
 
-/* The flat index of the first device whose CL_DEVICE_TYPE has any of the bits of want, or n
- * if none. A device may report several types (Oclgrind: CPU | GPU | ACCELERATOR), so the bits
- * are tested, not the one name irv2_device_info shows. */
+int device_is_type(unsigned index, cl_device_type want)
+{
+    irv2_device_info info;
+    cl_platform_id p;
+    cl_device_id d = NULL;
+    cl_device_type type = 0;
+    return device_at(index, &p, &d, &info) == IRV2_OK &&
+           clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+           (type & want) != 0;
+}
+
+/* The flat index of the first device of a type of want (device_is_type), or n if none. */
 static unsigned first_of_type(unsigned n, cl_device_type want)
 {
-    for (unsigned i = 0; i < n; i++) {
-        irv2_device_info info;
-        cl_platform_id p;
-        cl_device_id d = NULL;
-        cl_device_type type = 0;
-        if (device_at(i, &p, &d, &info) == IRV2_OK &&
-            clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
-            (type & want))
-            return i;
-    }
+    for (unsigned i = 0; i < n; i++)
+        if (device_is_type(i, want)) return i;
     return n;
 }
 
