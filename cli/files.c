@@ -1,6 +1,6 @@
-/* files.c: the CLI's input files: what kind of file a path holds (cli_file_kind), the
- * class-names file of `classify --labels` and the data set of `eval --data`. Kept apart
- * from the commands so that the fuzz targets build them alone. */
+/* files.c: the CLI's files: what kind of file a path holds (cli_file_kind), the class-names
+ * file of `classify --labels`, the data set of `eval --data`, and output files written
+ * atomically. Kept apart from the commands so that the fuzz targets build them alone. */
 #include "cli.h"
 #include "files.h"
 
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_LABEL_BYTES (64u * 1024u * 1024u)
 
@@ -261,4 +262,35 @@ int dataset_from_list(const char *list, dataset *d)
     free(dir);
     if (rc == 0 && d->count == 0) cli_error("%s: no images listed", list), rc = -1;
     return rc;
+}
+
+/* ---- output files ---- */
+
+int cli_output_open(cli_output *o, const char *command, const char *option, const char *path)
+{
+    *o = (cli_output){.command = command, .option = option, .path = path};
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
+    if ((o->f = fopen(o->tmp, "w"))) return 0;
+    cli_error("%s: %s %s: cannot write %s: %s", command, option, path, o->tmp, strerror(errno));
+    return -1;
+}
+
+int cli_output_commit(cli_output *o)
+{
+    int bad = ferror(o->f) != 0;
+    bad |= fclose(o->f) != 0;
+    o->f = NULL;
+    if (!bad && rename(o->tmp, o->path) == 0) return 0;
+    cli_error("%s: %s %s: cannot write it: %s", o->command, o->option, o->path,
+              strerror(errno));
+    remove(o->tmp);
+    return -1;
+}
+
+void cli_output_discard(cli_output *o)
+{
+    if (!o->f) return;
+    fclose(o->f);
+    o->f = NULL;
+    remove(o->tmp);
 }
