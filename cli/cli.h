@@ -18,9 +18,11 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_REDON
 typedef struct cli_args {
     const char *command;                /* "run", "bench", ... */
     /* the model */
-    const char *device, *weights;       /* device: a list for run, classify, eval, bench */
+    const char *weights;
     irv2_context_options context;       /* the settings: the library's defaults, then the */
-    irv2_model_options model;           /* environment, then the options given */
+    irv2_model_options model;           /* environment, then the options given; device is a */
+                                        /* device list (irv2_device_list) for every command */
+    int device_given;                   /* --device set context.device (else IRV2_DEVICE did) */
     int exact, quiet;
     /* run */
     const char *input, *output;

@@ -41,22 +41,23 @@ static const cli_choice format_choices[] = {
     {.name = "weights", .letter = 'w', .kind = OPT_STRING, .offset = FIELD(weights),          \
      .metavar = "W", .def = "synthetic",                                                       \
      .help = "The checkpoint: a .safetensors file, or synthetic[:SEED]."}
-#define OPT_DEVICE                                                                             \
-    {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(device),            \
-     .metavar = "SPEC",                                                                        \
-     .def_doc = "$IRV2_DEVICE, else the first GPU, else the first device",                     \
-     .help = "The OpenCL device: cpu, gpu, accelerator, an index from 'irv2 devices', or P:D "  \
-             "(platform:device)."}
-/* run, classify, eval: also several devices, one model each (cli/multidev.c) */
+/* What run, classify and eval do with several devices (--device). */
+#define SEVERAL_DEVICES                                                                        \
+    "\n\nWith several devices (--device 0,2, gpu, all) each runs a model and takes the next "   \
+    "images from one queue; results keep the input order, and the images of a device that "    \
+    "fails go to the others (exit status 3)."
+
+/* Every command that opens a device reads one device list, the library's (irv2_device_list),
+ * into the context's settings; what several devices do is each command's (its description). */
 #define OPT_DEVICES                                                                            \
-    {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(device),            \
-     .metavar = "SPEC[,SPEC...]",                                                              \
+    {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(context.device),    \
+     .metavar = "LIST",                                                                        \
      .def_doc = "$IRV2_DEVICE, else the first GPU, else the first device",                     \
-     .help = "The OpenCL device (an index from 'irv2 devices', P:D, cpu, gpu or accelerator), " \
-             "or several: a comma-separated list, a type with more than one device of it, or " \
-             "all. Several devices each run a model and take the next images from one queue; " \
-             "results keep the input order, and the images of a device that fails go to the "  \
-             "others (exit status 3)."}
+     .help = "The OpenCL devices, as a comma-separated list of: an index from 'irv2 devices', " \
+             "P:D (platform:device), cpu, gpu or accelerator (every device of that type), or "  \
+             "all (every device). A device named twice is used twice. run, classify and eval "  \
+             "share the images among several devices, bench measures each in turn, compile "   \
+             "takes one."}
 #define OPT_GEMM                                                                               \
     {.name = "gemm", .kind = OPT_SETTING, .offset = FIELD(model.gemm),                        \
      .setting = &gemm_setting, .def = "auto",                                                  \
@@ -123,12 +124,7 @@ static const cli_option run_options[] = {
     OPT_HELP_ENTRY, OPT_END};
 
 static const cli_option bench_options[] = {
-    {.name = "device", .letter = 'd', .kind = OPT_STRING, .offset = FIELD(device),
-     .metavar = "SPEC|all",
-     .def_doc = "$IRV2_DEVICE, else the first GPU, else the first device",
-     .help = "The device to measure (as for run), a comma-separated list of them, or all: "
-             "every device in turn."},
-    OPT_WEIGHTS_SYNTHETIC,
+    OPT_DEVICES, OPT_WEIGHTS_SYNTHETIC,
     {.name = "batch", .letter = 'b', .kind = OPT_BATCHES, .metavar = "LIST", .def = "1",
      .help = "The batch sizes to measure, like 1,8."},
     {.name = "iters", .letter = 'n', .kind = OPT_COUNT, .offset = FIELD(iters), .metavar = "N",
@@ -199,7 +195,7 @@ static const cli_option compile_options[] = {
     {.name = "out", .letter = 'o', .kind = OPT_STRING, .offset = FIELD(out), .metavar = "DIR",
      .required = 1,
      .help = "The folder to write the binaries and manifest.json into (created if missing)."},
-    OPT_DEVICE,
+    OPT_DEVICES,
     {.name = "batch", .letter = 'b', .kind = OPT_BATCHES, .metavar = "LIST", .def = "1",
      .help = "The batch sizes whose plans' programs are compiled, like 1,8."},
     OPT_WEIGHTS_SYNTHETIC, OPT_VARIANT, OPT_TUNE, OPT_SETTINGS, OPT_QUIET, OPT_HELP_ENTRY,
@@ -238,14 +234,14 @@ const cli_command cli_commands[] = {
      .description = "Runs the network on every image of a NumPy array and writes the logits "
                     "(or, with --softmax, the probabilities) as an N x classes float32 array. "
                     "The output's folder is checked before any device work; on failure no "
-                    "output file is left, and an existing one is untouched.",
+                    "output file is left, and an existing one is untouched." SEVERAL_DEVICES,
      .options = run_options, .environment = 1,
      .examples = "irv2 run --weights model.safetensors --input x.npy --output logits.npy\n"
                  "irv2 preprocess --output x.npy cat.jpg && irv2 run -w synthetic -i x.npy -o "
                  "y.npy --softmax",
      .run = cmd_run},
     {.name = "bench", .summary = "measure start-up, throughput, latency and each layer kind",
-     .synopsis = "[--device SPEC|all] [--batch LIST] [--iters N] [--json FILE] [options]",
+     .synopsis = "[--device LIST] [--batch LIST] [--iters N] [--json FILE] [options]",
      .description = "Loads the network (synthetic weights unless --weights says otherwise) on "
                     "each device and measures, per batch size: --warmup untimed runs, then at "
                     "least --iters timed runs (and --time seconds): images/s, the latency's "
@@ -260,7 +256,7 @@ const cli_command cli_commands[] = {
                     "each device's name, vendor, driver, type and index, the settings (gemm, "
                     "variant, tune, kernels), the run counts, every timed run, the statistics "
                     "and the layer rows; what was not measured is null. bench/plot draws it.",
-     .options = bench_options, .environment = 1,
+     .options = bench_options, .shares_ranks = 1, .environment = 1,
      .examples = "irv2 bench --batch 1,8 --iters 10 --json bench.json\n"
                  "irv2 bench --device all --batch 1,8,32 --time 10 --peak --layers --json "
                  "sweep.json\n"
@@ -272,8 +268,10 @@ const cli_command cli_commands[] = {
                     "shorter side to 333, centre crop 299, (x/255 - 0.5)/0.5), runs the images "
                     "in batches and prints the K most probable classes of each. An image that "
                     "cannot be read gets one line on stderr (and an error record with --json); "
-                    "the others still get their results, and the exit status is 1.",
-     .options = classify_options, .operands = "IMAGE...", .operands_noun = "images", .min_operands = 1, .environment = 1,
+                    "the others still get their results, and the exit status is 1."
+                    SEVERAL_DEVICES,
+     .options = classify_options, .shares_ranks = 1, .operands = "IMAGE...",
+     .operands_noun = "images", .min_operands = 1, .environment = 1,
      .examples = "irv2 classify --weights irv2.safetensors --labels imagenet_classes.txt cat.jpg\n"
                  "irv2 classify --weights irv2.safetensors --json photos/*.jpg > top5.jsonl",
      .run = cmd_classify},
@@ -282,19 +280,20 @@ const cli_command cli_commands[] = {
      .description = "Classifies every image of a labelled set (with 1, 10 or 144 crops each) "
                     "and prints the top-1 and top-5 error and images/s, with a progress line "
                     "while it runs. The data set is read, and --results-file checked, before "
-                    "the model is loaded.",
-     .options = eval_options, .environment = 1,
+                    "the model is loaded." SEVERAL_DEVICES,
+     .options = eval_options, .shares_ranks = 1, .environment = 1,
      .examples = "irv2 eval --weights irv2.safetensors --data ILSVRC2012/val --batch 16\n"
                  "irv2 eval --weights irv2.safetensors --data val.txt --crops 10 --limit 1000 "
                  "--results-file top5.csv",
      .run = cmd_eval},
     {.name = "compile", .summary = "compile the programs of some batch sizes into a folder",
-     .synopsis = "--out DIR [--device SPEC] [--batch LIST] [options]",
+     .synopsis = "--out DIR [--device LIST] [--batch LIST] [options]",
      .description = "Builds the plans for the batch sizes given on a device that can compile, "
                     "runs each once, and writes every program they launch as device binaries "
                     "with a manifest into DIR, for devices without an OpenCL compiler (FPGA "
                     "boards): run, bench, classify and eval then take --binaries DIR. irv2's "
-                    "own GEMMs are used (CLBlast compiles its kernels itself).",
+                    "own GEMMs are used (CLBlast compiles its kernels itself). --device names one "
+                    "device.",
      .options = compile_options, .environment = 1,
      .examples = "IRV2_KERNELS=compact irv2 compile --device accelerator --batch 1,8 --out "
                  "irv2-fpga",

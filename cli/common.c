@@ -55,12 +55,10 @@ int cli_open_model(const cli_args *a, irv2_context **ctx, irv2_model **model)
 {
     *ctx = NULL, *model = NULL;
     irv2_context_options copt = a->context;
-    if (a->device && *a->device) copt.device = a->device;
     if (!a->quiet) copt.progress = cli_progress, copt.progress_user = NULL;
     irv2_status st = irv2_context_open(&copt, ctx);
-    if (st == IRV2_ERR_DEVICE_SPEC && (!a->device || !*a->device)) {
-        cli_error("%s (from IRV2_DEVICE=%s; 'irv2 devices' lists the devices)", irv2_last_error(),
-                  copt.device ? copt.device : "");
+    if (st == IRV2_ERR_DEVICE_SPEC && !a->device_given) {
+        cli_error("%s (from IRV2_DEVICE; 'irv2 devices' lists the devices)", irv2_last_error());
         return CLI_EXIT_FAILURE;
     }
     if (st == IRV2_ERR_DEVICE_SPEC) {

@@ -3,6 +3,7 @@
  * binaries with a manifest into a folder (irv2_model_save_binaries), for devices without
  * an OpenCL compiler. */
 #include "cli.h"
+#include "multidev.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +25,23 @@ static int check_out(const char *dir)
         return -1;
     }
     return 0;
+}
+
+/* The one device of --device (a list naming several is refused: the folder is for one
+ * device and driver), into spec. Returns 0, or the exit status after printing why. */
+static int one_device(const cli_args *a, char spec[IRV2_DEVICE_SPEC_SIZE])
+{
+    char specs[CLI_MAX_DEVICES][IRV2_DEVICE_SPEC_SIZE];
+    size_t n = 0;
+    int rc = cli_device_specs(a, specs, CLI_MAX_DEVICES, &n);
+    if (rc == 0 && n != 1) {
+        cli_error("compile: %s '%s' names %zu devices: compile builds for one (name it, as "
+                  "'irv2 devices' numbers them)", a->device_given ? "--device" : "IRV2_DEVICE",
+                  a->context.device, n);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc == 0) memcpy(spec, specs[0], IRV2_DEVICE_SPEC_SIZE);
+    return rc;
 }
 
 /* Runs the model once at batch b with each head, so that every program of the plan is built
@@ -48,6 +66,10 @@ int cmd_compile(cli_args *a)
         cli_error("compile: IRV2_BINARIES is set: compile builds from source (unset it)");
         return CLI_EXIT_USAGE;
     }
+    char spec[IRV2_DEVICE_SPEC_SIZE];
+    int rc = one_device(a, spec);
+    if (rc != 0) return rc;
+    a->context.device = spec;
     if (check_out(a->out) != 0) return CLI_EXIT_FAILURE;
     /* irv2's own GEMMs: CLBlast compiles its kernels itself, they cannot be in the folder */
     a->model.gemm = IRV2_GEMM_NATIVE;

@@ -166,23 +166,128 @@ static int gather_rows(eval_state *s)
     return cli_mpi_all(!bad) ? 0 : -1;
 }
 
+/* The counts every rank adds up (cli_mpi_sum) for the summary and the exit status. */
+typedef struct eval_counts {
+    unsigned long long done, failed, top1_wrong, top5_wrong;
+    unsigned long long stopped;   /* a rank could not go on (reported where it happened) */
+    unsigned long long redone;    /* a device failed and the others ran its images */
+} eval_counts;
+
+static void sum_counts(eval_counts *c)
+{
+    unsigned long long v[6] = {c->done, c->failed, c->top1_wrong, c->top5_wrong, c->stopped,
+                               c->redone};
+    cli_mpi_sum(v, 6);
+    *c = (eval_counts){v[0], v[1], v[2], v[3], v[4], v[5]};
+}
+
+/* --data: a folder of class folders or a list file, cut to --limit. */
+static int load_dataset(const cli_args *a, dataset *d)
+{
+    struct stat st_data;
+    if (stat(a->data, &st_data) != 0) {
+        cli_error("%s: no such folder or list file", a->data);
+        return -1;
+    }
+    int rc = S_ISDIR(st_data.st_mode) ? dataset_from_dir(a->data, d) : dataset_from_list(a->data, d);
+    if (rc != 0) return -1;
+    for (; a->limit && d->count > a->limit; d->count--) free(d->paths[d->count - 1]);
+    return 0;
+}
+
+/* --results-file: rank 0 writes the file atomically (its header first); the other ranks keep
+ * their rows in a temporary file until they are gathered. */
+static int open_results(const cli_args *a, eval_state *s, cli_output *out)
+{
+    if (!a->results_file) return 0;
+    if (!(s->errors = calloc(s->d->count ? s->d->count : 1, sizeof *s->errors))) {
+        cli_error("eval: out of host memory");
+        return -1;
+    }
+    if (cli_world.rank == 0) {
+        if (cli_output_open(out, "eval", "--results-file", a->results_file) != 0) return -1;
+        s->results = out->f;
+        results_header(s->results);
+    } else if (!(s->results = tmpfile())) {
+        cli_error("eval: --results-file %s: cannot write a temporary file: %s", a->results_file,
+                  strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Every label is one of the model's classes. */
+static int check_labels(const cli_args *a, const dataset *d, unsigned classes)
+{
+    unsigned max_label = 0;
+    for (size_t i = 0; i < d->count; i++)
+        if (d->labels[i] > max_label) max_label = d->labels[i];
+    if (max_label < classes) return 0;
+    cli_error("%s: label %u is out of range for the model's %u classes", a->data, max_label,
+              classes);
+    return -1;
+}
+
+/* This rank's images [first, first + mine) on its devices, with the progress line; then every
+ * rank's counts, and the rows on rank 0 after its own. */
+static eval_counts run_share(const cli_args *a, multi_models *mm, eval_state *s, size_t first,
+                             size_t mine)
+{
+    infer_job job = {NULL, (const char *const *)s->d->paths + first, mine, a->crops, a->batch,
+                     on_image, s};
+    s->t0 = now_s();
+    progress(s, 0);
+    const int ran = mine ? cli_devices_infer(mm, &job) : CLI_EXIT_OK;
+    progress(s, 1);
+    if (s->results) flush_errors(s, first + mine);
+    eval_counts c = {s->done, s->failed, s->top1_wrong, s->top5_wrong, ran == CLI_EXIT_FAILURE,
+                     ran == CLI_EXIT_REDONE};
+    sum_counts(&c);
+    if (s->results && cli_world.size > 1 && gather_rows(s) != 0) c.stopped++;
+    return c;
+}
+
+static int exit_status(const eval_counts *c)
+{
+    return c->failed || c->done == 0 ? CLI_EXIT_FAILURE : c->redone ? CLI_EXIT_REDONE : CLI_EXIT_OK;
+}
+
+static void print_summary(const cli_args *a, const eval_counts *c, double secs)
+{
+    size_t n = (size_t)c->done;
+    printf("images: %zu evaluated, %llu failed, %u crop%s each\n", n, c->failed, a->crops,
+           a->crops > 1 ? "s" : "");
+    printf("top-1 error: %.2f%% (%llu of %zu)\n", n ? 100.0 * c->top1_wrong / n : 0.0,
+           c->top1_wrong, n);
+    printf("top-5 error: %.2f%% (%llu of %zu)\n", n ? 100.0 * c->top5_wrong / n : 0.0,
+           c->top5_wrong, n);
+    printf("images/s: %.3f\n", secs > 0 ? (c->done + c->failed) / secs : 0.0);
+}
+
+/* The models on every rank, each stopping when one cannot open its device or (rc) failed
+ * before; the labels checked against them. Returns 0 or the exit status. */
+static int open_models(const cli_args *a, const dataset *d, multi_models *mm, eval_state *s,
+                       int rc)
+{
+    int opened = rc ? rc : cli_devices_open(a, mm);
+    if (!cli_mpi_all(opened == 0)) {
+        if (opened == 0 && cli_world.rank == 0)
+            cli_error("eval: another MPI rank could not open its device");
+        return opened ? opened : CLI_EXIT_FAILURE;
+    }
+    s->classes = infer_classes(mm->models[0]);
+    return check_labels(a, d, s->classes) == 0 ? 0 : CLI_EXIT_FAILURE;
+}
+
 int cmd_eval(cli_args *a)
 {
     if (a->results_file && cli_check_output("eval", "--results-file", a->results_file) != 0)
         return CLI_EXIT_FAILURE;
     dataset d = {0};
-    struct stat st_data;
-    if (stat(a->data, &st_data) != 0) {
-        cli_error("%s: no such folder or list file", a->data);
-        return CLI_EXIT_FAILURE;
-    }
-    int rc = S_ISDIR(st_data.st_mode) ? dataset_from_dir(a->data, &d)
-                                      : dataset_from_list(a->data, &d);
-    if (rc != 0) {
+    if (load_dataset(a, &d) != 0) {
         dataset_free(&d);
         return CLI_EXIT_FAILURE;
     }
-    for (; a->limit && d.count > a->limit; d.count--) free(d.paths[d.count - 1]);
     multi_models mm;
     memset(&mm, 0, sizeof mm);
     /* MPI: this rank's contiguous share of the images; rank 0 reports for all */
@@ -190,74 +295,21 @@ int cmd_eval(cli_args *a)
     const int root = cli_world.rank == 0;
     eval_state s = {.d = &d, .tty = isatty(STDERR_FILENO), .quiet = a->quiet || !root,
                     .next = first, .base = first};
-    char tmp[4200] = "";
-    rc = CLI_EXIT_FAILURE;
-    if (a->results_file) {
-        /* rank 0 writes the file; the other ranks' rows reach it at the end */
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", a->results_file, (long)getpid());
-        s.errors = calloc(d.count, sizeof *s.errors);
-        s.results = !s.errors ? NULL : root ? fopen(tmp, "w") : tmpfile();
-        if (!root) tmp[0] = '\0';
-        if (!s.results)
-            cli_error("eval: --results-file %s: cannot write %s: %s", a->results_file,
-                      root ? tmp : "a temporary file", strerror(errno));
-        else if (root) results_header(s.results);
-    }
-    int opened = a->results_file && !s.results ? CLI_EXIT_FAILURE : cli_devices_open(a, &mm);
-    if (!cli_mpi_all(opened == 0)) { /* every rank stops when one cannot open its device */
-        if (opened == 0 && root) cli_error("eval: another MPI rank could not open its device");
-        rc = opened ? opened : CLI_EXIT_FAILURE;
-        goto done;
-    }
-    s.classes = infer_classes(mm.models[0]);
-    unsigned max_label = 0;
-    for (size_t i = 0; i < d.count; i++)
-        if (d.labels[i] > max_label) max_label = d.labels[i];
-    if (max_label >= s.classes) {
-        cli_error("%s: label %u is out of range for the model's %u classes", a->data, max_label,
-                  s.classes);
-        goto done;
-    }
-    infer_job job = {NULL, (const char *const *)d.paths + first, mine, a->crops, a->batch,
-                     on_image, &s};
-    s.t0 = now_s();
-    progress(&s, 0);
-    const int ran = mine ? cli_devices_infer(&mm, &job) : CLI_EXIT_OK;
-    progress(&s, 1);
-    if (s.results) flush_errors(&s, first + mine);
-    /* every rank's counts, and its rows on rank 0 after rank 0's own */
-    unsigned long long c[6] = {s.done, s.failed, s.top1_wrong, s.top5_wrong,
-                               ran == CLI_EXIT_FAILURE, ran == CLI_EXIT_REDONE};
-    cli_mpi_sum(c, 6);
-    if (s.results && cli_world.size > 1 && gather_rows(&s) != 0) c[4]++;
-    double secs = now_s() - s.t0;
-    if (c[4]) goto done; /* the failure was reported where it happened */
-    if (!root) {
-        rc = c[1] || c[0] == 0 ? CLI_EXIT_FAILURE : c[5] ? CLI_EXIT_REDONE : CLI_EXIT_OK;
-        goto done;
-    }
-    size_t n = (size_t)c[0];
-    printf("images: %zu evaluated, %llu failed, %u crop%s each\n", n, c[1], a->crops,
-           a->crops > 1 ? "s" : "");
-    printf("top-1 error: %.2f%% (%llu of %zu)\n", n ? 100.0 * c[2] / n : 0.0, c[2], n);
-    printf("top-5 error: %.2f%% (%llu of %zu)\n", n ? 100.0 * c[3] / n : 0.0, c[3], n);
-    printf("images/s: %.3f\n", secs > 0 ? (c[0] + c[1]) / secs : 0.0);
-    rc = c[1] || n == 0 ? CLI_EXIT_FAILURE : c[5] ? CLI_EXIT_REDONE : CLI_EXIT_OK;
-    if (s.results) {
-        int bad = ferror(s.results) != 0;
-        bad |= fclose(s.results) != 0;
-        s.results = NULL;
-        if (bad || rename(tmp, a->results_file) != 0) {
-            cli_error("eval: --results-file %s: cannot write it: %s", a->results_file,
-                      strerror(errno));
-            rc = CLI_EXIT_FAILURE;
-        } else {
-            tmp[0] = '\0';
+    cli_output out = {0};
+    int rc = open_results(a, &s, &out) != 0 ? CLI_EXIT_FAILURE : 0;
+    rc = open_models(a, &d, &mm, &s, rc);
+    if (rc == 0) {
+        eval_counts c = run_share(a, &mm, &s, first, mine);
+        double secs = now_s() - s.t0;
+        rc = c.stopped ? CLI_EXIT_FAILURE : exit_status(&c); /* a stop was reported already */
+        if (root && !c.stopped) print_summary(a, &c, secs);
+        if (root && !c.stopped && s.results) {
+            s.results = NULL;
+            if (cli_output_commit(&out) != 0) rc = CLI_EXIT_FAILURE;
         }
     }
-done:
-    if (s.results) fclose(s.results);
-    if (*tmp) remove(tmp);
+    if (s.results && !root) fclose(s.results);
+    cli_output_discard(&out);
     for (size_t i = 0; s.errors && i < d.count; i++) free(s.errors[i]);
     free(s.errors);
     multi_models_free(&mm);

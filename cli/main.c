@@ -1,8 +1,9 @@
 /* main.c: the irv2 command-line tool: `irv2 COMMAND [options]` dispatched through the command
  * table (commands.c), `irv2 help [COMMAND]`, `irv2 --version`, and the errors every command
  * prints the same way. */
-#include "ranks.h"
+#include "multidev.h"
 #include "opt.h"
+#include "ranks.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,11 +60,41 @@ static int help(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-/* Commands that share their work among MPI ranks; the others run as one process. */
-static int shares_ranks(const cli_command *cmd)
+/* A command that does not share its work among MPI ranks refuses to run under several: the
+ * line names the ones that do (cli_command.shares_ranks). */
+static int refuse_ranks(const cli_command *cmd)
 {
-    return strcmp(cmd->name, "eval") == 0 || strcmp(cmd->name, "classify") == 0 ||
-           strcmp(cmd->name, "bench") == 0;
+    char names[256] = "";
+    size_t n = 0, total = 0;
+    for (const cli_command *c = cli_commands; c->name; c++) total += c->shares_ranks != 0;
+    for (const cli_command *c = cli_commands; c->name; c++) {
+        if (!c->shares_ranks) continue;
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s",
+                 n == 0 ? "" : n + 1 == total ? " and " : ", ", c->name);
+        n++;
+    }
+    if (cli_world.rank == 0)
+        cli_error("%s: does not share its work among MPI ranks (%s do): run it as one process",
+                  cmd->name, names);
+    return CLI_EXIT_USAGE;
+}
+
+/* A command that opens devices has its device list (--device, else IRV2_DEVICE) checked
+ * before any work, so that a malformed one is a usage error whatever the command. Under MPI
+ * every rank stops when one's list names no device there. */
+static int check_devices(const cli_command *cmd, const cli_args *a)
+{
+    const cli_option *o = cmd->options;
+    while (o->name && !(o->kind == OPT_STRING && o->offset == offsetof(cli_args, context.device)))
+        o++;
+    if (!o->name) return 0;
+    size_t n = 0;
+    int rc = cli_device_specs(a, NULL, 0, &n);
+    if (cli_mpi_all(rc == 0)) return 0;
+    if (rc == 0 && cli_world.rank == 0)
+        cli_error("%s: another MPI rank's device list names no device there", cmd->name);
+    return rc ? rc : CLI_EXIT_FAILURE;
 }
 
 static int run_main(int argc, char **argv)
@@ -92,14 +123,9 @@ static int run_main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (rc == 0 && cmd->environment) cli_check_cache_dir(&a);
-    if (rc == 0 && cli_world.size > 1 && !shares_ranks(cmd)) {
-        if (cli_world.rank == 0)
-            cli_error("%s: does not share its work among MPI ranks (eval, classify and bench "
-                      "do): run it as one process", cmd->name);
-        rc = CLI_EXIT_USAGE;
-    } else if (rc == 0) {
-        rc = cmd->run(&a);
-    }
+    if (rc == 0 && cli_world.size > 1 && !cmd->shares_ranks) rc = refuse_ranks(cmd);
+    if (rc == 0) rc = check_devices(cmd, &a);
+    if (rc == 0) rc = cmd->run(&a);
     free(a.operands);
     return rc;
 }

@@ -1,5 +1,5 @@
-/* multidev.c: one model per device for `classify`, `eval` and `run`: the device list (--device
- * 0,2 / gpu / all), and the images of an infer_job shared among the devices through one queue
+/* multidev.c: the devices --device names (every command), one model per device for `classify`,
+ * `eval` and `run`, and the images of an infer_job shared among the devices through one queue
  * (a device takes the next batch's images when it is free, so a slow one takes fewer), results
  * reported in input order, and the images of a device that fails given to the others. */
 #include "multidev.h"
@@ -14,57 +14,25 @@
 
 /* ---- the device list ---- */
 
-/* Appends device index i unless it is there already. */
-static void add_index(unsigned *out, size_t cap, size_t *n, unsigned i)
+int cli_device_specs(const cli_args *a, char specs[][IRV2_DEVICE_SPEC_SIZE], size_t cap,
+                     size_t *n)
 {
-    for (size_t k = 0; k < *n; k++)
-        if (out[k] == i) return;
-    if (*n < cap) out[(*n)++] = i;
-}
-
-int cli_device_list(const char *spec, char specs[][32], size_t cap, size_t *n)
-{
-    static const struct {
-        const char *name, *type;
-    } types[] = {{"cpu", "CPU"}, {"gpu", "GPU"}, {"accelerator", "ACCELERATOR"}, {"all", NULL}};
-    unsigned idx[CLI_MAX_DEVICES], count = 0;
-    size_t nidx = 0;
-    *n = 0;
-    if (!spec || !*spec) return 0; /* the library's default device */
-    int group = -1;
-    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
-        if (strcmp(spec, types[t].name) == 0) group = (int)t;
-    if (group < 0 && !strchr(spec, ',')) return 0; /* one spec, as the library reads it */
-    if (group >= 0) {
-        if (irv2_device_count(&count) != IRV2_OK) return -1;
-        for (unsigned i = 0; i < count; i++) {
-            irv2_device_info info;
-            if (irv2_device_info_get(i, &info) != IRV2_OK) return -1;
-            if (!types[group].type || strcmp(info.type, types[group].type) == 0)
-                add_index(idx, CLI_MAX_DEVICES, &nidx, i);
-        }
-        if (nidx == 0) {
-            cli_error("--device %s: no device of that type ('irv2 devices' lists them)", spec);
-            return -1;
-        }
-        if (nidx == 1) return 0; /* one device: the plain path */
-        for (size_t k = 0; k < nidx && *n < cap; k++) snprintf(specs[(*n)++], 32, "%u", idx[k]);
-        return 0;
+    const char *list = a->context.device;
+    char by_rank[16];
+    unsigned count = 0;
+    /* MPI ranks without --device or IRV2_DEVICE: the machine's devices in turn, by the rank's
+     * place among the ranks of this machine */
+    if ((!list || !*list) && cli_world.size > 1 && irv2_device_count(&count) == IRV2_OK &&
+        count > 0) {
+        snprintf(by_rank, sizeof by_rank, "%u", (unsigned)cli_world.local_rank % count);
+        list = by_rank;
     }
-    /* a comma-separated list of specs, each as the library reads one */
-    const char *p = spec;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= 32 || *n == cap) {
-            cli_error("--device %s: expected a list like 0,2 (at most %zu devices)", spec, cap);
-            return -1;
-        }
-        memcpy(specs[*n], p, len);
-        specs[*n][len] = '\0';
-        (*n)++; /* a device listed twice runs two models (two queues) on it */
-        p += len + (p[len] == ',');
-    }
-    return 0;
+    irv2_status st = irv2_device_list(list, specs, cap, n);
+    if (st == IRV2_OK) return 0;
+    cli_error("%s: %s: %s%s", a->command, a->device_given ? "--device" : "IRV2_DEVICE",
+              irv2_last_error(),
+              st == IRV2_ERR_DEVICE_SPEC ? " ('irv2 devices' lists the devices)" : "");
+    return st == IRV2_ERR_INVALID_ARGUMENT ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 }
 
 /* ---- sharing an infer_job ---- */
@@ -332,19 +300,21 @@ int cli_devices_run_array(multi_models *mm, const float *input, unsigned n, floa
 
 /* ---- opening the models ---- */
 
-int cli_open_models(const cli_args *a, char specs[][32], size_t n, multi_models *mm)
+int cli_open_models(const cli_args *a, char specs[][IRV2_DEVICE_SPEC_SIZE], size_t n,
+                    multi_models *mm)
 {
     memset(mm, 0, sizeof *mm);
     for (size_t i = 0; i < n && i < CLI_MAX_DEVICES; i++) {
         cli_args one = *a;
-        one.device = specs[i];
+        one.context.device = specs[i];
         one.quiet = a->quiet || i > 0; /* the progress printer serves one device */
         if (cli_open_model(&one, &mm->ctxs[i], &mm->models[i]) != 0) {
             multi_models_free(mm);
             return CLI_EXIT_FAILURE;
         }
-        snprintf(mm->names[i], sizeof mm->names[i], "%s (%s)", specs[i],
-                 irv2_context_device(mm->ctxs[i])->name);
+        const char *name = irv2_context_device(mm->ctxs[i])->name;
+        if (n > 1) snprintf(mm->names[i], sizeof mm->names[i], "%s (%s)", specs[i], name);
+        else snprintf(mm->names[i], sizeof mm->names[i], "%s", name);
         mm->n = i + 1;
     }
     return 0;
@@ -362,26 +332,11 @@ void multi_models_free(multi_models *mm)
 
 int cli_devices_open(const cli_args *a, multi_models *mm)
 {
-    char specs[CLI_MAX_DEVICES][32];
+    char specs[CLI_MAX_DEVICES][IRV2_DEVICE_SPEC_SIZE];
     size_t n = 0;
     memset(mm, 0, sizeof *mm);
-    const char *spec = a->device && *a->device ? a->device : a->context.device;
-    char by_rank[32];
-    unsigned count = 0;
-    cli_args one = *a;
-    /* MPI ranks without --device or IRV2_DEVICE: the machine's devices in turn, by the rank's
-     * place among the ranks of this machine */
-    if ((!spec || !*spec) && cli_world.size > 1 && irv2_device_count(&count) == IRV2_OK &&
-        count > 0) {
-        snprintf(by_rank, sizeof by_rank, "%u", (unsigned)cli_world.local_rank % count);
-        spec = one.device = by_rank;
-    }
-    if (cli_device_list(spec, specs, CLI_MAX_DEVICES, &n) != 0) return CLI_EXIT_USAGE;
-    if (n > 0) return cli_open_models(a, specs, n, mm);
-    if (cli_open_model(&one, &mm->ctxs[0], &mm->models[0]) != 0) return CLI_EXIT_FAILURE;
-    snprintf(mm->names[0], sizeof mm->names[0], "%s", irv2_context_device(mm->ctxs[0])->name);
-    mm->n = 1;
-    return 0;
+    int rc = cli_device_specs(a, specs, CLI_MAX_DEVICES, &n);
+    return rc ? rc : cli_open_models(a, specs, n, mm);
 }
 
 int cli_devices_infer(multi_models *mm, infer_job *job)

@@ -1,5 +1,6 @@
-/* multidev.h: one model per device (--device 0,2 / gpu / all) for `classify`, `eval` and
- * `run`: the device list, opening the models, and an infer_job's images shared among them. */
+/* multidev.h: the devices --device names, for every command; one model per device for
+ * `classify`, `eval` and `run`: opening the models, and an infer_job's images shared among
+ * them. */
 #ifndef IRV2_CLI_MULTIDEV_H
 #define IRV2_CLI_MULTIDEV_H
 
@@ -21,22 +22,22 @@ typedef struct multi_report {
     size_t failed_devices, redone;
 } multi_report;
 
-/* The device specs of spec when it names several devices: a comma-separated list ("0,2",
- * "0:0,1:0"), or a type ("cpu", "gpu", "accelerator") or "all" with more than one device of
- * it; a device listed twice runs two models on it. *n = 0 when spec names one device (or
- * none: the default), to be opened as before. Returns -1 after printing the error (a type
- * with no device, a malformed list). */
-int cli_device_list(const char *spec, char specs[][32], size_t cap, size_t *n);
+/* The devices a->context.device (--device, else IRV2_DEVICE) names, as irv2_device_list
+ * expands them; without one, under MPI, the device of the rank's place among its machine's
+ * ranks. Returns 0, or after printing the error (one line naming --device or IRV2_DEVICE)
+ * CLI_EXIT_USAGE for a malformed list, CLI_EXIT_FAILURE for devices that are not there. */
+int cli_device_specs(const cli_args *a, char specs[][IRV2_DEVICE_SPEC_SIZE], size_t cap,
+                     size_t *n);
 
 /* Opens a model on each of the n devices (progress reported for the first only). Returns 0,
  * or CLI_EXIT_FAILURE after printing the error of the device that failed (nothing is left
  * open). */
-int cli_open_models(const cli_args *a, char specs[][32], size_t n, multi_models *mm);
+int cli_open_models(const cli_args *a, char specs[][IRV2_DEVICE_SPEC_SIZE], size_t n,
+                    multi_models *mm);
 void multi_models_free(multi_models *mm);
 
-/* The models --device (else $IRV2_DEVICE) names: one per device of a list or group
- * (cli_device_list), else the one device, opened as cli_open_model does. Returns 0, CLI_EXIT_USAGE for a bad list, or
- * CLI_EXIT_FAILURE, after printing the error. */
+/* The models of the devices cli_device_specs names, opened as cli_open_model does. Returns 0,
+ * CLI_EXIT_USAGE for a bad list, or CLI_EXIT_FAILURE, after printing the error. */
 int cli_devices_open(const cli_args *a, multi_models *mm);
 /* Runs job on mm's models (job->model is set to the first): 0 when every image ran,
  * CLI_EXIT_REDONE when every image ran but a device failed and its images were run again on

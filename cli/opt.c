@@ -355,6 +355,9 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *a)
                   cmd->name, cmd->synopsis);
         return CLI_EXIT_USAGE;
     }
+    for (const cli_option *o = cmd->options; o->name; o++)
+        if (given[o - cmd->options] && o->offset == offsetof(cli_args, context.device))
+            a->device_given = 1;
     /* --cache-dir off, as IRV2_CACHE_DIR=off: no cache folder */
     if (a->context.cache_dir && strcmp(a->context.cache_dir, "off") == 0) a->context.cache_dir = "";
     return 0;

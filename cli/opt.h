@@ -58,6 +58,8 @@ typedef struct cli_command {
     const char *operands_noun; /* "images", for the message when none is given */
     size_t min_operands;
     int environment;         /* reads the model's environment variables */
+    int shares_ranks;        /* under mpirun, shares its work among the ranks (cli/ranks.h);
+                                the others refuse to run as more than one process */
     const char *examples;    /* lines separated by "\n" */
     int (*run)(cli_args *a);
 } cli_command;

@@ -540,7 +540,7 @@ static void test_multiple_devices(void **state)
     cli_result bad = run_cli(s, ARGS("run", "--weights", "synthetic:1", "--input", s->input2,
                                      "--output", out2, "--device", "0,,1"), NULL);
     assert_int_equal(bad.code, 2);
-    expect_one_line(&bad, "--device 0,,1", "list");
+    expect_one_line(&bad, "--device: device list '0,,1'", "item 2 is empty");
     result_free(&bad);
     if (old_tune) setenv("IRV2_TUNE", old_tune, 1);
     else unsetenv("IRV2_TUNE");
@@ -1053,7 +1053,22 @@ static void test_usage_errors(void **state)
         {{"bench", "--batch", "1,,8"}, NULL, "--batch '1,,8'", NULL},
         {{"bench", "--time", "-1"}, NULL, "--time '-1'", NULL},
         {{"bench", "--format", "xml"}, NULL, "--format 'xml'", "jsonl"},
-        {{"bench", "--device", "0,"}, NULL, "--device '0,'", NULL},
+        /* one device-list grammar (irv2_device_list) for every command that opens devices,
+         * checked before any work, from the option or the environment */
+        {{"bench", "--device", "0,"}, NULL, "bench: --device: device list '0,'",
+         "ends with a comma"},
+        {{"run", "-w", "synthetic", "-i", "x.npy", "-o", "y.npy", "--device", "0,"}, NULL,
+         "run: --device: device list '0,'", "ends with a comma"},
+        {{"classify", "-w", "synthetic", "-d", "0,,1", "a.jpg"}, NULL,
+         "classify: --device: device list '0,,1'", "item 2 is empty"},
+        {{"eval", "-w", "synthetic", "--data", "d", "--device", "nosuch"}, NULL,
+         "eval: --device: device list 'nosuch'", "unknown device 'nosuch'"},
+        {{"compile", "--out", "o", "--device", "GPU"}, NULL,
+         "compile: --device: device list 'GPU'", "unknown device 'GPU'"},
+        {{"bench"}, "IRV2_DEVICE=0,", "bench: IRV2_DEVICE: device list '0,'",
+         "ends with a comma"},
+        {{"compile", "--out", "o", "--device", "0,0"}, NULL, "compile: --device '0,0'",
+         "names 2 devices"},
         {{"devices", "extra"}, NULL, "unexpected argument 'extra'", NULL},
         {{"help", "nosuch"}, NULL, "nosuch", NULL},
         {{"--frobnicate"}, NULL, "--frobnicate", NULL},

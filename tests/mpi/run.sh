@@ -64,15 +64,26 @@ for n in 2 3; do
     check "eval, $n ranks: the same --results-file" cmp "$work/one.csv" "$work/$n.csv"
 done
 
-# rank 1 cannot open its device: every rank stops, one line each from rank 1 and rank 0
+# rank 1 cannot open its device (7:7, well formed but not there): every rank stops, one line
+# each from rank 1 and rank 0
 mpi -n 1 -x IRV2_DEVICE=0 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" : \
-    -n 1 -x IRV2_DEVICE=nosuch "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" \
+    -n 1 -x IRV2_DEVICE=7:7 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" \
     >"$work/bad.txt" 2>"$work/bad.err"
 rc=$?
 check "a rank without its device: a failure, not a hang (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-check "a rank without its device: named" grep -q "nosuch" "$work/bad.err"
+check "a rank without its device: named" grep -q "7:7" "$work/bad.err"
 check "a rank without its device: rank 0 says so" grep -q "another MPI rank could not open its device" "$work/bad.err"
 check "a rank without its device: no report" test ! -s "$work/bad.txt"
+
+# rank 1's device list is malformed: checked before any work, every rank stops
+mpi -n 1 -x IRV2_DEVICE=0 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" : \
+    -n 1 -x IRV2_DEVICE=nosuch "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" \
+    >"$work/bad-list.txt" 2>"$work/bad-list.err"
+rc=$?
+check "a rank with a malformed device list: a failure, not a hang (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "a rank with a malformed device list: named" grep -q "IRV2_DEVICE: device list 'nosuch'" "$work/bad-list.err"
+check "a rank with a malformed device list: rank 0 says so" grep -q "another MPI rank's device list" "$work/bad-list.err"
+check "a rank with a malformed device list: no report" test ! -s "$work/bad-list.txt"
 
 # bench: one JSON document with every rank's entries, each with its host and rank; a rank
 # whose device does not exist is a failed entry of the same document, and the job exits 1
@@ -88,7 +99,7 @@ assert all(r["host"] and r["batch"] == 1 and r["images_per_s"] > 0 for r in d["r
 assert sorted(x["rank"] for x in d["devices"]) == [0, 1]
 ' "$work/bench.json"
 mpi -n 1 "$cli" bench -q --batch 1 --iters 1 --json "$work/bench-bad.json" : \
-    -n 1 -x IRV2_DEVICE=nosuch "$cli" bench -q --batch 1 --iters 1 >/dev/null 2>"$work/bench-bad.err"
+    -n 1 -x IRV2_DEVICE=7:7 "$cli" bench -q --batch 1 --iters 1 >/dev/null 2>"$work/bench-bad.err"
 rc=$?
 check "bench with a rank's device missing: exit 1 (status $rc)" test "$rc" -eq 1
 check "bench with a rank's device missing: the failure is an entry" python3 -c '
@@ -96,7 +107,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["failures"] == 1, d
 bad = [r for r in d["results"] if r.get("error")]
-assert len(bad) == 1 and bad[0]["rank"] == 1 and "nosuch" in bad[0]["error"], d["results"]
+assert len(bad) == 1 and bad[0]["rank"] == 1 and "7:7" in bad[0]["error"], d["results"]
 ' "$work/bench-bad.json"
 
 mpi -n 2 "$cli" run --weights synthetic:1 --input "$work/x.npy" --output "$work/y.npy" \
