@@ -24,7 +24,8 @@ import numpy as np
 from . import _lib
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Device", "Model", "version", "devices", "load_image", "preprocess"]
+__all__ = ["Error", "Device", "Model", "version", "devices", "device_list", "load_image",
+           "preprocess"]
 
 
 
@@ -110,6 +111,33 @@ def devices():
         _check(lib, lib.irv2_device_info_get(i, _lib.ctypes.byref(info)))
         out.append(Device._from_c(info))
     return out
+
+
+_INVALID_ARGUMENT = 1  # IRV2_ERR_INVALID_ARGUMENT
+_DEVICE_SPEC_SIZE = 32  # IRV2_DEVICE_SPEC_SIZE
+
+
+def device_list(devices=None):
+    """The device specs a device list names, as the CLI's --device reads it
+    (irv2_device_list): "0,2", "1:0", "gpu" (every GPU), "all", ...; None or "" the default
+    device, [""]. Each spec opens one device: Model(device=spec). ValueError for a malformed
+    list (an empty item, a trailing comma, an unknown word); Error when a type names no device
+    here or there is no OpenCL platform."""
+    if devices is not None and not isinstance(devices, str):
+        raise TypeError("irv2: devices must be a str or None, not %r" % (devices,))
+    lib = _lib.load()
+    text = None if devices is None else devices.encode()
+    count = _lib.ctypes.c_size_t()
+    _check_list(lib, lib.irv2_device_list(text, None, 0, _lib.ctypes.byref(count)))
+    specs = (_lib.ctypes.c_char * _DEVICE_SPEC_SIZE * count.value)()
+    _check_list(lib, lib.irv2_device_list(text, specs, count.value, _lib.ctypes.byref(count)))
+    return [_lib.text(specs[i].value) for i in range(count.value)]
+
+
+def _check_list(lib, code):
+    if code == _INVALID_ARGUMENT:
+        raise ValueError("irv2: " + _lib.text(lib.irv2_last_error()))
+    _check(lib, code)
 
 
 def _load_image(lib, path):

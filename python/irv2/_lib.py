@@ -99,6 +99,8 @@ _PROTOTYPES = {
     "irv2_last_error": (c_char_p, []),
     "irv2_device_count": (c_int, [ctypes.POINTER(c_uint)]),
     "irv2_device_info_get": (c_int, [c_uint, ctypes.POINTER(DeviceInfo)]),
+    "irv2_device_list": (c_int, [c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+                                 ctypes.POINTER(ctypes.c_size_t)]),
     "irv2_context_options_init": (None, [ctypes.POINTER(ContextOptions)]),
     "irv2_context_options_from_env": (c_int, [ctypes.POINTER(ContextOptions)]),
     "irv2_model_options_init": (None, [ctypes.POINTER(ModelOptions)]),
