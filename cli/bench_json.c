@@ -61,7 +61,8 @@ static json_t *host_json(const bench *b)
 static json_t *settings_json(const cli_args *a)
 {
     json_t *s = json_object(), *batches = json_array();
-    for (int i = 0; i < a->nbatches; i++) json_array_append_new(batches, json_integer(a->batches[i]));
+    for (int i = 0; i < a->nbatches; i++)
+        json_array_append_new(batches, json_integer(a->batches[i]));
     json_object_set_new(s, "devices", str_or_null(a->context.device));
     json_object_set_new(s, "weights", bench_text(a->weights));
     json_object_set_new(s, "gemm", json_string(irv2_gemm_name(a->model.gemm)));
@@ -108,7 +109,8 @@ json_t *bench_device_json(const device_run *d, const char *error)
             json_object_set_new(j, keys[k], json_null());
     }
     json_object_set_new(j, "start_ms",
-                        json_pack("{s:o, s:o}", "cold", bench_num(d->cold_ms), "warm", bench_num(d->warm_ms)));
+                        json_pack("{s:o, s:o}", "cold", bench_num(d->cold_ms), "warm",
+                                  bench_num(d->warm_ms)));
     if (d->npeak) {
         json_t *peak = json_object();
         const double *sides[2] = {d->peak_native, d->peak_clblast};
@@ -119,7 +121,8 @@ json_t *bench_device_json(const device_run *d, const char *error)
                 json_array_append_new(samples, sides[s][k] > 0 ? json_real(sides[s][k])
                                                                : json_null());
             json_object_set_new(peak, names[s],
-                                json_pack("{s:o, s:o}", "median", bench_num(bench_median(sides[s], d->npeak)),
+                                json_pack("{s:o, s:o}", "median",
+                                          bench_num(bench_median(sides[s], d->npeak)),
                                           "samples", samples));
         }
         json_object_set_new(peak, "size", json_integer(1024));
@@ -181,9 +184,10 @@ json_t *bench_layers_json(const irv2_layer_profile *layers, size_t n)
     for (size_t k = 0; k < n; k++) {
         const irv2_layer_profile *p = &layers[k];
         double gf = p->gflop > 0 && p->ms > 0 ? p->gflop / (p->ms * 1e-3) : NAN;
-        json_array_append_new(arr, json_pack("{s:o, s:f, s:f, s:o, s:i}", "layer", bench_text(p->kind),
-                                             "ms", p->ms, "gflop", p->gflop, "gflops", bench_num(gf),
-                                             "launches", (int)p->launches));
+        json_array_append_new(arr, json_pack("{s:o, s:f, s:f, s:o, s:i}", "layer",
+                                             bench_text(p->kind), "ms", p->ms, "gflop", p->gflop,
+                                             "gflops", bench_num(gf), "launches",
+                                             (int)p->launches));
     }
     return arr;
 }

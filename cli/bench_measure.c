@@ -1,7 +1,6 @@
 /* bench_measure.c: measuring for `irv2 bench`: the clock, the timed runs of one batch size,
  * their statistics (median, percentiles, spread) and the profiled run, as a result entry. */
 #include "bench.h"
-#include "ranks.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,6 @@
  * peak, and each result as --format says (a table with the per-kind breakdown, markdown, CSV,
  * JSON lines); failed entries also as one line on stderr. */
 #include "bench.h"
-#include "ranks.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -189,8 +189,8 @@ static int load_dataset(const cli_args *a, dataset *d)
         cli_error("%s: no such folder or list file", a->data);
         return -1;
     }
-    int rc = S_ISDIR(st_data.st_mode) ? dataset_from_dir(a->data, d) : dataset_from_list(a->data, d);
-    if (rc != 0) return -1;
+    if (S_ISDIR(st_data.st_mode) ? dataset_from_dir(a->data, d) : dataset_from_list(a->data, d))
+        return -1;
     for (; a->limit && d->count > a->limit; d->count--) free(d->paths[d->count - 1]);
     return 0;
 }

@@ -65,7 +65,10 @@ static void expect_refused(const char *list, irv2_status st, const char *what)
     if (st != IRV2_ERR_INVALID_ARGUMENT || !strstr(what, "more than")) assert_int_equal(count, 0);
 }
 
-#define LIST(...) ((const char *const[]){__VA_ARGS__}), sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)
+/* The specs given, and their count, as expect_list's last two arguments. */
+#define LIST(...)                                                                              \
+    ((const char *const[]){__VA_ARGS__}),                                                      \
+        sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)
 
 /* Indices and P:D pass through as written, in order, duplicates kept; nothing is looked up,
  * so a device that does not exist is refused only when opened. */
