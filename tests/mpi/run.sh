@@ -64,26 +64,23 @@ for n in 2 3; do
     check "eval, $n ranks: the same --results-file" cmp "$work/one.csv" "$work/$n.csv"
 done
 
-# rank 1 cannot open its device (7:7, well formed but not there): every rank stops, one line
-# each from rank 1 and rank 0
-mpi -n 1 -x IRV2_DEVICE=0 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" : \
-    -n 1 -x IRV2_DEVICE=7:7 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" \
-    >"$work/bad.txt" 2>"$work/bad.err"
-rc=$?
-check "a rank without its device: a failure, not a hang (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-check "a rank without its device: named" grep -q "7:7" "$work/bad.err"
-check "a rank without its device: rank 0 says so" grep -q "another MPI rank could not open its device" "$work/bad.err"
-check "a rank without its device: no report" test ! -s "$work/bad.txt"
-
-# rank 1's device list is malformed: checked before any work, every rank stops
-mpi -n 1 -x IRV2_DEVICE=0 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" : \
-    -n 1 -x IRV2_DEVICE=nosuch "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" \
-    >"$work/bad-list.txt" 2>"$work/bad-list.err"
-rc=$?
-check "a rank with a malformed device list: a failure, not a hang (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-check "a rank with a malformed device list: named" grep -q "IRV2_DEVICE: device list 'nosuch'" "$work/bad-list.err"
-check "a rank with a malformed device list: rank 0 says so" grep -q "another MPI rank's device list" "$work/bad-list.err"
-check "a rank with a malformed device list: no report" test ! -s "$work/bad-list.txt"
+# Rank 1 with IRV2_DEVICE=$3 and rank 0 with device 0 run eval: every rank stops, rank 1's
+# line names $4 and rank 0's says $5, and nothing is reported. $1 names the case, $2 its files.
+one_rank_stops() {
+    mpi -n 1 -x IRV2_DEVICE=0 "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" : \
+        -n 1 -x IRV2_DEVICE="$3" "$cli" eval -q --weights synthetic:1 --data "$work/list.txt" \
+        >"$work/$2.txt" 2>"$work/$2.err"
+    rc=$?
+    check "$1: a failure, not a hang (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+    check "$1: named" grep -q "$4" "$work/$2.err"
+    check "$1: rank 0 says so" grep -q "$5" "$work/$2.err"
+    check "$1: no report" test ! -s "$work/$2.txt"
+}
+# rank 1 cannot open its device (7:7, well formed but not there)
+one_rank_stops "a rank without its device" bad 7:7 7:7 "another MPI rank could not open its device"
+# rank 1's device list is malformed: checked before any work
+one_rank_stops "a rank with a malformed device list" bad-list nosuch \
+    "IRV2_DEVICE: device list 'nosuch'" "another MPI rank's device list"
 
 # bench: one JSON document with every rank's entries, each with its host and rank; a rank
 # whose device does not exist is a failed entry of the same document, and the job exits 1
