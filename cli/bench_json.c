@@ -82,32 +82,36 @@ static json_t *settings_json(const cli_args *a)
     return s;
 }
 
+/* The description of the device in its entry, each field null when it is not known (a
+ * device that did not open). */
+static void describe_device(json_t *j, const device_run *d)
+{
+    static const char *const keys[] = {"name", "vendor", "driver", "version", "platform",
+                                       "type", "platform_device", "compute_units",
+                                       "global_mem_mib", "compiler", "clblast_tuned"};
+    enum { NKEYS = sizeof keys / sizeof keys[0] };
+    json_t *values[NKEYS] = {NULL};
+    const irv2_device_info *i = &d->info;
+    if (d->have_info) {
+        json_t *known[NKEYS] = {
+            bench_text(i->name), bench_text(i->vendor), bench_text(i->driver),
+            bench_text(i->version), bench_text(i->platform_name), json_string(i->type),
+            json_string(i->spec), json_integer(i->compute_units),
+            json_real(i->global_mem_bytes / 1048576.0), json_boolean(i->compiler_available),
+            json_boolean(i->clblast_tuned)};
+        memcpy(values, known, sizeof values);
+    }
+    for (size_t k = 0; k < NKEYS; k++)
+        json_object_set_new(j, keys[k], values[k] ? values[k] : json_null());
+}
+
 json_t *bench_device_json(const device_run *d, const char *error)
 {
     json_t *j = json_object();
     json_object_set_new(j, "spec", bench_text(d->spec));
     json_object_set_new(j, "index", d->have_info ? json_integer(d->info.index)
                                     : d->index >= 0 ? json_integer(d->index) : json_null());
-    if (d->have_info) {
-        const irv2_device_info *i = &d->info;
-        json_object_set_new(j, "name", bench_text(i->name));
-        json_object_set_new(j, "vendor", bench_text(i->vendor));
-        json_object_set_new(j, "driver", bench_text(i->driver));
-        json_object_set_new(j, "version", bench_text(i->version));
-        json_object_set_new(j, "platform", bench_text(i->platform_name));
-        json_object_set_new(j, "type", json_string(i->type));
-        json_object_set_new(j, "platform_device", json_string(i->spec));
-        json_object_set_new(j, "compute_units", json_integer(i->compute_units));
-        json_object_set_new(j, "global_mem_mib", json_real(i->global_mem_bytes / 1048576.0));
-        json_object_set_new(j, "compiler", json_boolean(i->compiler_available));
-        json_object_set_new(j, "clblast_tuned", json_boolean(i->clblast_tuned));
-    } else {
-        static const char *const keys[] = {"name", "vendor", "driver", "version", "platform",
-                                           "type", "platform_device", "compute_units",
-                                           "global_mem_mib", "compiler", "clblast_tuned"};
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            json_object_set_new(j, keys[k], json_null());
-    }
+    describe_device(j, d);
     json_object_set_new(j, "start_ms",
                         json_pack("{s:o, s:o}", "cold", bench_num(d->cold_ms), "warm",
                                   bench_num(d->warm_ms)));
