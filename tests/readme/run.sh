@@ -27,7 +27,7 @@
 #   sh tools/install-deps.sh   only when not root: it installs with apt-get as root (where
 #                              every package is present it only checks, and then it runs).
 #
-# Settings, so that the whole file runs in about a minute on 2 cores: IRV2_TUNE=off (the
+# Settings, so that the whole file runs in about a minute on 2 quiet cores: IRV2_TUNE=off (the
 # first tuned run of each batch size takes half a minute; test_tune checks the tuner),
 # IRV2_KERNELS unset (the suite's forced work-group pass would make every command many times
 # slower on a CPU; the kernel families have their own tests), a private IRV2_CACHE_DIR, HOME a
@@ -95,17 +95,19 @@ done || exit 1
 
 # The files the commands read.
 images=$src/tests/data/images
-cp "$images/pattern_160x120.jpg" "$work/cat.jpg" &&
-    cp "$images/pattern_375x500.png" "$work/dog.png" &&
-    mkdir -p "$work/photos" "$work/val/a" "$work/val/b" &&
-    cp "$images/pattern_160x120.jpg" "$work/photos/one.jpg" &&
-    cp "$images/cmyk_64x48.jpg" "$work/photos/two.jpg" &&
-    cp "$images/pattern_160x120.jpg" "$images/pattern_299x299.png" "$work/val/a/" &&
-    cp "$images/pattern_375x500.png" "$images/pattern_500x375.png" "$work/val/b/" &&
+make_inputs() {
+    mkdir -p "$work/photos" "$work/val/a" "$work/val/b" || return 1
+    cp "$images/pattern_160x120.jpg" "$work/cat.jpg" || return 1
+    cp "$images/pattern_375x500.png" "$work/dog.png" || return 1
+    cp "$images/pattern_160x120.jpg" "$work/photos/one.jpg" || return 1
+    cp "$images/cmyk_64x48.jpg" "$work/photos/two.jpg" || return 1
+    cp "$images/pattern_160x120.jpg" "$images/pattern_299x299.png" "$work/val/a/" || return 1
+    cp "$images/pattern_375x500.png" "$images/pattern_500x375.png" "$work/val/b/" || return 1
     printf '%s\n' 'val/a/pattern_299x299.png 0' 'val/b/pattern_500x375.png 1' \
-        >"$work/val_list.txt" &&
-    awk 'BEGIN { for (i = 0; i < 1000; i++) print "class " i }' >"$work/imagenet_classes.txt" ||
-    die "cannot make the commands' input files in $work"
+        >"$work/val_list.txt" || return 1
+    awk 'BEGIN { for (i = 0; i < 1000; i++) print "class " i }' >"$work/imagenet_classes.txt"
+}
+make_inputs || die "cannot make the commands' input files in $work"
 "$build/irv2" export-synthetic --variant tf --output "$work/irv2.safetensors" >/dev/null ||
     die "irv2 export-synthetic could not make the stand-in irv2.safetensors"
 for f in "$src"/*; do
