@@ -81,18 +81,24 @@ static void reference(const classifier_case *c, int n, const float *x, const flo
                       const float *bias, double *ref, double *bound)
 {
     const int hw = c->h * c->w;
+    const size_t planes = (size_t)c->features * n;
+    double *mean = malloc(2 * planes * sizeof *mean), *abs_mean = mean + planes;
+    assert_non_null(mean);
+    for (size_t p = 0; p < planes; p++) { /* plane p: feature p / n, image p % n */
+        double sum = 0.0, mag = 0.0;
+        for (int i = 0; i < hw; i++) sum += x[p * hw + i], mag += fabs(x[p * hw + i]);
+        mean[p] = sum / hw, abs_mean[p] = mag / hw;
+    }
     for (int k = 0; k < c->classes; k++)
         for (int b = 0; b < n; b++) {
             double sum = bias[k], mag = fabs(bias[k]);
             for (int f = 0; f < c->features; f++) {
-                const float *plane = x + ((size_t)f * n + b) * hw;
-                double mean = 0.0, abs_mean = 0.0;
-                for (int i = 0; i < hw; i++) mean += plane[i], abs_mean += fabs(plane[i]);
                 const double wv = w[(size_t)k * c->features + f];
-                sum += wv * mean / hw, mag += fabs(wv) * abs_mean / hw;
+                sum += wv * mean[(size_t)f * n + b], mag += fabs(wv) * abs_mean[(size_t)f * n + b];
             }
             ref[(size_t)k * n + b] = sum, bound[(size_t)k * n + b] = mag;
         }
+    free(mean);
 }
 
 /* One batch: the op run twice (the counters must be back at zero for the second), each result

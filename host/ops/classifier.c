@@ -72,9 +72,9 @@ irv2_status classifier_op(irv2_context *ctx, const classifier_shape *s, const cl
     cl_uint in_off = (cl_uint)in.off, out_off = (cl_uint)out.off;
     cl_uint count_off = (cl_uint)((size_t)s->features * padded);
     cl_int features = s->features, hw = s->h * s->w, classes = s->classes, kp = (cl_int)padded;
-    const kernel_arg args[] = {ARG(in.mem),    ARG(in_off),   ARG(packed),  ARG(bias),
-                               ARG(packed),    ARG(count_off), ARG(partials), ARG(out.mem),
-                               ARG(out_off),   ARG(features), ARG(hw),      ARG(classes),
+    const kernel_arg args[] = {ARG(in.mem),   ARG(in_off),   ARG(packed),  ARG(bias),
+                               ARG(packed),   ARG(count_off), ARG(partials), ARG(out.mem),
+                               ARG(out_off),  ARG(features), ARG(hw),       ARG(classes),
                                ARG(kp)};
     irv2_status st = op_kernel(ctx, "classifier.cl", opts, "classifier",
                                sizeof args / sizeof args[0], args, op);
