@@ -1,8 +1,9 @@
 /* gpu_configs.c: irv2-gpu-configs, every GPU program the tuner can offer, listed without a
  * device: for an NVIDIA-, AMD- and Intel-like GPU profile (ops/conv_family.h record mode), the
  * programs (cl/ file, -D options, kernel) that the conv families' candidates and refinements,
- * pooling and the head would build for the layers of both variants at batch 1 (where split
- * reductions are offered) and 64. Convs are listed with the bias+ReLU epilogue only: the
+ * pooling, the head and the fused pool and classifier (at batch 1 and its largest batch)
+ * would build for the layers of both variants at batch 1 (where split reductions are offered)
+ * and 64. Convs are listed with the bias+ReLU epilogue only: the
  * epilogue runs once per output, after the loops, so its variants add programs but not
  * configurations. tools/gpu-static compiles what it prints.
  *
@@ -16,6 +17,7 @@
  *            (the file and options of its first program, with the bias+ReLU epilogue as
  *            listed), joined by ';'. */
 #include "net/graph.h"
+#include "ops/classifier.h"
 #include "ops/conv_family.h"
 #include "ops/head.h"
 #include "ops/pool.h"
@@ -86,6 +88,29 @@ static void record_conv(irv2_context *ctx, listing *l, const conv_shape *s)
         if (conv_launches(ctx, s, &c[i], (op_epilogue){1, 0, 0, 0}, &b, ops, &nops) == IRV2_OK)
             while (nops > 0) op_release(&ops[--nops]);
         irv2_clear_error();
+    }
+}
+
+/* The fused global average pool and classifier (ops/classifier.h) where the network ends in
+ * them, at batch 1 and the largest batch it runs, in record mode. */
+static void record_classifier(irv2_context *ctx, listing *l, const net *n)
+{
+    const op_buf none = {NULL, 0};
+    for (int i = 0; i + 1 < n->nlayers; i++) {
+        const net_layer *y = &n->layers[i], *fc = &n->layers[i + 1];
+        if (y->kind != LAYER_GLOBAL_AVGPOOL || fc->kind != LAYER_CONV || fc->in != y->out)
+            continue;
+        const net_tensor *x = &n->tensors[y->in];
+        const classifier_form f = classifier_form_for(ctx);
+        static const int batches[] = {1, CLASSIFIER_MAX_BATCH};
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            const classifier_shape s = {x->c, x->h, x->w, fc->cout, batches[b]};
+            op_launch op;
+            snprintf(l->label, sizeof l->label, "pool+classifier");
+            if (classifier_op(ctx, &s, &f, none, NULL, NULL, NULL, none, &op) == IRV2_OK)
+                op_release(&op);
+            irv2_clear_error();
+        }
     }
 }
 
@@ -223,6 +248,7 @@ static int record_vendor(const char *name, device_profile p, listing *l)
             }
             record_small(ctx, l, &n, batches[b]);
         }
+        record_classifier(ctx, l, &n);
         net_free(&n);
     }
     free(ctx);

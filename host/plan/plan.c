@@ -2,6 +2,7 @@
  * launches) and running it: the input uploaded, every launch enqueued, the output read. */
 #include "plan/plan.h"
 
+#include "ops/classifier.h"
 #include "ops/conv.h"
 #include "ops/head.h"
 #include "ops/pool.h"
@@ -14,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One step of the run: a layer, or stacked sibling 1x1 convs computed as one. */
+/* One step of the run: a layer, stacked sibling 1x1 convs computed as one, or the global
+ * average pool with the classifier after it (fused_classifier). */
 typedef struct plan_step {
     const net_layer *layer;      /* the first layer it computes */
     const char *kind;            /* for profiles: "conv1x1", "maxpool", ... */
@@ -26,6 +28,7 @@ typedef struct plan_step {
     int shared_panels;           /* its input's panels are in scratch already */
     double flops;                /* for the whole batch */
     cl_mem w, bias, scale, shift;
+    cl_mem work;                 /* the fused classifier's partial sums */
     op_launch ops[OP_MAX_LAUNCHES];
     int nops;
     cl_event events[OP_MAX_LAUNCHES]; /* per op, when profiling */
@@ -64,13 +67,38 @@ void plan_set_profiling(plan *p, int enable) { p->profiling = enable != 0; }
 
 /* ---- steps ------------------------------------------------------------------------------ */
 
+/* The classifier that layer i, a global average pool, runs with in one launch
+ * (ops/classifier.h), or -1: the next layer is a bias-only 1x1 conv writing the logits from
+ * the pool's output, which nothing else reads, and neither has an epilogue. */
+static int fused_classifier(const net *n, int i)
+{
+    const net_layer *pool = &n->layers[i], *fc = i + 1 < n->nlayers ? pool + 1 : NULL;
+    const net_epilogue *a = &pool->epi, *b = fc ? &fc->epi : NULL;
+    if (pool->kind != LAYER_GLOBAL_AVGPOOL || !fc || fc->kind != LAYER_CONV ||
+        fc->in != pool->out || fc->out != n->logits || fc->kh != 1 ||
+        fc->kw != 1 || fc->ph != 0 || fc->pw != 0 || a->affine || a->relu2 || b->relu1 ||
+        b->residual || b->affine || b->relu2)
+        return -1;
+    for (int j = 0; j < n->nlayers; j++)
+        if (j != i + 1 && n->layers[j].in == pool->out) return -1;
+    return i + 1;
+}
+
 /* When each layer runs: stacked siblings (net_siblings) at their group's first layer; no
- * stacking when CLBlast is forced (its GEMM writes one contiguous output). */
-static irv2_status layer_times(const net *n, irv2_gemm_backend gemm, int **time)
+ * stacking when CLBlast is forced (its GEMM writes one contiguous output). Where the device
+ * takes the fused classifier at this batch (and CLBlast is not forced), the classifier at its
+ * pool's time: the logits are then live while the pool's input is read. */
+static irv2_status layer_times(const irv2_context *ctx, const net *n, irv2_gemm_backend gemm,
+                               unsigned batch, int **time)
 {
     *time = malloc((size_t)(n->nlayers > 0 ? n->nlayers : 1) * sizeof **time);
     if (!*time) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory planning steps");
     net_siblings(n, gemm == IRV2_GEMM_CLBLAST ? 1 : OUT_MAX_PARTS, *time);
+    if (gemm == IRV2_GEMM_CLBLAST || !classifier_offered(ctx, batch)) return IRV2_OK;
+    for (int i = 0; i < n->nlayers; i++) {
+        const int fc = fused_classifier(n, i);
+        if (fc >= 0) (*time)[fc] = (*time)[i];
+    }
     return IRV2_OK;
 }
 
@@ -105,7 +133,8 @@ static irv2_status make_steps(plan *p)
             plan_step *s = &p->steps[p->nsteps - 1];
             while (s->members[0] != p->time[i]) s--;
             s->members[s->nmembers++] = i;
-            s->shape.cout += n->layers[i].cout;
+            if (s->layer->kind == LAYER_CONV) s->shape.cout += n->layers[i].cout;
+            else s->kind = "pool+classifier"; /* layer_times fused it */
             continue;
         }
         plan_step *s = &p->steps[p->nsteps++];
@@ -117,6 +146,11 @@ static irv2_status make_steps(plan *p)
     for (int k = 0; k < p->nsteps; k++) {
         plan_step *s = &p->steps[k];
         name_step(n, s);
+        if (s->nmembers == 2 && s->layer->kind != LAYER_CONV) { /* pool and classifier */
+            const net_layer *fc = &n->layers[s->members[1]];
+            const net_tensor *x = &n->tensors[s->layer->in];
+            s->flops = (double)p->batch * (2.0 * fc->cin * fc->cout + (double)x->c * x->h * x->w);
+        }
         if (s->layer->kind != LAYER_CONV) continue;
         irv2_status st = conv_shape_finish(&s->shape);
         if (st != IRV2_OK) return st;
@@ -324,6 +358,31 @@ static conv_out step_out(const plan *p, const plan_step *s)
     return o;
 }
 
+/* The global average pool and the classifier in one launch: the classifier's weights packed
+ * with its counters, its bias, and its own buffer for the partial sums. */
+static irv2_status prepare_classifier(plan *p, plan_step *s)
+{
+    const net_layer *fc = &p->net->layers[s->members[1]];
+    const net_tensor *x = &p->net->tensors[s->layer->in];
+    const layer_weights *lw = &p->weights[s->members[1]];
+    const classifier_shape shape = {x->c, x->h, x->w, fc->cout, (int)p->batch};
+    const classifier_form form = classifier_form_for(p->ctx);
+    const size_t count = classifier_packed_count(&shape, &form);
+    float *packed = malloc(count * sizeof *packed);
+    if (!packed) return irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory packing %s", s->name);
+    classifier_pack(&shape, &form, lw->w, packed);
+    irv2_status st = upload(p, s->name, packed, count, &s->w);
+    free(packed);
+    if (st == IRV2_OK) st = upload(p, s->name, lw->bias, (size_t)fc->cout, &s->bias);
+    if (st == IRV2_OK)
+        st = ctx_buffer(p->ctx, classifier_partials(&shape, &form) * sizeof(float),
+                        CL_MEM_READ_WRITE, "classifier partial sums", &s->work);
+    if (st != IRV2_OK) return st;
+    s->nops = 1;
+    return classifier_op(p->ctx, &shape, &form, view(p, s->layer->in), s->w, s->bias, s->work,
+                         view(p, fc->out), &s->ops[0]);
+}
+
 static irv2_status prepare_step(plan *p, plan_step *s)
 {
     const net_layer *l = s->layer;
@@ -333,6 +392,7 @@ static irv2_status prepare_step(plan *p, plan_step *s)
     if (lw->scale) st = upload(p, l->name, lw->scale, (size_t)l->cout, &s->scale);
     if (st == IRV2_OK && lw->shift) st = upload(p, l->name, lw->shift, (size_t)l->cout, &s->shift);
     if (st != IRV2_OK) return st;
+    if (l->kind != LAYER_CONV && s->nmembers == 2) return prepare_classifier(p, s);
     if (l->kind != LAYER_CONV) {
         pool_kind pk = l->kind == LAYER_MAXPOOL   ? POOL_MAX3S2
                        : l->kind == LAYER_AVGPOOL ? POOL_AVG3S1
@@ -394,7 +454,7 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
     irv2_status st = IRV2_OK;
     if (!p->root_off || !p->steps || !p->staging)
         st = irv2_fail(IRV2_ERR_HOST_MEMORY, "out of host memory for a batch of %u", batch);
-    if (st == IRV2_OK) st = layer_times(n, opt.gemm, &p->time);
+    if (st == IRV2_OK) st = layer_times(ctx, n, opt.gemm, batch, &p->time);
     if (st == IRV2_OK) st = make_steps(p);
     if (st == IRV2_OK) st = choose_forms(p);
     if (st == IRV2_OK) share_panels(p);
@@ -448,7 +508,9 @@ irv2_status plan_fit_batch(irv2_context *ctx, const net *n, irv2_gemm_backend ge
     size_t floats;
     int *time = NULL;
     *fits = 0;
-    irv2_status st = layer_times(n, gemm, &time);
+    /* batch 1's times: the fused classifier, where the device takes it, keeps the logits live
+     * one step longer, so its arena bounds every batch's */
+    irv2_status st = layer_times(ctx, n, gemm, 1, &time);
     if (st == IRV2_OK) st = largest_buffer(ctx, n, time, untuned, 1, &floats);
     if (st == IRV2_OK && (uint64_t)floats * sizeof(float) > limit)
         st = irv2_fail(IRV2_ERR_DEVICE_MEMORY,
@@ -485,8 +547,8 @@ void plan_free(plan *p)
     for (int i = 0; p->steps && i < p->nsteps; i++) {
         plan_step *s = &p->steps[i];
         for (int k = 0; k < s->nops; k++) op_release(&s->ops[k]);
-        cl_mem *mems[4] = {&s->w, &s->bias, &s->scale, &s->shift};
-        for (int k = 0; k < 4; k++) ctx_buffer_release(p->ctx, mems[k]);
+        cl_mem *mems[5] = {&s->w, &s->bias, &s->scale, &s->shift, &s->work};
+        for (int k = 0; k < 5; k++) ctx_buffer_release(p->ctx, mems[k]);
     }
     op_release(&p->head[0]);
     op_release(&p->head[1]);

@@ -126,14 +126,16 @@ def conv_simt_configs():
 
 
 def small_kernel_configs():
-    """Pooling and the head in their work-group shape (ops/pool.c, ops/head.c)."""
+    """Pooling, the head and the fused pool and classifier in their work-group shape
+    (ops/pool.c, ops/head.c, ops/classifier.c: its device form, batch 1 and the largest)."""
     return [
         Config("pool", "pool.cl", ["maxpool_wg", "global_avgpool_wg", "avgpool"], "", "plain"),
         Config("pool", "pool.cl", ["maxpool_wg", "global_avgpool_wg", "avgpool"],
                "-DAFFINE -DRELU2", "affine+relu2"),
         Config("head", "head.cl", ["head_wg"], "", "logits"),
         Config("head", "head.cl", ["head_wg"], "-DSOFTMAX", "softmax"),
-    ]
+    ] + [Config("classifier", "classifier.cl", ["classifier"],
+                f"-DGROUP=128 -DSLICE=64 -DNB={nb} -DSPLIT=1", f"batch {nb}") for nb in (1, 16)]
 
 
 # The families: name -> (cl file, configurations, mode). "checked": a spill, a stack frame or a
@@ -147,6 +149,9 @@ FAMILIES = {
              "spills"),
     "head": ("head.cl", lambda: [c for c in small_kernel_configs() if c.family == "head"],
              "spills"),
+    "classifier": ("classifier.cl",
+                   lambda: [c for c in small_kernel_configs() if c.family == "classifier"],
+                   "spills"),
 }
 
 
