@@ -176,6 +176,19 @@ static void test_golden_clblast(void **state)
     free(logits);
 }
 
+/* Every conv that has a Winograd form forced into it (the tf network's 3x3 stride-1 convs),
+ * then none (IRV2_EXCLUDE_WINOGRAD, --exact): both against the float64 reference
+ * (testutil.h). */
+static void test_golden_winograd(void **state)
+{
+    tf *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
+    opts.variant = IRV2_VARIANT_TF;
+    test_check_winograd_golden(s->ctx, "synthetic:1", &opts, s->input, BATCH, s->golden,
+                               GOLDEN_TOLERANCE);
+}
+
 static void test_batch1_matches_batch2(void **state)
 {
     tf *s = *state;
@@ -380,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_model_info),
         cmocka_unit_test(test_golden_native),
         cmocka_unit_test(test_golden_clblast),
+        cmocka_unit_test(test_golden_winograd),
         cmocka_unit_test(test_batch1_matches_batch2),
         cmocka_unit_test(test_synthetic_auto_is_seed),
         cmocka_unit_test(test_detect_unknown_layout),

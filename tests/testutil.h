@@ -35,6 +35,20 @@ void test_check_golden(const float *logits, const float *ref, int batch, int cla
  * irv2_model_load with NULL options), with gemm; variant auto. */
 #include "irv2.h"
 irv2_model_options test_model_options(irv2_gemm_backend gemm);
+/* The logits (batch x the model's classes; caller frees) of weights loaded with opts on
+ * input, from a model loaded, run once and freed here; fails the current test on an error.
+ * With winograd set, every conv that has a Winograd form takes it, untimed, while the model
+ * is planned (irv2_context.winograd_everywhere, tests only; the exclude bits still apply),
+ * and *forced (if not NULL) is how many convs did. */
+float *test_model_logits(irv2_context *ctx, const char *weights, const irv2_model_options *opts,
+                         const float *input, unsigned batch, int winograd, unsigned *forced);
+/* The Winograd forms' accuracy over the whole network, on weights loaded with opts (its
+ * variant; 1000 classes) and input: every conv that has a Winograd form forced into it
+ * (test_model_logits), then with IRV2_EXCLUDE_WINOGRAD, where none may take it even forced;
+ * both as test_check_golden against ref. Skips where the context offers no Winograd form. */
+void test_check_winograd_golden(irv2_context *ctx, const char *weights,
+                                const irv2_model_options *opts, const float *input, int batch,
+                                const float *ref, double tolerance);
 /* Removes a folder and everything below it (ignores errors). */
 void test_remove_tree(const char *dir);
 
