@@ -402,6 +402,40 @@ static void test_golden_untuned(void **state)
     irv2_model_free(m);
 }
 
+/* Every conv that has a Winograd form forced into it (the seed network's 21 3x3 stride-1
+ * convs), then none (IRV2_EXCLUDE_WINOGRAD, --exact): both against the float64 reference
+ * (testutil.h). */
+static void test_golden_winograd(void **state)
+{
+    e2e *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
+    test_check_winograd_golden(s->ctx, "synthetic:1", &opts, s->input, BATCH, s->golden,
+                               GOLDEN_TOLERANCE);
+}
+
+/* The host float64 reference (testutil.h) against PyTorch's on the golden input, so that it
+ * stands in for PyTorch on the random checkpoints below. */
+static void test_reference_matches_golden(void **state)
+{
+    e2e *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    test_check_reference("synthetic:1", IRV2_VARIANT_AUTO, s->input, s->golden);
+}
+
+/* Random checkpoints beside the golden one (other seeds of the synthetic rule) against the
+ * host float64 reference: Winograd forced everywhere, then excluded, at GOLDEN_TOLERANCE with
+ * the same top-5. */
+static void test_winograd_random_checkpoints(void **state)
+{
+    e2e *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    test_check_winograd_reference(s->ctx, "synthetic:2", IRV2_VARIANT_AUTO, s->input,
+                                  GOLDEN_TOLERANCE);
+    test_check_winograd_reference(s->ctx, "synthetic:3", IRV2_VARIANT_AUTO, s->input,
+                                  GOLDEN_TOLERANCE);
+}
+
 static void test_softmax(void **state)
 {
     e2e *s = *state;
@@ -682,6 +716,9 @@ int main(void)
         cmocka_unit_test(test_golden_clblast),
         cmocka_unit_test(test_golden_native),
         cmocka_unit_test(test_golden_untuned),
+        cmocka_unit_test(test_golden_winograd),
+        cmocka_unit_test(test_reference_matches_golden),
+        cmocka_unit_test(test_winograd_random_checkpoints),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_batch1_matches_batch2),
         cmocka_unit_test(test_f16_conversion),

@@ -176,6 +176,38 @@ static void test_golden_clblast(void **state)
     free(logits);
 }
 
+/* Every conv that has a Winograd form forced into it (the tf network's 3x3 stride-1 convs),
+ * then none (IRV2_EXCLUDE_WINOGRAD, --exact): both against the float64 reference
+ * (testutil.h). */
+static void test_golden_winograd(void **state)
+{
+    tf *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
+    opts.variant = IRV2_VARIANT_TF;
+    test_check_winograd_golden(s->ctx, "synthetic:1", &opts, s->input, BATCH, s->golden,
+                               GOLDEN_TOLERANCE);
+}
+
+/* The host float64 reference (testutil.h) against PyTorch's on the golden input, so that it
+ * stands in for PyTorch on the random checkpoint below. */
+static void test_reference_matches_golden(void **state)
+{
+    tf *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    test_check_reference("synthetic:1", IRV2_VARIANT_TF, s->input, s->golden);
+}
+
+/* A random checkpoint beside the golden one (another seed of the synthetic rule) against the
+ * host float64 reference: Winograd forced everywhere, then excluded. */
+static void test_winograd_random_checkpoint(void **state)
+{
+    tf *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    test_check_winograd_reference(s->ctx, "synthetic:2", IRV2_VARIANT_TF, s->input,
+                                  GOLDEN_TOLERANCE);
+}
+
 static void test_batch1_matches_batch2(void **state)
 {
     tf *s = *state;
@@ -380,6 +412,9 @@ int main(void)
         cmocka_unit_test(test_model_info),
         cmocka_unit_test(test_golden_native),
         cmocka_unit_test(test_golden_clblast),
+        cmocka_unit_test(test_golden_winograd),
+        cmocka_unit_test(test_reference_matches_golden),
+        cmocka_unit_test(test_winograd_random_checkpoint),
         cmocka_unit_test(test_batch1_matches_batch2),
         cmocka_unit_test(test_synthetic_auto_is_seed),
         cmocka_unit_test(test_detect_unknown_layout),

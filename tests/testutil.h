@@ -35,6 +35,34 @@ void test_check_golden(const float *logits, const float *ref, int batch, int cla
  * irv2_model_load with NULL options), with gemm; variant auto. */
 #include "irv2.h"
 irv2_model_options test_model_options(irv2_gemm_backend gemm);
+/* The logits (batch x the model's classes; caller frees) of weights loaded with opts on
+ * input, from a model loaded, run once and freed here; fails the current test on an error.
+ * With winograd set, every conv that has a Winograd form takes it, untimed, while the model
+ * is planned (irv2_context.winograd_everywhere, tests only; the exclude bits still apply),
+ * and *forced (if not NULL) is how many convs did. */
+float *test_model_logits(irv2_context *ctx, const char *weights, const irv2_model_options *opts,
+                         const float *input, unsigned batch, int winograd, unsigned *forced);
+/* The Winograd forms' accuracy over the whole network, on weights loaded with opts (its
+ * variant; 1000 classes) and input: every conv that has a Winograd form forced into it
+ * (test_model_logits), then with IRV2_EXCLUDE_WINOGRAD, where none may take it even forced;
+ * both as test_check_golden against ref (the first only where the context offers the form). */
+void test_check_winograd_golden(irv2_context *ctx, const char *weights,
+                                const irv2_model_options *opts, const float *input, int batch,
+                                const float *ref, double tolerance);
+/* The logits of one image (3 x 299 x 299) through the network of weights (variant forced, or
+ * IRV2_VARIANT_AUTO), computed in double on the host, layer by layer in the plain order of
+ * the graph (net.h), from the host weights the engine packs (BN folded in float32), rounded
+ * to float at the end: a reference that shares no kernel, form or summation order with the
+ * engine. Caller frees. */
+float *test_reference_logits(const char *weights, irv2_variant variant, const float *image);
+/* test_reference_logits of one image against golden, PyTorch's float64 logits for it (1000
+ * classes): the reference is checked before it stands in for PyTorch. */
+void test_check_reference(const char *weights, irv2_variant variant, const float *image,
+                          const float *golden);
+/* test_check_winograd_golden on one image, with the native GEMM and the test's settings,
+ * against test_reference_logits: for checkpoints without a PyTorch reference. */
+void test_check_winograd_reference(irv2_context *ctx, const char *weights, irv2_variant variant,
+                                   const float *image, double tolerance);
 /* Removes a folder and everything below it (ignores errors). */
 void test_remove_tree(const char *dir);
 

@@ -268,6 +268,22 @@ static int remembered(irv2_context *ctx, const tune_job *job, int vs_clblast, co
     return 0;
 }
 
+/* Tests only (ctx->winograd_everywhere): the first Winograd form of the full candidate list,
+ * untimed; 0 where there is none (another shape, no vector kernels, or excluded). */
+static int winograd_everywhere(irv2_context *ctx, const tune_job *job, conv_form *form)
+{
+    conv_form c[MAX_CANDIDATES];
+    tune_job full = *job;
+    full.tune = IRV2_TUNE_FULL;
+    const size_t n = candidates(ctx, &full, c);
+    for (size_t i = 0; i < n; i++)
+        if (c[i].family == CONV_WINOGRAD) {
+            ctx->winograd_forced++;
+            return *form = c[i], 1;
+        }
+    return 0;
+}
+
 irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
 {
     irv2_context *ctx = t->ctx;
@@ -282,6 +298,7 @@ irv2_status tune_choose(tuner *t, const tune_job *request, conv_form *form)
     /* --gemm clblast: the 1x1 convs (and the classifier) through the library's GEMM */
     if (job->mode == IRV2_GEMM_CLBLAST && has_clblast && conv_is_gemm(&job->shape))
         return *form = clblast, IRV2_OK;
+    if (ctx->winograd_everywhere && winograd_everywhere(ctx, job, form)) return IRV2_OK;
     /* From a binaries folder: its plans' choices, nothing timed (its programs only). */
     if (job->tune == IRV2_TUNE_OFF && !ctx->binaries) return IRV2_OK;
     size_t n = candidates(ctx, job, c);
