@@ -593,7 +593,8 @@ void cli_man_page(FILE *f)
     fputs(".SH FILES\n.TP\n.I ~/.cache/irv2\n", f);
     roff(f, "the tuning choices and compiled programs of each device (IRV2_CACHE_DIR moves it).");
     fputs("\n.SH SEE ALSO\n", f);
-    roff(f, "The README (/usr/share/doc/irv2/README.md) for the published weights, the "
-            "evaluation protocols and the C API (irv2.h).");
+    roff(f, "The README (/usr/share/doc/irv2/README.md) for the published weights and the C "
+            "API (irv2.h); docs/usage.md beside it for the evaluation protocols, "
+            "docs/settings.md for every setting.");
     fputc('\n', f);
 }

@@ -24,6 +24,9 @@ install(TARGETS irv2 RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT bin)
 install(FILES ${PROJECT_SOURCE_DIR}/include/irv2.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT dev)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT bin)
+# The README links into docs/, installed beside it so that its links hold.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT bin
+        FILES_MATCHING PATTERN "*.md")
 
 # The irv2(1) man page, written by `irv2 help --man` from the CLI's option tables (cli/commands.c),
 # the same tables its --help and parser use, so the page lists every option with its default,
