@@ -11,8 +11,10 @@ enum { CLASSIFIER_GROUP = 128, CLASSIFIER_SLICE = 64, CLASSIFIER_LANES = 8 };
 
 int classifier_offered(const irv2_context *ctx, unsigned batch)
 {
-    return ctx_prefers_wg(ctx) && batch >= 1 && batch <= CLASSIFIER_MAX_BATCH &&
-           classifier_form_for(ctx).group > 0;
+    /* not in the compact set: its programs are specialised by batch, and that set keeps one
+     * program per cl/ file */
+    return ctx_prefers_wg(ctx) && !(ctx->kernels & KERNELS_COMPACT_BIT) && batch >= 1 &&
+           batch <= CLASSIFIER_MAX_BATCH && classifier_form_for(ctx).group > 0;
 }
 
 classifier_form classifier_form_for(const irv2_context *ctx)
