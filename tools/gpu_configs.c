@@ -15,7 +15,11 @@
  *            kh, kw, stride, ph, pw, n, h, w (the conv's shape as run), residual, then per
  *            candidate or refinement form of the conv families "text|launches|file|options"
  *            (the file and options of its first program, with the bias+ReLU epilogue as
- *            listed), joined by ';'. */
+ *            listed), joined by ';'. Where the plan fuses the global average pool and the
+ *            classifier (classifier_offered: batches up to CLASSIFIER_MAX_BATCH), one step
+ *            of kind "pool+classifier" in their place, named as the plan names it: cin the
+ *            features, cout the classes, h and w the pool's input, its one form
+ *            "classifier|1|file|options". */
 #include "net/graph.h"
 #include "ops/classifier.h"
 #include "ops/conv_family.h"
@@ -91,15 +95,31 @@ static void record_conv(irv2_context *ctx, listing *l, const conv_shape *s)
     }
 }
 
-/* The fused global average pool and classifier (ops/classifier.h) where the network ends in
+/* The classifier that layer i, a global average pool, runs with where the plan fuses them
+ * (plan.c fused_classifier, which the plan keeps to itself), or -1: the next layer is a
+ * bias-only 1x1 conv writing the logits from the pool's output, which nothing else reads,
+ * and neither has an epilogue. */
+static int fused_classifier(const net *n, int i)
+{
+    const net_layer *pool = &n->layers[i], *fc = i + 1 < n->nlayers ? pool + 1 : NULL;
+    if (pool->kind != LAYER_GLOBAL_AVGPOOL || !fc || fc->kind != LAYER_CONV ||
+        fc->in != pool->out || fc->out != n->logits || fc->kh != 1 || fc->kw != 1 ||
+        fc->ph != 0 || fc->pw != 0 || pool->epi.affine || pool->epi.relu2 || fc->epi.relu1 ||
+        fc->epi.residual || fc->epi.affine || fc->epi.relu2)
+        return -1;
+    for (int j = 0; j < n->nlayers; j++)
+        if (j != i + 1 && n->layers[j].in == pool->out) return -1;
+    return i + 1;
+}
+
+/* The fused global average pool and classifier (ops/classifier.h) where the plan fuses
  * them, at batch 1 and the largest batch it runs, in record mode. */
 static void record_classifier(irv2_context *ctx, listing *l, const net *n)
 {
     const op_buf none = {NULL, 0};
     for (int i = 0; i + 1 < n->nlayers; i++) {
         const net_layer *y = &n->layers[i], *fc = &n->layers[i + 1];
-        if (y->kind != LAYER_GLOBAL_AVGPOOL || fc->kind != LAYER_CONV || fc->in != y->out)
-            continue;
+        if (fused_classifier(n, i) < 0) continue;
         const net_tensor *x = &n->tensors[y->in];
         const classifier_form f = classifier_form_for(ctx);
         static const int batches[] = {1, CLASSIFIER_MAX_BATCH};
@@ -184,6 +204,32 @@ static void print_step(irv2_context *ctx, const char *variant, int batch, const 
     printf("\n");
 }
 
+/* The fused pool and classifier step (plan.c make_steps' "pool+classifier"), printed with
+ * its one launch's program; 0 where classifier_op refuses the shape. */
+static int print_classifier(irv2_context *ctx, const char *variant, int batch, const net *n,
+                            const net_layer *pool, const net_layer *fc)
+{
+    const net_tensor *x = &n->tensors[pool->in];
+    const classifier_shape s = {x->c, x->h, x->w, fc->cout, batch};
+    const classifier_form f = classifier_form_for(ctx);
+    const op_buf none = {NULL, 0};
+    first_program first = {.seen = 0};
+    op_launch op;
+    ctx->record_program = record_first, ctx->record_user = &first;
+    irv2_status st = classifier_op(ctx, &s, &f, none, NULL, NULL, NULL, none, &op);
+    if (st != IRV2_OK) {
+        fprintf(stderr, "irv2-gpu-configs: %s\n", irv2_last_error());
+        irv2_clear_error();
+        return 0;
+    }
+    op_release(&op);
+    printf("%s\t%d\t%s+%s\tpool+classifier\t%d\t%d\t0\t0\t0\t0\t0\t%d\t%d\t%d\t0\t"
+           "classifier|1|%s|%s\n",
+           variant, batch, pool->name, fc->name, x->c, fc->cout, batch, x->h, x->w, first.file,
+           first.options);
+    return 1;
+}
+
 /* The plan's steps of a variant at a batch size (plan.c make_steps), printed. */
 static int print_steps(irv2_context *ctx, net_variant v, int batch)
 {
@@ -199,11 +245,19 @@ static int print_steps(irv2_context *ctx, net_variant v, int batch)
     }
     net_siblings(&n, OUT_MAX_PARTS, lead);
     const char *variant = v == NET_SEED ? "seed" : "tf";
-    for (int i = 0; i < n.nlayers; i++) {
+    const int fuse = classifier_offered(ctx, (unsigned)batch);
+    int ok = 1;
+    for (int i = 0; ok && i < n.nlayers; i++) {
         const net_layer *l = &n.layers[i];
         const net_tensor *x = &n.tensors[l->in];
+        const int fc = fuse ? fused_classifier(&n, i) : -1;
         conv_shape s;
         if (lead[i] != i) continue; /* stacked into its lead's step */
+        if (fc >= 0) {
+            ok = print_classifier(ctx, variant, batch, &n, l, &n.layers[fc]);
+            lead[fc] = i; /* run with the pool */
+            continue;
+        }
         if (l->kind != LAYER_CONV) {
             printf("%s\t%d\t%s\t%s\t%d\t%d\t0\t0\t0\t0\t0\t%d\t%d\t%d\t0\t\n", variant, batch,
                    l->name, net_layer_kind_name(l), x->c, x->c, batch, x->h, x->w);
@@ -215,11 +269,12 @@ static int print_steps(irv2_context *ctx, net_variant v, int batch)
         const op_epilogue epi = {l->epi.relu1, l->epi.residual, l->epi.affine, l->epi.relu2};
         print_step(ctx, variant, batch, l->name, &s, epi);
     }
-    printf("%s\t%d\thead\thead\t%d\t%d\t0\t0\t0\t0\t0\t%d\t1\t1\t0\t\n", variant, batch,
-           n.classes, n.classes, batch);
+    if (ok)
+        printf("%s\t%d\thead\thead\t%d\t%d\t0\t0\t0\t0\t0\t%d\t1\t1\t0\t\n", variant,
+               batch, n.classes, n.classes, batch);
     free(lead);
     net_free(&n);
-    return 1;
+    return ok;
 }
 
 static int record_vendor(const char *name, device_profile p, listing *l)
