@@ -3,9 +3,11 @@ tools/gpu-static's sm_90 slice bounds and the plan's steps, per step and in all,
 batch sizes.
 
 The steps and, per conv, the forms to choose from are the library's (`irv2-gpu-configs
---steps`: siblings stacked as plan.c stacks them, each conv's shape as run, every form the
-families offer the H100 profile with its launch count and program). Per conv and form of the
-family modelled:
+--steps`: siblings stacked as plan.c stacks them, the global average pool and the classifier
+as one step where the plan fuses them, each conv's shape as run, every form the families offer
+the H100 profile with its launch count and program). Per conv and form of the conv families
+modelled (by default every one in the library's listing that the tool bounds: the tuner times
+each family's forms per layer and keeps the fastest; --family restricts it to one):
     compute = 2 * M_pad * N_pad * K_pad / (peak * slice_bound(program) * waves_eff)
     memory  = (input + weights + output [+ residual read] [+ split partials written and read])
               / DRAM bandwidth
@@ -13,9 +15,13 @@ family modelled:
 with M_pad, N_pad, K_pad the output channels, positions and reduction rows rounded up to the
 tile and the slice, waves_eff = groups / (SMs * ceil(groups / SMs)) (each SM runs its share of
 work-groups one after another at its bound; occupancy and latency are not modelled); the
-tuner is taken to pick the fastest form. Pooling, the global average and the head cost their
-bytes at DRAM bandwidth plus a launch; concatenation is free (convs write their channel
-slices)."""
+tuner is taken to pick the fastest form over those families. Families the tool has no bound
+for (direct, gemm, winograd, CLBlast) are not candidates. The fused pool and classifier is
+one launch: memory = (features read once + packed weights + split partials written and read
++ logits) / DRAM bandwidth, compute at its program's slice bound where the tool has one (the
+classifier has no FMA loop it bounds, so it is memory-bound). Pooling, the global average and
+the head cost their bytes at DRAM bandwidth plus a launch; concatenation is free (convs write
+their channel slices)."""
 
 import math
 
@@ -51,9 +57,19 @@ def program_bounds(cfgs, results):
     return out
 
 
-# irv2-gpu-configs' step kinds (net_layer_kind_name) as other_time() names them.
+# irv2-gpu-configs' step kinds (net_layer_kind_name, plan.c's "pool+classifier") as
+# other_time() and classifier_time() name them.
 STEP_KINDS = {"maxpool": "maxpool", "avgpool3x3": "avgpool", "global_avgpool": "gap",
-              "head": "head"}
+              "head": "head", "pool+classifier": "classifier"}
+
+
+def parse_forms(field):
+    """A step's forms, "text|launches|file|options" joined by ';'."""
+    out = []
+    for item in filter(None, field.split(";")):
+        text, launches, file, options = item.split("|")
+        out.append({"text": text, "launches": int(launches), "file": file, "options": options})
+    return out
 
 
 def library_steps(text, variant, batch):
@@ -68,32 +84,33 @@ def library_steps(text, variant, batch):
         name, kind = f[2], f[3]
         cin, cout, kh, kw, st, ph, pw, n, h, w, res = (int(x) for x in f[4:15])
         if kind != "conv":
-            out.append(other(STEP_KINDS.get(kind, "head"), name, cin, h, w))
+            l = other(STEP_KINDS.get(kind, "head"), name, cin, h, w)
+            l["classes"], l["forms"] = cout, parse_forms(f[15])
+            out.append(l)
             continue
-        forms = []
-        for item in filter(None, f[15].split(";")):
-            text_, launches, file, options = item.split("|")
-            forms.append({"text": text_, "launches": int(launches), "file": file,
-                          "options": options})
         l = conv(name, cin, cout, kh, kw, st, ph, pw, h, w, bool(res))
-        l["n"], l["forms"] = n, forms
+        l["n"], l["forms"] = n, parse_forms(f[15])
         out.append(l)
     return out
 
 
-def form_time(l, bounds, family):
-    """conv_time for a library step: the fastest of the family's forms the library offers it,
-    each with its own program's bound and its own launch count."""
+def conv_families(cfgs):
+    """The conv families of the configurations (the library's listing), the tuner's choice."""
+    return sorted({c.family for c in cfgs if c.family.startswith("conv_")})
+
+
+def form_time(l, bounds, families):
+    """A conv step's time: the fastest of the forms the library offers it over the families,
+    each with its own program's bound and its own launch count, as the tuner picks."""
     n = l["n"]
     ho, wo = out_hw(l)
     npos, M, K = n * ho * wo, l["cout"], l["kh"] * l["kw"] * l["cin"]
     flops = 2.0 * npos * M * K
     best = None
-    prefix = family.replace("conv_", "") + " "
     for f in l["forms"]:
-        if not f["text"].startswith(prefix) or (f["file"], f["options"]) not in bounds:
+        c, whole, split = bounds.get((f["file"], f["options"]), (None, 0, 0))
+        if c is None or c.family not in families:
             continue
-        c, whole, split = bounds[(f["file"], f["options"])]
         tn, tm, parts = (int(x) for x in f["text"].split()[1:4])
         s = max(parts, 1)
         b = whole if s == 1 else split
@@ -113,15 +130,40 @@ def form_time(l, bounds, family):
         mem = byts / DRAM
         t = max(compute, mem) + f["launches"] * LAUNCH
         if best is None or t < best["time"]:
-            best = {"tile": f"{tn}x{tm}", "split": s, "bound": b,
+            best = {"tile": f"{c.family.replace('conv_', '')} {c.tile or f'{tn}x{tm}'}",
+                    "family": c.family, "split": s, "bound": b,
                     "eff": eff * flops / padded, "compute": compute, "memory": mem,
                     "launches": f["launches"], "time": t, "flops": flops}
     return best
 
 
-def pick_family(cfgs):
-    fams = {c.family for c in cfgs}
-    return "conv_wg" if "conv_wg" in fams else next(iter(sorted(fams)))
+def _flag(options, name, default):
+    for word in options.split():
+        if word.startswith(f"-D{name}="):
+            return int(word.split("=", 1)[1])
+    return default
+
+
+def classifier_time(l, n, bounds):
+    """The fused global average pool and classifier: one launch reading the features once,
+    the packed weights ([features][classes padded to GROUP]) and writing the logits, with the
+    split partials (one per class slot, slice and image) written and read; compute at its
+    program's bound where the tool has one, else memory-bound."""
+    feats, classes, hw = l["c"], l["classes"], l["h"] * l["w"]
+    f = l["forms"][0] if l["forms"] else {"file": "", "options": "", "launches": 1}
+    group, slice_ = _flag(f["options"], "GROUP", 128), _flag(f["options"], "SLICE", 64)
+    padded = math.ceil(classes / group) * group
+    slices = math.ceil(feats / slice_)
+    byts = 4.0 * (feats * n * hw + feats * padded + classes * n)
+    if slices > 1:
+        byts += 4.0 * 2 * slices * padded * n
+    flops = 2.0 * feats * classes * n
+    _c, b, _s = bounds.get((f["file"], f["options"]), (None, 0, 0))
+    compute = (flops + feats * n * hw) / (PEAK * b) if b > 0 else 0
+    mem = byts / DRAM
+    return {"tile": "classifier", "family": "classifier", "split": slices, "bound": b,
+            "eff": 0, "compute": compute, "memory": mem, "launches": f["launches"],
+            "time": max(compute, mem) + f["launches"] * LAUNCH, "flops": flops}
 
 
 def other_time(l, n):
@@ -136,57 +178,106 @@ def other_time(l, n):
     else:
         byts = 4.0 * c * n * 2
     mem = byts / DRAM
-    return {"tile": "-", "split": 0, "bound": 0, "eff": 0, "compute": 0, "memory": mem,
-            "launches": 1, "time": mem + LAUNCH, "flops": 0}
+    return {"tile": "-", "family": "", "split": 0, "bound": 0, "eff": 0, "compute": 0,
+            "memory": mem, "launches": 1, "time": mem + LAUNCH, "flops": 0}
 
 
-def report(cfgs, results, batches, variant, family, steps):
-    """The model's lines; steps: `irv2-gpu-configs --steps` output (the plan's steps and the
-    forms the library offers them)."""
+def step_time(l, n, bounds, families):
+    if l["kind"] == "conv":
+        r = form_time(l, bounds, families)
+        if r is None:  # no form of the families: a launch, marked
+            r = {**other_time({**l, "kind": "head", "c": 0}, n), "tile": "none"}
+        return r
+    if l["kind"] == "classifier":
+        return classifier_time(l, n, bounds)
+    return other_time(l, n)
+
+
+def predict(cfgs, results, batches, variant, families, steps):
+    """[(variant, batch, [(step, its time)])] over the plan's steps."""
     bounds = program_bounds(cfgs, results)
-    out = [f"MODEL (not a measurement): {family} on an H100 SXM: {SMS} SMs x {LANES} FP32 lanes "
-           f"x {CLOCK_GHZ} GHz = {PEAK / 1e12:.1f} TFLOP/s FP32 peak, {DRAM / 1e12:.1f} TB/s "
-           f"DRAM, {LAUNCH * 1e6:.0f} us per launch; per conv the fastest tile and split by "
-           f"max(compute at the sm_90 slice bound, memory) + launches"]
-    if not bounds:
-        return out + ["MODEL: no sm_90 bounds (NVIDIA toolchain missing or compile failed)"]
     variants = ["seed", "tf"] if variant == "both" else [variant]
+    return [(v, n, [(l, step_time(l, n, bounds, families)) for l in library_steps(steps, v, n)])
+            for v in variants for n in batches]
+
+
+# The model's goals (issue 23): batch -> fraction of FP32 peak of the whole network.
+GOALS = {64: 0.65, 1: 0.20}
+
+
+def totals(rows):
+    """(predicted seconds, fraction of FP32 peak) of a pass."""
+    total = sum(r["time"] * l["count"] for l, r in rows)
+    return total, sum(r["flops"] * l["count"] for l, r in rows) / total / PEAK
+
+
+def pick_text(families):
+    return (f"tuner's pick over {', '.join(families)}" if len(families) > 1
+            else f"{families[0]} only" if families else "no conv family")
+
+
+def goal_fails(cfgs, results, variant, families, steps):
+    """The model's goals missed, one line each (--ci); steps at the goals' batches."""
+    fails = []
+    for v, n, rows in predict(cfgs, results, sorted(GOALS), variant, families, steps):
+        _t, p = totals(rows)
+        if p < GOALS[n]:
+            fails.append(f"MODEL {v} batch {n}: {100 * p:.0f}% of H100 FP32 peak < goal "
+                         f"{100 * GOALS[n]:.0f}% ({pick_text(families)})")
+    return fails
+
+
+def report(cfgs, results, batches, variant, families, steps):
+    """The model's lines; families: the conv families the tuner picks from; steps:
+    `irv2-gpu-configs --steps` output (the plan's steps and the forms the library offers
+    them)."""
+    pick = pick_text(families)
+    out = [f"MODEL (not a measurement): {pick} on an H100 SXM: {SMS} SMs x {LANES} FP32 lanes "
+           f"x {CLOCK_GHZ} GHz = {PEAK / 1e12:.1f} TFLOP/s FP32 peak, {DRAM / 1e12:.1f} TB/s "
+           f"DRAM, {LAUNCH * 1e6:.0f} us per launch; per conv the fastest family, tile and split "
+           f"by max(compute at the sm_90 slice bound, memory) + launches"]
+    if not program_bounds(cfgs, results):
+        return out + ["MODEL: no sm_90 bounds (NVIDIA toolchain missing or compile failed)"]
     summary = []
-    for v in variants:
-        for n in batches:
-            rows = []
-            for l in library_steps(steps, v, n):
-                r = form_time(l, bounds, family) if l["kind"] == "conv" else other_time(l, n)
-                if r is None:
-                    r = other_time({**l, "kind": "head", "c": 0}, n)
-                rows.append((l, r))
-            total = sum(r["time"] * l["count"] for l, r in rows)
-            flops = sum(r["flops"] * l["count"] for l, r in rows)
-            conv_t = sum(r["time"] * l["count"] for l, r in rows if l["kind"] == "conv")
-            launches = sum(r["launches"] * l["count"] for l, r in rows)
-            out.append(f"\nMODEL {v} batch {n}: {total * 1e3:.3f} ms predicted, "
-                       f"{flops / n / 1e9:.2f} GFLOP/image, {100 * flops / total / PEAK:.0f}% of "
-                       f"FP32 peak (convs {conv_t * 1e3:.3f} ms, {launches} launches)")
-            out.append(f"  {'layer':26} {'x':>2} {'out':>14} {'tile':8} {'split':>5} "
-                       f"{'bound':>5} {'pad*wave':>8} {'comp us':>8} {'mem us':>7} "
-                       f"{'MODEL us':>8} {'%peak':>5}")
-            for l, r in rows:
-                if l["kind"] == "conv":
-                    ho, wo = out_hw(l)
-                    shape = f"{l['cout']}x{ho}x{wo}"
-                else:
-                    shape = f"{l['c']}x{l['h']}x{l['w']}"
-                p = 100 * r["flops"] / r["time"] / PEAK if r["flops"] else 0
-                out.append(f"  {l['name'][:26]:26} {l['count']:2} {shape:>14} {r['tile']:8} "
-                           f"{r['split']:5} {pct(r['bound'])} {100 * r['eff']:7.0f}% "
-                           f"{r['compute'] * 1e6:8.1f} {r['memory'] * 1e6:7.1f} "
-                           f"{r['time'] * 1e6:8.1f} {p:4.0f}%")
-            summary.append((v, n, total, 100 * flops / total / PEAK))
-    out.append("\nMODEL summary (predicted, not measured; goals: batch 64 >= 65%, batch 1 >= 20% "
-               "of FP32 peak)")
+    for v, n, rows in predict(cfgs, results, batches, variant, families, steps):
+        total, frac = totals(rows)
+        flops = sum(r["flops"] * l["count"] for l, r in rows)
+        conv_t = sum(r["time"] * l["count"] for l, r in rows if l["kind"] == "conv")
+        launches = sum(r["launches"] * l["count"] for l, r in rows)
+        picks = {}
+        for l, r in rows:
+            if l["kind"] == "conv" and r.get("family"):
+                picks[r["family"]] = picks.get(r["family"], 0) + l["count"]
+        picked = ", ".join(f"{f} {k}" for f, k in sorted(picks.items()))
+        out.append(f"\nMODEL {v} batch {n}: {total * 1e3:.3f} ms predicted, "
+                   f"{flops / n / 1e9:.2f} GFLOP/image, {100 * frac:.0f}% of "
+                   f"FP32 peak (convs {conv_t * 1e3:.3f} ms, {launches} launches; convs per "
+                   f"family picked: {picked})")
+        out.append(f"  {'layer':26} {'x':>2} {'out':>14} {'picked':16} {'split':>5} "
+                   f"{'bound':>5} {'pad*wave':>8} {'comp us':>8} {'mem us':>7} "
+                   f"{'MODEL us':>8} {'%peak':>5}")
+        for l, r in rows:
+            if l["kind"] == "conv":
+                ho, wo = out_hw(l)
+                shape = f"{l['cout']}x{ho}x{wo}"
+            elif l["kind"] == "classifier":
+                shape = f"{l['classes']}x{n}"
+            else:
+                shape = f"{l['c']}x{l['h']}x{l['w']}"
+            p = 100 * r["flops"] / r["time"] / PEAK if r["flops"] else 0
+            out.append(f"  {l['name'][:26]:26} {l['count']:2} {shape:>14} {r['tile'][:16]:16} "
+                       f"{r['split']:5} {pct(r['bound'])} {100 * r['eff']:7.0f}% "
+                       f"{r['compute'] * 1e6:8.1f} {r['memory'] * 1e6:7.1f} "
+                       f"{r['time'] * 1e6:8.1f} {p:4.0f}%")
+        summary.append((v, n, total, 100 * frac))
+    goals = ", ".join(f"batch {n} >= {100 * g:.0f}%" for n, g in sorted(GOALS.items(),
+                                                                         reverse=True))
+    out.append(f"\nMODEL summary ({pick}; predicted, not measured; goals: {goals} of FP32 "
+               f"peak)")
     for v, n, t, p in summary:
-        goal = {64: 65, 1: 20}.get(n)
-        verdict = "" if goal is None else (" meets" if p >= goal else " misses") + f" {goal}%"
+        goal = GOALS.get(n)
+        verdict = "" if goal is None else (" meets" if p >= 100 * goal else " misses") + \
+            f" {100 * goal:.0f}%"
         out.append(f"  {v:4} batch {n:3}: {t * 1e3:8.3f} ms  {p:4.0f}% of peak{verdict}")
     return out
 
