@@ -30,6 +30,7 @@ static irv2_status sgemm(irv2_context *ctx, const op_launch *op, cl_event *event
     const op_library *lib = library_args(op, OP_LIB_SGEMM);
     if (!lib) return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "CLBlast SGEMM: not an SGEMM op");
     const op_sgemm *g = &lib->u.sgemm;
+    ctx->clblast_used = 1;
     CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
                                        CLBlastTransposeNo, (size_t)g->m, (size_t)g->n,
                                        (size_t)g->k, 1.0f, g->a.mem, g->a.off, (size_t)g->k,
@@ -67,6 +68,7 @@ static irv2_status convgemm(irv2_context *ctx, const op_launch *op, cl_event *ev
         !int_range(c->out.off, out))
         return irv2_fail(IRV2_ERR_UNSUPPORTED, "CLBlast %s: buffer offsets beyond 2^31 floats",
                          what);
+    ctx->clblast_used = 1;
     CLBlastStatusCode s = CLBlastSconvgemm(
         CLBlastKernelModeCrossCorrelation, (size_t)c->cin, (size_t)c->h, (size_t)c->w,
         (size_t)c->kh, (size_t)c->kw, (size_t)c->ph, (size_t)c->pw, (size_t)c->stride,

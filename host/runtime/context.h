@@ -57,6 +57,7 @@ struct irv2_context {
     size_t nprograms, programs_cap;
     table *choices;             /* kernel choices measured on this device (plan/tune.c) */
     char clblast_tuning[17];    /* hash of the CLBlast tuner results applied, or "" */
+    int clblast_used;           /* a CLBlast routine ran on this context (irv2_context_free) */
     ctx_kernels kernels;        /* the families offered (ctx_kernels_choose) */
     device_profile profile;     /* the device, read once (ctx_read_profile) */
     binaries *binaries;         /* the folder programs come from (irv2_context_load_binaries) */
