@@ -177,11 +177,11 @@ static void simt_pack(const conv_shape *s, const conv_form *f, const float *w, f
 
 /* ---- launches ---- */
 
-/* NVIDIA's build option capping the registers, for the 128x128 tile on NVIDIA only (the other
- * vendors' compilers reject -cl-nv-* options): ptxas gives its kernels 142 registers
- * unasked, 8 warps per SM; capped at SIMT_NV_REGS they run 16 with no spill or stack on sm_80
- * and sm_90 (tools/gpu-static). The 128-work-item tiles would need the same cap for 16 warps
- * and spill under it, so they keep the compiler's choice (12 warps). */
+/* NVIDIA's build option capping the registers, on NVIDIA only (the other vendors' compilers
+ * reject -cl-nv-* options), for the 128x128 tile: ptxas gives it 142 registers unasked, 8
+ * warps per SM; capped at SIMT_NV_REGS it runs 16 with no spill or stack on sm_80 and sm_90
+ * (tools/gpu-static). The 128-work-item tiles keep 12 warps: under the cap their split kernels
+ * spill 4 to 8 bytes on sm_80 at some geometries (64x128 at 1x1, 128x64 at 7x1 and 3x1). */
 static const char *nv_regs_option(const irv2_context *ctx, const conv_wg_params *t)
 {
     if (ctx->profile.vendor != VENDOR_NVIDIA || t->positions != 128 || t->channels != 128)
