@@ -109,8 +109,11 @@ typedef struct simt_geom { int kh, kw, sh, ph, pw; } simt_geom;
 /* What a work-item needs to gather its input loads: at, its first row's offset in `in` in
  * the slice (valid only in_image; offsets below 2^32); iy0, ix0, its positions' window
  * origin; the slice's tap (kh, kw) and first channel c0, advanced per slice with no division;
- * left, the slice's rows of this work-item that are real channels; n, its positions < npos. */
+ * left, the slice's rows of this work-item that are real channels; n, its positions < npos
+ * (read in the loop with VECX only: past npos iy0 is SIMT_OUTSIDE, one register fewer). */
 typedef struct simt_src { uint at; int n, iy0, ix0, kh, kw, c0, left; } simt_src;
+/* A window origin row above every image whatever the tap (kernels are far below 2^29 rows). */
+#define SIMT_OUTSIDE (-(1 << 29))
 /* The work-item's source from slice s0 on, for input row `row` of each slice: the only
  * divisions, once per kernel. */
 SIMT_FN simt_src source_of(simt_geom g, __global const float *in, uint in_off, int pos, int npos,
@@ -125,7 +128,8 @@ SIMT_FN simt_src source_of(simt_geom g, __global const float *in, uint in_off, i
         const int img = pos / (ho * wo), r = pos - img * (ho * wo), oy = r / wo;
         s.iy0 = oy * g.sh - g.ph, s.ix0 = (r - oy * wo) * g.sh - g.pw;
         s.at += img * h * w + s.iy0 * w + s.ix0;
-    }
+    } else
+        s.iy0 = SIMT_OUTSIDE;
     s.at += (s.c0 + row) * cstride + s.kh * w + s.kw;
     s.left = cin - s.c0 - row;
     return s;
@@ -160,8 +164,7 @@ SIMT_FN void load_slice(__global const float4 *wt, __global const float *in, sim
                               on && s.n > 2 ? p[2] : 0.0f, 0.0f);
     }
 #else
-    const int in_image =
-        s.n && (uint)(s.iy0 + s.kh) < (uint)h && (uint)(s.ix0 + s.kw) < (uint)w;
+    const int in_image = (uint)(s.iy0 + s.kh) < (uint)h && (uint)(s.ix0 + s.kw) < (uint)w;
     __global const float *p = in + s.at;
 #pragma unroll
     for (int r = 0; r < XN; r++, p += XSTEP * cstride)
@@ -169,34 +172,40 @@ SIMT_FN void load_slice(__global const float4 *wt, __global const float *in, sim
 #endif
 }
 
-/* The registers of load_slice into the local buffers wb (BK x BM) and xb (BK x BN). */
+/* The registers of load_slice into the local buffers wb (BK x BM) and xb (BK x BN), each
+ * store a pointer plus a constant (see slice_fmas). */
 SIMT_FN void store_slice(__local float4 *wb, __local float *xb, int lid, const float4 wr[WT4],
                          const xval xr[XN])
 {
+    wb += lid, xb += lid / XCOLS * BN + lid % XCOLS * XW;
 #pragma unroll
-    for (int q = 0; q < WT4; q++) wb[lid + q * GROUP] = wr[q];
-    const int col = lid % XCOLS, row = lid / XCOLS;
+    for (int q = 0; q < WT4; q++) wb[q * GROUP] = wr[q];
 #pragma unroll
-    for (int r = 0; r < XN; r++) *(__local xval *)(xb + (row + r * XSTEP) * BN + col * XW) = xr[r];
+    for (int r = 0; r < XN; r++) *(__local xval *)(xb + r * XSTEP * BN) = xr[r];
 }
 
 /* The FMAs of one slice from the local buffers wb, xb into acc: per row, the work-item's
- * RM channels and RN positions as float4 fragments. */
+ * RM channels and RN positions as float4 fragments. The work-item's offsets ty, tx go into
+ * the pointers once, so that every fragment is a pointer plus a constant (an immediate of
+ * the local load); indexed by ty + constant, NVIDIA's build keeps one address per fragment
+ * and row in registers (16 more on the 128-work-item tiles, which then spill under a
+ * 128-register cap). */
 SIMT_FN void slice_fmas(__local const float4 *wb, __local const float4 *xb, int tx, int ty,
                         float2 acc[RM][RN / 2])
 {
+    wb += ty, xb += tx;
 #pragma unroll KK_UNROLL
     for (int kk = 0; kk < BK; kk++) {
         float a[RM];
         float2 b[RN / 2];
 #pragma unroll
         for (int i = 0; i < GM; i++) {
-            const float4 v = wb[kk * (BM / 4) + i * (BM / 8) + ty];
+            const float4 v = wb[kk * (BM / 4) + i * (BM / 8)];
             a[4 * i] = v.s0, a[4 * i + 1] = v.s1, a[4 * i + 2] = v.s2, a[4 * i + 3] = v.s3;
         }
 #pragma unroll
         for (int j = 0; j < GN; j++) {
-            const float4 v = xb[kk * (BN / 4) + j * (BN / 8) + tx];
+            const float4 v = xb[kk * (BN / 4) + j * (BN / 8)];
             b[2 * j] = v.s01, b[2 * j + 1] = v.s23;
         }
 #pragma unroll

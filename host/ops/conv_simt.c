@@ -17,6 +17,9 @@
 /* Splits offered: 2, 4, ... up to this many parts, each keeping SIMT_MIN_SLICES slices. */
 #define SIMT_MAX_PARTS 16
 #define SIMT_MIN_SLICES 4
+/* Registers per work-item that give a 256-work-item group 16 warps per SM on NVIDIA (64K
+ * registers per SM, 2 groups of 8 warps), as build option text. */
+#define SIMT_NV_REGS "128"
 
 /* Tiles as (positions, channels); 64x32's work-groups are one warp of 32 (not offered where
  * the hardware runs 64-wide waves: AMD). */
@@ -174,6 +177,18 @@ static void simt_pack(const conv_shape *s, const conv_form *f, const float *w, f
 
 /* ---- launches ---- */
 
+/* NVIDIA's build option capping the registers, on NVIDIA only (the other vendors' compilers
+ * reject -cl-nv-* options), for the 128x128 tile: ptxas gives it 142 registers unasked, 8
+ * warps per SM; capped at SIMT_NV_REGS it runs 16 with no spill or stack on sm_80 and sm_90
+ * (tools/gpu-static). The 128-work-item tiles keep 12 warps: under the cap their split kernels
+ * spill 4 to 8 bytes on sm_80 at some geometries (64x128 at 1x1, 128x64 at 7x1 and 3x1). */
+static const char *nv_regs_option(const irv2_context *ctx, const conv_wg_params *t)
+{
+    if (ctx->profile.vendor != VENDOR_NVIDIA || t->positions != 128 || t->channels != 128)
+        return "";
+    return " -cl-nv-maxrregcount=" SIMT_NV_REGS;
+}
+
 /* A 1x1 stride-1 unpadded conv runs as one row of npos positions; with its input offset and
  * channel stride multiples of 4 it loads float4s (VECX). */
 static int vecx_of(const conv_job *j)
@@ -194,13 +209,13 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
     const int split = t->slices > 1, vecx = vecx_of(j), gemm = conv_is_gemm(s);
     if (split && b->scratch.mem == NULL && !j->ctx->record_program)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "a split reduction needs scratch");
-    char eflags[96], opts[256];
+    char eflags[96], opts[288];
     epilogue_options(j->ctx, j->epi, eflags, sizeof eflags);
     snprintf(opts, sizeof opts,
              "-DBM=%d -DBN=%d -DBK=%d -DRM=%d -DRN=%d -DVECX=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d "
-             "-DPW=%d%s",
+             "-DPW=%d%s%s",
              t->channels, t->positions, SIMT_BK, SIMT_R, SIMT_R, vecx, s->kh, s->kw, s->stride,
-             s->ph, s->pw, eflags);
+             s->ph, s->pw, eflags, nv_regs_option(j->ctx, t));
     const cl_int npos = s->n * s->ho * s->wo, in_cstride = s->n * s->h * s->w;
     /* the GEMM form: one image of one row of npos positions */
     const cl_int n1 = gemm ? 1 : s->n, h = gemm ? 1 : s->h, w = gemm ? npos : s->w,

@@ -7,6 +7,9 @@ ptxas and nvdisasm come from the PyPI wheels nvidia-cuda-nvcc-cu12 and nvidia-cu
 unpacked once into ~/.cache/irv2-tools/ (a ptxas/nvdisasm on PATH is the fallback).
 AMD (gfx90a, gfx1030): the same front end for amdgcn--amdhsa with libclc's amdgcn--amdhsa.bc,
 llc-14 -mcpu=...; VGPRs, SGPRs, scratch, LDS and occupancy from llc's own report.
+NVIDIA's OpenCL build option -cl-nv-maxrregcount=N (which the library gives its large SIMT
+tiles on NVIDIA) is NVIDIA's driver passing --maxrregcount N to ptxas: it is taken out of the
+options clang sees and given to ptxas.
 Intel: ocloc (intel-opencl-icd) for the newest discrete and the newest integrated GPU it
 knows; the GRF mode, SIMD width and spill size from IGC's assembly dump."""
 
@@ -193,11 +196,21 @@ def store(key, value):
     tmp.replace(d / f"{key}.json")
 
 
+NV_MAXRREG = re.compile(r"-cl-nv-maxrregcount=(\d+)")
+
+
+def split_nv_options(options):
+    """(the options without NVIDIA's -cl-nv-maxrregcount=N, N or None): NVIDIA's OpenCL hands
+    N to ptxas as --maxrregcount; clang and the other vendors' compilers do not know it."""
+    m = NV_MAXRREG.search(options)
+    return NV_MAXRREG.sub("", options).strip(), int(m.group(1)) if m else None
+
+
 def _llvm(tools, tmp, source, options, triple, mcpu, bc, extra=()):
     k = os.path.join(tmp, "k.cl")
     with open(k, "w") as f:
         f.write(source)
-    opts = options.split()
+    opts = split_nv_options(options)[0].split()
     run([tools.clang, "-x", "cl", "-cl-std=CL1.2", "-target", triple, *extra,
          "-Xclang", "-finclude-default-header", "-O3", *opts, "-emit-llvm", "-c", k, "-o",
          f"{tmp}/k.bc"])
@@ -226,9 +239,11 @@ def compile_nvidia(tools, source, cfg):
         _llvm(tools, tmp, source, cfg.options, "nvptx64--nvidiacl", "sm_80",
               f"{LIBCLC}/nvptx64--nvidiacl.bc")
         run([tools.llc, "-mcpu=sm_80", "-O3", f"{tmp}/o.bc", "-o", f"{tmp}/k.ptx"])
+        maxrreg = split_nv_options(cfg.options)[1]
+        cap = ["--maxrregcount", str(maxrreg)] if maxrreg else []
         for target in ("sm_80", "sm_90"):
             t = TARGETS[target]
-            log = run([tools.ptxas, "-v", f"-arch={t['arch']}", f"{tmp}/k.ptx", "-o",
+            log = run([tools.ptxas, "-v", *cap, f"-arch={t['arch']}", f"{tmp}/k.ptx", "-o",
                        f"{tmp}/k.cubin"])
             sass = run([tools.nvdisasm, "-c", f"{tmp}/k.cubin"])
             funcs = mix.sass_functions(sass)
@@ -316,7 +331,7 @@ def compile_intel(tools, source, cfg, target):
             f.write(source)
         env = dict(os.environ, IGC_ShaderDumpEnable="1", IGC_DumpToCustomDir=f"{tmp}/dump")
         run([tools.ocloc, "compile", "-q", "-file", f"{tmp}/k.cl", "-device", device,
-             "-out_dir", f"{tmp}/out", "-options", f"-cl-std=CL1.2 {cfg.options}"], env=env)
+             "-out_dir", f"{tmp}/out", "-options", f"-cl-std=CL1.2 {split_nv_options(cfg.options)[0]}"], env=env)
         attempts = {}
         for path in glob.glob(f"{tmp}/dump/*.asm"):
             m = re.search(r"_(?:(\d+)_)?simd(\d+)_entry_\d+\.asm$", path)
