@@ -98,9 +98,12 @@ static size_t launch_all(irv2_context *ctx, const conv_shape *s, conv_rows rows)
     return n;
 }
 
-/* NVIDIA-like (1024 work-items, 1024/1024/64, 48 KB local) and AMD-like (256, 64 KB) GPUs:
- * 16x16 work-groups and all six tiles; a GPU of 64 work-items per group: 8x8 work-groups and
- * the four tiles whose positions divide 64. */
+/* NVIDIA-like (1024 work-items, 1024/1024/64, 48 KB local), AMD-like (256, 64 KB) GPUs and
+ * a GPU of 64 work-items per group run SIMT tiles, so they get no work-group tiles; an
+ * Intel-like GPU (no SIMT tiles) gets 16x16 work-groups and all six, and a GPU of 64
+ * work-items per group whose 6 KB of local memory fit no SIMT tile 8x8 work-groups and the
+ * two tiles whose positions divide 64 and whose slices fit. The untuned form is the SIMT
+ * family's 64x64 tile where it runs, else the work-group family's where that fits. */
 static void test_gpu_profiles(void **state)
 {
     (void)state;
@@ -109,12 +112,14 @@ static void test_gpu_profiles(void **state)
         device_profile p;
         int side;
         const char *tiles;
+        int simt;
     } gpus[] = {
-        {"nvidia", gpu_profile(VENDOR_NVIDIA, 1024, 64, 48 << 10), 16,
-         "64 64,32 32,32 64,64 128,128 64,128 128"},
-        {"amd", gpu_profile(VENDOR_AMD, 256, 256, 64 << 10), 16,
-         "64 64,32 32,32 64,64 128,128 64,128 128"},
-        {"small", gpu_profile(VENDOR_OTHER, 64, 64, 32 << 10), 8, "64 64,32 32,32 64,64 128"},
+        {"nvidia", gpu_profile(VENDOR_NVIDIA, 1024, 64, 48 << 10), 16, "", 1},
+        {"amd", gpu_profile(VENDOR_AMD, 256, 256, 64 << 10), 16, "", 1},
+        {"small", gpu_profile(VENDOR_OTHER, 64, 64, 32 << 10), 8, "", 1},
+        {"intel", gpu_profile(VENDOR_INTEL, 1024, 1024, 64 << 10), 16,
+         "64 64,32 32,32 64,64 128,128 64,128 128", 0},
+        {"tiny", gpu_profile(VENDOR_OTHER, 64, 64, 6 << 10), 8, "32 32,32 64", 0},
     };
     const conv_shape s = shape(320, 384, 3, 1, 1, 1, 17);
     for (size_t i = 0; i < sizeof gpus / sizeof gpus[0]; i++) {
@@ -126,10 +131,15 @@ static void test_gpu_profiles(void **state)
         wg_tiles(ctx, &s, tiles, sizeof tiles);
         print_message("  %-6s wg tiles: %s\n", gpus[i].name, tiles);
         assert_string_equal(tiles, gpus[i].tiles);
-        /* the untuned form is the SIMT family's 64x64 tile (every GPU here fits it), and
-         * the work-group family's in the compact set, which the SIMT family is not in */
+        assert_int_equal(conv_simt_runs(ctx), gpus[i].simt);
+        if (!strstr(gpus[i].tiles, "64 64") && !gpus[i].simt) {
+            free(ctx);
+            continue;
+        }
+        /* the untuned form is the SIMT family's 64x64 tile where it runs, else the
+         * work-group family's, as in the compact set, which the SIMT family is not in */
         conv_form d = conv_default_form(ctx, &s);
-        assert_int_equal(d.family, CONV_SIMT);
+        assert_int_equal(d.family, gpus[i].simt ? CONV_SIMT : CONV_WG);
         assert_int_equal(d.p.wg.positions, 64), assert_int_equal(d.p.wg.channels, 64);
         ctx->kernels = KERNELS_COMPACT;
         d = conv_default_form(ctx, &s);
@@ -140,7 +150,8 @@ static void test_gpu_profiles(void **state)
         launch_all(ctx, &s, ROWS_OWN);
         char side[32];
         snprintf(side, sizeof side, "-DWX=%d -DWY=%d", gpus[i].side, gpus[i].side);
-        assert_non_null(strstr(r.text, side));
+        if (*gpus[i].tiles) assert_non_null(strstr(r.text, side));
+        else assert_null(strstr(r.text, "conv_wg.cl|"));
         free(ctx);
     }
     /* no work-group of 8x8: the family is not offered */
@@ -206,10 +217,8 @@ static void test_record_mode(void **state)
     size_t forms = launch_all(ctx, &s, ROWS_ALL);
     print_message("  %zu forms, %d programs recorded\n", forms, r.count);
     assert_true(r.count >= (int)forms);
-    assert_non_null(strstr(r.text, "conv_wg.cl|-DTM=64 -DTN=64 -DTK=16 -DWX=16 -DWY=16 -DKH=1 "
-                                   "-DKW=1 -DSH=1 -DPH=0 -DPW=0 -DRELU1|conv_wg\n"));
-    assert_non_null(strstr(r.text, "|conv_wg_split\n"));
-    assert_non_null(strstr(r.text, "|conv_wg_reduce\n"));
+    assert_non_null(strstr(r.text, "|conv_simt_split\n"));
+    assert_null(strstr(r.text, "conv_wg.cl|"));
     assert_non_null(strstr(r.text, "conv_gemm.cl|"));
     assert_non_null(strstr(r.text, "eltwise.cl|")); /* CLBlast's epilogue */
     /* CLBlast as the floor for KxK convs on a GPU: convgemm at batch 1, SGEMM over an im2col
@@ -229,6 +238,16 @@ static void test_record_mode(void **state)
     launch_all(ctx, &s, ROWS_ALL);
     assert_non_null(strstr(compact.text, "-DWX=16 -DWY=16 -DEPI_ARG|conv_wg\n"));
     assert_null(strstr(compact.text, "-DKH="));
+    free(ctx);
+    /* the work-group family's programs where it is offered: an Intel-like GPU */
+    recorded wg = {0};
+    ctx = fake_context(gpu_profile(VENDOR_INTEL, 1024, 1024, 64 << 10), KERNELS_BOTH, &wg);
+    launch_all(ctx, &s, ROWS_OWN);
+    assert_non_null(strstr(wg.text, "conv_wg.cl|-DTM=64 -DTN=64 -DTK=16 -DWX=16 -DWY=16 -DKH=1 "
+                                    "-DKW=1 -DSH=1 -DPH=0 -DPW=0 -DRELU1|conv_wg\n"));
+    assert_non_null(strstr(wg.text, "|conv_wg_split\n"));
+    assert_non_null(strstr(wg.text, "|conv_wg_reduce\n"));
+    assert_null(strstr(wg.text, "conv_simt.cl|"));
     free(ctx);
 }
 

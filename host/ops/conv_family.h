@@ -108,6 +108,8 @@ int conv_wide_vectors(const irv2_context *ctx);
 int conv_fast_tiling(const irv2_context *ctx, const conv_form *f);
 /* Whether the context offers the vector kernels (KERNELS_VEC). */
 int conv_vec_offered(const irv2_context *ctx);
+/* The SIMT family has a tile this device runs (its profile alone decides). */
+int conv_simt_runs(const irv2_context *ctx);
 /* Guard floats of a kernel reading vw positions at a time from shifted rows. */
 size_t conv_guard_at(const conv_shape *s, int vw);
 size_t conv_vec_guard(const conv_shape *s, const conv_form *f);

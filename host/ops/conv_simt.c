@@ -49,6 +49,13 @@ static int simt_fits(const irv2_context *ctx, conv_wg_params t)
     return group <= p->max_group && group <= p->max_items[0] && local <= p->local_mem;
 }
 
+int conv_simt_runs(const irv2_context *ctx)
+{
+    for (size_t i = 0; i < SIMT_TILES; i++)
+        if (simt_fits(ctx, simt_tiles[i])) return 1;
+    return 0;
+}
+
 /* Where the work-group family is (GPUs; IRV2_KERNELS=wg elsewhere), outside the compact
  * kernel set (whose point is few programs). */
 static int simt_offered(const irv2_context *ctx)

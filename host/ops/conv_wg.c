@@ -34,14 +34,19 @@ static int wg_fits(const irv2_context *ctx, conv_wg_params t)
 static int wg_offered(const irv2_context *ctx) { return (ctx->kernels & KERNELS_WG) != 0; }
 
 /* Every tile whose work-group and local memory the device offers, for every shape and
- * output parts; the default tile only in the compact kernel set (one program). */
+ * output parts; the default tile only in the compact kernel set (one program). Not on a GPU
+ * that runs a SIMT tile (NVIDIA, AMD): there every tile of this family is bounded below 60%
+ * of FP32 peak by its instruction mix (tools/gpu-static) and the SIMT family's reach 85%, so
+ * the family serves GPUs without SIMT tiles (Intel's), the compact set and IRV2_KERNELS=wg
+ * on other devices. */
 static size_t wg_candidates(const irv2_context *ctx, const conv_shape *s, int parts,
                             conv_form *out, size_t cap)
 {
     (void)s, (void)parts;
     size_t n = 0;
-    const size_t tiles =
-        ctx->kernels & KERNELS_COMPACT_BIT ? 1 : sizeof wg_tiles / sizeof wg_tiles[0];
+    const int compact = (ctx->kernels & KERNELS_COMPACT_BIT) != 0;
+    if (!compact && ctx->profile.gpu && conv_simt_runs(ctx)) return 0;
+    const size_t tiles = compact ? 1 : sizeof wg_tiles / sizeof wg_tiles[0];
     for (size_t i = 0; i < tiles && n < cap; i++)
         if (wg_fits(ctx, wg_tiles[i]))
             out[n++] = conv_wg_form(wg_tiles[i].positions, wg_tiles[i].channels, 0);
