@@ -14,6 +14,17 @@ static void fma_tile(floatV *acc, __global const float *w, floatV x)
     for (int m = 0; m < TM; m++) acc[m] = fma((floatV)(w[m]), x, acc[m]);
 }
 
+/* The same for two tiles of VW positions sharing each broadcast weight. */
+static void fma_tile2(floatV *acc, floatV *acc2, __global const float *w, floatV x, floatV y)
+{
+#pragma unroll
+    for (int m = 0; m < TM; m++) {
+        const floatV wm = (floatV)(w[m]);
+        acc[m] = fma(wm, x, acc[m]);
+        acc2[m] = fma(wm, y, acc2[m]);
+    }
+}
+
 /* The last chunk over the input channels adds the bias and applies the activations. */
 DEFINE_FINISH(finish_value, floatV)
 

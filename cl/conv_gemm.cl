@@ -5,11 +5,16 @@
  * cl/conv_direct.cl); panels [ceil(npos/VW)][KH*KW*Cin][VW] over the npos = N*H_out*W_out
  * output positions, batch folded in (cl/pack.cl: pack_panels for 1x1, pack_im2col otherwise).
  * Each work-item computes TM output channels x VW positions of one panel: per panel row one
- * vector load, then TM fmas with broadcast weights.
+ * vector load, then TM fmas with broadcast weights. With PAIR, conv_panels' work-items take
+ * two neighbouring panels each (2*VW positions), so each broadcast weight feeds two fmas:
+ * per panel row 2 vector loads and TM broadcasts for 2*TM fmas, where one panel takes TM + 1
+ * loads for TM fmas (a CPU that loads two vectors per cycle and runs two fmas then waits on
+ * the loads). The panels are packed at VW, an even number of them.
  *
  * Kernels:
- *   conv_panels  over panels packed in scratch. Needs VW, TM only. NDRange
- *                (MB, ceil(npos/VW), ceil(mtiles/MB)), local (1,1,1): output-channel tile
+ *   conv_panels  over panels packed in scratch. Needs VW, TM, PAIR only. NDRange
+ *                (MB, ceil(npos/(VW*P)), ceil(mtiles/MB)) with P = 2 under PAIR, else 1,
+ *                local (1,1,1): output-channel tile
  *                get_global_id(2) * MB + get_global_id(0); work-groups run dimension 0 first,
  *                so a block of MB weight tiles stays in cache while every panel passes it, and
  *                each panel serves the MB tiles from L1.
@@ -21,8 +26,13 @@
  * in-place residual sum); the epilogue always applies.
  *
  * -D flags (defaults and meanings below; VW's in lanes.h, TM's in conv_common.h): VW, TM;
- * KH, KW, SH, PH, PW (conv_fused); the epilogue's RELU1, AFFINE, RELU2 (optional; see net.h).
+ * PAIR (conv_panels); KH, KW, SH, PH, PW (conv_fused); the epilogue's RELU1, AFFINE, RELU2
+ * (optional; see net.h).
  */
+
+#ifndef PAIR
+#define PAIR 0 // 1: conv_panels runs two neighbouring panels per work-item
+#endif
 
 #ifndef KH
 #define KH 1 // kernel height (conv_fused)
@@ -57,7 +67,7 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
                           int accumulate)
 {
     const int mt = get_global_id(2) * get_global_size(0) + get_global_id(0);
-    const int t = get_global_id(1), p0 = t * VW;
+    const int t = get_global_id(1) * (PAIR ? 2 : 1), p0 = t * VW;
     if (mt * TM >= cout) return;
     __global const float *panel = panels + panels_off + (size_t)t * cin * VW;
     __global const float *wk = weights + (size_t)mt * cin * TM;
@@ -69,10 +79,22 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
         volatile float sink = touch;
         (void)sink;
     }
+    const conv_epi e = {bias, scale, shift};
+#if PAIR
+    floatV acc[TM], acc2[TM];
+    for (int m = 0; m < TM; m++) acc[m] = acc2[m] = (floatV)(0.0f);
+    __global const float *panel2 = panel + (size_t)cin * VW;
+    for (int c = 0; c < cin; c++)
+        fma_tile2(acc, acc2, wk + c * TM, vloadV(0, panel + c * VW), vloadV(0, panel2 + c * VW));
+    const int count2 = min(VW, npos - p0 - VW);
+    if (count2 > 0)
+        store_channels(acc2, mt, &d, p0 + VW, first_lanes(count2), count2 == VW, accumulate, 1,
+                       e);
+#else
     floatV acc[TM];
     for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
     for (int c = 0; c < cin; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
-    const conv_epi e = {bias, scale, shift};
+#endif
     const int count = min(VW, npos - p0);
     store_channels(acc, mt, &d, p0, first_lanes(count), count == VW, accumulate, 1, e);
 }

@@ -199,7 +199,7 @@ static void affine_params(size_t c, uint64_t seed, float **scale, float **shift)
 /* ---- conv_launches (cl/conv_direct.cl, cl/conv_gemm.cl, cl/pack.cl, CLBlast) ------------ */
 
 enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0, TW32 = 32, TW64 = 64, TW128 = 128,
-       TS128 = 1128, TS128x64 = 1064, TS32 = 1032 };
+       TS128 = 1128, TS128x64 = 1064, TS32 = 1032, TP8 = 2008, TP12 = 2012 };
 
 typedef struct conv_case {
     const char *name;
@@ -209,7 +209,8 @@ typedef struct conv_case {
                  * TDEF: conv_default_tiling(ctx); work-group tiles (CONV_WG, positions x
                  * channels): TW32 {32, 32}, TW64 {64, 64}, TW128 {64, 128}; SIMT tiles
                  * (CONV_SIMT, the same): TW64, TW128, TS128 {128, 128}, TS128x64
-                 * {128, 64}, TS32 {32, 64} */
+                 * {128, 64}, TS32 {32, 64}; pairs of 16-lane panels (CONV_PANELS, vw
+                 * CONV_PAIR_LANES): TP8 tm 8, TP12 tm 12 */
     int flat;   /* run as the plan runs 1x1 stride-1 convs: one GEMM with n = 1, h = 1, w = N*H*W */
     op_epilogue epi;
     conv_family_id method;
@@ -290,6 +291,13 @@ static const conv_case conv_cases[] = {
     {"conv 1x1 flat 7x9 n3 cin17 cout50 T24 res chunks of 8", 1, 1, 1, 0, 0, 3, 7, 9, 17, 50, T24, 1, EPI_RES, CONV_DIRECT, 8},
     {"conv 1x1 panels 8x8 n2 cin17 cout50 T24 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 50, T24, 0, EPI_RES, CONV_PANELS, 0},
     {"conv 1x1 panels 5x5 n2 cin9 cout300 T24 bn", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T24, 0, EPI_BN, CONV_PANELS, 0},
+    /* pairs of panels: a partial second panel (189 = 5 pairs + 29), whole pairs, a second
+     * panel past the end (9 positions), the im2col panels */
+    {"conv 1x1 panels pair flat 7x9 n3 cin17 cout21 TP12", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TP12, 1, EPI_RELU1, CONV_PANELS, 0},
+    {"conv 1x1 panels pair 8x8 n2 cin17 cout50 TP12 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 50, TP12, 0, EPI_RES, CONV_PANELS, 0},
+    {"conv 1x1 panels pair 5x5 n1 cin9 cout13 TP8 bn", 1, 1, 1, 0, 0, 1, 5, 5, 9, 13, TP8, 0, EPI_BN, CONV_PANELS, 0},
+    {"conv 1x1 panels pair 3x3 n1 cin5 cout7 TP8", 1, 1, 1, 0, 0, 1, 3, 3, 5, 7, TP8, 0, EPI_NONE, CONV_PANELS, 0},
+    {"conv 3x3 s2 p0 im2col pair 17x17 n2 cin17 cout29 TP12 bn", 3, 3, 2, 0, 0, 2, 17, 17, 17, 29, TP12, 0, EPI_BN, CONV_PANELS, 0},
     {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout29 T24", 3, 3, 2, 0, 0, 2, 35, 35, 17, 29, T24, 0, EPI_RELU1, CONV_FUSED, 0},
     {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout50 T24 res", 1, 7, 1, 0, 3, 2, 17, 17, 5, 50, T24, 0, EPI_RES, CONV_FUSED, 0},
     {"conv 1x1 clblast flat 7x9 n3 cin17 cout21 bn", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TDEF, 1, EPI_BN, CONV_CLBLAST, 0},
@@ -363,6 +371,8 @@ static conv_vec_params tiling_of(int t)
     if (t == TS128) return (conv_vec_params){128, 128, 0};
     if (t == TS128x64) return (conv_vec_params){128, 64, 0};
     if (t == TS32) return (conv_vec_params){32, 64, 0};
+    if (t == TP8) return (conv_vec_params){CONV_PAIR_LANES, 8, 0};
+    if (t == TP12) return (conv_vec_params){CONV_PAIR_LANES, 12, 0};
     return conv_default_tiling(g_ctx);
 }
 
@@ -1041,10 +1051,12 @@ static int wg_side_expected(void)
     return 0;
 }
 
-/* The expected work-group candidates: where the context offers the family, the six tiles in
- * order (the compact kernel set: the first only) whose sides are multiples of the work-group
- * side, whose positions divide the work-group, and whose two 16-row slices fit local
- * memory. */
+static size_t expected_simt_candidates(conv_form *out);
+
+/* The expected work-group candidates: where the context offers the family, except on a GPU
+ * that runs a SIMT tile outside the compact kernel set, the six tiles in order (the compact
+ * kernel set: the first only) whose sides are multiples of the work-group side, whose
+ * positions divide the work-group, and whose two 16-row slices fit local memory. */
 static size_t expected_wg_candidates(conv_form *out)
 {
     static const conv_vec_params tiles[] = {{64, 64, 0},  {32, 32, 0},  {32, 64, 0},
@@ -1056,6 +1068,8 @@ static size_t expected_wg_candidates(conv_form *out)
                      CL_SUCCESS);
     size_t n = 0;
     if (!(g_ctx->kernels & KERNELS_WG) || side == 0) return 0;
+    conv_form simt[8];
+    if (g_ctx->profile.gpu && expected_simt_candidates(simt) > 0) return 0;
     const size_t ntiles =
         g_ctx->kernels & KERNELS_COMPACT_BIT ? 1 : sizeof tiles / sizeof tiles[0];
     for (size_t i = 0; i < ntiles; i++)
@@ -1068,7 +1082,8 @@ static size_t expected_wg_candidates(conv_form *out)
 /* The expected SIMT candidates: where the context offers the work-group family, outside the
  * compact kernel set, the five tiles in order whose work-group ((positions/8) x (channels/8)
  * work-items) the device takes, whose double-buffered 8-row slices fit local memory, and
- * (on AMD, whose waves are 64 wide) whose work-group has at least 64 work-items. */
+ * (on AMD, whose waves are 64 wide) whose work-group has at least 64 work-items; none on
+ * Intel GPUs. */
 static size_t expected_simt_candidates(conv_form *out)
 {
     static const conv_vec_params tiles[] = {
@@ -1080,14 +1095,14 @@ static size_t expected_simt_candidates(conv_form *out)
         const size_t group = (size_t)(tiles[i].vw / 8) * (tiles[i].tm / 8);
         if (group <= p->max_group && group <= p->max_items[0] &&
             2u * 8 * (tiles[i].vw + tiles[i].tm) * 4 + 4 <= p->local_mem &&
-            (group >= 64 || p->vendor != VENDOR_AMD))
+            (group >= 64 || p->vendor != VENDOR_AMD) && !(p->gpu && p->vendor == VENDOR_INTEL))
             out[n++] = conv_simt_form(tiles[i].vw, tiles[i].tm, 0);
     }
     return n;
 }
 
 /* The expected candidates, from the rules conv.h states: per tiling (the default one only
- * beside the work-group family), direct; panels for 1x1
+ * beside the work-group family; a pair of 16-lane panels only in the panel form), direct; panels for 1x1
  * stride-1 convs, stride-2 convs and outputs of at most 40x40 per image; fused for KxK convs
  * (and 1x1 on 16-wide devices) whose panel fits local memory; parity planes for stride-2
  * convs whose output fits the planes. */
@@ -1106,6 +1121,10 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     const int winograd = s->kh == 3 && s->kw == 3 && s->stride == 1 && s->cin >= 128 &&
                          s->cout >= 128;
     for (size_t i = 0; i < nt; i++) {
+        if (t[i].vw == CONV_PAIR_LANES) {
+            if (panels) out[n++] = form_at(CONV_PANELS, t[i], 0);
+            continue;
+        }
         const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
                           (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
         out[n++] = form_at(CONV_DIRECT, t[i], 0);
@@ -1135,15 +1154,17 @@ static void check_candidate_lists(void);
 static void test_conv_candidates(void **state)
 {
     (void)state;
-    /* the tilings: the 8 candidates in order, wide ones (vw 16, tm > 8) on 16-wide devices */
-    static const conv_vec_params all[] = {{8, 8, 0},  {8, 12, 0},  {16, 4, 0},  {16, 6, 0},
-                                          {16, 8, 0}, {16, 12, 0}, {16, 16, 0}, {16, 24, 0}};
+    /* the tilings: the 10 candidates in order, wide ones (vw 16, tm > 8) and the pairs of
+     * 16-lane panels on 16-wide devices */
+    static const conv_vec_params all[] = {
+        {8, 8, 0},  {8, 12, 0},  {16, 4, 0},  {16, 6, 0},  {16, 8, 0},
+        {16, 12, 0}, {16, 16, 0}, {16, 24, 0}, {CONV_PAIR_LANES, 8, 0}, {CONV_PAIR_LANES, 12, 0}};
     conv_vec_params t[CONV_MAX_TILINGS];
     const ctx_kernels old = g_ctx->kernels;
     g_ctx->kernels = KERNELS_VEC; /* beside the work-group family: the default tiling only */
     size_t nt = conv_vec_tilings(g_ctx, t, CONV_MAX_TILINGS), k = 0;
-    for (size_t i = 0; i < 8; i++)
-        if (wide_device() || all[i].vw < 16 || all[i].tm <= 8) {
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (wide_device() || (all[i].vw != CONV_PAIR_LANES && (all[i].vw < 16 || all[i].tm <= 8))) {
             assert_true(k < nt);
             assert_int_equal(t[k].vw, all[i].vw), assert_int_equal(t[k].tm, all[i].tm);
             k++;

@@ -144,14 +144,14 @@ static size_t chunked(const conv_shape *s, const conv_form *best, conv_form *out
 
 static int direct_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
 {
-    (void)ctx, (void)s, (void)t; /* any shape, any tiling */
-    return 1;
+    (void)ctx, (void)s; /* any shape, any single-vector tiling */
+    return conv_vec_single(t);
 }
 
 static int phase_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
 {
-    (void)ctx, (void)t;
-    return phase_scratch(s) != 0;
+    (void)ctx;
+    return conv_vec_single(t) && phase_scratch(s) != 0;
 }
 
 /* Fast tuning leaves the direct forms out: in a full tuning on an AVX2 machine they won 6 of

@@ -93,8 +93,17 @@ int conv_tile_parse(const char *text, conv_form *f);
 /* The register tilings offered on this device, at most cap; returns how many (at most
  * CONV_MAX_TILINGS). More than 8 channels of 16 lanes need more than 16 vector registers:
  * those are offered only where the native float vector is 16 wide (AVX-512's 32 registers).
- * Beside the work-group family (KERNELS_BOTH: a GPU), the default tiling only. */
-#define CONV_MAX_TILINGS 8
+ * Beside the work-group family (KERNELS_BOTH: a GPU), the default tiling only. A tiling of
+ * vw CONV_PAIR_LANES is two neighbouring 16-lane tiles per work-item sharing each broadcast
+ * weight (conv_gemm.cl's PAIR): only the panel form runs it (the other rows' at_tiling
+ * refuse it, through conv_vec_single). */
+#define CONV_MAX_TILINGS 10
+#define CONV_PAIR_LANES 32
+size_t conv_vec_tilings(const irv2_context *ctx, conv_vec_params *out, size_t cap);
+/* The tiling is one vector of 8 or 16 lanes per position tile (not a pair). */
+int conv_vec_single(conv_vec_params t);
+/* The lanes of one vector of the tiling: vw, or 16 for a pair. */
+int conv_vec_lanes(const conv_vec_params *t);
 size_t conv_vec_tilings(const irv2_context *ctx, conv_vec_params *out, size_t cap);
 /* The device's default tiling (from its preferred float vector width), kchunk 0. */
 conv_vec_params conv_default_tiling(const irv2_context *ctx);

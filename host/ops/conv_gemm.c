@@ -46,7 +46,9 @@ static irv2_status pack_op(const conv_job *j, op_launch *op)
     if (st != IRV2_OK) return st;
     op_local_one(op);
     op->dims = plain ? 1 : 2;
-    op->gws[0] = ((size_t)npos + j->f->p.vec.vw - 1) / j->f->p.vec.vw;
+    /* panels of the vector's lanes; a pair's come in twos (the last one zeros past npos) */
+    const int vw = j->f->p.vec.vw, lanes = conv_vec_lanes(&j->f->p.vec);
+    op->gws[0] = ((size_t)npos + vw - 1) / vw * (size_t)(vw / lanes);
     op->gws[1] = (size_t)s->kh * s->kw;
     return IRV2_OK;
 }
@@ -61,7 +63,8 @@ static irv2_status panels_gemm_op(const conv_job *j, op_launch *op)
     cl_int rows = s->kh * s->kw * s->cin, npos = s->n * s->ho * s->wo;
     cl_uint s_off = (cl_uint)b->scratch.off;
     char opts[256];
-    conv_vec_options(j, OPT_TM | OPT_EPILOGUE, "", opts, sizeof opts);
+    conv_vec_options(j, OPT_TM | OPT_EPILOGUE, conv_vec_single(*t) ? "" : " -DPAIR=1", opts,
+                     sizeof opts);
     const kernel_arg args[] = {ARG(b->scratch.mem), ARG(s_off),   ARG(b->weights), ARG(b->bias),
                                ARG(j->scale),       ARG(j->shift), ARG(o->mem),    ARG(o->off0),
                                ARG(o->seg1),        ARG(o->off1), ARG(o->seg2),    ARG(o->off2),
@@ -151,7 +154,8 @@ static int panels_at(const irv2_context *ctx, const conv_shape *s, conv_vec_para
  * too. */
 static int fused_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
 {
-    return (s->kh > 1 || s->kw > 1 || conv_wide_vectors(ctx)) && fused_fits(ctx, s, t.vw);
+    return (s->kh > 1 || s->kw > 1 || conv_wide_vectors(ctx)) && conv_vec_single(t) &&
+           fused_fits(ctx, s, t.vw);
 }
 
 static size_t panels_form_scratch(const conv_shape *s, const conv_form *f)

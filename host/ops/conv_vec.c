@@ -16,7 +16,12 @@ int conv_wide_vectors(const irv2_context *ctx) { return conv_default_tiling(ctx)
 int conv_vec_offered(const irv2_context *ctx) { return (ctx->kernels & KERNELS_VEC) != 0; }
 
 static const conv_vec_params tilings[] = {{8, 8, 0},   {8, 12, 0},  {16, 4, 0},  {16, 6, 0},
-                                          {16, 8, 0},  {16, 12, 0}, {16, 16, 0}, {16, 24, 0}};
+                                          {16, 8, 0},  {16, 12, 0}, {16, 16, 0}, {16, 24, 0},
+                                          {CONV_PAIR_LANES, 8, 0}, {CONV_PAIR_LANES, 12, 0}};
+
+int conv_vec_single(conv_vec_params t) { return t.vw == 8 || t.vw == 16; }
+
+int conv_vec_lanes(const conv_vec_params *t) { return t->vw == CONV_PAIR_LANES ? 16 : t->vw; }
 
 _Static_assert(sizeof tilings / sizeof tilings[0] <= CONV_MAX_TILINGS,
                "CONV_MAX_TILINGS must hold every tiling");
@@ -24,7 +29,8 @@ _Static_assert(sizeof tilings / sizeof tilings[0] <= CONV_MAX_TILINGS,
 int conv_fast_tiling(const irv2_context *ctx, const conv_form *f)
 {
     static const conv_vec_params narrow[] = {{16, 6, 0}, {8, 12, 0}},
-                                 wide[] = {{16, 12, 0}, {16, 16, 0}, {16, 24, 0}};
+                                 wide[] = {{16, 12, 0}, {16, 16, 0}, {16, 24, 0},
+                                           {CONV_PAIR_LANES, 12, 0}};
     const int w = conv_wide_vectors(ctx);
     const conv_vec_params *list = w ? wide : narrow;
     const size_t n = w ? sizeof wide / sizeof wide[0] : sizeof narrow / sizeof narrow[0];
@@ -45,7 +51,8 @@ size_t conv_vec_tilings(const irv2_context *ctx, conv_vec_params *out, size_t ca
     int wide = conv_wide_vectors(ctx);
     size_t n = 0;
     for (size_t i = 0; i < sizeof tilings / sizeof tilings[0] && n < cap; i++)
-        if (wide || tilings[i].vw < 16 || tilings[i].tm <= 8) out[n++] = tilings[i];
+        if (wide || (conv_vec_single(tilings[i]) && (tilings[i].vw < 16 || tilings[i].tm <= 8)))
+            out[n++] = tilings[i];
     return n;
 }
 
@@ -56,7 +63,7 @@ size_t conv_guard_at(const conv_shape *s, int vw)
 
 size_t conv_vec_guard(const conv_shape *s, const conv_form *f)
 {
-    return conv_guard_at(s, f->p.vec.vw);
+    return conv_guard_at(s, conv_vec_lanes(&f->p.vec));
 }
 
 /* The widest tiling's. */
@@ -109,7 +116,8 @@ int conv_vec_parse(const char *text, conv_form *f)
 irv2_status conv_vec_check(const conv_job *j)
 {
     const conv_vec_params *t = &j->f->p.vec;
-    if ((t->vw != 8 && t->vw != 16) || t->tm < 1)
+    if ((!conv_vec_single(*t) && (t->vw != CONV_PAIR_LANES || j->f->family != CONV_PANELS)) ||
+        t->tm < 1)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "no kernel has tiling vw %d tm %d", t->vw,
                          t->tm);
     return IRV2_OK;
@@ -124,7 +132,8 @@ void conv_vec_options(const conv_job *j, int which, const char *extra, char *dst
         snprintf(geometry, sizeof geometry, " -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d", s->kh,
                  s->kw, s->stride, s->ph, s->pw);
     if (which & OPT_EPILOGUE) epilogue_flags(j->epi, eflags, sizeof eflags);
-    snprintf(dst, cap, "-DVW=%d%s%s%s%s", j->f->p.vec.vw, tm, geometry, eflags, extra);
+    snprintf(dst, cap, "-DVW=%d%s%s%s%s", conv_vec_lanes(&j->f->p.vec), tm, geometry, eflags,
+             extra);
 }
 
 int conv_weight_block(const conv_shape *s, int tm)

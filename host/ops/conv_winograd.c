@@ -169,7 +169,7 @@ static irv2_status winograd_launches(const conv_job *j, op_launch *ops, int *n)
 /* Where it pays, or (ctx->winograd_everywhere, for the accuracy tests) wherever it runs. */
 static int winograd_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
 {
-    (void)t;
+    if (!conv_vec_single(t)) return 0;
     return ctx->winograd_everywhere ? shape_offered(s) : pays(s);
 }
 
