@@ -5,11 +5,12 @@
  * cl/conv_direct.cl); panels [ceil(npos/VW)][KH*KW*Cin][VW] over the npos = N*H_out*W_out
  * output positions, batch folded in (cl/pack.cl: pack_panels for 1x1, pack_im2col otherwise).
  * Each work-item computes TM output channels x VW positions of one panel: per panel row one
- * vector load, then TM fmas with broadcast weights. With PAIR, conv_panels' work-items take
- * two neighbouring panels each (2*VW positions), so each broadcast weight feeds two fmas:
+ * vector load, then TM fmas with broadcast weights. With PAIR, the work-items take two
+ * neighbouring panels each (2*VW positions), so each broadcast weight feeds two fmas:
  * per panel row 2 vector loads and TM broadcasts for 2*TM fmas, where one panel takes TM + 1
  * loads for TM fmas (a CPU that loads two vectors per cycle and runs two fmas then waits on
- * the loads). The panels are packed at VW, an even number of them.
+ * the loads). The panels are packed at VW, an even number of them (conv_fused: both in its
+ * local panel, the second after the first).
  *
  * Kernels:
  *   conv_panels  over panels packed in scratch. Needs VW, TM, PAIR only. NDRange
@@ -20,18 +21,19 @@
  *                each panel serves the MB tiles from L1.
  *   conv_fused   each work-group packs one tile's panel (as pack_im2col does, 1x1 included)
  *                into local memory, then runs `mblock` output-channel tiles over it: no scratch,
- *                and the panel is written and read in cache. NDRange (ceil(npos/VW),
- *                ceil(mtiles/mblock)), local (1,1); panel: KH*KW*Cin*VW floats of local memory.
+ *                and the panel is written and read in cache. NDRange (ceil(npos/(VW*P)),
+ *                ceil(mtiles/mblock)), local (1,1); panel: P*KH*KW*Cin*VW floats of local
+ *                memory (P = 2 under PAIR, else 1).
  * Output parts: see cl/conv_out.h. `accumulate` adds the value already in the output (an
  * in-place residual sum); the epilogue always applies.
  *
  * -D flags (defaults and meanings below; VW's in lanes.h, TM's in conv_common.h): VW, TM;
- * PAIR (conv_panels); KH, KW, SH, PH, PW (conv_fused); the epilogue's RELU1, AFFINE, RELU2
+ * PAIR; KH, KW, SH, PH, PW (conv_fused); the epilogue's RELU1, AFFINE, RELU2
  * (optional; see net.h).
  */
 
 #ifndef PAIR
-#define PAIR 0 // 1: conv_panels runs two neighbouring panels per work-item
+#define PAIR 0 // 1: two neighbouring panels per work-item
 #endif
 
 #ifndef KH
@@ -106,23 +108,38 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
                          int H, int W, int Ho, int Wo, int in_cstride, int accumulate,
                          int mblock, __local float *panel)
 {
-    const int t = get_global_id(0), plane = Ho * Wo, p0 = t * VW, npos = nimg * plane;
+    const int t = get_global_id(0) * (PAIR ? 2 : 1), plane = Ho * Wo, p0 = t * VW;
+    const int npos = nimg * plane, rows = KH * KW * cin, count = min(VW, npos - p0);
     __global const float *src = in + in_off;
-    const tile_geometry g = tile_geometry_of(p0, plane, Wo);
-    for (int tap = 0; tap < KH * KW; tap++) {
-        const int kh = tap / KW, kw = tap - kh * KW;
-        const tap_source ts = tap_source_of(src, &g, kh, kw, nimg, H, W, Wo);
-        pack_tap_local(panel + tap * cin * VW, src, &ts, cin, in_cstride);
+    for (int k = 0; k < (PAIR ? 2 : 1); k++) { /* under PAIR the second panel follows */
+        const tile_geometry g = tile_geometry_of(p0 + k * VW, plane, Wo);
+        for (int tap = 0; tap < KH * KW; tap++) {
+            const int kh = tap / KW, kw = tap - kh * KW;
+            const tap_source ts = tap_source_of(src, &g, kh, kw, nimg, H, W, Wo);
+            pack_tap_local(panel + (k * rows + tap * cin) * VW, src, &ts, cin, in_cstride);
+        }
     }
-    const int rows = KH * KW * cin, count = min(VW, npos - p0);
     const int mt0 = get_global_id(1) * mblock, mt1 = min(mt0 + mblock, (cout + TM - 1) / TM);
     const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, npos);
     const conv_epi e = {bias, scale, shift};
     for (int mt = mt0; mt < mt1; mt++) {
         __global const float *wk = weights + (size_t)mt * rows * TM;
         floatV acc[TM];
+#if PAIR
+        floatV acc2[TM];
+        for (int m = 0; m < TM; m++) acc[m] = acc2[m] = (floatV)(0.0f);
+        __local const float *panel2 = panel + rows * VW;
+        for (int c = 0; c < rows; c++)
+            fma_tile2(acc, acc2, wk + c * TM, vloadV(0, panel + c * VW),
+                      vloadV(0, panel2 + c * VW));
+        const int count2 = min(VW, npos - p0 - VW);
+        if (count2 > 0)
+            store_channels(acc2, mt, &d, p0 + VW, first_lanes(count2), count2 == VW, accumulate,
+                           1, e);
+#else
         for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
         for (int c = 0; c < rows; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
+#endif
         store_channels(acc, mt, &d, p0, first_lanes(count), count == VW, accumulate, 1, e);
     }
 }

@@ -298,6 +298,10 @@ static const conv_case conv_cases[] = {
     {"conv 1x1 panels pair 5x5 n1 cin9 cout13 TP8 bn", 1, 1, 1, 0, 0, 1, 5, 5, 9, 13, TP8, 0, EPI_BN, CONV_PANELS, 0},
     {"conv 1x1 panels pair 3x3 n1 cin5 cout7 TP8", 1, 1, 1, 0, 0, 1, 3, 3, 5, 7, TP8, 0, EPI_NONE, CONV_PANELS, 0},
     {"conv 3x3 s2 p0 im2col pair 17x17 n2 cin17 cout29 TP12 bn", 3, 3, 2, 0, 0, 2, 17, 17, 17, 29, TP12, 0, EPI_BN, CONV_PANELS, 0},
+    {"conv 3x3 p1 fused pair 35x35 n2 cin5 cout13 TP12", 3, 3, 1, 1, 1, 2, 35, 35, 5, 13, TP12, 0, EPI_RELU1, CONV_FUSED, 0},
+    {"conv 3x3 s2 p0 fused pair 9x10 n1 cin3 cout29 TP8 res", 3, 3, 2, 0, 0, 1, 9, 10, 3, 29, TP8, 0, EPI_RES, CONV_FUSED, 0},
+    {"conv 1x1 fused pair 7x9 n3 cin17 cout21 TP12 bn", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TP12, 1, EPI_BN, CONV_FUSED, 0},
+    {"conv 1x7 p0x3 fused pair 17x17 n2 cin5 cout21 TP8", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, TP8, 0, EPI_RELU1, CONV_FUSED, 0},
     {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout29 T24", 3, 3, 2, 0, 0, 2, 35, 35, 17, 29, T24, 0, EPI_RELU1, CONV_FUSED, 0},
     {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout50 T24 res", 1, 7, 1, 0, 3, 2, 17, 17, 5, 50, T24, 0, EPI_RES, CONV_FUSED, 0},
     {"conv 1x1 clblast flat 7x9 n3 cin17 cout21 bn", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TDEF, 1, EPI_BN, CONV_CLBLAST, 0},
@@ -1102,7 +1106,7 @@ static size_t expected_simt_candidates(conv_form *out)
 }
 
 /* The expected candidates, from the rules conv.h states: per tiling (the default one only
- * beside the work-group family; a pair of 16-lane panels only in the panel form), direct; panels for 1x1
+ * beside the work-group family; a pair of 16-lane panels only in the panel forms), direct; panels for 1x1
  * stride-1 convs, stride-2 convs and outputs of at most 40x40 per image; fused for KxK convs
  * (and 1x1 on 16-wide devices) whose panel fits local memory; parity planes for stride-2
  * convs whose output fits the planes. */
@@ -1121,12 +1125,13 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     const int winograd = s->kh == 3 && s->kw == 3 && s->stride == 1 && s->cin >= 128 &&
                          s->cout >= 128;
     for (size_t i = 0; i < nt; i++) {
-        if (t[i].vw == CONV_PAIR_LANES) {
-            if (panels) out[n++] = form_at(CONV_PANELS, t[i], 0);
-            continue;
-        }
         const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
                           (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
+        if (t[i].vw == CONV_PAIR_LANES) {
+            if (panels) out[n++] = form_at(CONV_PANELS, t[i], 0);
+            if (fused) out[n++] = form_at(CONV_FUSED, t[i], 0);
+            continue;
+        }
         out[n++] = form_at(CONV_DIRECT, t[i], 0);
         if (panels) out[n++] = form_at(CONV_PANELS, t[i], 0);
         if (fused) out[n++] = form_at(CONV_FUSED, t[i], 0);

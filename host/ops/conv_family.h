@@ -95,8 +95,8 @@ int conv_tile_parse(const char *text, conv_form *f);
  * those are offered only where the native float vector is 16 wide (AVX-512's 32 registers).
  * Beside the work-group family (KERNELS_BOTH: a GPU), the default tiling only. A tiling of
  * vw CONV_PAIR_LANES is two neighbouring 16-lane tiles per work-item sharing each broadcast
- * weight (conv_gemm.cl's PAIR): only the panel form runs it (the other rows' at_tiling
- * refuse it, through conv_vec_single). */
+ * weight (conv_gemm.cl's PAIR, which conv_vec_options sets with the TM option): only the
+ * panel forms (panels, fused) run it; the other rows' at_tiling refuse it (conv_vec_single). */
 #define CONV_MAX_TILINGS 10
 #define CONV_PAIR_LANES 32
 size_t conv_vec_tilings(const irv2_context *ctx, conv_vec_params *out, size_t cap);

@@ -63,8 +63,7 @@ static irv2_status panels_gemm_op(const conv_job *j, op_launch *op)
     cl_int rows = s->kh * s->kw * s->cin, npos = s->n * s->ho * s->wo;
     cl_uint s_off = (cl_uint)b->scratch.off;
     char opts[256];
-    conv_vec_options(j, OPT_TM | OPT_EPILOGUE, conv_vec_single(*t) ? "" : " -DPAIR=1", opts,
-                     sizeof opts);
+    conv_vec_options(j, OPT_TM | OPT_EPILOGUE, "", opts, sizeof opts);
     const kernel_arg args[] = {ARG(b->scratch.mem), ARG(s_off),   ARG(b->weights), ARG(b->bias),
                                ARG(j->scale),       ARG(j->shift), ARG(o->mem),    ARG(o->off0),
                                ARG(o->seg1),        ARG(o->off1), ARG(o->seg2),    ARG(o->off2),
@@ -154,8 +153,7 @@ static int panels_at(const irv2_context *ctx, const conv_shape *s, conv_vec_para
  * too. */
 static int fused_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
 {
-    return (s->kh > 1 || s->kw > 1 || conv_wide_vectors(ctx)) && conv_vec_single(t) &&
-           fused_fits(ctx, s, t.vw);
+    return (s->kh > 1 || s->kw > 1 || conv_wide_vectors(ctx)) && fused_fits(ctx, s, t.vw);
 }
 
 static size_t panels_form_scratch(const conv_shape *s, const conv_form *f)

@@ -116,8 +116,8 @@ int conv_vec_parse(const char *text, conv_form *f)
 irv2_status conv_vec_check(const conv_job *j)
 {
     const conv_vec_params *t = &j->f->p.vec;
-    if ((!conv_vec_single(*t) && (t->vw != CONV_PAIR_LANES || j->f->family != CONV_PANELS)) ||
-        t->tm < 1)
+    const int pairs = j->f->family == CONV_PANELS || j->f->family == CONV_FUSED;
+    if ((!conv_vec_single(*t) && (t->vw != CONV_PAIR_LANES || !pairs)) || t->tm < 1)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "no kernel has tiling vw %d tm %d", t->vw,
                          t->tm);
     return IRV2_OK;
@@ -127,7 +127,9 @@ void conv_vec_options(const conv_job *j, int which, const char *extra, char *dst
 {
     const conv_shape *s = j->s;
     char tm[32] = "", geometry[96] = "", eflags[96] = "";
-    if (which & OPT_TM) snprintf(tm, sizeof tm, " -DTM=%d", j->f->p.vec.tm);
+    if (which & OPT_TM)
+        snprintf(tm, sizeof tm, " -DTM=%d%s", j->f->p.vec.tm,
+                 conv_vec_single(j->f->p.vec) ? "" : " -DPAIR=1");
     if (which & OPT_GEOMETRY)
         snprintf(geometry, sizeof geometry, " -DKH=%d -DKW=%d -DSH=%d -DPH=%d -DPW=%d", s->kh,
                  s->kw, s->stride, s->ph, s->pw);
