@@ -1,7 +1,7 @@
 /* kernels.c: irv2-kernels, a developer benchmark of single convolutions of the network's
- * shapes (batch 1): every form the tuner would time in full tuning (every family's candidates
- * and their refinements), one line per form in GFLOP/s, the best of a few timed groups of
- * about 20 ms after a warm-up.
+ * shapes (batch 1, and two flat GEMMs): every form the tuner would time in full tuning
+ * (every family's candidates and their refinements), one line per form in GFLOP/s, the best
+ * of a few timed groups of about 20 ms after a warm-up.
  * Usage: irv2-kernels [device-spec] [groups] [case-filter] [form-filter]
  * (filters: substrings of the case name and of the form as tuning.txt writes it,
  * "direct 16 6 0"). */
@@ -33,6 +33,9 @@ static const bench_case cases[] = {
     {"B proj 1x1 384->1152 17", 384, 1152, 1, 1, 1, 0, 0, 17, 17},
     {"C 1x1 2144->192 8", 2144, 192, 1, 1, 1, 0, 0, 8, 8},
     {"C proj 1x1 448->2144 8", 448, 2144, 1, 1, 1, 0, 0, 8, 8},
+    /* as the plan runs 1x1 convs: one GEMM over all positions (here batch 8's) */
+    {"B 1x1+reduce 1152->320 flat b8", 1152, 320, 1, 1, 1, 0, 0, 1, 8 * 17 * 17},
+    {"sgemm 1024^3 flat", 1024, 1024, 1, 1, 1, 0, 0, 1, 1024},
 };
 
 static const char *form_filter; /* substring of form_name(), or NULL */
