@@ -104,7 +104,6 @@ size_t conv_vec_tilings(const irv2_context *ctx, conv_vec_params *out, size_t ca
 int conv_vec_single(conv_vec_params t);
 /* The lanes of one vector of the tiling: vw, or 16 for a pair. */
 int conv_vec_lanes(const conv_vec_params *t);
-size_t conv_vec_tilings(const irv2_context *ctx, conv_vec_params *out, size_t cap);
 /* The device's default tiling (from its preferred float vector width), kchunk 0. */
 conv_vec_params conv_default_tiling(const irv2_context *ctx);
 /* The native float vector is 16 wide (AVX-512). */
