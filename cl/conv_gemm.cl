@@ -60,6 +60,34 @@
 
 DEFINE_PACK_TAP(pack_tap_local, __local)
 
+/* Defines NAME(panel, wk, rows, mt, d, p0, npos, accumulate, e): weight tile mt (wk, rows x TM
+ * weights) over `rows` rows of the panel at `panel` in address space SPACE and, under PAIR,
+ * of the next panel (rows * VW floats on), stored at positions p0 (and p0 + VW) through the
+ * epilogue. One copy per address space: OpenCL 1.2 has no generic one. */
+#define DEFINE_TILE_GEMM(NAME, SPACE)                                                          \
+    static void NAME(SPACE const float *panel, __global const float *wk, int rows, int mt,     \
+                     const conv_dst *d, int p0, int npos, int accumulate, conv_epi e)          \
+    {                                                                                          \
+        floatV acc[TM], acc2[TM];                                                              \
+        for (int m = 0; m < TM; m++) acc[m] = acc2[m] = (floatV)(0.0f);                        \
+        SPACE const float *panel2 = panel + (size_t)rows * VW;                                 \
+        for (int c = 0; c < rows; c++) {                                                       \
+            if (PAIR)                                                                          \
+                fma_tile2(acc, acc2, wk + c * TM, vloadV(0, panel + c * VW),                   \
+                          vloadV(0, panel2 + c * VW));                                         \
+            else                                                                               \
+                fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));                         \
+        }                                                                                      \
+        const int count = min(VW, npos - p0), count2 = min(VW, npos - p0 - VW);                \
+        if (PAIR && count2 > 0)                                                                \
+            store_channels(acc2, mt, d, p0 + VW, first_lanes(count2), count2 == VW,            \
+                           accumulate, 1, e);                                                  \
+        store_channels(acc, mt, d, p0, first_lanes(count), count == VW, accumulate, 1, e);     \
+    }
+
+DEFINE_TILE_GEMM(tile_gemm_global, __global)
+DEFINE_TILE_GEMM(tile_gemm_local, __local)
+
 /* cin: the panels' rows (KH*KW*Cin). */
 __kernel void conv_panels(__global const float *panels, uint panels_off,
                           __global const float *weights, __global const float *bias,
@@ -82,23 +110,7 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
         (void)sink;
     }
     const conv_epi e = {bias, scale, shift};
-#if PAIR
-    floatV acc[TM], acc2[TM];
-    for (int m = 0; m < TM; m++) acc[m] = acc2[m] = (floatV)(0.0f);
-    __global const float *panel2 = panel + (size_t)cin * VW;
-    for (int c = 0; c < cin; c++)
-        fma_tile2(acc, acc2, wk + c * TM, vloadV(0, panel + c * VW), vloadV(0, panel2 + c * VW));
-    const int count2 = min(VW, npos - p0 - VW);
-    if (count2 > 0)
-        store_channels(acc2, mt, &d, p0 + VW, first_lanes(count2), count2 == VW, accumulate, 1,
-                       e);
-#else
-    floatV acc[TM];
-    for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
-    for (int c = 0; c < cin; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
-#endif
-    const int count = min(VW, npos - p0);
-    store_channels(acc, mt, &d, p0, first_lanes(count), count == VW, accumulate, 1, e);
+    tile_gemm_global(panel, wk, cin, mt, &d, p0, npos, accumulate, e);
 }
 
 __kernel void conv_fused(__global const float *in, uint in_off, __global const float *weights,
@@ -109,7 +121,7 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
                          int mblock, __local float *panel)
 {
     const int t = get_global_id(0) * (PAIR ? 2 : 1), plane = Ho * Wo, p0 = t * VW;
-    const int npos = nimg * plane, rows = KH * KW * cin, count = min(VW, npos - p0);
+    const int npos = nimg * plane, rows = KH * KW * cin;
     __global const float *src = in + in_off;
     for (int k = 0; k < (PAIR ? 2 : 1); k++) { /* under PAIR the second panel follows */
         const tile_geometry g = tile_geometry_of(p0 + k * VW, plane, Wo);
@@ -122,24 +134,7 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
     const int mt0 = get_global_id(1) * mblock, mt1 = min(mt0 + mblock, (cout + TM - 1) / TM);
     const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, npos);
     const conv_epi e = {bias, scale, shift};
-    for (int mt = mt0; mt < mt1; mt++) {
-        __global const float *wk = weights + (size_t)mt * rows * TM;
-        floatV acc[TM];
-#if PAIR
-        floatV acc2[TM];
-        for (int m = 0; m < TM; m++) acc[m] = acc2[m] = (floatV)(0.0f);
-        __local const float *panel2 = panel + rows * VW;
-        for (int c = 0; c < rows; c++)
-            fma_tile2(acc, acc2, wk + c * TM, vloadV(0, panel + c * VW),
-                      vloadV(0, panel2 + c * VW));
-        const int count2 = min(VW, npos - p0 - VW);
-        if (count2 > 0)
-            store_channels(acc2, mt, &d, p0 + VW, first_lanes(count2), count2 == VW, accumulate,
-                           1, e);
-#else
-        for (int m = 0; m < TM; m++) acc[m] = (floatV)(0.0f);
-        for (int c = 0; c < rows; c++) fma_tile(acc, wk + c * TM, vloadV(0, panel + c * VW));
-#endif
-        store_channels(acc, mt, &d, p0, first_lanes(count), count == VW, accumulate, 1, e);
-    }
+    for (int mt = mt0; mt < mt1; mt++)
+        tile_gemm_local(panel, weights + (size_t)mt * rows * TM, rows, mt, &d, p0, npos,
+                        accumulate, e);
 }

@@ -1106,10 +1106,10 @@ static size_t expected_simt_candidates(conv_form *out)
 }
 
 /* The expected candidates, from the rules conv.h states: per tiling (the default one only
- * beside the work-group family; a pair of 16-lane panels only in the panel forms), direct; panels for 1x1
- * stride-1 convs, stride-2 convs and outputs of at most 40x40 per image; fused for KxK convs
- * (and 1x1 on 16-wide devices) whose panel fits local memory; parity planes for stride-2
- * convs whose output fits the planes. */
+ * beside the work-group family; a pair of 16-lane panels only in the panel forms), direct;
+ * panels for 1x1 stride-1 convs, stride-2 convs and outputs of at most 40x40 per image;
+ * fused for KxK convs (and 1x1 on 16-wide devices) whose panel fits local memory; parity
+ * planes for stride-2 convs whose output fits the planes. */
 static size_t expected_candidates(const conv_shape *s, conv_form *out)
 {
     if (!(g_ctx->kernels & KERNELS_VEC)) return 0;
@@ -1169,7 +1169,8 @@ static void test_conv_candidates(void **state)
     g_ctx->kernels = KERNELS_VEC; /* beside the work-group family: the default tiling only */
     size_t nt = conv_vec_tilings(g_ctx, t, CONV_MAX_TILINGS), k = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (wide_device() || (all[i].vw != CONV_PAIR_LANES && (all[i].vw < 16 || all[i].tm <= 8))) {
+        if (wide_device() ||
+            (all[i].vw != CONV_PAIR_LANES && (all[i].vw < 16 || all[i].tm <= 8))) {
             assert_true(k < nt);
             assert_int_equal(t[k].vw, all[i].vw), assert_int_equal(t[k].tm, all[i].tm);
             k++;

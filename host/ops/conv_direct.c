@@ -94,7 +94,7 @@ static irv2_status direct_ops(const conv_job *j, int phase, op_launch *ops, int 
     const conv_shape *s = j->s;
     const int kchunk = j->f->p.vec.kchunk, chunks = chunks_of(s, kchunk);
     conv_source src = {j->b->in, 0, s->h, s->w, s->n * s->h * s->w};
-    irv2_status st = conv_vec_check(j);
+    irv2_status st = conv_vec_check(j, 0);
     if (st != IRV2_OK) return st;
     if (chunks + phase > OP_MAX_LAUNCHES)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "kchunk %d makes %d launches (at most %d)",

@@ -131,8 +131,9 @@ void conv_vec_pack(const conv_shape *s, const conv_form *f, const float *w, floa
 /* "vw tm kchunk", and back. */
 void conv_vec_format(const conv_form *f, char *dst, size_t cap);
 int conv_vec_parse(const char *text, conv_form *f);
-/* Fails unless the form's tiling has a kernel (vw 8 or 16, tm >= 1). */
-irv2_status conv_vec_check(const conv_job *j);
+/* Fails unless the form's tiling has a kernel: vw 8 or 16, or CONV_PAIR_LANES where the
+ * caller's kernels run pairs (`pairs`), and tm >= 1. */
+irv2_status conv_vec_check(const conv_job *j, int pairs);
 /* The -D options of a vector kernel: VW, then those in `which`, then extra. */
 enum { OPT_TM = 1, OPT_GEOMETRY = 2, OPT_EPILOGUE = 4 };
 void conv_vec_options(const conv_job *j, int which, const char *extra, char *dst, size_t cap);

@@ -85,7 +85,7 @@ static irv2_status panels_gemm_op(const conv_job *j, op_launch *op)
 static irv2_status panel_launches(const conv_job *j, op_launch *ops, int *n)
 {
     const conv_shape *s = j->s;
-    irv2_status st = conv_vec_check(j);
+    irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
     if (panel_scratch(s, j->f->p.vec.vw) == 0)
         return irv2_fail(IRV2_ERR_SHAPE, "no panel form for k%dx%d s%d with %dx%d outputs",
@@ -111,7 +111,7 @@ static irv2_status fused_launches(const conv_job *j, op_launch *ops, int *n)
     const conv_bufs *b = j->b;
     const out_args *o = &j->o;
     const conv_vec_params *t = &j->f->p.vec;
-    irv2_status st = conv_vec_check(j);
+    irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
     if (!fused_fits(j->ctx, s, t->vw))
         return irv2_fail(IRV2_ERR_SHAPE, "k%dx%d x %d channels exceeds local memory", s->kh,

@@ -113,10 +113,9 @@ int conv_vec_parse(const char *text, conv_form *f)
     return sscanf(text, "%d %d %d%c", &v->vw, &v->tm, &v->kchunk, &end) == 3;
 }
 
-irv2_status conv_vec_check(const conv_job *j)
+irv2_status conv_vec_check(const conv_job *j, int pairs)
 {
     const conv_vec_params *t = &j->f->p.vec;
-    const int pairs = j->f->family == CONV_PANELS || j->f->family == CONV_FUSED;
     if ((!conv_vec_single(*t) && (t->vw != CONV_PAIR_LANES || !pairs)) || t->tm < 1)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "no kernel has tiling vw %d tm %d", t->vw,
                          t->tm);

@@ -152,7 +152,7 @@ static irv2_status output_op(const conv_job *j, op_launch *op)
 static irv2_status winograd_launches(const conv_job *j, op_launch *ops, int *n)
 {
     const conv_shape *s = j->s;
-    irv2_status check = conv_vec_check(j);
+    irv2_status check = conv_vec_check(j, 0);
     if (check != IRV2_OK) return check;
     if (!shape_offered(s))
         return irv2_fail(IRV2_ERR_SHAPE, "no Winograd form for k%dx%d s%d", s->kh, s->kw,

@@ -141,7 +141,8 @@ def small_kernel_configs():
 # The families: name -> (cl file, configurations, mode). "checked": a spill, a stack frame or a
 # bound under --goal/--min fails CI; "report": printed only (conv_wg, whose tiles are bounded
 # below --min on NVIDIA and AMD, where the library offers the SIMT family instead; under
-# --library a configuration offered to an NVIDIA or AMD profile is checked all the same); "spills": only spills and stack frames fail (no FMA loop to bound).
+# --library a configuration offered to an NVIDIA or AMD profile is checked all the same);
+# "spills": only spills and stack frames fail (no FMA loop to bound).
 # A family whose file is absent is skipped.
 FAMILIES = {
     "conv_wg": ("conv_wg.cl", conv_wg_configs, "report"),
