@@ -1,11 +1,16 @@
 /* im2col.h: packing one tap (kh, kw) of a tile of VW output positions into a panel, the rows
  * [c * VW + lane] for the input channels c (pack_im2col in cl/pack.cl into scratch,
- * conv_fused in cl/conv_gemm.cl into local memory). Needs lanes.h, SH, PH and PW.
+ * conv_fused in cl/conv_gemm.cl into local memory). Needs lanes.h, SH, PH and PW; SY and SX,
+ * the strides down columns and along rows, default to SH (cl/winograd_1d.cl sets them apart).
  *
  * The tile's lanes are positions p0.. of the flattened N x Ho x Wo grid. When Wo >= VW a tile
  * spans at most two output rows, so each channel takes two row loads blended by lane;
  * narrower outputs gather lane by lane. Lanes outside the image or past the last image are
  * zero (never loaded into the panel, so a NaN in guard memory cannot leak into them). */
+
+#ifndef SY
+#define SY SH
+#endif
 
 /* The positions of the tile starting at p0: per lane its image, output row and column; the
  * tile spans row a (holding lane 0) and row b (from lane lb on). */
@@ -51,14 +56,14 @@ static tap_source tap_source_of(__global const float *src, const tile_geometry *
                                 int kw, int nimg, int H, int W, int Wo)
 {
     tap_source t;
-    const intV iy = g->oy * SH + kh - PH, ix = g->ox * SH + kw - PW;
+    const intV iy = g->oy * SY + kh - PH, ix = g->ox * SX + kw - PW;
     t.valid = (g->n < nimg) & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W);
     t.in_a = g->in_a;
-    const int iya = g->oy0 * SH + kh - PH, iyb = g->oyb * SH + kh - PH;
+    const int iya = g->oy0 * SY + kh - PH, iyb = g->oyb * SY + kh - PH;
     const int a_ok = g->n0 < nimg && iya >= 0 && iya < H;
     const int b_ok = g->nb < nimg && iyb >= 0 && iyb < H;
-    const int base_a = (g->n0 * H + iya) * W + g->ox0 * SH + kw - PW;
-    const int base_b = (g->nb * H + iyb) * W + kw - PW - g->lb * SH;
+    const int base_a = (g->n0 * H + iya) * W + g->ox0 * SX + kw - PW;
+    const int base_b = (g->nb * H + iyb) * W + kw - PW - g->lb * SX;
     t.rows = Wo >= VW && (a_ok || b_ok);
     t.ra = src + (a_ok ? base_a : base_b);
     t.rb = src + (b_ok ? base_b : base_a);

@@ -1,6 +1,7 @@
 /* lanes.h: the VW-wide vector types of the conv kernels and the strided row load. Included
- * by cl/conv_direct.cl, cl/conv_gemm.cl, cl/winograd.cl and cl/pack.cl after their -D
- * defaults; needs SH (1 or 2). VW's default is here, the one place for every file that
+ * by cl/conv_direct.cl, cl/conv_gemm.cl, cl/winograd.cl, cl/winograd_1d.cl and cl/pack.cl after
+ * their -D defaults; needs SH (1 or 2), the stride, or SX (1 or 2), the stride along rows where
+ * it differs (SX defaults to SH). VW's default is here, the one place for every file that
  * includes it. */
 
 #ifndef VW
@@ -23,8 +24,11 @@
 #error "VW must be 8 or 16"
 #endif
 
-#if SH != 1 && SH != 2
-#error "SH must be 1 or 2"
+#ifndef SX
+#define SX SH
+#endif
+#if SX != 1 && SX != 2
+#error "SX (SH) must be 1 or 2"
 #endif
 
 /* EVEN2(a, b): the even lanes of a, then those of b (vectors of VW lanes), listed lane by
@@ -40,11 +44,11 @@
               (b).s4, (b).s6, (b).s8, (b).sa, (b).sc, (b).se))
 #endif
 
-/* VW lanes of an input row, every SH-th float from p: with SH = 2, the even lanes of two
+/* VW lanes of an input row, every SX-th float from p: with SX = 2, the even lanes of two
  * contiguous loads (reading up to 2*VW floats). */
 static floatV load_row(__global const float *p)
 {
-#if SH == 1
+#if SX == 1
     return vloadV(0, p);
 #else
     const floatV a = vloadV(0, p), b = vloadV(0, p + VW);

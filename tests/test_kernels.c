@@ -361,6 +361,19 @@ static const conv_case conv_cases[] = {
     /* Winograd with a reduction as long as the network's (where it pays, from 128 channels):
      * its rounding bound grows with cin + 22 terms */
     {"conv 3x3 p1 winograd 9x9 n2 cin128 cout40 T16 bn", 3, 3, 1, 1, 1, 2, 9, 9, 128, 40, T16, 0, EPI_BN, CONV_WINOGRAD, 0},
+    /* 1-D Winograd: outputs wider than the lanes (row loads, vector stores) and narrower (lane
+     * by lane), heights not a multiple of the tile, every epilogue, up to 128 channels */
+    {"conv 3x3 p1 wino1d 13x13 n1 cin17 cout21 T8", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
+    {"conv 3x3 p0 wino1d 8x9 n2 cin3 cout13 T16 bn", 3, 3, 1, 0, 0, 2, 8, 9, 3, 13, T16, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
+    {"conv 3x3 p1 wino1d 35x35 n2 cin32 cout48 T24 res", 3, 3, 1, 1, 1, 2, 35, 35, 32, 48, T24, 0, EPI_RES, CONV_WINOGRAD_1D, 0},
+    {"conv 3x3 p0 wino1d 19x21 n1 cin5 cout9 T8", 3, 3, 1, 0, 0, 1, 19, 21, 5, 9, T8, 0, EPI_NONE, CONV_WINOGRAD_1D, 0},
+    {"conv 3x1 p1x0 wino1d 13x13 n3 cin17 cout13 T8", 3, 1, 1, 1, 0, 3, 13, 13, 17, 13, T8, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
+    {"conv 7x1 p3x0 wino1d 17x17 n3 cin17 cout21 T16 res", 7, 1, 1, 3, 0, 3, 17, 17, 17, 21, T16, 0, EPI_RES, CONV_WINOGRAD_1D, 0},
+    {"conv 7x1 p3x0 wino1d 8x8 n1 cin3 cout5 T8", 7, 1, 1, 3, 0, 1, 8, 8, 3, 5, T8, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
+    {"conv 1x7 p0x3 wino1d 17x17 n3 cin17 cout13 T8 bn", 1, 7, 1, 0, 3, 3, 17, 17, 17, 13, T8, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
+    {"conv 1x7 p0x3 wino1d 9x41 n2 cin5 cout13 T16", 1, 7, 1, 0, 3, 2, 9, 41, 5, 13, T16, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
+    {"conv 3x3 p1 wino1d 9x9 n2 cin128 cout40 T16 bn", 3, 3, 1, 1, 1, 2, 9, 9, 128, 40, T16, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
+    {"conv 7x1 p3x0 wino1d 17x17 n1 cin160 cout24 T24", 7, 1, 1, 3, 0, 1, 17, 17, 160, 24, T24, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
 };
 
 /* The tiling as (vw, tm), or for the work-group family (positions, channels). */
@@ -470,23 +483,51 @@ static int winograd_depth(const double *m, int rows, int cols)
     return most;
 }
 
-/* The test's matrices are a Winograd F(4, 3): A^T [(G g) .* (B^T d)] is the correlation of d
+/* F(2, 7) as ops/conv_winograd_1d.c (G) and cl/winograd_1d.cl (B^T, A^T) apply it: Toom-Cook
+ * at 0, 1, -1, 2, -2, 1/2, -1/2 and infinity. (F(4, 3) there is the one above.) */
+static const double wino27_g[8][7] = {
+    {-1.0 / 4, 0, 0, 0, 0, 0, 0},
+    {-1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18},
+    {-1.0 / 18, 1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18},
+    {1.0 / 360, 1.0 / 180, 1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45},
+    {1.0 / 360, -1.0 / 180, 1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45},
+    {16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45, 1.0 / 45, 1.0 / 90, 1.0 / 180},
+    {16.0 / 45, -8.0 / 45, 4.0 / 45, -2.0 / 45, 1.0 / 45, -1.0 / 90, 1.0 / 180},
+    {0, 0, 0, 0, 0, 0, 1.0 / 4}};
+static const double wino27_bt[8][8] = {
+    {-4, 0, 21, 0, -21, 0, 4, 0},  {0, 4, 4, -17, -17, 4, 4, 0},  {0, -4, 4, 17, -17, -4, 4, 0},
+    {0, 2, 1, -10, -5, 8, 4, 0},   {0, -2, 1, 10, -5, -8, 4, 0},  {0, 4, 8, -5, -10, 1, 2, 0},
+    {0, -4, 8, 5, -10, -1, 2, 0},  {0, -4, 0, 21, 0, -21, 0, 4}};
+static const double wino27_at[2][8] = {{1, 1, 1, 1, 1, 1, 1, 0},
+                                       {0, 1, -1, 2, -2, 0.5, -0.5, 1}};
+
+/* One F(m, r): G (t x r), B^T (t x t), A^T (m x t), t = m + r - 1. */
+typedef struct wino_1d {
+    int m, r, t;
+    const double *g, *bt, *at;
+} wino_1d;
+
+static const wino_1d wino43 = {4, 3, 6, &wino_g[0][0], &wino_bt[0][0], &wino_at[0][0]};
+static const wino_1d wino27 = {2, 7, 8, &wino27_g[0][0], &wino27_bt[0][0], &wino27_at[0][0]};
+
+/* The test's matrices are a Winograd F(m, r): A^T [(G g) .* (B^T d)] is the correlation of d
  * with g, for random g and d (so S_w is the magnitude of the algorithm the engine runs). */
-static void check_winograd_matrices(void)
+static void check_winograd_matrices(const wino_1d *f)
 {
-    float g[3], d[6];
-    test_fill_random(g, 3, 91, -1.0f, 1.0f), test_fill_random(d, 6, 92, -1.0f, 1.0f);
-    double m[6];
-    for (int i = 0; i < 6; i++) {
+    float g[7], d[8];
+    test_fill_random(g, (size_t)f->r, 91, -1.0f, 1.0f);
+    test_fill_random(d, (size_t)f->t, 92, -1.0f, 1.0f);
+    double m[8];
+    for (int i = 0; i < f->t; i++) {
         double gg = 0, dd = 0;
-        for (int k = 0; k < 3; k++) gg += wino_g[i][k] * g[k];
-        for (int k = 0; k < 6; k++) dd += wino_bt[i][k] * d[k];
+        for (int k = 0; k < f->r; k++) gg += f->g[i * f->r + k] * g[k];
+        for (int k = 0; k < f->t; k++) dd += f->bt[i * f->t + k] * d[k];
         m[i] = gg * dd;
     }
-    for (int o = 0; o < 4; o++) {
+    for (int o = 0; o < f->m; o++) {
         double y = 0, want = 0;
-        for (int i = 0; i < 6; i++) y += wino_at[o][i] * m[i];
-        for (int k = 0; k < 3; k++) want += (double)d[o + k] * g[k];
+        for (int i = 0; i < f->t; i++) y += f->at[o * f->t + i] * m[i];
+        for (int k = 0; k < f->r; k++) want += (double)d[o + k] * g[k];
         assert_true(fabs(y - want) <= 1e-12);
     }
 }
@@ -550,6 +591,56 @@ static int winograd_magnitude(const conv_case *c, int ho, int wo, const float *x
                          winograd_depth(&wino_at[0][0], 4, 6));
 }
 
+/* S_w of every output and the form's depth for c run by the 1-D family
+ * (ops/conv_winograd_1d.c): F(4, 3) down the columns of 3x3 and 3x1 kernels, F(2, 7) down 7x1
+ * and along 1x7 ones. Output j of a tile is
+ *   sum_i A^T[j][i] sum_{c, k across} (G g)_i (B^T d)_i,
+ * so S_w = sum_i |A^T[j][i]| sum_{c, k} (|G||g|)_i (|B^T||d|)_i and d = k_across*cin +
+ * depth(G) + depth(B^T) + depth(A^T) (each transform applied once). */
+static int winograd_1d_magnitude(const conv_case *c, int ho, int wo, const float *x,
+                                 const float *w, double *sw)
+{
+    const int along_x = c->kh == 1 && c->kw == 7;
+    const wino_1d *f = (along_x ? c->kw : c->kh) == 3 ? &wino43 : &wino27;
+    const int across = along_x ? c->kh : c->kw;
+    assert_int_equal(along_x ? c->kw : c->kh, f->r);
+    check_winograd_matrices(f);
+    const size_t plane = (size_t)c->n * ho * wo;
+    for (int co = 0; co < c->cout; co++)
+        for (int n = 0; n < c->n; n++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    const int o = along_x ? ox : oy, j = o % f->m, base = o - j;
+                    double total = 0;
+                    for (int i = 0; i < f->t; i++) {
+                        double sum = 0;
+                        for (int ci = 0; ci < c->cin; ci++)
+                            for (int k = 0; k < across; k++) {
+                                double u = 0, v = 0;
+                                for (int a = 0; a < f->r; a++) {
+                                    const int kh = along_x ? k : a, kw = along_x ? a : k;
+                                    u += fabs(f->g[i * f->r + a]) *
+                                         fabs(w[(((size_t)co * c->cin + ci) * c->kh + kh) *
+                                                    c->kw + kw]);
+                                }
+                                for (int l = 0; l < f->t; l++) {
+                                    const int iy = (along_x ? oy + k : base + l) - c->ph;
+                                    const int ix = (along_x ? base + l : ox + k) - c->pw;
+                                    if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w) continue;
+                                    v += fabs(f->bt[i * f->t + l]) *
+                                         fabs(x[(((size_t)ci * c->n + n) * c->h + iy) * c->w +
+                                                ix]);
+                                }
+                                sum += u * v;
+                            }
+                        total += fabs(f->at[j * f->t + i]) * sum;
+                    }
+                    sw[co * plane + ((size_t)n * ho + oy) * wo + ox] = total;
+                }
+    return across * c->cin + winograd_depth(f->g, f->t, f->r) +
+           winograd_depth(f->bt, f->t, f->t) + winograd_depth(f->at, f->m, f->t);
+}
+
 /* Naive direct convolution of x [cin][n][h][w] with w [cout][cin][kh][kw] in double, with the
  * bound of the form c->method on each element (above). */
 static conv_ref conv_reference(const conv_case *c, int ho, int wo, const float *x,
@@ -562,9 +653,13 @@ static conv_ref conv_reference(const conv_case *c, int ho, int wo, const float *
     int depth = c->cin * c->kh * c->kw;
     if (c->method == CONV_WINOGRAD) {
         assert_true(c->kh == 3 && c->kw == 3 && c->stride == 1);
-        check_winograd_matrices();
+        check_winograd_matrices(&wino43);
         sw = host_doubles((size_t)c->cout * plane);
         depth = winograd_magnitude(c, ho, wo, x, w, sw);
+    }
+    if (c->method == CONV_WINOGRAD_1D) {
+        sw = host_doubles((size_t)c->cout * plane);
+        depth = winograd_1d_magnitude(c, ho, wo, x, w, sw);
     }
     const op_epilogue before_affine = {c->epi.relu1, c->epi.residual, 0, 0};
     const int epi_depth = depth + 1 + c->epi.residual;
@@ -653,6 +748,7 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
     case CONV_WG: return f->p.wg.slices > 1 ? 2 : 1;
     case CONV_SIMT: return 1;
     case CONV_WINOGRAD: return 3;
+    case CONV_WINOGRAD_1D: return 1;
     case CONV_CLBLAST: /* im2col and SGEMM per IM2COL_FLOATS (64 Mi floats) of matrix */
         return f->p.clblast.im2col
                    ? 1 + 2 * (int)((s->n + im2col_images(s) - 1) / im2col_images(s))
@@ -716,6 +812,8 @@ static void test_conv_case(void **state)
     assert_int_equal(conv_packed_count(&s, &form),
                      c->method == CONV_CLBLAST     ? w_count
                      : c->method == CONV_WINOGRAD ? 36 * padded_rows
+                     : c->method == CONV_WINOGRAD_1D
+                         ? padded_rows * (c->kh == 3 ? 6 : 8) * (c->kh == 1 ? c->kh : c->kw)
                      : c->method == CONV_SIMT
                          ? padded_rows / c->cin * ((c->cin + 7) / 8 * 8) * c->kh * c->kw +
                                (c->kchunk > 1 ? simt_tiles : 0)
@@ -1109,7 +1207,9 @@ static size_t expected_simt_candidates(conv_form *out)
  * beside the work-group family; a pair of 16-lane panels only in the panel forms), direct;
  * panels for 1x1 stride-1 convs, stride-2 convs and outputs of at most 40x40 per image;
  * fused for KxK convs (and 1x1 on 16-wide devices) whose panel fits local memory; parity
- * planes for stride-2 convs whose output fits the planes. */
+ * planes for stride-2 convs whose output fits the planes; Winograd for 3x3 stride-1 convs
+ * from 128 channels in and out; 1-D Winograd for stride-1 3x3, 3x1, 7x1 and 1x7 convs whose
+ * transformed panel (6 or 8 points x the taps across x cin x vw floats) fits local memory. */
 static size_t expected_candidates(const conv_shape *s, conv_form *out)
 {
     if (!(g_ctx->kernels & KERNELS_VEC)) return 0;
@@ -1124,6 +1224,11 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     const int phase = s->stride == 2 && s->ho <= (s->h + 1) / 2 && s->wo <= (s->w + 1) / 2;
     const int winograd = s->kh == 3 && s->kw == 3 && s->stride == 1 && s->cin >= 128 &&
                          s->cout >= 128;
+    const int wino1d_taps = s->stride != 1                     ? 0
+                            : s->kh == 3 && s->kw == 3         ? 18
+                            : s->kh == 3 && s->kw == 1         ? 6
+                            : (s->kh == 7) != (s->kw == 7) && s->kh * s->kw == 7 ? 8
+                                                               : 0;
     for (size_t i = 0; i < nt; i++) {
         const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
                           (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
@@ -1137,6 +1242,8 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
         if (fused) out[n++] = form_at(CONV_FUSED, t[i], 0);
         if (phase) out[n++] = form_at(CONV_PHASE, t[i], 0);
         if (winograd) out[n++] = form_at(CONV_WINOGRAD, t[i], 0);
+        if (wino1d_taps && (cl_ulong)wino1d_taps * s->cin * t[i].vw * 4 <= local)
+            out[n++] = form_at(CONV_WINOGRAD_1D, t[i], 0);
     }
     return n;
 }
@@ -1191,11 +1298,11 @@ static void test_conv_candidates(void **state)
                 {{256, 256, 1, 7, 1, 0, 3, 1, 17, 17, 0, 0}, 0, 0}};
     for (size_t i = 0; i < sizeof wino / sizeof wino[0]; i++) {
         conv_shape s = wino[i].s;
-        conv_form c[5 * CONV_MAX_TILINGS];
+        conv_form c[6 * CONV_MAX_TILINGS];
         const conv_form f = conv_vec_form(CONV_WINOGRAD, 16, 8, 0);
         assert_ok(conv_shape_finish(&s));
         assert_int_equal(conv_scratch(&s, &f) > 0, wino[i].offered);
-        size_t n = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, c, 5 * CONV_MAX_TILINGS), has = 0;
+        size_t n = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, c, 6 * CONV_MAX_TILINGS), has = 0;
         for (size_t k = 0; k < n; k++) has += c[k].family == CONV_WINOGRAD;
         assert_int_equal(has > 0, wino[i].pays);
     }
@@ -1228,7 +1335,7 @@ static void check_candidate_lists(void)
         {"3x3 cin 2048 8x8", {2048, 64, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0}},
         {"3x3 s1 256 35x35", {256, 256, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}},
     };
-    conv_form got[5 * CONV_MAX_TILINGS + 16], want[5 * CONV_MAX_TILINGS + 16];
+    conv_form got[6 * CONV_MAX_TILINGS + 16], want[6 * CONV_MAX_TILINGS + 16];
     const size_t cap = sizeof got / sizeof got[0];
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         conv_shape s = shapes[i].s;

@@ -198,13 +198,17 @@ float *test_model_logits(irv2_context *ctx, const char *weights, const irv2_mode
         fail_msg("running %s: %s", weights, irv2_last_error());
     }
     print_message("  %s%s: batch %u planned and run in %.2f s\n", weights,
-                  winograd ? ", Winograd forced where allowed" : "", batch, test_now_s() - t0);
+                  winograd ? ", a Winograd family forced where allowed" : "", batch,
+                  test_now_s() - t0);
     return out;
 }
 
-/* The convs of the network that have a Winograd form: 3x3, stride 1 (never stacked: the
- * plan stacks 1x1 siblings only). */
-static unsigned winograd_convs(irv2_variant variant)
+/* The convs of the network that have a form of the Winograd family (never stacked: the plan
+ * stacks 1x1 siblings only): F(4x4, 3x3) for 3x3 stride 1; the 1-D family for 3x3, 3x1, 7x1
+ * and 1x7 stride 1 whose panel (6 or 8 points x the taps across x cin) fits local memory at
+ * 8 lanes (its first tiling). */
+static unsigned winograd_convs(const irv2_context *ctx, irv2_variant variant,
+                               conv_family_id family)
 {
     net n;
     assert_int_equal(net_build(variant == IRV2_VARIANT_TF ? NET_TF : NET_SEED, 1000, &n),
@@ -212,7 +216,16 @@ static unsigned winograd_convs(irv2_variant variant)
     unsigned count = 0;
     for (int i = 0; i < n.nlayers; i++) {
         const net_layer *l = &n.layers[i];
-        count += l->kind == LAYER_CONV && l->kh == 3 && l->kw == 3 && l->sh == 1 && l->sw == 1;
+        if (l->kind != LAYER_CONV || l->sh != 1 || l->sw != 1) continue;
+        if (family == CONV_WINOGRAD) {
+            count += l->kh == 3 && l->kw == 3;
+            continue;
+        }
+        const int taps = l->kh == 3 && l->kw == 3 ? 18
+                         : (l->kh == 3 && l->kw == 1) || (l->kh * l->kw == 7 && l->kh != l->kw)
+                             ? (l->kh == 3 ? 6 : 8)
+                             : 0;
+        count += taps && (cl_ulong)taps * l->cin * 8 * sizeof(float) <= ctx->profile.local_mem;
     }
     net_free(&n);
     return count;
@@ -255,21 +268,27 @@ void test_check_winograd_golden(irv2_context *ctx, const char *weights,
                   top5_margin(ref, batch));
     irv2_model_options o = *opts;
     char what[160];
-    for (int exact = 0; exact < 2; exact++) {
-        if (!exact && !conv_family_of(CONV_WINOGRAD)->offered(ctx)) {
+    /* each Winograd family forced, then the exact run with both excluded */
+    static const conv_family_id families[] = {CONV_WINOGRAD, CONV_WINOGRAD_1D, CONV_WINOGRAD};
+    for (int k = 0; k < 3; k++) {
+        const int exact = k == 2;
+        const conv_family_id family = families[k];
+        if (!exact && !conv_family_of(family)->offered(ctx)) {
             print_message("  no Winograd form in this context (no vector kernels)\n");
             continue;
         }
         o.exclude = exact ? opts->exclude | IRV2_EXCLUDE_WINOGRAD
                           : opts->exclude & ~IRV2_EXCLUDE_WINOGRAD;
         unsigned forced = 0;
-        float *logits = test_model_logits(ctx, weights, &o, input, (unsigned)batch, 1, &forced);
-        const unsigned want = exact ? 0 : winograd_convs(o.variant);
-        print_message("  %u convs forced into the Winograd form (expected %u)\n", forced, want);
+        float *logits = test_model_logits(ctx, weights, &o, input, (unsigned)batch,
+                                          (int)family + 1, &forced);
+        const unsigned want = exact ? 0 : winograd_convs(ctx, o.variant, family);
+        print_message("  %u convs forced into %s (expected %u)\n", forced,
+                      conv_family_name(family), want);
         assert_int_equal(forced, want);
         snprintf(what, sizeof what, "%s%s, %s", weights,
                  o.variant == IRV2_VARIANT_TF ? " (tf)" : "",
-                 exact ? "exact (Winograd excluded)" : "Winograd everywhere");
+                 exact ? "exact (Winograd excluded)" : conv_family_name(family));
         test_check_golden(logits, ref, batch, 1000, tolerance, what);
         free(logits);
     }

@@ -170,7 +170,7 @@ static irv2_status winograd_launches(const conv_job *j, op_launch *ops, int *n)
 static int winograd_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
 {
     if (!conv_vec_single(t)) return 0;
-    return ctx->winograd_everywhere ? shape_offered(s) : pays(s);
+    return ctx->winograd_everywhere == CONV_WINOGRAD + 1 ? shape_offered(s) : pays(s);
 }
 
 static size_t winograd_scratch(const conv_shape *s, const conv_form *f)

@@ -268,8 +268,9 @@ static int remembered(irv2_context *ctx, const tune_job *job, int vs_clblast, co
     return 0;
 }
 
-/* Tests only (ctx->winograd_everywhere): the first Winograd form of the full candidate list,
- * untimed; 0 where there is none (another shape, no vector kernels, or excluded). */
+/* Tests only (ctx->winograd_everywhere): the first form of the full candidate list in the
+ * family it names, untimed; 0 where there is none (another shape, no vector kernels, or
+ * excluded). */
 static int winograd_everywhere(irv2_context *ctx, const tune_job *job, conv_form *form)
 {
     conv_form c[MAX_CANDIDATES];
@@ -277,7 +278,7 @@ static int winograd_everywhere(irv2_context *ctx, const tune_job *job, conv_form
     full.tune = IRV2_TUNE_FULL;
     const size_t n = candidates(ctx, &full, c);
     for (size_t i = 0; i < n; i++)
-        if (c[i].family == CONV_WINOGRAD) {
+        if ((int)c[i].family == ctx->winograd_everywhere - 1) {
             ctx->winograd_forced++;
             return *form = c[i], 1;
         }
