@@ -14,15 +14,18 @@
  * through the epilogue at output (oy, ox) = (vy * WM + j, vx) along y or (vy, vx * WM + j)
  * along x. Nothing leaves the work-group between the input and the output.
  *
+ * With PAIR, each work-item takes two neighbouring tiles of VW positions, the second panel
+ * after the first, and each broadcast weight feeds two fmas (as in cl/conv_gemm.cl).
+ *
  * Layout: activations [C][N][H][W]; weights [ceil(Cout/TM)][T][KO][Cin][TM]; the panel
- * [T][KO][Cin][VW] floats of local memory. NDRange (ceil(npos/VW), ceil(mtiles/mblock)) over
- * the npos = N * virtual outputs, local (1,1).
+ * P x [T][KO][Cin][VW] floats of local memory (P = 2 under PAIR, else 1). NDRange
+ * (ceil(npos/(P*VW)), ceil(mtiles/mblock)) over the npos = N * virtual outputs, local (1,1).
  *
  * B^T, G and A^T: Toom-Cook at the points 0, 1, -1, 2, -2 (F(4, 3): Lavin and Gray's, as
  * cl/winograd.cl) and 0, 1, -1, 2, -2, 1/2, -1/2 (F(2, 7)), each with the point at infinity;
  * rows of B^T scaled to integers, G's rows by the inverse (ops/conv_winograd_1d.c).
  *
- * -D flags: VW, TM; KH, KW, PH, PW; AXIS (0: down the columns, 1: along the rows); the
+ * -D flags: VW, TM, PAIR; KH, KW, PH, PW; AXIS (0: down the columns, 1: along the rows); the
  * epilogue's RELU1, AFFINE, RELU2 (see net.h). WM follows from the kernel: 4 for 3 taps, 2 for
  * 7. */
 
@@ -41,6 +44,10 @@
 #ifndef AXIS
 #define AXIS 0
 #endif
+#ifndef PAIR
+#define PAIR 0 // 1: two neighbouring tiles per work-item
+#endif
+#define P (PAIR ? 2 : 1)
 
 #define R (AXIS ? KW : KH)  // taps along the axis
 #define KO (AXIS ? KH : KW) // taps across it
@@ -119,34 +126,36 @@ static out_lanes out_lanes_of(const tile_geometry *g, int nimg, int Ho, int Wo)
     return o;
 }
 
-/* Output-channel tile mt: the T GEMMs over the transformed panel, then A^T and the epilogue
- * on the way out. */
+/* Output-channel tile mt: the T GEMMs over the transformed panel (panels, under PAIR), then
+ * A^T and the epilogue on the way out (o: each panel's output lanes). */
 static void tile_outputs(__local const float *panel, __global const float *wk, int rows,
                          int mt, const conv_dst *d, const out_lanes *o, int accumulate,
                          conv_epi e)
 {
-    floatV m[TM][T];
+    floatV m[P][TM][T];
     for (int i = 0; i < T; i++) {
-        floatV acc[TM];
-        for (int k = 0; k < TM; k++) acc[k] = (floatV)(0.0f);
-        __local const float *p = panel + (size_t)i * rows * VW;
+        floatV acc[TM], acc2[TM];
+        for (int k = 0; k < TM; k++) acc[k] = acc2[k] = (floatV)(0.0f);
+        __local const float *p = panel + (size_t)i * rows * VW, *p2 = p + (size_t)T * rows * VW;
         __global const float *w = wk + (size_t)i * rows * TM;
         for (int c = 0; c < rows; c++) {
-            const floatV x = vloadV(0, p + c * VW);
-#pragma unroll
-            for (int k = 0; k < TM; k++) acc[k] = fma((floatV)(w[c * TM + k]), x, acc[k]);
+            if (PAIR)
+                fma_tile2(acc, acc2, w + c * TM, vloadV(0, p + c * VW), vloadV(0, p2 + c * VW));
+            else
+                fma_tile(acc, w + c * TM, vloadV(0, p + c * VW));
         }
-        for (int k = 0; k < TM; k++) m[k][i] = acc[k];
+        for (int k = 0; k < TM; k++) m[0][k][i] = acc[k], m[P - 1][k][i] = PAIR ? acc2[k] : acc[k];
     }
-    for (int k = 0; k < TM; k++) {
-        const int co = mt * TM + k;
-        if (co >= d->cout) break;
-        floatV y[WM];
-        APPLY(y, AT, WM, m[k])
-        __global float *dst = d->out + out_start(d, co);
-        for (int j = 0; j < WM; j++)
-            store_tile(y[j], dst, o->idx[j], o->whole[j], co, accumulate, 1, e);
-    }
+    for (int q = 0; q < P; q++)
+        for (int k = 0; k < TM; k++) {
+            const int co = mt * TM + k;
+            if (co >= d->cout) break;
+            floatV y[WM];
+            APPLY(y, AT, WM, m[q][k])
+            __global float *dst = d->out + out_start(d, co);
+            for (int j = 0; j < WM; j++)
+                store_tile(y[j], dst, o[q].idx[j], o[q].whole[j], co, accumulate, 1, e);
+        }
 }
 
 __kernel void conv_winograd_1d(__global const float *in, uint in_off,
@@ -158,21 +167,25 @@ __kernel void conv_winograd_1d(__global const float *in, uint in_off,
                                __local float *panel)
 {
     const int hv = AXIS ? Ho : (Ho + WM - 1) / WM, wv = AXIS ? (Wo + WM - 1) / WM : Wo;
-    const int p0 = get_global_id(0) * VW, rows = KO * cin;
-    const tile_geometry g = tile_geometry_of(p0, hv * wv, wv);
+    const int p0 = get_global_id(0) * P * VW, rows = KO * cin;
     __global const float *src = in + in_off;
-    for (int i = 0; i < T; i++)
-        for (int k = 0; k < KO; k++) {
-            const tap_source ts =
-                tap_source_of(src, &g, AXIS ? k : i, AXIS ? i : k, nimg, H, W, wv);
-            pack_tap_local(panel + ((size_t)i * KO + k) * cin * VW, src, &ts, cin, in_cstride);
-        }
-    transform_input(panel, rows);
-    const out_lanes o = out_lanes_of(&g, nimg, Ho, Wo);
+    out_lanes o[P];
+    for (int q = 0; q < P; q++) { /* under PAIR the second panel follows the first */
+        __local float *pq = panel + (size_t)q * T * rows * VW;
+        const tile_geometry g = tile_geometry_of(p0 + q * VW, hv * wv, wv);
+        for (int i = 0; i < T; i++)
+            for (int k = 0; k < KO; k++) {
+                const tap_source ts =
+                    tap_source_of(src, &g, AXIS ? k : i, AXIS ? i : k, nimg, H, W, wv);
+                pack_tap_local(pq + ((size_t)i * KO + k) * cin * VW, src, &ts, cin, in_cstride);
+            }
+        transform_input(pq, rows);
+        o[q] = out_lanes_of(&g, nimg, Ho, Wo);
+    }
     const int mt0 = get_global_id(1) * mblock, mt1 = min(mt0 + mblock, (cout + TM - 1) / TM);
     const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, nimg * Ho * Wo);
     const conv_epi e = {bias, scale, shift};
     for (int mt = mt0; mt < mt1; mt++)
-        tile_outputs(panel, weights + (size_t)mt * T * rows * TM, rows, mt, &d, &o,
-                     accumulate, e);
+        tile_outputs(panel, weights + (size_t)mt * T * rows * TM, rows, mt, &d, o, accumulate,
+                     e);
 }

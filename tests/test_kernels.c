@@ -374,6 +374,11 @@ static const conv_case conv_cases[] = {
     {"conv 1x7 p0x3 wino1d 9x41 n2 cin5 cout13 T16", 1, 7, 1, 0, 3, 2, 9, 41, 5, 13, T16, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
     {"conv 3x3 p1 wino1d 9x9 n2 cin128 cout40 T16 bn", 3, 3, 1, 1, 1, 2, 9, 9, 128, 40, T16, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
     {"conv 7x1 p3x0 wino1d 17x17 n1 cin160 cout24 T24", 7, 1, 1, 3, 0, 1, 17, 17, 160, 24, T24, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
+    /* pairs: a second panel partly and wholly past the end, rows and lane-by-lane packing */
+    {"conv 3x3 p1 wino1d pair 35x35 n1 cin32 cout29 TP12 res", 3, 3, 1, 1, 1, 1, 35, 35, 32, 29, TP12, 0, EPI_RES, CONV_WINOGRAD_1D, 0},
+    {"conv 7x1 p3x0 wino1d pair 17x17 n2 cin17 cout13 TP8 bn", 7, 1, 1, 3, 0, 2, 17, 17, 17, 13, TP8, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
+    {"conv 1x7 p0x3 wino1d pair 17x17 n3 cin5 cout21 TP12", 1, 7, 1, 0, 3, 3, 17, 17, 5, 21, TP12, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
+    {"conv 3x1 p1x0 wino1d pair 5x3 n1 cin3 cout5 TP8", 3, 1, 1, 1, 0, 1, 5, 3, 3, 5, TP8, 0, EPI_NONE, CONV_WINOGRAD_1D, 0},
 };
 
 /* The tiling as (vw, tm), or for the work-group family (positions, channels). */
@@ -1208,8 +1213,9 @@ static size_t expected_simt_candidates(conv_form *out)
  * panels for 1x1 stride-1 convs, stride-2 convs and outputs of at most 40x40 per image;
  * fused for KxK convs (and 1x1 on 16-wide devices) whose panel fits local memory; parity
  * planes for stride-2 convs whose output fits the planes; Winograd for 3x3 stride-1 convs
- * from 128 channels in and out; 1-D Winograd for stride-1 3x3, 3x1, 7x1 and 1x7 convs whose
- * transformed panel (6 or 8 points x the taps across x cin x vw floats) fits local memory. */
+ * from 128 channels in and out; 1-D Winograd (pairs included) for stride-1 3x3, 3x1, 7x1 and
+ * 1x7 convs whose transformed panel (6 or 8 points x the taps across x cin x vw floats) fits
+ * local memory. */
 static size_t expected_candidates(const conv_shape *s, conv_form *out)
 {
     if (!(g_ctx->kernels & KERNELS_VEC)) return 0;
@@ -1232,9 +1238,11 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     for (size_t i = 0; i < nt; i++) {
         const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
                           (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
+        const int wino1d = wino1d_taps && (cl_ulong)wino1d_taps * s->cin * t[i].vw * 4 <= local;
         if (t[i].vw == CONV_PAIR_LANES) {
             if (panels) out[n++] = form_at(CONV_PANELS, t[i], 0);
             if (fused) out[n++] = form_at(CONV_FUSED, t[i], 0);
+            if (wino1d) out[n++] = form_at(CONV_WINOGRAD_1D, t[i], 0);
             continue;
         }
         out[n++] = form_at(CONV_DIRECT, t[i], 0);
@@ -1242,8 +1250,7 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
         if (fused) out[n++] = form_at(CONV_FUSED, t[i], 0);
         if (phase) out[n++] = form_at(CONV_PHASE, t[i], 0);
         if (winograd) out[n++] = form_at(CONV_WINOGRAD, t[i], 0);
-        if (wino1d_taps && (cl_ulong)wino1d_taps * s->cin * t[i].vw * 4 <= local)
-            out[n++] = form_at(CONV_WINOGRAD_1D, t[i], 0);
+        if (wino1d) out[n++] = form_at(CONV_WINOGRAD_1D, t[i], 0);
     }
     return n;
 }

@@ -47,7 +47,8 @@ static double g_at(const conv_shape *s, int i, int k)
     return taps_along(s) == 3 ? g43[i][k] : g27[i][k];
 }
 
-/* The local panel: points x taps across x cin rows of vw floats. */
+/* The local panel: points x taps across x cin rows of vw floats (a pair's two panels at vw
+ * CONV_PAIR_LANES). */
 static size_t panel_bytes(const conv_shape *s, int vw)
 {
     return (size_t)points(s) * taps_across(s) * s->cin * vw * sizeof(float);
@@ -55,7 +56,7 @@ static size_t panel_bytes(const conv_shape *s, int vw)
 
 static int winograd_1d_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
 {
-    if (!conv_vec_single(t) || axis_of(s) < 0) return 0;
+    if (axis_of(s) < 0) return 0;
     return (cl_ulong)panel_bytes(s, t.vw) <= ctx->profile.local_mem;
 }
 
@@ -104,7 +105,7 @@ static irv2_status winograd_1d_launches(const conv_job *j, op_launch *ops, int *
     const conv_bufs *b = j->b;
     const out_args *o = &j->o;
     const conv_vec_params *t = &j->f->p.vec;
-    irv2_status st = conv_vec_check(j, 0);
+    irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
     if (axis_of(s) < 0)
         return irv2_fail(IRV2_ERR_SHAPE, "no 1-D Winograd form for k%dx%d s%d", s->kh, s->kw,
@@ -135,8 +136,8 @@ static irv2_status winograd_1d_launches(const conv_job *j, op_launch *ops, int *
     return IRV2_OK;
 }
 
-/* Its parameters are the vector families' (vw, tm; kchunk 0); fast tuning times it at the
- * tilings conv_fast_tiling names. The guard: the fused form's at the same lanes (rows read
+/* Its parameters are the vector families' (vw, tm; kchunk 0), pairs included; fast tuning
+ * times it at the tilings conv_fast_tiling names. The guard: the fused form's at the same lanes (rows read
  * VW floats at stride 1 down the columns, 2*VW at stride 2 along the rows). */
 const conv_family conv_winograd_1d_row = {
     .name = "winograd1d", .excluded_by = IRV2_EXCLUDE_WINOGRAD, .offered = conv_vec_offered,
