@@ -1,7 +1,7 @@
 /* im2col.h: packing one tap (kh, kw) of a tile of VW output positions into a panel, the rows
  * [c * VW + lane] for the input channels c (pack_im2col in cl/pack.cl into scratch,
  * conv_fused in cl/conv_gemm.cl into local memory). Needs lanes.h, SH, PH and PW; SY and SX,
- * the strides down columns and along rows, default to SH (cl/winograd_1d.cl sets them apart).
+ * the strides down columns and along rows, default to SH (cl/winograd_fused.cl sets them apart).
  *
  * The tile's lanes are positions p0.. of the flattened N x Ho x Wo grid. When Wo >= VW a tile
  * spans at most two output rows, so each channel takes two row loads blended by lane;

@@ -187,16 +187,17 @@ static void test_cpu_profile(void **state)
     conv_form d = conv_default_form(ctx, &s);
     assert_int_equal(d.family, CONV_FUSED);
     assert_int_equal(d.p.vec.vw, 8);
-    /* a stride-1 3x3 conv of 128 channels or more has Winograd forms, F(4x4, 3x3) ones (the
-     * 1-D family's panel, 18 taps x 192 channels x 8 lanes, exceeds the 32 KB of local
-     * memory); IRV2_EXCLUDE_WINOGRAD drops them, and only them, keeping the order of the
+    /* a stride-1 3x3 conv of 128 channels or more has Winograd forms, F(4x4, 3x3) ones with
+     * the transforms in scratch (the fused families' panels, 18 or 36 taps x 192 channels x 8
+     * lanes, exceed the 32 KB of local memory); IRV2_EXCLUDE_WINOGRAD drops them, and only them, keeping the order of the
      * rest */
     const conv_shape wide = shape(192, 192, 3, 1, 1, 1, 17);
     n = conv_candidates(ctx, &wide, 1, ROWS_ALL, 0, c, 64);
     size_t winograd = 0, winograd_1d = 0;
     for (size_t i = 0; i < n; i++) {
-        winograd += c[i].family == CONV_WINOGRAD || c[i].family == CONV_WINOGRAD_1D;
-        winograd_1d += c[i].family == CONV_WINOGRAD_1D;
+        winograd += c[i].family == CONV_WINOGRAD || c[i].family == CONV_WINOGRAD_1D ||
+                    c[i].family == CONV_WINOGRAD_2D;
+        winograd_1d += c[i].family == CONV_WINOGRAD_1D || c[i].family == CONV_WINOGRAD_2D;
     }
     assert_true(winograd > 0);
     assert_int_equal(winograd_1d, 0);

@@ -198,14 +198,15 @@ static void affine_params(size_t c, uint64_t seed, float **scale, float **shift)
 
 /* ---- conv_launches (cl/conv_direct.cl, cl/conv_gemm.cl, cl/pack.cl, CLBlast) ------------ */
 
-enum { T8 = 8, T16 = 16, T24 = 24, TDEF = 0, TW32 = 32, TW64 = 64, TW128 = 128,
+enum { T8 = 8, T12 = 12, T16 = 16, T24 = 24, TDEF = 0, TW32 = 32, TW64 = 64, TW128 = 128,
        TS128 = 1128, TS128x64 = 1064, TS32 = 1032, TP8 = 2008, TP12 = 2012 };
 
 typedef struct conv_case {
     const char *name;
     int kh, kw, stride, ph, pw;
     int n, h, w, cin, cout;
-    int tiling; /* T8: {vw 8, tm 8}; T16: {vw 16, tm 4}; T24: {vw 16, tm 24} (the widest);
+    int tiling; /* T8: {vw 8, tm 8}; T12: {vw 16, tm 12}; T16: {vw 16, tm 4}; T24: {vw 16,
+                 * tm 24} (the widest);
                  * TDEF: conv_default_tiling(ctx); work-group tiles (CONV_WG, positions x
                  * channels): TW32 {32, 32}, TW64 {64, 64}, TW128 {64, 128}; SIMT tiles
                  * (CONV_SIMT, the same): TW64, TW128, TS128 {128, 128}, TS128x64
@@ -379,12 +380,23 @@ static const conv_case conv_cases[] = {
     {"conv 7x1 p3x0 wino1d pair 17x17 n2 cin17 cout13 TP8 bn", 7, 1, 1, 3, 0, 2, 17, 17, 17, 13, TP8, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
     {"conv 1x7 p0x3 wino1d pair 17x17 n3 cin5 cout21 TP12", 1, 7, 1, 0, 3, 3, 17, 17, 5, 21, TP12, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
     {"conv 3x1 p1x0 wino1d pair 5x3 n1 cin3 cout5 TP8", 3, 1, 1, 1, 0, 1, 5, 3, 3, 5, TP8, 0, EPI_NONE, CONV_WINOGRAD_1D, 0},
+    /* F(4x4, 3x3) in the work-group: rows of 16 or more tiles (stride-4 loads, interleaved
+     * vector stores) and narrower outputs (lane by lane), partial tiles on both axes, pairs */
+    {"conv 3x3 p1 wino2d 13x13 n1 cin17 cout21 T8", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_RELU1, CONV_WINOGRAD_2D, 0},
+    {"conv 3x3 p0 wino2d 8x9 n2 cin3 cout13 T16 bn", 3, 3, 1, 0, 0, 2, 8, 9, 3, 13, T16, 0, EPI_BN, CONV_WINOGRAD_2D, 0},
+    {"conv 3x3 p1 wino2d 67x70 n2 cin5 cout9 T16 res", 3, 3, 1, 1, 1, 2, 67, 70, 5, 9, T16, 0, EPI_RES, CONV_WINOGRAD_2D, 0},
+    {"conv 3x3 p0 wino2d 37x75 n1 cin32 cout29 T12", 3, 3, 1, 0, 0, 1, 37, 75, 32, 29, T12, 0, EPI_RELU1, CONV_WINOGRAD_2D, 0},
+    {"conv 3x3 p1 wino2d 35x35 n2 cin32 cout48 T8 res", 3, 3, 1, 1, 1, 2, 35, 35, 32, 48, T8, 0, EPI_RES, CONV_WINOGRAD_2D, 0},
+    {"conv 3x3 p1 wino2d pair 35x35 n1 cin17 cout13 TP12 bn", 3, 3, 1, 1, 1, 1, 35, 35, 17, 13, TP12, 0, EPI_BN, CONV_WINOGRAD_2D, 0},
+    {"conv 3x3 p1 wino2d pair 9x9 n2 cin128 cout40 TP8", 3, 3, 1, 1, 1, 2, 9, 9, 128, 40, TP8, 0, EPI_RELU1, CONV_WINOGRAD_2D, 0},
+    {"conv 3x3 p1 wino2d 9x40 n1 cin3 cout5 T8 res", 3, 3, 1, 1, 1, 1, 9, 40, 3, 5, T8, 0, EPI_RES, CONV_WINOGRAD_2D, 0},
 };
 
 /* The tiling as (vw, tm), or for the work-group family (positions, channels). */
 static conv_vec_params tiling_of(int t)
 {
     if (t == T8) return (conv_vec_params){8, 8, 0};
+    if (t == T12) return (conv_vec_params){16, 12, 0};
     if (t == T16) return (conv_vec_params){16, 4, 0};
     if (t == T24) return (conv_vec_params){16, 24, 0};
     if (t == TW32) return (conv_vec_params){32, 32, 0};
@@ -488,7 +500,7 @@ static int winograd_depth(const double *m, int rows, int cols)
     return most;
 }
 
-/* F(2, 7) as ops/conv_winograd_1d.c (G) and cl/winograd_1d.cl (B^T, A^T) apply it: Toom-Cook
+/* F(2, 7) as ops/conv_winograd_fused.c (G) and cl/winograd_fused.cl (B^T, A^T) apply it: Toom-Cook
  * at 0, 1, -1, 2, -2, 1/2, -1/2 and infinity. (F(4, 3) there is the one above.) */
 static const double wino27_g[8][7] = {
     {-1.0 / 4, 0, 0, 0, 0, 0, 0},
@@ -597,7 +609,7 @@ static int winograd_magnitude(const conv_case *c, int ho, int wo, const float *x
 }
 
 /* S_w of every output and the form's depth for c run by the 1-D family
- * (ops/conv_winograd_1d.c): F(4, 3) down the columns of 3x3 and 3x1 kernels, F(2, 7) down 7x1
+ * (ops/conv_winograd_fused.c): F(4, 3) down the columns of 3x3 and 3x1 kernels, F(2, 7) down 7x1
  * and along 1x7 ones. Output j of a tile is
  *   sum_i A^T[j][i] sum_{c, k across} (G g)_i (B^T d)_i,
  * so S_w = sum_i |A^T[j][i]| sum_{c, k} (|G||g|)_i (|B^T||d|)_i and d = k_across*cin +
@@ -656,7 +668,7 @@ static conv_ref conv_reference(const conv_case *c, int ho, int wo, const float *
     conv_ref r = {host_doubles((size_t)c->cout * plane), host_doubles((size_t)c->cout * plane)};
     double *sw = NULL;
     int depth = c->cin * c->kh * c->kw;
-    if (c->method == CONV_WINOGRAD) {
+    if (c->method == CONV_WINOGRAD || c->method == CONV_WINOGRAD_2D) {
         assert_true(c->kh == 3 && c->kw == 3 && c->stride == 1);
         check_winograd_matrices(&wino43);
         sw = host_doubles((size_t)c->cout * plane);
@@ -754,6 +766,7 @@ static int launches_of(const conv_shape *s, const conv_form *f, int shared_panel
     case CONV_SIMT: return 1;
     case CONV_WINOGRAD: return 3;
     case CONV_WINOGRAD_1D: return 1;
+    case CONV_WINOGRAD_2D: return 1;
     case CONV_CLBLAST: /* im2col and SGEMM per IM2COL_FLOATS (64 Mi floats) of matrix */
         return f->p.clblast.im2col
                    ? 1 + 2 * (int)((s->n + im2col_images(s) - 1) / im2col_images(s))
@@ -816,7 +829,8 @@ static void test_conv_case(void **state)
                               (((size_t)c->cout + t.tm - 1) / t.tm);
     assert_int_equal(conv_packed_count(&s, &form),
                      c->method == CONV_CLBLAST     ? w_count
-                     : c->method == CONV_WINOGRAD ? 36 * padded_rows
+                     : c->method == CONV_WINOGRAD || c->method == CONV_WINOGRAD_2D
+                         ? 36 * padded_rows
                      : c->method == CONV_WINOGRAD_1D
                          ? padded_rows * (c->kh == 3 ? 6 : 8) * (c->kh == 1 ? c->kh : c->kw)
                      : c->method == CONV_SIMT
@@ -1215,7 +1229,8 @@ static size_t expected_simt_candidates(conv_form *out)
  * planes for stride-2 convs whose output fits the planes; Winograd for 3x3 stride-1 convs
  * from 128 channels in and out; 1-D Winograd (pairs included) for stride-1 3x3, 3x1, 7x1 and
  * 1x7 convs whose transformed panel (6 or 8 points x the taps across x cin x vw floats) fits
- * local memory. */
+ * local memory; F(4x4, 3x3) in the work-group (winograd2d) for stride-1 3x3 convs at tilings
+ * of up to 12 channels whose 36 x cin x vw panel fits. */
 static size_t expected_candidates(const conv_shape *s, conv_form *out)
 {
     if (!(g_ctx->kernels & KERNELS_VEC)) return 0;
@@ -1239,10 +1254,13 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
         const int fused = (s->kh > 1 || s->kw > 1 || wide_device()) &&
                           (cl_ulong)s->kh * s->kw * s->cin * t[i].vw * 4 <= local;
         const int wino1d = wino1d_taps && (cl_ulong)wino1d_taps * s->cin * t[i].vw * 4 <= local;
+        const int wino2d = s->kh == 3 && s->kw == 3 && s->stride == 1 && t[i].tm <= 12 &&
+                           (cl_ulong)36 * s->cin * t[i].vw * 4 <= local;
         if (t[i].vw == CONV_PAIR_LANES) {
             if (panels) out[n++] = form_at(CONV_PANELS, t[i], 0);
             if (fused) out[n++] = form_at(CONV_FUSED, t[i], 0);
             if (wino1d) out[n++] = form_at(CONV_WINOGRAD_1D, t[i], 0);
+            if (wino2d) out[n++] = form_at(CONV_WINOGRAD_2D, t[i], 0);
             continue;
         }
         out[n++] = form_at(CONV_DIRECT, t[i], 0);
@@ -1251,6 +1269,7 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
         if (phase) out[n++] = form_at(CONV_PHASE, t[i], 0);
         if (winograd) out[n++] = form_at(CONV_WINOGRAD, t[i], 0);
         if (wino1d) out[n++] = form_at(CONV_WINOGRAD_1D, t[i], 0);
+        if (wino2d) out[n++] = form_at(CONV_WINOGRAD_2D, t[i], 0);
     }
     return n;
 }
@@ -1305,11 +1324,11 @@ static void test_conv_candidates(void **state)
                 {{256, 256, 1, 7, 1, 0, 3, 1, 17, 17, 0, 0}, 0, 0}};
     for (size_t i = 0; i < sizeof wino / sizeof wino[0]; i++) {
         conv_shape s = wino[i].s;
-        conv_form c[6 * CONV_MAX_TILINGS];
+        conv_form c[7 * CONV_MAX_TILINGS];
         const conv_form f = conv_vec_form(CONV_WINOGRAD, 16, 8, 0);
         assert_ok(conv_shape_finish(&s));
         assert_int_equal(conv_scratch(&s, &f) > 0, wino[i].offered);
-        size_t n = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, c, 6 * CONV_MAX_TILINGS), has = 0;
+        size_t n = conv_candidates(g_ctx, &s, 1, ROWS_OWN, 0, c, 7 * CONV_MAX_TILINGS), has = 0;
         for (size_t k = 0; k < n; k++) has += c[k].family == CONV_WINOGRAD;
         assert_int_equal(has > 0, wino[i].pays);
     }
@@ -1342,7 +1361,7 @@ static void check_candidate_lists(void)
         {"3x3 cin 2048 8x8", {2048, 64, 3, 3, 1, 1, 1, 1, 8, 8, 0, 0}},
         {"3x3 s1 256 35x35", {256, 256, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}},
     };
-    conv_form got[6 * CONV_MAX_TILINGS + 16], want[6 * CONV_MAX_TILINGS + 16];
+    conv_form got[7 * CONV_MAX_TILINGS + 16], want[7 * CONV_MAX_TILINGS + 16];
     const size_t cap = sizeof got / sizeof got[0];
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         conv_shape s = shapes[i].s;

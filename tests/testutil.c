@@ -204,9 +204,10 @@ float *test_model_logits(irv2_context *ctx, const char *weights, const irv2_mode
 }
 
 /* The convs of the network that have a form of the Winograd family (never stacked: the plan
- * stacks 1x1 siblings only): F(4x4, 3x3) for 3x3 stride 1; the 1-D family for 3x3, 3x1, 7x1
- * and 1x7 stride 1 whose panel (6 or 8 points x the taps across x cin) fits local memory at
- * 8 lanes (its first tiling). */
+ * stacks 1x1 siblings only): F(4x4, 3x3) for 3x3 stride 1; the fused families where their
+ * panel fits local memory at 8 lanes (their first tiling): the 1-D one for 3x3, 3x1, 7x1 and
+ * 1x7 stride 1 (6 or 8 points x the taps across x cin), the 2-D one for 3x3 stride 1 (36 x
+ * cin). */
 static unsigned winograd_convs(const irv2_context *ctx, irv2_variant variant,
                                conv_family_id family)
 {
@@ -219,6 +220,11 @@ static unsigned winograd_convs(const irv2_context *ctx, irv2_variant variant,
         if (l->kind != LAYER_CONV || l->sh != 1 || l->sw != 1) continue;
         if (family == CONV_WINOGRAD) {
             count += l->kh == 3 && l->kw == 3;
+            continue;
+        }
+        if (family == CONV_WINOGRAD_2D) {
+            count += l->kh == 3 && l->kw == 3 &&
+                     (cl_ulong)36 * l->cin * 8 * sizeof(float) <= ctx->profile.local_mem;
             continue;
         }
         const int taps = l->kh == 3 && l->kw == 3 ? 18
@@ -269,9 +275,10 @@ void test_check_winograd_golden(irv2_context *ctx, const char *weights,
     irv2_model_options o = *opts;
     char what[160];
     /* each Winograd family forced, then the exact run with both excluded */
-    static const conv_family_id families[] = {CONV_WINOGRAD, CONV_WINOGRAD_1D, CONV_WINOGRAD};
-    for (int k = 0; k < 3; k++) {
-        const int exact = k == 2;
+    static const conv_family_id families[] = {CONV_WINOGRAD, CONV_WINOGRAD_1D, CONV_WINOGRAD_2D,
+                                              CONV_WINOGRAD};
+    for (int k = 0; k < 4; k++) {
+        const int exact = k == 3;
         const conv_family_id family = families[k];
         if (!exact && !conv_family_of(family)->offered(ctx)) {
             print_message("  no Winograd form in this context (no vector kernels)\n");

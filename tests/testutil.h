@@ -37,15 +37,16 @@ void test_check_golden(const float *logits, const float *ref, int batch, int cla
 irv2_model_options test_model_options(irv2_gemm_backend gemm);
 /* The logits (batch x the model's classes; caller frees) of weights loaded with opts on
  * input, from a model loaded, run once and freed here; fails the current test on an error.
- * With winograd 1 + a Winograd family (CONV_WINOGRAD, CONV_WINOGRAD_1D), every conv that has
+ * With winograd 1 + a Winograd family (CONV_WINOGRAD, CONV_WINOGRAD_1D, CONV_WINOGRAD_2D),
+ * every conv that has
  * a form of that family takes it, untimed, while the model is planned
  * (irv2_context.winograd_everywhere, tests only; the exclude bits still apply), and *forced
  * (if not NULL) is how many convs did; 0: the tuner chooses. */
 float *test_model_logits(irv2_context *ctx, const char *weights, const irv2_model_options *opts,
                          const float *input, unsigned batch, int winograd, unsigned *forced);
 /* The Winograd forms' accuracy over the whole network, on weights loaded with opts (its
- * variant; 1000 classes) and input: every conv that has a form of F(4x4, 3x3), then of the 1-D
- * family, forced into it (test_model_logits), then with IRV2_EXCLUDE_WINOGRAD, where none may take it even forced;
+ * variant; 1000 classes) and input: every conv that has a form of F(4x4, 3x3), then of the
+ * fused 1-D and 2-D families, forced into it (test_model_logits), then with IRV2_EXCLUDE_WINOGRAD, where none may take it even forced;
  * both as test_check_golden against ref (the first only where the context offers the form). */
 void test_check_winograd_golden(irv2_context *ctx, const char *weights,
                                 const irv2_model_options *opts, const float *input, int batch,

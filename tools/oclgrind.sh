@@ -80,6 +80,7 @@ CI_CASES="$CI_CASES|conv 3x3 s2 p1 wg 9x10 n2 cin3 cout13 TW32|conv 1x1 wg 3x3 n
 CI_CASES="$CI_CASES|conv 3x3 p1 winograd 7x9 n3 cin17 cout29 T24 res"
 CI_CASES="$CI_CASES|conv 3x3 p0 wino1d 8x9 n2 cin3 cout13 T16 bn|conv 7x1 p3x0 wino1d 8x8 n1 cin3 cout5 T8"
 CI_CASES="$CI_CASES|conv 1x7 p0x3 wino1d 9x41 n2 cin5 cout13 T16|conv 3x1 p1x0 wino1d pair 5x3 n1 cin3 cout5 TP8"
+CI_CASES="$CI_CASES|conv 3x3 p1 wino2d 9x40 n1 cin3 cout5 T8 res|conv 3x3 p0 wino2d 8x9 n2 cin3 cout13 T16 bn"
 CI_CASES="$CI_CASES|conv 3x3 s2 p1 simt 9x10 n2 cin3 cout13 TW64 bn|conv 3x3 p1 simt 9x9 n2 cin33 cout37 TS32 bn 3 parts"
 CI_CASES="$CI_CASES|maxpool 17x17 n3 c5 affine relu2|avgpool 8x9 n2 c3 affine relu2"
 CI_CASES="$CI_CASES|global avg 17x17 n1 c7 affine relu2|channel epilogue relu1 affine relu2"

@@ -34,7 +34,9 @@ typedef enum conv_family_id {
                       back with the epilogue (ops/conv_winograd.c) */
     CONV_WINOGRAD_1D, /* stride-1 3x3, 3x1, 7x1 and 1x7: Winograd's F(4, 3) or F(2, 7) along
                          the kernel's long axis with the transforms in the panel GEMM of each
-                         work-group, no scratch (cl/winograd_1d.cl, ops/conv_winograd_1d.c) */
+                         work-group, no scratch (cl/winograd_fused.cl,
+                         ops/conv_winograd_fused.c) */
+    CONV_WINOGRAD_2D, /* stride-1 3x3: F(4x4, 3x3) the same way, on both axes */
     CONV_WG,       /* cl/conv_wg.cl: implicit GEMM with work-groups, both operand tiles staged
                       through local memory: the GPU family (ops/conv_wg.c) */
     CONV_SIMT,     /* cl/conv_simt.cl: implicit GEMM in the CUTLASS SIMT style (8x8 sums per
@@ -71,7 +73,7 @@ typedef struct conv_form {
     conv_family_id family;
     union {
         conv_vec_params vec; /* CONV_DIRECT, CONV_PHASE, CONV_PANELS, CONV_FUSED, CONV_WINOGRAD,
-                                CONV_WINOGRAD_1D */
+                                CONV_WINOGRAD_1D, CONV_WINOGRAD_2D */
         conv_wg_params wg;   /* CONV_WG; CONV_SIMT (slices: the parts of a split) */
         conv_clblast_params clblast; /* CONV_CLBLAST */
     } p;

@@ -12,7 +12,7 @@ static const conv_family *const families[CONV_FAMILIES] = {
     [CONV_CLBLAST] = &conv_clblast_row, [CONV_DIRECT] = &conv_direct_row,
     [CONV_PANELS] = &conv_panels_row,   [CONV_FUSED] = &conv_fused_row,
     [CONV_PHASE] = &conv_phase_row,     [CONV_WINOGRAD] = &conv_winograd_row,
-    [CONV_WINOGRAD_1D] = &conv_winograd_1d_row,
+    [CONV_WINOGRAD_1D] = &conv_winograd_1d_row, [CONV_WINOGRAD_2D] = &conv_winograd_2d_row,
     [CONV_WG] = &conv_wg_row,           [CONV_SIMT] = &conv_simt_row,
 };
 

@@ -81,7 +81,8 @@ const conv_family *conv_family_of(conv_family_id id);
 
 /* The rows, defined in their families' files. */
 extern const conv_family conv_clblast_row, conv_direct_row, conv_phase_row, conv_panels_row,
-    conv_fused_row, conv_winograd_row, conv_winograd_1d_row, conv_wg_row, conv_simt_row;
+    conv_fused_row, conv_winograd_row, conv_winograd_1d_row,
+    conv_winograd_2d_row, conv_wg_row, conv_simt_row;
 
 /* The tiled GPU families' parameters (conv_wg_params: the work-group and SIMT families) as
  * "positions channels slices" in tuning.txt, and back (ops/conv_wg.c). */

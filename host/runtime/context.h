@@ -64,7 +64,7 @@ struct irv2_context {
     size_t live_buffers;        /* made by ctx_buffer, not yet released by ctx_buffer_release */
     ctx_recorder record_program; /* set: record mode (below); NULL: programs are built */
     void *record_user;           /* passed to record_program */
-    /* Tests only: 0, or 1 + a Winograd family (CONV_WINOGRAD, CONV_WINOGRAD_1D): every conv
+    /* Tests only: 0, or 1 + a Winograd family (CONV_WINOGRAD, _1D, _2D): every conv
      * that has a form of it takes it, untimed, where the model's exclude bits allow
      * (plan/tune.c); winograd_forced counts the convs it was given to. */
     int winograd_everywhere;

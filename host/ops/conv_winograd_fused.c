@@ -1,0 +1,195 @@
+/* conv_winograd_fused.c: stride-1 convs by Winograd's F(m, r) with the transforms inside each
+ * work-group's panel GEMM (cl/winograd_fused.cl), two rows: winograd1d along the kernel's long
+ * axis (3x3 and 3x1 down the columns, 7x1 down them, 1x7 along the rows), winograd2d on both
+ * axes of a 3x3 kernel. The shapes each takes, G applied to the weights, and the one launch. */
+#include "ops/conv_family.h"
+
+#include <stdio.h>
+
+/* The axes transformed (1: down the columns, 2: along the rows, 3: both), 0 where the family
+ * has no form for the shape. */
+static int axes_1d(const conv_shape *s)
+{
+    if (s->stride != 1 || s->ho <= 0 || s->wo <= 0) return 0;
+    if ((s->kh == 3 && (s->kw == 3 || s->kw == 1)) || (s->kh == 7 && s->kw == 1)) return 1;
+    if (s->kh == 1 && s->kw == 7) return 2;
+    return 0;
+}
+
+static int axes_2d(const conv_shape *s)
+{
+    return s->stride == 1 && s->kh == 3 && s->kw == 3 && s->ho > 0 && s->wo > 0 ? 3 : 0;
+}
+
+static int axes_of(const conv_shape *s, const conv_form *f)
+{
+    return f->family == CONV_WINOGRAD_2D ? axes_2d(s) : axes_1d(s);
+}
+
+/* Outputs per tile (m) and transform points (m + r - 1) for r taps. */
+static int outputs_for(int r) { return r == 3 ? 4 : 2; }
+static int points_for(int r) { return outputs_for(r) + r - 1; }
+
+/* Taps of the packed kernel down the columns and along the rows (points on a transformed
+ * axis), and the GEMMs (points) and taps each GEMM reduces over. */
+typedef struct wino_geometry {
+    int axes, ty, tx, gemms, taps, my, mx;
+} wino_geometry;
+
+static wino_geometry geometry_of(const conv_shape *s, int axes)
+{
+    wino_geometry g = {axes, s->kh, s->kw, 1, 1, 1, 1};
+    if (axes & 1) g.ty = points_for(s->kh), g.my = outputs_for(s->kh);
+    if (axes & 2) g.tx = points_for(s->kw), g.mx = outputs_for(s->kw);
+    g.gemms = (axes & 1 ? g.ty : 1) * (axes & 2 ? g.tx : 1);
+    g.taps = g.ty * g.tx / g.gemms;
+    return g;
+}
+
+/* G for F(4, 3) (Lavin and Gray's) and F(2, 7) (Toom-Cook at 0, 1, -1, 2, -2, 1/2, -1/2 and
+ * infinity), each row scaled by the inverse of its B^T row's scale in cl/winograd_fused.cl. */
+static const double g43[6][3] = {{1.0 / 4, 0, 0},
+                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                 {0, 0, 1}};
+static const double g27[8][7] = {
+    {-1.0 / 4, 0, 0, 0, 0, 0, 0},
+    {-1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18},
+    {-1.0 / 18, 1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18},
+    {1.0 / 360, 1.0 / 180, 1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45},
+    {1.0 / 360, -1.0 / 180, 1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45},
+    {16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45, 1.0 / 45, 1.0 / 90, 1.0 / 180},
+    {16.0 / 45, -8.0 / 45, 4.0 / 45, -2.0 / 45, 1.0 / 45, -1.0 / 90, 1.0 / 180},
+    {0, 0, 0, 0, 0, 0, 1.0 / 4}};
+
+/* The packed kernel's tap t along an axis of r taps from tap a of the conv's: G's entry where
+ * the axis is transformed, else the identity. */
+static double axis_weight(int transformed, int r, int t, int a)
+{
+    if (!transformed) return t == a;
+    return r == 3 ? g43[t][a] : g27[t][a];
+}
+
+/* The local panel: ty x tx taps x cin rows of vw floats (a pair's two panels at vw
+ * CONV_PAIR_LANES). */
+static size_t panel_bytes(const conv_shape *s, const wino_geometry *g, int vw)
+{
+    return (size_t)g->ty * g->tx * s->cin * vw * sizeof(float);
+}
+
+static int fits(const irv2_context *ctx, const conv_shape *s, int axes, conv_vec_params t)
+{
+    const wino_geometry g = geometry_of(s, axes);
+    return axes && (cl_ulong)panel_bytes(s, &g, t.vw) <= ctx->profile.local_mem;
+}
+
+static int winograd_1d_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
+{
+    return fits(ctx, s, axes_1d(s), t);
+}
+
+/* Up to 12 channels per work-item: its 36 GEMMs' sums wait in private memory for A^T. */
+static int winograd_2d_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)
+{
+    return t.tm <= 12 && fits(ctx, s, axes_2d(s), t);
+}
+
+static size_t packed_count(const conv_shape *s, const conv_form *f)
+{
+    const wino_geometry g = geometry_of(s, axes_of(s, f));
+    return (size_t)conv_channel_tiles(s, f->p.vec.tm) * f->p.vec.tm * g.ty * g.tx * s->cin;
+}
+
+/* U of tap (ty, tx) for output channel co and input channel c. */
+static double transformed_weight(const conv_shape *s, const wino_geometry *g, const float *w,
+                                 int co, int c, int ty, int tx)
+{
+    double u = 0.0;
+    for (int a = 0; a < s->kh; a++)
+        for (int b = 0; b < s->kw; b++)
+            u += axis_weight(g->axes & 1, s->kh, ty, a) * axis_weight(g->axes & 2, s->kw, tx, b) *
+                 w[(((size_t)co * s->cin + c) * s->kh + a) * s->kw + b];
+    return u;
+}
+
+/* [ceil(cout/tm)][gemms][taps][cin][tm] (cl/winograd_fused.cl panel_row), zero rows past
+ * cout. */
+static void pack(const conv_shape *s, const conv_form *f, const float *w, float *packed)
+{
+    const int tm = f->p.vec.tm;
+    const wino_geometry g = geometry_of(s, axes_of(s, f));
+    const int gx = g.axes & 2 ? g.tx : 1, per_row = g.tx / gx;
+    for (int mt = 0; mt < conv_channel_tiles(s, tm); mt++)
+        for (int ty = 0; ty < g.ty; ty++)
+            for (int tx = 0; tx < g.tx; tx++) {
+                const int gemm = (g.axes & 1 ? ty : 0) * gx + (g.axes & 2 ? tx : 0);
+                const int tap = (g.axes & 1 ? 0 : ty) * per_row + (g.axes & 2 ? 0 : tx);
+                float *dst = packed + (((size_t)mt * g.gemms + gemm) * g.taps + tap) * s->cin * tm;
+                for (int c = 0; c < s->cin; c++)
+                    for (int m = 0; m < tm; m++) {
+                        const int co = mt * tm + m;
+                        dst[c * tm + m] =
+                            co < s->cout ? (float)transformed_weight(s, &g, w, co, c, ty, tx) : 0;
+                    }
+            }
+}
+
+static irv2_status launches(const conv_job *j, op_launch *ops, int *n)
+{
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    const out_args *o = &j->o;
+    const conv_vec_params *t = &j->f->p.vec;
+    irv2_status st = conv_vec_check(j, 1);
+    if (st != IRV2_OK) return st;
+    const int axes = axes_of(s, j->f);
+    if (!axes)
+        return irv2_fail(IRV2_ERR_SHAPE, "no %s form for k%dx%d s%d",
+                         conv_family_name(j->f->family), s->kh, s->kw, s->stride);
+    const wino_geometry g = geometry_of(s, axes);
+    if ((cl_ulong)panel_bytes(s, &g, t->vw) > j->ctx->profile.local_mem)
+        return irv2_fail(IRV2_ERR_SHAPE, "k%dx%d x %d channels exceeds local memory", s->kh,
+                         s->kw, s->cin);
+    cl_int in_cstride = s->n * s->h * s->w, block = conv_weight_block(s, t->tm);
+    cl_uint in_off = (cl_uint)b->in.off;
+    char extra[16], opts[256];
+    snprintf(extra, sizeof extra, " -DAXES=%d", axes);
+    conv_vec_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE, extra, opts, sizeof opts);
+    const kernel_arg args[] = {
+        ARG(b->in.mem),   ARG(in_off),     ARG(b->weights), ARG(b->bias),  ARG(j->scale),
+        ARG(j->shift),    ARG(o->mem),     ARG(o->off0),    ARG(o->seg1),  ARG(o->off1),
+        ARG(o->seg2),     ARG(o->off2),    ARG(s->cin),     ARG(s->cout),  ARG(s->n),
+        ARG(s->h),        ARG(s->w),       ARG(s->ho),      ARG(s->wo),    ARG(in_cstride),
+        ARG(j->residual), ARG(block),      {panel_bytes(s, &g, t->vw), NULL}};
+    op_launch *op = &ops[*n];
+    st = op_kernel(j->ctx, "winograd_fused.cl", opts, "conv_winograd_fused",
+                   sizeof args / sizeof args[0], args, op);
+    if (st != IRV2_OK) return st;
+    /* the virtual outputs: tiles of my x mx outputs */
+    const size_t npos = (size_t)s->n * ((s->ho + g.my - 1) / g.my) * ((s->wo + g.mx - 1) / g.mx);
+    op->dims = 2;
+    op_local_one(op);
+    op->gws[0] = (npos + t->vw - 1) / t->vw;
+    op->gws[1] = ((size_t)conv_channel_tiles(s, t->tm) + block - 1) / block;
+    (*n)++;
+    return IRV2_OK;
+}
+
+/* Their parameters are the vector families' (vw, tm; kchunk 0), pairs included; fast tuning
+ * times them at the tilings conv_fast_tiling names. The guard: the fused form's at the same
+ * lanes (rows read up to 4*VW floats along the rows, the stride's multiple of VW). */
+const conv_family conv_winograd_1d_row = {
+    .name = "winograd1d", .excluded_by = IRV2_EXCLUDE_WINOGRAD, .offered = conv_vec_offered,
+    .at_tiling = winograd_1d_at, .fast = conv_fast_tiling, .guard = conv_vec_guard,
+    .guard_bound = conv_vec_guard_bound, .packed_count = packed_count, .pack = pack,
+    .launches = launches, .format = conv_vec_format, .parse = conv_vec_parse,
+};
+
+const conv_family conv_winograd_2d_row = {
+    .name = "winograd2d", .excluded_by = IRV2_EXCLUDE_WINOGRAD, .offered = conv_vec_offered,
+    .at_tiling = winograd_2d_at, .fast = conv_fast_tiling, .guard = conv_vec_guard,
+    .guard_bound = conv_vec_guard_bound, .packed_count = packed_count, .pack = pack,
+    .launches = launches, .format = conv_vec_format, .parse = conv_vec_parse,
+};
