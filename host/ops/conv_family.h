@@ -140,5 +140,15 @@ enum { OPT_TM = 1, OPT_GEOMETRY = 2, OPT_EPILOGUE = 4 };
 void conv_vec_options(const conv_job *j, int which, const char *extra, char *dst, size_t cap);
 /* Blocks of up to 32 weight tiles (192-384 rows): measured best on L2-sized caches. */
 int conv_weight_block(const conv_shape *s, int tm);
+/* G of Winograd's F(4, 3) (Lavin and Gray's), for the weights' transforms. */
+extern const double conv_winograd_g43[6][3];
+/* The one launch of a kernel whose work-groups pack their tile's panel into local memory
+ * (cl/conv_gemm.cl conv_fused, cl/winograd_fused.cl): its arguments (input, weights,
+ * epilogue, output parts, geometry, `mblock` weight tiles per work-group, the panel of
+ * panel_bytes), NDRange (ceil(positions/vw), ceil(weight tiles/mblock)), local (1,1); extra
+ * -D options after the usual ones. Fails where the panel exceeds local memory. */
+irv2_status conv_local_panel_op(const conv_job *j, const char *file, const char *kernel,
+                                const char *extra, size_t panel_bytes, size_t positions,
+                                op_launch *op);
 
 #endif

@@ -108,36 +108,13 @@ static irv2_status panel_launches(const conv_job *j, op_launch *ops, int *n)
 static irv2_status fused_launches(const conv_job *j, op_launch *ops, int *n)
 {
     const conv_shape *s = j->s;
-    const conv_bufs *b = j->b;
-    const out_args *o = &j->o;
-    const conv_vec_params *t = &j->f->p.vec;
     irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
-    if (!fused_fits(j->ctx, s, t->vw))
-        return irv2_fail(IRV2_ERR_SHAPE, "k%dx%d x %d channels exceeds local memory", s->kh,
-                         s->kw, s->cin);
-    cl_int in_cstride = s->n * s->h * s->w, block = conv_weight_block(s, t->tm);
-    cl_uint in_off = (cl_uint)b->in.off;
-    size_t npos = (size_t)s->n * s->ho * s->wo;
-    char opts[256];
-    conv_vec_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE, "", opts, sizeof opts);
-    const kernel_arg args[] = {
-        ARG(b->in.mem),   ARG(in_off),     ARG(b->weights), ARG(b->bias),  ARG(j->scale),
-        ARG(j->shift),    ARG(o->mem),     ARG(o->off0),    ARG(o->seg1),  ARG(o->off1),
-        ARG(o->seg2),     ARG(o->off2),    ARG(s->cin),     ARG(s->cout),  ARG(s->n),
-        ARG(s->h),        ARG(s->w),       ARG(s->ho),      ARG(s->wo),    ARG(in_cstride),
-        ARG(j->residual), ARG(block),
-        {(size_t)s->kh * s->kw * s->cin * t->vw * sizeof(float), NULL}}; /* the panel */
-    op_launch *op = &ops[*n];
-    st = op_kernel(j->ctx, "conv_gemm.cl", opts, "conv_fused", sizeof args / sizeof args[0],
-                   args, op);
-    if (st != IRV2_OK) return st;
-    op->dims = 2;
-    op_local_one(op);
-    op->gws[0] = (npos + t->vw - 1) / t->vw;
-    op->gws[1] = ((size_t)conv_channel_tiles(s, t->tm) + block - 1) / block;
-    (*n)++;
-    return IRV2_OK;
+    st = conv_local_panel_op(j, "conv_gemm.cl", "conv_fused", "",
+                             (size_t)s->kh * s->kw * s->cin * j->f->p.vec.vw * sizeof(float),
+                             (size_t)s->n * s->ho * s->wo, &ops[*n]);
+    if (st == IRV2_OK) (*n)++;
+    return st;
 }
 
 static int panels_at(const irv2_context *ctx, const conv_shape *s, conv_vec_params t)

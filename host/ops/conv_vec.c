@@ -141,3 +141,33 @@ int conv_weight_block(const conv_shape *s, int tm)
 {
     return conv_channel_tiles(s, tm) < 32 ? conv_channel_tiles(s, tm) : 32;
 }
+
+irv2_status conv_local_panel_op(const conv_job *j, const char *file, const char *kernel,
+                                const char *extra, size_t panel_bytes, size_t positions,
+                                op_launch *op)
+{
+    const conv_shape *s = j->s;
+    const conv_bufs *b = j->b;
+    const out_args *o = &j->o;
+    const conv_vec_params *t = &j->f->p.vec;
+    if ((cl_ulong)panel_bytes > j->ctx->profile.local_mem)
+        return irv2_fail(IRV2_ERR_SHAPE, "k%dx%d x %d channels exceeds local memory", s->kh,
+                         s->kw, s->cin);
+    cl_int in_cstride = s->n * s->h * s->w, block = conv_weight_block(s, t->tm);
+    cl_uint in_off = (cl_uint)b->in.off;
+    char opts[256];
+    conv_vec_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE, extra, opts, sizeof opts);
+    const kernel_arg args[] = {
+        ARG(b->in.mem),   ARG(in_off),     ARG(b->weights), ARG(b->bias),  ARG(j->scale),
+        ARG(j->shift),    ARG(o->mem),     ARG(o->off0),    ARG(o->seg1),  ARG(o->off1),
+        ARG(o->seg2),     ARG(o->off2),    ARG(s->cin),     ARG(s->cout),  ARG(s->n),
+        ARG(s->h),        ARG(s->w),       ARG(s->ho),      ARG(s->wo),    ARG(in_cstride),
+        ARG(j->residual), ARG(block),      {panel_bytes, NULL}};
+    irv2_status st = op_kernel(j->ctx, file, opts, kernel, sizeof args / sizeof args[0], args, op);
+    if (st != IRV2_OK) return st;
+    op->dims = 2;
+    op_local_one(op);
+    op->gws[0] = (positions + t->vw - 1) / t->vw;
+    op->gws[1] = ((size_t)conv_channel_tiles(s, t->tm) + block - 1) / block;
+    return IRV2_OK;
+}

@@ -53,22 +53,18 @@ static size_t packed_at(const conv_shape *s, const conv_vec_params *t)
     return XI * mtiles(s, t) * t->tm * s->cin;
 }
 
-/* U = G g G^T for the 3x3 kernel g (Lavin and Gray's G for F(4x4, 3x3)). */
+/* U = G g G^T for the 3x3 kernel g (Lavin and Gray's G for F(4x4, 3x3)), in double, rounded
+ * once. */
 static void transform_kernel(const float *g, float u[XI])
 {
-    static const float G[6][3] = {{1.0f / 4, 0, 0},
-                                  {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                  {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                  {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                  {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                  {0, 0, 1}};
-    float gg[6][3]; /* G g */
+    const double(*G)[3] = conv_winograd_g43;
+    double gg[6][3]; /* G g */
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 3; j++)
             gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++)
-            u[6 * i + j] = gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2];
+            u[6 * i + j] = (float)(gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
 }
 
 static void pack_at(const conv_shape *s, const conv_vec_params *t, const float *w, float *packed)

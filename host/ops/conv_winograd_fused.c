@@ -46,9 +46,10 @@ static wino_geometry geometry_of(const conv_shape *s, int axes)
     return g;
 }
 
-/* G for F(4, 3) (Lavin and Gray's) and F(2, 7) (Toom-Cook at 0, 1, -1, 2, -2, 1/2, -1/2 and
- * infinity), each row scaled by the inverse of its B^T row's scale in cl/winograd_fused.cl. */
-static const double g43[6][3] = {{1.0 / 4, 0, 0},
+/* G for F(4, 3) (Lavin and Gray's; ops/conv_winograd.c applies it too) and F(2, 7)
+ * (Toom-Cook at 0, 1, -1, 2, -2, 1/2, -1/2 and infinity), each row scaled by the inverse of
+ * its B^T row's scale in cl/winograd_fused.cl. */
+const double conv_winograd_g43[6][3] = {{1.0 / 4, 0, 0},
                                  {-1.0 / 6, -1.0 / 6, -1.0 / 6},
                                  {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                                  {1.0 / 24, 1.0 / 12, 1.0 / 6},
@@ -69,7 +70,7 @@ static const double g27[8][7] = {
 static double axis_weight(int transformed, int r, int t, int a)
 {
     if (!transformed) return t == a;
-    return r == 3 ? g43[t][a] : g27[t][a];
+    return r == 3 ? conv_winograd_g43[t][a] : g27[t][a];
 }
 
 /* The local panel: ty x tx taps x cin rows of vw floats (a pair's two panels at vw
@@ -139,9 +140,6 @@ static void pack(const conv_shape *s, const conv_form *f, const float *w, float 
 static irv2_status launches(const conv_job *j, op_launch *ops, int *n)
 {
     const conv_shape *s = j->s;
-    const conv_bufs *b = j->b;
-    const out_args *o = &j->o;
-    const conv_vec_params *t = &j->f->p.vec;
     irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
     const int axes = axes_of(s, j->f);
@@ -149,32 +147,14 @@ static irv2_status launches(const conv_job *j, op_launch *ops, int *n)
         return irv2_fail(IRV2_ERR_SHAPE, "no %s form for k%dx%d s%d",
                          conv_family_name(j->f->family), s->kh, s->kw, s->stride);
     const wino_geometry g = geometry_of(s, axes);
-    if ((cl_ulong)panel_bytes(s, &g, t->vw) > j->ctx->profile.local_mem)
-        return irv2_fail(IRV2_ERR_SHAPE, "k%dx%d x %d channels exceeds local memory", s->kh,
-                         s->kw, s->cin);
-    cl_int in_cstride = s->n * s->h * s->w, block = conv_weight_block(s, t->tm);
-    cl_uint in_off = (cl_uint)b->in.off;
-    char extra[16], opts[256];
+    char extra[16];
     snprintf(extra, sizeof extra, " -DAXES=%d", axes);
-    conv_vec_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE, extra, opts, sizeof opts);
-    const kernel_arg args[] = {
-        ARG(b->in.mem),   ARG(in_off),     ARG(b->weights), ARG(b->bias),  ARG(j->scale),
-        ARG(j->shift),    ARG(o->mem),     ARG(o->off0),    ARG(o->seg1),  ARG(o->off1),
-        ARG(o->seg2),     ARG(o->off2),    ARG(s->cin),     ARG(s->cout),  ARG(s->n),
-        ARG(s->h),        ARG(s->w),       ARG(s->ho),      ARG(s->wo),    ARG(in_cstride),
-        ARG(j->residual), ARG(block),      {panel_bytes(s, &g, t->vw), NULL}};
-    op_launch *op = &ops[*n];
-    st = op_kernel(j->ctx, "winograd_fused.cl", opts, "conv_winograd_fused",
-                   sizeof args / sizeof args[0], args, op);
-    if (st != IRV2_OK) return st;
     /* the virtual outputs: tiles of my x mx outputs */
     const size_t npos = (size_t)s->n * ((s->ho + g.my - 1) / g.my) * ((s->wo + g.mx - 1) / g.mx);
-    op->dims = 2;
-    op_local_one(op);
-    op->gws[0] = (npos + t->vw - 1) / t->vw;
-    op->gws[1] = ((size_t)conv_channel_tiles(s, t->tm) + block - 1) / block;
-    (*n)++;
-    return IRV2_OK;
+    st = conv_local_panel_op(j, "winograd_fused.cl", "conv_winograd_fused", extra,
+                             panel_bytes(s, &g, j->f->p.vec.vw), npos, &ops[*n]);
+    if (st == IRV2_OK) (*n)++;
+    return st;
 }
 
 /* Their parameters are the vector families' (vw, tm; kchunk 0), pairs included; fast tuning
