@@ -1,8 +1,8 @@
 /* winograd_fused.cl: stride-1 convolutions by Winograd's F(m, r) with the transforms inside a
  * panel GEMM, along one axis of the kernel or both: F(4, 3) down the columns of a 3x3 or 3x1
- * kernel (6 products per 4 outputs and column tap, where the taps give 12), F(2, 7) down a 7x1
- * kernel or along a 1x7 one (8 per 2, where they give 14), F(4x4, 3x3) on both axes of a 3x3
- * kernel (36 per 4x4 outputs, where the taps give 144).
+ * kernel or along a 1x3 one (6 products per 4 outputs and tap across, where the taps give 12),
+ * F(2, 7) down a 7x1 kernel or along a 1x7 one (8 per 2, where they give 14), F(4x4, 3x3) on
+ * both axes of a 3x3 kernel (36 per 4x4 outputs, where the taps give 144).
  *
  * The outputs are grouped in tiles of WMY x WMX (the transformed axes' m, 1 on the others),
  * and the conv runs as one over those tiles ("virtual" outputs, ceil(Ho/WMY) x

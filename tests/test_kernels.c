@@ -369,6 +369,8 @@ static const conv_case conv_cases[] = {
     {"conv 3x3 p1 wino1d 35x35 n2 cin32 cout48 T24 res", 3, 3, 1, 1, 1, 2, 35, 35, 32, 48, T24, 0, EPI_RES, CONV_WINOGRAD_1D, 0},
     {"conv 3x3 p0 wino1d 19x21 n1 cin5 cout9 T8", 3, 3, 1, 0, 0, 1, 19, 21, 5, 9, T8, 0, EPI_NONE, CONV_WINOGRAD_1D, 0},
     {"conv 3x1 p1x0 wino1d 13x13 n3 cin17 cout13 T8", 3, 1, 1, 1, 0, 3, 13, 13, 17, 13, T8, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
+    {"conv 1x3 p0x1 wino1d 8x8 n3 cin17 cout13 T8 bn", 1, 3, 1, 0, 1, 3, 8, 8, 17, 13, T8, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
+    {"conv 1x3 p0x1 wino1d 5x70 n1 cin5 cout9 T16 res", 1, 3, 1, 0, 1, 1, 5, 70, 5, 9, T16, 0, EPI_RES, CONV_WINOGRAD_1D, 0},
     {"conv 7x1 p3x0 wino1d 17x17 n3 cin17 cout21 T16 res", 7, 1, 1, 3, 0, 3, 17, 17, 17, 21, T16, 0, EPI_RES, CONV_WINOGRAD_1D, 0},
     {"conv 7x1 p3x0 wino1d 8x8 n1 cin3 cout5 T8", 7, 1, 1, 3, 0, 1, 8, 8, 3, 5, T8, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
     {"conv 1x7 p0x3 wino1d 17x17 n3 cin17 cout13 T8 bn", 1, 7, 1, 0, 3, 3, 17, 17, 17, 13, T8, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
@@ -609,15 +611,15 @@ static int winograd_magnitude(const conv_case *c, int ho, int wo, const float *x
 }
 
 /* S_w of every output and the form's depth for c run by the 1-D family
- * (ops/conv_winograd_fused.c): F(4, 3) down the columns of 3x3 and 3x1 kernels, F(2, 7) down 7x1
- * and along 1x7 ones. Output j of a tile is
+ * (ops/conv_winograd_fused.c): F(4, 3) down the columns of 3x3 and 3x1 kernels and along 1x3
+ * ones, F(2, 7) down 7x1 and along 1x7 ones. Output j of a tile is
  *   sum_i A^T[j][i] sum_{c, k across} (G g)_i (B^T d)_i,
  * so S_w = sum_i |A^T[j][i]| sum_{c, k} (|G||g|)_i (|B^T||d|)_i and d = k_across*cin +
  * depth(G) + depth(B^T) + depth(A^T) (each transform applied once). */
 static int winograd_1d_magnitude(const conv_case *c, int ho, int wo, const float *x,
                                  const float *w, double *sw)
 {
-    const int along_x = c->kh == 1 && c->kw == 7;
+    const int along_x = c->kh == 1 && c->kw > 1;
     const wino_1d *f = (along_x ? c->kw : c->kh) == 3 ? &wino43 : &wino27;
     const int across = along_x ? c->kh : c->kw;
     assert_int_equal(along_x ? c->kw : c->kh, f->r);
@@ -832,7 +834,7 @@ static void test_conv_case(void **state)
                      : c->method == CONV_WINOGRAD || c->method == CONV_WINOGRAD_2D
                          ? 36 * padded_rows
                      : c->method == CONV_WINOGRAD_1D
-                         ? padded_rows * (c->kh == 3 ? 6 : 8) * (c->kh == 1 ? c->kh : c->kw)
+                         ? padded_rows * (c->kh * c->kw == 7 ? 8 : c->kh * c->kw == 9 ? 18 : 6)
                      : c->method == CONV_SIMT
                          ? padded_rows / c->cin * ((c->cin + 7) / 8 * 8) * c->kh * c->kw +
                                (c->kchunk > 1 ? simt_tiles : 0)
@@ -1227,8 +1229,8 @@ static size_t expected_simt_candidates(conv_form *out)
  * panels for 1x1 stride-1 convs, stride-2 convs and outputs of at most 40x40 per image;
  * fused for KxK convs (and 1x1 on 16-wide devices) whose panel fits local memory; parity
  * planes for stride-2 convs whose output fits the planes; Winograd for 3x3 stride-1 convs
- * from 128 channels in and out; 1-D Winograd (pairs included) for stride-1 3x3, 3x1, 7x1 and
- * 1x7 convs whose transformed panel (6 or 8 points x the taps across x cin x vw floats) fits
+ * from 128 channels in and out; 1-D Winograd (pairs included) for stride-1 3x3, 3x1, 1x3, 7x1
+ * and 1x7 convs whose transformed panel (6 or 8 points x the taps across x cin x vw floats) fits
  * local memory; F(4x4, 3x3) in the work-group (winograd2d) for stride-1 3x3 convs at tilings
  * of up to 12 channels whose 36 x cin x vw panel fits. */
 static size_t expected_candidates(const conv_shape *s, conv_form *out)
@@ -1248,6 +1250,7 @@ static size_t expected_candidates(const conv_shape *s, conv_form *out)
     const int wino1d_taps = s->stride != 1                     ? 0
                             : s->kh == 3 && s->kw == 3         ? 18
                             : s->kh == 3 && s->kw == 1         ? 6
+                            : s->kh == 1 && s->kw == 3         ? 6
                             : (s->kh == 7) != (s->kw == 7) && s->kh * s->kw == 7 ? 8
                                                                : 0;
     for (size_t i = 0; i < nt; i++) {

@@ -205,8 +205,8 @@ float *test_model_logits(irv2_context *ctx, const char *weights, const irv2_mode
 
 /* The convs of the network that have a form of the Winograd family (never stacked: the plan
  * stacks 1x1 siblings only): F(4x4, 3x3) for 3x3 stride 1; the fused families where their
- * panel fits local memory at 8 lanes (their first tiling): the 1-D one for 3x3, 3x1, 7x1 and
- * 1x7 stride 1 (6 or 8 points x the taps across x cin), the 2-D one for 3x3 stride 1 (36 x
+ * panel fits local memory at 8 lanes (their first tiling): the 1-D one for 3x3, 3x1, 1x3, 7x1
+ * and 1x7 stride 1 (6 or 8 points x the taps across x cin), the 2-D one for 3x3 stride 1 (36 x
  * cin). */
 static unsigned winograd_convs(const irv2_context *ctx, irv2_variant variant,
                                conv_family_id family)
@@ -227,10 +227,10 @@ static unsigned winograd_convs(const irv2_context *ctx, irv2_variant variant,
                      (cl_ulong)36 * l->cin * 8 * sizeof(float) <= ctx->profile.local_mem;
             continue;
         }
-        const int taps = l->kh == 3 && l->kw == 3 ? 18
-                         : (l->kh == 3 && l->kw == 1) || (l->kh * l->kw == 7 && l->kh != l->kw)
-                             ? (l->kh == 3 ? 6 : 8)
-                             : 0;
+        const int taps = l->kh == 3 && l->kw == 3                     ? 18
+                         : l->kh * l->kw == 3 && l->kh != l->kw        ? 6
+                         : l->kh * l->kw == 7 && l->kh != l->kw        ? 8
+                                                                       : 0;
         count += taps && (cl_ulong)taps * l->cin * 8 * sizeof(float) <= ctx->profile.local_mem;
     }
     net_free(&n);

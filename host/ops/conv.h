@@ -32,7 +32,7 @@ typedef enum conv_family_id {
     CONV_WINOGRAD, /* stride-1 3x3 only: Winograd's F(4x4, 3x3) (cl/winograd.cl), the input
                       transformed into panels in scratch, 36 panel GEMMs, the output transformed
                       back with the epilogue (ops/conv_winograd.c) */
-    CONV_WINOGRAD_1D, /* stride-1 3x3, 3x1, 7x1 and 1x7: Winograd's F(4, 3) or F(2, 7) along
+    CONV_WINOGRAD_1D, /* stride-1 3x3, 3x1, 1x3, 7x1, 1x7: Winograd's F(4, 3) or F(2, 7) along
                          the kernel's long axis with the transforms in the panel GEMM of each
                          work-group, no scratch (cl/winograd_fused.cl,
                          ops/conv_winograd_fused.c) */

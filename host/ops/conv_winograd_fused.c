@@ -1,18 +1,19 @@
 /* conv_winograd_fused.c: stride-1 convs by Winograd's F(m, r) with the transforms inside each
  * work-group's panel GEMM (cl/winograd_fused.cl), two rows: winograd1d along the kernel's long
- * axis (3x3 and 3x1 down the columns, 7x1 down them, 1x7 along the rows), winograd2d on both
+ * axis (3x3, 3x1 and 7x1 down the columns, 1x3 and 1x7 along the rows), winograd2d on both
  * axes of a 3x3 kernel. The shapes each takes, G applied to the weights, and the one launch. */
 #include "ops/conv_family.h"
 
 #include <stdio.h>
 
 /* The axes transformed (1: down the columns, 2: along the rows, 3: both), 0 where the family
- * has no form for the shape. */
+ * has no form for the shape: stride 1 with 3 or 7 taps down the columns (a 3x3 kernel's
+ * transformed down them) or along the rows of a 1x3 or 1x7 kernel. */
 static int axes_1d(const conv_shape *s)
 {
     if (s->stride != 1 || s->ho <= 0 || s->wo <= 0) return 0;
     if ((s->kh == 3 && (s->kw == 3 || s->kw == 1)) || (s->kh == 7 && s->kw == 1)) return 1;
-    if (s->kh == 1 && s->kw == 7) return 2;
+    if (s->kh == 1 && (s->kw == 7 || s->kw == 3)) return 2;
     return 0;
 }
 
