@@ -1,8 +1,8 @@
 /* lanes.h: the VW-wide vector types of the conv kernels and the strided row load. Included
  * by cl/conv_direct.cl, cl/conv_gemm.cl, cl/winograd.cl, cl/winograd_fused.cl and cl/pack.cl
  * after their -D defaults; needs SH (1 or 2), the stride, or SX (1, 2 or 4), the stride along
- * rows where it differs (SX defaults to SH). VW's default is here, the one place for every file that
- * includes it. */
+ * rows where it differs (SX defaults to SH). VW's default is here, the one place for every
+ * file that includes it. */
 
 #ifndef VW
 #define VW 8 // lanes per work-item: 8 or 16
