@@ -116,71 +116,6 @@ static int panel_row(int ty, int tx)
     return g * RT + r;
 }
 
-#if SX == 4
-/* Lanes l of a tap tx along a row: floats 4l + tx of the 5*VW floats in v[0..4]. */
-static floatV every4_at(const floatV *v, int tx)
-{
-#if VW == 16
-#define E4(a, b, c, d) (v[0].a, v[0].b, v[0].c, v[0].d, v[1].a, v[1].b, v[1].c, v[1].d,        \
-                        v[2].a, v[2].b, v[2].c, v[2].d, v[3].a, v[3].b, v[3].c, v[3].d)
-    switch (tx) {
-    case 0: return (floatV)E4(s0, s4, s8, sc);
-    case 1: return (floatV)E4(s1, s5, s9, sd);
-    case 2: return (floatV)E4(s2, s6, sa, se);
-    case 3: return (floatV)E4(s3, s7, sb, sf);
-    case 4:
-        return (floatV)(v[0].s4, v[0].s8, v[0].sc, v[1].s0, v[1].s4, v[1].s8, v[1].sc, v[2].s0,
-                        v[2].s4, v[2].s8, v[2].sc, v[3].s0, v[3].s4, v[3].s8, v[3].sc, v[4].s0);
-    default:
-        return (floatV)(v[0].s5, v[0].s9, v[0].sd, v[1].s1, v[1].s5, v[1].s9, v[1].sd, v[2].s1,
-                        v[2].s5, v[2].s9, v[2].sd, v[3].s1, v[3].s5, v[3].s9, v[3].sd, v[4].s1);
-    }
-#undef E4
-#else
-#define E4(a, b) (v[0].a, v[0].b, v[1].a, v[1].b, v[2].a, v[2].b, v[3].a, v[3].b)
-    switch (tx) {
-    case 0: return (floatV)E4(s0, s4);
-    case 1: return (floatV)E4(s1, s5);
-    case 2: return (floatV)E4(s2, s6);
-    case 3: return (floatV)E4(s3, s7);
-    case 4: return (floatV)(v[0].s4, v[1].s0, v[1].s4, v[2].s0, v[2].s4, v[3].s0, v[3].s4, v[4].s0);
-    default:
-        return (floatV)(v[0].s5, v[1].s1, v[1].s5, v[2].s1, v[2].s5, v[3].s1, v[3].s5, v[4].s1);
-    }
-#undef E4
-#endif
-}
-
-/* The TX taps of tap row ty where the tile's lanes lie in two output rows (tap_source's rows
- * case): each channel's two input rows loaded once (5*VW floats each: tap tx reads from tx
- * on) and blended float by float, lane l's floats 4l.. from row a where l < g->lb (lane l - 1's
- * for the taps from 4 on, which read the next lane's floats), then every tap's lanes picked
- * from the blend. */
-static void pack_row_taps(__local float *pq, __global const float *src, const tile_geometry *g,
-                          int ty, int cin, int in_cstride, int nimg, int H, int W, int wv)
-{
-    tap_source ts[TX];
-    for (int tx = 0; tx < TX; tx++) ts[tx] = tap_source_of(src, g, ty, tx, nimg, H, W, wv);
-    intV in_a[5], in_a1[5]; /* per float of the 5*VW: its lane in row a (taps 0-3, 4-5) */
-    for (int k = 0; k < 5; k++) {
-        const intV lane = (k * VW + LANES) / 4;
-        in_a[k] = lane < g->lb, in_a1[k] = lane - 1 < g->lb;
-    }
-    for (int c = 0; c < cin; c++) {
-        floatV v[5], v1[5];
-        for (int k = 0; k < 5; k++) {
-            const floatV a = vloadV(0, ts[0].ra + (size_t)c * in_cstride + k * VW);
-            const floatV b = vloadV(0, ts[0].rb + (size_t)c * in_cstride + k * VW);
-            v[k] = select(b, a, in_a[k]), v1[k] = select(b, a, in_a1[k]);
-        }
-#pragma unroll
-        for (int tx = 0; tx < TX; tx++)
-            vstoreV(select((floatV)(0.0f), every4_at(tx < 4 ? v : v1, tx), ts[tx].valid), 0,
-                    pq + ((size_t)panel_row(ty, tx) * cin + c) * VW);
-    }
-}
-#endif
-
 /* B^T along one axis (x: along the rows), in place, for every input channel. */
 static void transform_axis(__local float *panel, int cin, int x)
 {
@@ -327,19 +262,12 @@ __kernel void conv_winograd_fused(__global const float *in, uint in_off,
     for (int q = 0; q < P; q++) { /* under PAIR the second panel follows the first */
         __local float *pq = panel + (size_t)q * NG * rows * VW;
         const tile_geometry g = tile_geometry_of(p0 + q * VW, hv * wv, wv);
-        for (int ty = 0; ty < TY; ty++) {
-#if SX == 4 /* a row's taps overlap: load it once for all of them where the lanes allow */
-            if (tap_source_of(src, &g, ty, 0, nimg, H, W, wv).rows) {
-                pack_row_taps(pq, src, &g, ty, cin, in_cstride, nimg, H, W, wv);
-                continue;
-            }
-#endif
+        for (int ty = 0; ty < TY; ty++)
             for (int tx = 0; tx < TX; tx++) {
                 const tap_source ts = tap_source_of(src, &g, ty, tx, nimg, H, W, wv);
                 pack_tap_local(pq + (size_t)panel_row(ty, tx) * cin * VW, src, &ts, cin,
                                in_cstride);
             }
-        }
         if (FY) transform_axis(pq, cin, 0);
         if (FX) transform_axis(pq, cin, 1);
         o[q] = out_lanes_of(&g, nimg, Ho, Wo);

@@ -158,28 +158,19 @@ static irv2_status launches(const conv_job *j, op_launch *ops, int *n)
     return st;
 }
 
-/* Guard floats: the fused form's at the same lanes and two vectors more (a tap row transformed
- * along the rows is read once for its taps, 5*VW floats from its start: pack_row_taps). */
-static size_t guard(const conv_shape *s, const conv_form *f)
-{
-    const int lanes = conv_vec_lanes(&f->p.vec);
-    return conv_guard_at(s, lanes) + 2 * (size_t)lanes;
-}
-
-static size_t guard_bound(const conv_shape *s) { return conv_guard_at(s, 16) + 32; }
-
 /* Their parameters are the vector families' (vw, tm; kchunk 0), pairs included; fast tuning
- * times them at the tilings conv_fast_tiling names. */
+ * times them at the tilings conv_fast_tiling names. The guard: the fused form's at the same
+ * lanes (rows read up to 4*VW floats along the rows, the stride's multiple of VW). */
 const conv_family conv_winograd_1d_row = {
     .name = "winograd1d", .excluded_by = IRV2_EXCLUDE_WINOGRAD, .offered = conv_vec_offered,
-    .at_tiling = winograd_1d_at, .fast = conv_fast_tiling, .guard = guard,
-    .guard_bound = guard_bound, .packed_count = packed_count, .pack = pack,
+    .at_tiling = winograd_1d_at, .fast = conv_fast_tiling, .guard = conv_vec_guard,
+    .guard_bound = conv_vec_guard_bound, .packed_count = packed_count, .pack = pack,
     .launches = launches, .format = conv_vec_format, .parse = conv_vec_parse,
 };
 
 const conv_family conv_winograd_2d_row = {
     .name = "winograd2d", .excluded_by = IRV2_EXCLUDE_WINOGRAD, .offered = conv_vec_offered,
-    .at_tiling = winograd_2d_at, .fast = conv_fast_tiling, .guard = guard,
-    .guard_bound = guard_bound, .packed_count = packed_count, .pack = pack,
+    .at_tiling = winograd_2d_at, .fast = conv_fast_tiling, .guard = conv_vec_guard,
+    .guard_bound = conv_vec_guard_bound, .packed_count = packed_count, .pack = pack,
     .launches = launches, .format = conv_vec_format, .parse = conv_vec_parse,
 };
