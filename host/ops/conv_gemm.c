@@ -14,10 +14,16 @@ static size_t panel_scratch(const conv_shape *s, int vw)
     return (npos + vw - 1) / vw * vw * s->kh * s->kw * s->cin;
 }
 
-/* The fused form's panel (kh*kw*cin*vw floats) fits the device's local memory. */
+/* The fused form's panel: kh*kw*cin rows of vw floats, in bytes. */
+static size_t fused_panel_bytes(const conv_shape *s, int vw)
+{
+    return (size_t)s->kh * s->kw * s->cin * vw * sizeof(float);
+}
+
+/* It fits the device's local memory. */
 static int fused_fits(const irv2_context *ctx, const conv_shape *s, int vw)
 {
-    return (cl_ulong)s->kh * s->kw * s->cin * vw * sizeof(float) <= ctx->profile.local_mem;
+    return (cl_ulong)fused_panel_bytes(s, vw) <= ctx->profile.local_mem;
 }
 
 /* The input's panels into scratch: pack_panels for 1x1 stride-1 convs, pack_im2col for the
@@ -111,7 +117,7 @@ static irv2_status fused_launches(const conv_job *j, op_launch *ops, int *n)
     irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
     st = conv_local_panel_op(j, "conv_gemm.cl", "conv_fused", "",
-                             (size_t)s->kh * s->kw * s->cin * j->f->p.vec.vw * sizeof(float),
+                             fused_panel_bytes(s, j->f->p.vec.vw),
                              (size_t)s->n * s->ho * s->wo, &ops[*n]);
     if (st == IRV2_OK) (*n)++;
     return st;
