@@ -2,9 +2,10 @@
  * shapes (batch 1, and two flat GEMMs): every form the tuner would time in full tuning
  * (every family's candidates and their refinements), one line per form in GFLOP/s, the best
  * of a few timed groups of about 20 ms after a warm-up.
- * Usage: irv2-kernels [device-spec] [groups] [case-filter] [form-filter]
+ * Usage: irv2-kernels [device-spec] [groups] [case-filter] [form-filter] [cold-MiB]
  * (filters: substrings of the case name and of the form as tuning.txt writes it,
- * "direct 16 6 0"). */
+ * "direct 16 6 0"; cold-MiB: a host buffer of that size written before each timed run, to
+ * time each form with cold caches, as a layer meets its input in the network). */
 #include "ops/conv.h"
 #include "runtime/context.h"
 
@@ -34,6 +35,9 @@ static const bench_case cases[] = {
     {"C 1x1 2144->192 8", 2144, 192, 1, 1, 1, 0, 0, 8, 8},
     {"C proj 1x1 448->2144 8", 448, 2144, 1, 1, 1, 0, 0, 8, 8},
     /* as the plan runs 1x1 convs: one GEMM over all positions (here batch 8's) */
+    {"stem 1x1 reduces 160->128 flat b8", 160, 128, 1, 1, 1, 0, 0, 1, 8 * 73 * 73},
+    {"A 1x1 stacked 384->96 flat b8", 384, 96, 1, 1, 1, 0, 0, 1, 8 * 35 * 35},
+    {"A proj 1x1 128->384 flat b8", 128, 384, 1, 1, 1, 0, 0, 1, 8 * 35 * 35},
     {"B 1x1+reduce 1152->320 flat b8", 1152, 320, 1, 1, 1, 0, 0, 1, 8 * 17 * 17},
     {"sgemm 1024^3 flat", 1024, 1024, 1, 1, 1, 0, 0, 1, 1024},
 };
@@ -75,15 +79,20 @@ static double run_ops(irv2_context *ctx, const op_launch *ops, int nops, int rep
     return now_s() - t0;
 }
 
+static char *evict;    /* written before each timed run with --cold, else NULL */
+static size_t evict_n; /* its bytes */
+
 /* Seconds per run: two warm-ups (the first compiles), then the best of `groups` groups of
- * about 20 ms each. */
+ * about 20 ms each; with an eviction buffer, of `groups` single runs each after writing it,
+ * so that the run starts with its buffers out of the caches as in the network. */
 static double time_ops(irv2_context *ctx, const op_launch *ops, int nops, int groups)
 {
     if (run_ops(ctx, ops, nops, 1) < 0) return -1;
     double once = run_ops(ctx, ops, nops, 1), best = -1;
     if (once < 0) return -1;
-    int reps = once >= 0.02 ? 1 : (int)(0.02 / (once > 1e-6 ? once : 1e-6)) + 1;
+    int reps = once >= 0.02 || evict ? 1 : (int)(0.02 / (once > 1e-6 ? once : 1e-6)) + 1;
     for (int g = 0; g < groups; g++) {
+        if (evict) memset(evict, g + 1, evict_n);
         double t = run_ops(ctx, ops, nops, reps);
         if (t < 0) return -1;
         if (best < 0 || t / reps < best) best = t / reps;
@@ -157,13 +166,19 @@ int main(int argc, char **argv)
     irv2_context *ctx;
     int groups = argc > 2 ? atoi(argv[2]) : 5;
     const char *filter = argc > 3 ? argv[3] : NULL;
-    form_filter = argc > 4 ? argv[4] : NULL;
+    form_filter = argc > 4 && argv[4][0] ? argv[4] : NULL;
+    evict_n = argc > 5 ? (size_t)strtoul(argv[5], NULL, 10) << 20 : 0;
     if (irv2_context_create(argc > 1 && argv[1][0] ? argv[1] : NULL, &ctx) != IRV2_OK) {
         fprintf(stderr, "irv2-kernels: %s\n", irv2_last_error());
         return 1;
     }
-    printf("%s: best of %d groups; case, form (family, parameters), rate\n", ctx->info.name,
-           groups < 1 ? 1 : groups);
+    if (evict_n && !(evict = malloc(evict_n))) {
+        fprintf(stderr, "irv2-kernels: no memory for a %s MiB eviction buffer\n", argv[5]);
+        irv2_context_free(ctx);
+        return 1;
+    }
+    printf("%s: best of %d %s; case, form (family, parameters), rate\n", ctx->info.name,
+           groups < 1 ? 1 : groups, evict ? "cold runs" : "groups");
     int status = 0;
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
         if (!filter || strstr(cases[ci].name, filter))
@@ -172,5 +187,6 @@ int main(int argc, char **argv)
                 status = 1;
             }
     irv2_context_free(ctx);
+    free(evict);
     return status;
 }

@@ -19,21 +19,27 @@
  *                get_global_id(2) * MB + get_global_id(0); work-groups run dimension 0 first,
  *                so a block of MB weight tiles stays in cache while every panel passes it, and
  *                each panel serves the MB tiles from L1.
- *   conv_fused   each work-group packs one tile's panel (as pack_im2col does, 1x1 included)
- *                into local memory, then runs `mblock` output-channel tiles over it: no scratch,
- *                and the panel is written and read in cache. NDRange (ceil(npos/(VW*P)),
- *                ceil(mtiles/mblock)), local (1,1); panel: P*KH*KW*Cin*VW floats of local
- *                memory (P = 2 under PAIR, else 1).
+ *   conv_fused   each work-group packs QP tiles' panels (as pack_im2col does, 1x1 included;
+ *                with QP > 1 a 1x1 stride-1 conv's channel by channel, each channel's
+ *                QP*P*VW positions one contiguous run) into local memory, then runs `mblock`
+ *                output-channel tiles over each: no scratch, and the panels are written and
+ *                read in cache. NDRange (ceil(npos/(VW*P*QP)), ceil(mtiles/mblock)), local
+ *                (1,1); panels: QP*P*KH*KW*Cin*VW floats of local memory (P = 2 under PAIR,
+ *                else 1).
  * Output parts: see cl/conv_out.h. `accumulate` adds the value already in the output (an
  * in-place residual sum); the epilogue always applies.
  *
  * -D flags (defaults and meanings below; VW's in lanes.h, TM's in conv_common.h): VW, TM;
- * PAIR; KH, KW, SH, PH, PW (conv_fused); the epilogue's RELU1, AFFINE, RELU2
+ * PAIR; QP, KH, KW, SH, PH, PW (conv_fused); the epilogue's RELU1, AFFINE, RELU2
  * (optional; see net.h).
  */
 
 #ifndef PAIR
 #define PAIR 0 // 1: two neighbouring panels per work-item
+#endif
+
+#ifndef QP
+#define QP 1 // panels (pairs under PAIR) per work-group (conv_fused)
 #endif
 
 #ifndef KH
@@ -113,6 +119,24 @@ __kernel void conv_panels(__global const float *panels, uint panels_off,
     tile_gemm_global(panel, wk, cin, mt, &d, p0, npos, accumulate, e);
 }
 
+/* A 1x1 stride-1 conv's QP * P panels from p0 on, channel by channel: each channel's positions
+ * are one contiguous run of the input (read in order, as a hardware prefetcher follows it),
+ * its VW-float pieces stored to the panels; lanes past npos are zero. */
+static void pack_runs(__local float *panel, __global const float *src, int p0, int npos,
+                      int cin, int in_cstride)
+{
+    const int k_all = QP * (PAIR ? 2 : 1), full = clamp((npos - p0) / VW, 0, k_all);
+    for (int c = 0; c < cin; c++) {
+        __global const float *run = src + (size_t)c * in_cstride + p0;
+        for (int k = 0; k < full; k++)
+            vstoreV(vloadV(k, run), 0, panel + ((size_t)k * cin + c) * VW);
+        for (int k = full; k < k_all; k++)
+            for (int l = 0; l < VW; l++)
+                panel[((size_t)k * cin + c) * VW + l] =
+                    p0 + k * VW + l < npos ? run[k * VW + l] : 0.0f;
+    }
+}
+
 __kernel void conv_fused(__global const float *in, uint in_off, __global const float *weights,
                          __global const float *bias, __global const float *scale,
                          __global const float *shift, __global float *out, uint out_off,
@@ -120,21 +144,25 @@ __kernel void conv_fused(__global const float *in, uint in_off, __global const f
                          int H, int W, int Ho, int Wo, int in_cstride, int accumulate,
                          int mblock, __local float *panel)
 {
-    const int t = get_global_id(0) * (PAIR ? 2 : 1), plane = Ho * Wo, p0 = t * VW;
+    const int P = PAIR ? 2 : 1, t = get_global_id(0) * P * QP, plane = Ho * Wo, p0 = t * VW;
     const int npos = nimg * plane, rows = KH * KW * cin;
     __global const float *src = in + in_off;
-    for (int k = 0; k < (PAIR ? 2 : 1); k++) { /* under PAIR the second panel follows */
-        const tile_geometry g = tile_geometry_of(p0 + k * VW, plane, Wo);
-        for (int tap = 0; tap < KH * KW; tap++) {
-            const int kh = tap / KW, kw = tap - kh * KW;
-            const tap_source ts = tap_source_of(src, &g, kh, kw, nimg, H, W, Wo);
-            pack_tap_local(panel + (k * rows + tap * cin) * VW, src, &ts, cin, in_cstride);
+    if (KH * KW == 1 && SH == 1 && PH == 0 && PW == 0 && QP > 1)
+        pack_runs(panel, src, p0, npos, cin, in_cstride);
+    else
+        for (int k = 0; k < P * QP; k++) { /* under PAIR the second panel follows */
+            const tile_geometry g = tile_geometry_of(p0 + k * VW, plane, Wo);
+            for (int tap = 0; tap < KH * KW; tap++) {
+                const int kh = tap / KW, kw = tap - kh * KW;
+                const tap_source ts = tap_source_of(src, &g, kh, kw, nimg, H, W, Wo);
+                pack_tap_local(panel + (k * rows + tap * cin) * VW, src, &ts, cin, in_cstride);
+            }
         }
-    }
     const int mt0 = get_global_id(1) * mblock, mt1 = min(mt0 + mblock, (cout + TM - 1) / TM);
     const conv_dst d = conv_dst_of(out, out_off, seg1, off1, seg2, off2, cout, npos);
     const conv_epi e = {bias, scale, shift};
-    for (int mt = mt0; mt < mt1; mt++)
-        tile_gemm_local(panel, weights + (size_t)mt * rows * TM, rows, mt, &d, p0, npos,
-                        accumulate, e);
+    for (int q = 0; q < QP && p0 + q * P * VW < npos; q++) /* each panel (pair) in turn */
+        for (int mt = mt0; mt < mt1; mt++)
+            tile_gemm_local(panel + (size_t)q * P * rows * VW, weights + (size_t)mt * rows * TM,
+                            rows, mt, &d, p0 + q * P * VW, npos, accumulate, e);
 }

@@ -215,8 +215,9 @@ typedef struct conv_case {
     int flat;   /* run as the plan runs 1x1 stride-1 convs: one GEMM with n = 1, h = 1, w = N*H*W */
     op_epilogue epi;
     conv_family_id method;
-    int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE), reduction slices
-                 * (CONV_WG) or parts (CONV_SIMT), 0 for one launch */
+    int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE), panels per
+                 * work-group (CONV_FUSED), reduction slices (CONV_WG) or parts (CONV_SIMT),
+                 * 0 for one launch */
 } conv_case;
 
 /* Shapes of the network (and odd ones around them); configurations are shared where possible
@@ -305,6 +306,12 @@ static const conv_case conv_cases[] = {
     {"conv 1x7 p0x3 fused pair 17x17 n2 cin5 cout21 TP8", 1, 7, 1, 0, 3, 2, 17, 17, 5, 21, TP8, 0, EPI_RELU1, CONV_FUSED, 0},
     {"conv 3x3 s2 p0 fused 35x35 n2 cin17 cout29 T24", 3, 3, 2, 0, 0, 2, 35, 35, 17, 29, T24, 0, EPI_RELU1, CONV_FUSED, 0},
     {"conv 1x7 p0x3 fused 17x17 n2 cin5 cout50 T24 res", 1, 7, 1, 0, 3, 2, 17, 17, 5, 50, T24, 0, EPI_RES, CONV_FUSED, 0},
+    /* fused with the kchunk column as panels per work-group (1x1 stride 1: packed in runs) */
+    {"conv 1x1 fused 4 panels 7x9 n3 cin17 cout21 T8 (partial last)", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, T8, 1, EPI_RELU1, CONV_FUSED, 4},
+    {"conv 1x1 fused 8 panels 13x13 n2 cin17 cout13 T16 res (empty last)", 1, 1, 1, 0, 0, 2, 13, 13, 17, 13, T16, 1, EPI_RES, CONV_FUSED, 8},
+    {"conv 1x1 fused 4 panels 5x5 n2 cin9 cout300 T8 (two weight blocks)", 1, 1, 1, 0, 0, 2, 5, 5, 9, 300, T8, 0, EPI_BN, CONV_FUSED, 4},
+    {"conv 1x1 fused pair 4 panels 7x9 n3 cin17 cout21 TP12 bn", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TP12, 1, EPI_BN, CONV_FUSED, 4},
+    {"conv 1x1 fused pair 8 panels 4x4 n1 cin5 cout7 TP8 (one short panel)", 1, 1, 1, 0, 0, 1, 4, 4, 5, 7, TP8, 1, EPI_RELU1, CONV_FUSED, 8},
     {"conv 1x1 clblast flat 7x9 n3 cin17 cout21 bn", 1, 1, 1, 0, 0, 3, 7, 9, 17, 21, TDEF, 1, EPI_BN, CONV_CLBLAST, 0},
     {"conv 1x1 clblast 8x8 n2 cin17 cout13 res", 1, 1, 1, 0, 0, 2, 8, 8, 17, 13, TDEF, 0, EPI_RES, CONV_CLBLAST, 0},
     {"conv 1x1 clblast 5x7 n1 cin3 cout5 relu1", 1, 1, 1, 0, 0, 1, 5, 7, 3, 5, TDEF, 0, EPI_RELU1, CONV_CLBLAST, 0},
@@ -1486,7 +1493,8 @@ static void test_conv_refinements(void **state)
         /* parity planes: 800/56 -> 15 chunks + the split = 16 launches; 800/28 -> 29: too many */
         {"3x3 s2 cin 800", {800, 64, 3, 3, 2, 0, 0, 1, 9, 9, 0, 0}, CONV_PHASE, {56, 0}},
         {"3x3 s2 cin 2048", {2048, 64, 3, 3, 2, 0, 0, 1, 9, 9, 0, 0}, CONV_PHASE, {0, 0}},
-        /* panels, fused, CLBlast: none */
+        /* fused 1x1: 4 and 8 panels per work-group; panels, fused KxK, CLBlast: none */
+        {"1x1 fused", {384, 96, 1, 1, 1, 0, 0, 1, 35, 35, 0, 0}, CONV_FUSED, {4, 8}},
         {"1x1 panels", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_PANELS, {0, 0}},
         {"3x3 fused", {64, 96, 3, 3, 1, 0, 0, 1, 9, 9, 0, 0}, CONV_FUSED, {0, 0}},
         {"1x1 clblast", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_CLBLAST, {0, 0}},
@@ -1507,9 +1515,9 @@ static void test_conv_refinements(void **state)
             if (cases[i].kchunks[k]) want[nwant++] = form_at(cases[i].method, t, cases[i].kchunks[k]);
         expect_forms(cases[i].name, got, conv_refinements(&s, &best, 0, got, 4), want, nwant);
         if (nwant) expect_forms(cases[i].name, got, conv_refinements(&s, &best, 0, got, 1), want, 1);
-        /* fast tuning refines the work-group family only */
+        /* fast tuning refines the work-group and fused families only */
         expect_forms(cases[i].name, got, conv_refinements(&s, &best, 1, got, 4), want,
-                     cases[i].method == CONV_WG ? nwant : 0);
+                     cases[i].method == CONV_WG || cases[i].method == CONV_FUSED ? nwant : 0);
         for (size_t k = 0; k < nwant; k++)
             assert_true(launches_of(&s, &want[k], 0) <= OP_MAX_LAUNCHES);
     }

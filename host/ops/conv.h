@@ -48,7 +48,8 @@ typedef enum conv_family_id {
 /* The vector families' parameters (direct, phase, panels, fused, winograd): the register tile
  * of one work-item, vw output positions (8 or 16 vector lanes) x tm output channels; kchunk
  * (direct and phase): input channels per launch, each launch adding to the output, which
- * keeps a long reduction's panels in cache (0: one launch). */
+ * keeps a long reduction's panels in cache (0: one launch); for fused, panels (pairs) per
+ * work-group (0 or 1: one). */
 typedef struct conv_vec_params {
     int vw, tm, kchunk;
 } conv_vec_params;

@@ -3,6 +3,8 @@
  * in local memory (fused). */
 #include "ops/conv_family.h"
 
+#include <stdio.h>
+
 /* The panel form exists for 1x1 stride-1 convs (a plain regrouping), for stride-2 convs and
  * for stride-1 KxK convs with outputs of at most 40x40 per image (im2col, which the direct
  * kernel loses to there); the stem's large stride-1 maps run direct, where im2col would also
@@ -19,6 +21,9 @@ static size_t fused_panel_bytes(const conv_shape *s, int vw)
 {
     return (size_t)s->kh * s->kw * s->cin * vw * sizeof(float);
 }
+
+/* Panels (pairs) per work-group of a fused form: its third parameter, 0 meaning 1. */
+static int fused_panels(const conv_form *f) { return f->p.vec.kchunk > 1 ? f->p.vec.kchunk : 1; }
 
 /* It fits the device's local memory. */
 static int fused_fits(const irv2_context *ctx, const conv_shape *s, int vw)
@@ -116,9 +121,12 @@ static irv2_status fused_launches(const conv_job *j, op_launch *ops, int *n)
     const conv_shape *s = j->s;
     irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
-    st = conv_local_panel_op(j, "conv_gemm.cl", "conv_fused", "",
-                             fused_panel_bytes(s, j->f->p.vec.vw),
-                             (size_t)s->n * s->ho * s->wo, &ops[*n]);
+    const int qp = fused_panels(j->f);
+    char extra[32];
+    snprintf(extra, sizeof extra, " -DQP=%d", qp);
+    st = conv_local_panel_op(j, "conv_gemm.cl", "conv_fused", extra,
+                             fused_panel_bytes(s, j->f->p.vec.vw) * qp,
+                             ((size_t)s->n * s->ho * s->wo + qp - 1) / qp, &ops[*n]);
     if (st == IRV2_OK) (*n)++;
     return st;
 }
@@ -150,6 +158,20 @@ static int panels_reuse(const conv_shape *s, const conv_form *f)
     return conv_is_gemm(s) ? f->p.vec.vw : 0;
 }
 
+/* A 1x1 stride-1 conv's fused form also packs 4 or 8 panels per work-group, channel by
+ * channel in runs of contiguous positions. */
+static size_t fused_blocks(const conv_shape *s, const conv_form *best, conv_form *out, size_t cap)
+{
+    static const int qps[] = {4, 8};
+    size_t n = 0;
+    if (!conv_is_gemm(s)) return 0;
+    for (size_t i = 0; i < sizeof qps / sizeof qps[0] && n < cap; i++) {
+        out[n] = *best;
+        out[n++].p.vec.kchunk = qps[i];
+    }
+    return n;
+}
+
 static int fused_default(const irv2_context *ctx, const conv_shape *s, conv_form *f)
 {
     const conv_vec_params t = conv_default_tiling(ctx);
@@ -178,8 +200,9 @@ const conv_family conv_panels_row = {
 };
 
 const conv_family conv_fused_row = {
-    .name = "fused", .default_rank = 2, .offered = conv_vec_offered, .at_tiling = fused_at,
-    .fast = conv_fast_tiling, .guard = conv_vec_guard, .guard_bound = conv_vec_guard_bound,
+    .name = "fused", .fast_refines = 1, .default_rank = 2, .offered = conv_vec_offered, .at_tiling = fused_at,
+    .fast = conv_fast_tiling, .refinements = fused_blocks, .guard = conv_vec_guard,
+    .guard_bound = conv_vec_guard_bound,
     .packed_count = conv_vec_packed_count, .pack = conv_vec_pack, .launches = fused_launches,
     .default_form = fused_default, .format = conv_vec_format, .parse = conv_vec_parse,
 };

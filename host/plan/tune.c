@@ -15,7 +15,7 @@
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "25"
+#define TUNER_VERSION "26"
 
 #define MAX_CANDIDATES 64
 
