@@ -17,29 +17,32 @@
 typedef struct bench_case {
     const char *name;
     int cin, cout, kh, kw, stride, ph, pw, h, w;
+    int n; /* images */
 } bench_case;
 
 static const bench_case cases[] = {
-    {"stem conv3 3x3 32->64 147", 32, 64, 3, 3, 1, 1, 1, 147, 147},
-    {"stem conv4 3x3s2 64->96 147", 64, 96, 3, 3, 2, 0, 0, 147, 147},
-    {"stem 3x3 64->96 73 valid", 64, 96, 3, 3, 1, 0, 0, 73, 73},
-    {"A 1x1 384->32 35", 384, 32, 1, 1, 1, 0, 0, 35, 35},
-    {"A proj 1x1 128->384 35", 128, 384, 1, 1, 1, 0, 0, 35, 35},
-    {"A 3x3 32->48 35", 32, 48, 3, 3, 1, 1, 1, 35, 35},
-    {"redA 3x3s2 384->384 35", 384, 384, 3, 3, 2, 0, 0, 35, 35},
-    {"redB 3x3s2 256->384 17", 256, 384, 3, 3, 2, 0, 0, 17, 17},
-    {"B 1x1 1152->192 17", 1152, 192, 1, 1, 1, 0, 0, 17, 17},
-    {"B 1x7 128->160 17", 128, 160, 1, 7, 1, 0, 3, 17, 17},
-    {"B 7x1 160->192 17", 160, 192, 7, 1, 1, 3, 0, 17, 17},
-    {"B proj 1x1 384->1152 17", 384, 1152, 1, 1, 1, 0, 0, 17, 17},
-    {"C 1x1 2144->192 8", 2144, 192, 1, 1, 1, 0, 0, 8, 8},
-    {"C proj 1x1 448->2144 8", 448, 2144, 1, 1, 1, 0, 0, 8, 8},
+    {"stem conv3 3x3 32->64 147", 32, 64, 3, 3, 1, 1, 1, 147, 147, 1},
+    {"stem conv4 3x3s2 64->96 147", 64, 96, 3, 3, 2, 0, 0, 147, 147, 1},
+    {"stem 3x3 64->96 73 valid", 64, 96, 3, 3, 1, 0, 0, 73, 73, 1},
+    {"A 1x1 384->32 35", 384, 32, 1, 1, 1, 0, 0, 35, 35, 1},
+    {"A proj 1x1 128->384 35", 128, 384, 1, 1, 1, 0, 0, 35, 35, 1},
+    {"A 3x3 32->48 35", 32, 48, 3, 3, 1, 1, 1, 35, 35, 1},
+    {"redA 3x3s2 384->384 35", 384, 384, 3, 3, 2, 0, 0, 35, 35, 1},
+    {"redB 3x3s2 256->384 17", 256, 384, 3, 3, 2, 0, 0, 17, 17, 1},
+    {"stem conv6 3x3s2 192->192 71 b8", 192, 192, 3, 3, 2, 0, 0, 71, 71, 8},
+    {"redA 3x3s2 384->384 35 b8", 384, 384, 3, 3, 2, 0, 0, 35, 35, 8},
+    {"B 1x1 1152->192 17", 1152, 192, 1, 1, 1, 0, 0, 17, 17, 1},
+    {"B 1x7 128->160 17", 128, 160, 1, 7, 1, 0, 3, 17, 17, 1},
+    {"B 7x1 160->192 17", 160, 192, 7, 1, 1, 3, 0, 17, 17, 1},
+    {"B proj 1x1 384->1152 17", 384, 1152, 1, 1, 1, 0, 0, 17, 17, 1},
+    {"C 1x1 2144->192 8", 2144, 192, 1, 1, 1, 0, 0, 8, 8, 1},
+    {"C proj 1x1 448->2144 8", 448, 2144, 1, 1, 1, 0, 0, 8, 8, 1},
     /* as the plan runs 1x1 convs: one GEMM over all positions (here batch 8's) */
-    {"stem 1x1 reduces 160->128 flat b8", 160, 128, 1, 1, 1, 0, 0, 1, 8 * 73 * 73},
-    {"A 1x1 stacked 384->96 flat b8", 384, 96, 1, 1, 1, 0, 0, 1, 8 * 35 * 35},
-    {"A proj 1x1 128->384 flat b8", 128, 384, 1, 1, 1, 0, 0, 1, 8 * 35 * 35},
-    {"B 1x1+reduce 1152->320 flat b8", 1152, 320, 1, 1, 1, 0, 0, 1, 8 * 17 * 17},
-    {"sgemm 1024^3 flat", 1024, 1024, 1, 1, 1, 0, 0, 1, 1024},
+    {"stem 1x1 reduces 160->128 flat b8", 160, 128, 1, 1, 1, 0, 0, 1, 8 * 73 * 73, 1},
+    {"A 1x1 stacked 384->96 flat b8", 384, 96, 1, 1, 1, 0, 0, 1, 8 * 35 * 35, 1},
+    {"A proj 1x1 128->384 flat b8", 128, 384, 1, 1, 1, 0, 0, 1, 8 * 35 * 35, 1},
+    {"B 1x1+reduce 1152->320 flat b8", 1152, 320, 1, 1, 1, 0, 0, 1, 8 * 17 * 17, 1},
+    {"sgemm 1024^3 flat", 1024, 1024, 1, 1, 1, 0, 0, 1, 1024, 1},
 };
 
 static const char *form_filter; /* substring of form_name(), or NULL */
@@ -122,9 +125,10 @@ static void form_name(const conv_form *f, char *dst, size_t cap)
 static int bench(irv2_context *ctx, const bench_case *bc, int groups)
 {
     conv_shape s = {.cin = bc->cin, .cout = bc->cout, .kh = bc->kh, .kw = bc->kw,
-                    .stride = bc->stride, .ph = bc->ph, .pw = bc->pw, .n = 1, .h = bc->h,
+                    .stride = bc->stride, .ph = bc->ph, .pw = bc->pw, .n = bc->n, .h = bc->h,
                     .w = bc->w};
-    if (bc->kh == 1 && bc->kw == 1) s.h = 1, s.w = bc->h * bc->w; /* as the plan runs 1x1 */
+    if (bc->kh == 1 && bc->kw == 1) /* as the plan runs 1x1 */
+        s.h = 1, s.w = s.n * bc->h * bc->w, s.n = 1;
     if (conv_shape_finish(&s) != IRV2_OK) return 1;
     conv_form forms[MAX_FORMS];
     size_t nforms = forms_of(ctx, &s, forms), scratch_n = 1, w_n = 1;
@@ -132,9 +136,10 @@ static int bench(irv2_context *ctx, const bench_case *bc, int groups)
         size_t sc = conv_scratch(&s, &forms[i]), wc = conv_packed_count(&s, &forms[i]);
         scratch_n = sc > scratch_n ? sc : scratch_n, w_n = wc > w_n ? wc : w_n;
     }
-    const double flop = 2.0 * s.cout * s.cin * s.kh * s.kw * s.ho * s.wo;
+    const double flop = 2.0 * s.cout * s.cin * s.kh * s.kw * s.n * s.ho * s.wo;
     const size_t guard = conv_guard_bound(&s);
-    const size_t in_n = (size_t)s.cin * s.h * s.w, out_n = (size_t)s.cout * s.ho * s.wo;
+    const size_t in_n = (size_t)s.cin * s.n * s.h * s.w,
+                 out_n = (size_t)s.cout * s.n * s.ho * s.wo;
     cl_mem in = filled(ctx, in_n + 2 * guard), out = filled(ctx, out_n + 2 * guard);
     cl_mem scratch = filled(ctx, scratch_n + 2 * guard), w = filled(ctx, w_n);
     cl_mem bias = filled(ctx, (size_t)s.cout);
