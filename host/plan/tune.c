@@ -1,7 +1,7 @@
 /* tune.c: choosing each convolution's form: the candidates of every kernel family (CLBlast's,
  * then irv2's own), filtered by the GEMM mode and the tuning mode (fast: a short list), each
- * timed once on the tuner's own buffers; the fastest is kept in the context's decision table
- * and saved to tuning.txt at once. */
+ * timed on the tuner's own buffers, the closest timed twice; the fastest is kept in the
+ * context's decision table and saved to tuning.txt at once. */
 #include "plan/tune.h"
 
 #include "plan/progress.h"
@@ -15,7 +15,7 @@
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "26"
+#define TUNER_VERSION "27"
 
 #define MAX_CANDIDATES 64
 
@@ -212,29 +212,61 @@ static void make_key(const irv2_context *ctx, const tune_job *job, int vs_clblas
              job->exclude & IRV2_EXCLUDE_WINOGRAD ? "|exact" : "");
 }
 
-/* Times the candidates, then the refinements of the fastest; *best keeps the default when
- * nothing could be measured. Returns whether anything was. */
+/* Forms timed a second time, the fastest first timings' (see search). */
+#define SECOND_LOOK 3
+
+typedef struct timed_form {
+    conv_form f;
+    double s;
+} timed_form;
+
+/* The fastest `k` of seen[0..n) moved to its front, in increasing time. */
+static void fastest_first(timed_form *seen, size_t n, size_t k)
+{
+    for (size_t i = 0; i < k && i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (seen[j].s < seen[i].s) {
+                const timed_form swap = seen[i];
+                seen[i] = seen[j], seen[j] = swap;
+            }
+}
+
+/* Times the candidates, then the refinements of the fastest, then the SECOND_LOOK fastest
+ * again, slowest of them first, each keeping the lower of its two times: on a shared machine
+ * a burst of load during one form's timing would otherwise decide between forms a few
+ * percent apart. *best keeps the default when nothing could be measured. Returns whether
+ * anything was. */
 static irv2_status search(tuner *t, const tune_job *job, const conv_form *c, size_t n,
                           conv_form *best, int *found)
 {
-    double best_s = -1;
+    timed_form seen[MAX_CANDIDATES + OP_MAX_LAUNCHES];
+    size_t nseen = 0;
     irv2_status st = reserve_for(t, job, c, n);
     *found = 0;
-    for (size_t i = 0; st == IRV2_OK && i < n; i++) {
+    for (size_t i = 0; st == IRV2_OK && i < n && nseen < MAX_CANDIDATES; i++) {
         double s = measure_reported(t, job, &c[i]);
-        if (s > 0 && (best_s < 0 || s < best_s)) best_s = s, *best = c[i];
+        if (s > 0) seen[nseen++] = (timed_form){c[i], s};
     }
+    fastest_first(seen, nseen, 1);
     conv_form more[OP_MAX_LAUNCHES];
     /* fast mode refines only the families that ask for it (conv_family.fast_refines) */
-    size_t nmore = best_s > 0 ? conv_refinements(&job->shape, best, job->tune != IRV2_TUNE_FULL,
-                                                 more, OP_MAX_LAUNCHES)
-                              : 0;
+    size_t nmore = nseen ? conv_refinements(&job->shape, &seen[0].f,
+                                            job->tune != IRV2_TUNE_FULL, more, OP_MAX_LAUNCHES)
+                         : 0;
     if (st == IRV2_OK && nmore) st = reserve_for(t, job, more, nmore);
     for (size_t i = 0; st == IRV2_OK && i < nmore; i++) {
         double s = measure_reported(t, job, &more[i]);
-        if (s > 0 && s < best_s) best_s = s, *best = more[i];
+        if (s > 0) seen[nseen++] = (timed_form){more[i], s};
     }
-    *found = best_s > 0;
+    const size_t look = nseen < SECOND_LOOK ? nseen : SECOND_LOOK;
+    fastest_first(seen, nseen, look);
+    for (size_t i = look; st == IRV2_OK && look > 1 && i-- > 0;) {
+        double s = measure(t, job, &seen[i].f);
+        if (s > 0 && s < seen[i].s) seen[i].s = s;
+    }
+    fastest_first(seen, look, 1);
+    if (nseen) *best = seen[0].f;
+    *found = nseen > 0;
     return st;
 }
 
