@@ -1,6 +1,7 @@
 /* winograd_fused.cl: stride-1 convolutions by Winograd's F(m, r) with the transforms inside a
  * panel GEMM, along one axis of the kernel or both: F(4, 3) down the columns of a 3x3 or 3x1
  * kernel or along a 1x3 one (6 products per 4 outputs and tap across, where the taps give 12),
+ * F(6, 3) down the columns (8 per 6, where they give 18),
  * F(2, 7) down a 7x1 kernel or along a 1x7 one (8 per 2, where they give 14), F(4x4, 3x3) on
  * both axes of a 3x3 kernel (36 per 4x4 outputs, where the taps give 144).
  *
@@ -23,12 +24,12 @@
  * (ceil(npos/(P*VW)), ceil(mtiles/mblock)) over the npos = N * virtual outputs, local (1,1).
  *
  * B^T, G and A^T: Toom-Cook at the points 0, 1, -1, 2, -2 (F(4, 3): Lavin and Gray's, as
- * cl/winograd.cl) and 0, 1, -1, 2, -2, 1/2, -1/2 (F(2, 7)), each with the point at infinity;
- * rows of B^T scaled to integers, G's rows by the inverse.
+ * cl/winograd.cl) and 0, 1, -1, 2, -2, 1/2, -1/2 (F(2, 7) and F(6, 3)), each with the point at
+ * infinity; rows of B^T scaled to integers, G's rows by the inverse.
  *
  * -D flags: VW, TM, PAIR; KH, KW, PH, PW; AXES (1: down the columns, 2: along the rows, 3:
- * both, 3x3 only); the epilogue's RELU1, AFFINE, RELU2 (see net.h). m follows from the taps:
- * 4 for 3, 2 for 7. */
+ * both, 3x3 only); WM, m (default 4 for 3 taps, 2 for 7; 6 for 3 taps down the columns);
+ * the epilogue's RELU1, AFFINE, RELU2 (see net.h). */
 
 #ifndef KH
 #define KH 3
@@ -53,12 +54,11 @@
 #define FY (AXES & 1)        // transformed down the columns
 #define FX ((AXES >> 1) & 1) // transformed along the rows
 #define R (FY ? KH : KW)     // taps of a transformed axis (both 3 when both are)
-#if R == 3
-#define WM 4
-#elif R == 7
-#define WM 2
-#else
-#error "F(m, r) for r = 3 or 7 only"
+#ifndef WM                   // outputs per tile on a transformed axis: 4 or 6 for 3 taps, 2 for 7
+#define WM (R == 3 ? 4 : 2)
+#endif
+#if !((R == 3 && WM == 4) || (R == 3 && WM == 6 && AXES == 1) || (R == 7 && WM == 2))
+#error "F(4, 3), F(6, 3) down the columns and F(2, 7) only"
 #endif
 #if AXES == 3 && (KH != 3 || KW != 3)
 #error "F(4x4, 3x3) only on both axes"
@@ -87,12 +87,21 @@ __constant float BT[T][T] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, 
                              {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
 __constant float AT[WM][T] = {
     {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
-#else
+#else /* the same 8 points for F(2, 7) and F(6, 3), so the same B^T */
 __constant float BT[T][T] = {
     {-4, 0, 21, 0, -21, 0, 4, 0},  {0, 4, 4, -17, -17, 4, 4, 0},  {0, -4, 4, 17, -17, -4, 4, 0},
     {0, 2, 1, -10, -5, 8, 4, 0},   {0, -2, 1, 10, -5, -8, 4, 0},  {0, 4, 8, -5, -10, 1, 2, 0},
     {0, -4, 8, 5, -10, -1, 2, 0},  {0, -4, 0, 21, 0, -21, 0, 4}};
+#if WM == 2
 __constant float AT[WM][T] = {{1, 1, 1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0.5f, -0.5f, 1}};
+#else
+__constant float AT[WM][T] = {{1, 1, 1, 1, 1, 1, 1, 0},
+                              {0, 1, -1, 2, -2, 0.5f, -0.5f, 0},
+                              {0, 1, 1, 4, 4, 0.25f, 0.25f, 0},
+                              {0, 1, -1, 8, -8, 0.125f, -0.125f, 0},
+                              {0, 1, 1, 16, 16, 0.0625f, 0.0625f, 0},
+                              {0, 1, -1, 32, -32, 0.03125f, -0.03125f, 1}};
+#endif
 #endif
 
 DEFINE_PACK_TAP(pack_tap_local, __local)

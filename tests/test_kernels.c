@@ -216,8 +216,8 @@ typedef struct conv_case {
     op_epilogue epi;
     conv_family_id method;
     int kchunk; /* input channels per launch (CONV_DIRECT, CONV_PHASE), panels per
-                 * work-group (CONV_FUSED), reduction slices (CONV_WG) or parts (CONV_SIMT),
-                 * 0 for one launch */
+                 * work-group (CONV_FUSED), m of F(m, 3) (CONV_WINOGRAD_1D: 6), reduction
+                 * slices (CONV_WG) or parts (CONV_SIMT), 0 for one launch */
 } conv_case;
 
 /* Shapes of the network (and odd ones around them); configurations are shared where possible
@@ -389,6 +389,13 @@ static const conv_case conv_cases[] = {
     {"conv 7x1 p3x0 wino1d pair 17x17 n2 cin17 cout13 TP8 bn", 7, 1, 1, 3, 0, 2, 17, 17, 17, 13, TP8, 0, EPI_BN, CONV_WINOGRAD_1D, 0},
     {"conv 1x7 p0x3 wino1d pair 17x17 n3 cin5 cout21 TP12", 1, 7, 1, 0, 3, 3, 17, 17, 5, 21, TP12, 0, EPI_RELU1, CONV_WINOGRAD_1D, 0},
     {"conv 3x1 p1x0 wino1d pair 5x3 n1 cin3 cout5 TP8", 3, 1, 1, 1, 0, 1, 5, 3, 3, 5, TP8, 0, EPI_NONE, CONV_WINOGRAD_1D, 0},
+    /* F(6, 3) down the columns: the kchunk column 6 */
+    {"conv 3x3 p1 wino1d F63 13x13 n1 cin17 cout21 T8", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_RELU1, CONV_WINOGRAD_1D, 6},
+    {"conv 3x3 p0 wino1d F63 20x19 n2 cin5 cout13 T16 bn", 3, 3, 1, 0, 0, 2, 20, 19, 5, 13, T16, 0, EPI_BN, CONV_WINOGRAD_1D, 6},
+    {"conv 3x3 p1 wino1d F63 35x35 n1 cin32 cout48 T24 res", 3, 3, 1, 1, 1, 1, 35, 35, 32, 48, T24, 0, EPI_RES, CONV_WINOGRAD_1D, 6},
+    {"conv 3x3 p1 wino1d F63 9x5 n2 cin3 cout5 T8 (lane by lane)", 3, 3, 1, 1, 1, 2, 9, 5, 3, 5, T8, 0, EPI_NONE, CONV_WINOGRAD_1D, 6},
+    {"conv 3x1 p1x0 wino1d F63 8x8 n3 cin17 cout13 T16", 3, 1, 1, 1, 0, 3, 8, 8, 17, 13, T16, 0, EPI_RELU1, CONV_WINOGRAD_1D, 6},
+    {"conv 3x3 p1 wino1d F63 pair 17x17 n2 cin64 cout29 TP12 bn", 3, 3, 1, 1, 1, 2, 17, 17, 64, 29, TP12, 0, EPI_BN, CONV_WINOGRAD_1D, 6},
     /* F(4x4, 3x3) in the work-group: rows of 16 or more tiles (stride-4 loads, interleaved
      * vector stores) and narrower outputs (lane by lane), partial tiles on both axes, pairs */
     {"conv 3x3 p1 wino2d 13x13 n1 cin17 cout21 T8", 3, 3, 1, 1, 1, 1, 13, 13, 17, 21, T8, 0, EPI_RELU1, CONV_WINOGRAD_2D, 0},
@@ -533,8 +540,25 @@ typedef struct wino_1d {
     const double *g, *bt, *at;
 } wino_1d;
 
+/* F(6, 3) at F(2, 7)'s points, so with its B^T. */
+static const double wino63_g[8][3] = {{-1.0 / 4, 0, 0},
+                                      {-1.0 / 18, -1.0 / 18, -1.0 / 18},
+                                      {-1.0 / 18, 1.0 / 18, -1.0 / 18},
+                                      {1.0 / 360, 1.0 / 180, 1.0 / 90},
+                                      {1.0 / 360, -1.0 / 180, 1.0 / 90},
+                                      {16.0 / 45, 8.0 / 45, 4.0 / 45},
+                                      {16.0 / 45, -8.0 / 45, 4.0 / 45},
+                                      {0, 0, 1.0 / 4}};
+static const double wino63_at[6][8] = {{1, 1, 1, 1, 1, 1, 1, 0},
+                                       {0, 1, -1, 2, -2, 1.0 / 2, -1.0 / 2, 0},
+                                       {0, 1, 1, 4, 4, 1.0 / 4, 1.0 / 4, 0},
+                                       {0, 1, -1, 8, -8, 1.0 / 8, -1.0 / 8, 0},
+                                       {0, 1, 1, 16, 16, 1.0 / 16, 1.0 / 16, 0},
+                                       {0, 1, -1, 32, -32, 1.0 / 32, -1.0 / 32, 1}};
+
 static const wino_1d wino43 = {4, 3, 6, &wino_g[0][0], &wino_bt[0][0], &wino_at[0][0]};
 static const wino_1d wino27 = {2, 7, 8, &wino27_g[0][0], &wino27_bt[0][0], &wino27_at[0][0]};
+static const wino_1d wino63 = {6, 3, 8, &wino63_g[0][0], &wino27_bt[0][0], &wino63_at[0][0]};
 
 /* The test's matrices are a Winograd F(m, r): A^T [(G g) .* (B^T d)] is the correlation of d
  * with g, for random g and d (so S_w is the magnitude of the algorithm the engine runs). */
@@ -618,8 +642,8 @@ static int winograd_magnitude(const conv_case *c, int ho, int wo, const float *x
 }
 
 /* S_w of every output and the form's depth for c run by the 1-D family
- * (ops/conv_winograd_fused.c): F(4, 3) down the columns of 3x3 and 3x1 kernels and along 1x3
- * ones, F(2, 7) down 7x1 and along 1x7 ones. Output j of a tile is
+ * (ops/conv_winograd_fused.c): F(4, 3) down the columns of 3x3 and 3x1 kernels (F(6, 3) with
+ * kchunk 6) and along 1x3 ones, F(2, 7) down 7x1 and along 1x7 ones. Output j of a tile is
  *   sum_i A^T[j][i] sum_{c, k across} (G g)_i (B^T d)_i,
  * so S_w = sum_i |A^T[j][i]| sum_{c, k} (|G||g|)_i (|B^T||d|)_i and d = k_across*cin +
  * depth(G) + depth(B^T) + depth(A^T) (each transform applied once). */
@@ -627,7 +651,9 @@ static int winograd_1d_magnitude(const conv_case *c, int ho, int wo, const float
                                  const float *w, double *sw)
 {
     const int along_x = c->kh == 1 && c->kw > 1;
-    const wino_1d *f = (along_x ? c->kw : c->kh) == 3 ? &wino43 : &wino27;
+    const wino_1d *f = (along_x ? c->kw : c->kh) == 7 ? &wino27
+                       : c->kchunk == 6                  ? &wino63
+                                                         : &wino43;
     const int across = along_x ? c->kh : c->kw;
     assert_int_equal(along_x ? c->kw : c->kh, f->r);
     check_winograd_matrices(f);
@@ -841,7 +867,10 @@ static void test_conv_case(void **state)
                      : c->method == CONV_WINOGRAD || c->method == CONV_WINOGRAD_2D
                          ? 36 * padded_rows
                      : c->method == CONV_WINOGRAD_1D
-                         ? padded_rows * (c->kh * c->kw == 7 ? 8 : c->kh * c->kw == 9 ? 18 : 6)
+                         ? padded_rows * (c->kchunk == 6 ? 8 * c->kw
+                                          : c->kh * c->kw == 7 ? 8
+                                          : c->kh * c->kw == 9 ? 18
+                                                               : 6)
                      : c->method == CONV_SIMT
                          ? padded_rows / c->cin * ((c->cin + 7) / 8 * 8) * c->kh * c->kw +
                                (c->kchunk > 1 ? simt_tiles : 0)
@@ -1493,8 +1522,13 @@ static void test_conv_refinements(void **state)
         /* parity planes: 800/56 -> 15 chunks + the split = 16 launches; 800/28 -> 29: too many */
         {"3x3 s2 cin 800", {800, 64, 3, 3, 2, 0, 0, 1, 9, 9, 0, 0}, CONV_PHASE, {56, 0}},
         {"3x3 s2 cin 2048", {2048, 64, 3, 3, 2, 0, 0, 1, 9, 9, 0, 0}, CONV_PHASE, {0, 0}},
-        /* fused 1x1: 4 and 8 panels per work-group; panels, fused KxK, CLBlast: none */
+        /* fused 1x1: 4 and 8 panels per work-group; winograd1d down a 3-tap axis: F(6, 3);
+         * panels, fused KxK, winograd1d along rows or on 7 taps, CLBlast: none */
         {"1x1 fused", {384, 96, 1, 1, 1, 0, 0, 1, 35, 35, 0, 0}, CONV_FUSED, {4, 8}},
+        {"3x3 winograd1d", {32, 48, 3, 3, 1, 1, 1, 1, 35, 35, 0, 0}, CONV_WINOGRAD_1D, {6, 0}},
+        {"3x1 winograd1d", {224, 256, 3, 1, 1, 1, 0, 1, 8, 8, 0, 0}, CONV_WINOGRAD_1D, {6, 0}},
+        {"1x3 winograd1d", {192, 224, 1, 3, 1, 0, 1, 1, 8, 8, 0, 0}, CONV_WINOGRAD_1D, {0, 0}},
+        {"7x1 winograd1d", {160, 192, 7, 1, 1, 3, 0, 1, 17, 17, 0, 0}, CONV_WINOGRAD_1D, {0, 0}},
         {"1x1 panels", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_PANELS, {0, 0}},
         {"3x3 fused", {64, 96, 3, 3, 1, 0, 0, 1, 9, 9, 0, 0}, CONV_FUSED, {0, 0}},
         {"1x1 clblast", {2144, 192, 1, 1, 1, 0, 0, 1, 8, 8, 0, 0}, CONV_CLBLAST, {0, 0}},
@@ -1515,9 +1549,10 @@ static void test_conv_refinements(void **state)
             if (cases[i].kchunks[k]) want[nwant++] = form_at(cases[i].method, t, cases[i].kchunks[k]);
         expect_forms(cases[i].name, got, conv_refinements(&s, &best, 0, got, 4), want, nwant);
         if (nwant) expect_forms(cases[i].name, got, conv_refinements(&s, &best, 0, got, 1), want, 1);
-        /* fast tuning refines the work-group and fused families only */
+        /* fast tuning refines the work-group, fused and winograd1d families only */
+        const conv_family_id m = cases[i].method;
         expect_forms(cases[i].name, got, conv_refinements(&s, &best, 1, got, 4), want,
-                     cases[i].method == CONV_WG || cases[i].method == CONV_FUSED ? nwant : 0);
+                     m == CONV_WG || m == CONV_FUSED || m == CONV_WINOGRAD_1D ? nwant : 0);
         for (size_t k = 0; k < nwant; k++)
             assert_true(launches_of(&s, &want[k], 0) <= OP_MAX_LAUNCHES);
     }

@@ -274,11 +274,12 @@ void test_check_winograd_golden(irv2_context *ctx, const char *weights,
                   top5_margin(ref, batch));
     irv2_model_options o = *opts;
     char what[160];
-    /* each Winograd family forced, then the exact run with both excluded */
-    static const conv_family_id families[] = {CONV_WINOGRAD, CONV_WINOGRAD_1D, CONV_WINOGRAD_2D,
-                                              CONV_WINOGRAD};
-    for (int k = 0; k < 4; k++) {
-        const int exact = k == 3;
+    /* each Winograd family forced (the 1-D one also with F(6, 3) down 3-tap columns), then
+     * the exact run with all excluded */
+    static const conv_family_id families[] = {CONV_WINOGRAD, CONV_WINOGRAD_1D, CONV_WINOGRAD_1D,
+                                              CONV_WINOGRAD_2D, CONV_WINOGRAD};
+    for (int k = 0; k < 5; k++) {
+        const int exact = k == 4, refined = k == 2;
         const conv_family_id family = families[k];
         if (!exact && !conv_family_of(family)->offered(ctx)) {
             print_message("  no Winograd form in this context (no vector kernels)\n");
@@ -287,15 +288,18 @@ void test_check_winograd_golden(irv2_context *ctx, const char *weights,
         o.exclude = exact ? opts->exclude | IRV2_EXCLUDE_WINOGRAD
                           : opts->exclude & ~IRV2_EXCLUDE_WINOGRAD;
         unsigned forced = 0;
+        ctx->winograd_refined = refined;
         float *logits = test_model_logits(ctx, weights, &o, input, (unsigned)batch,
                                           (int)family + 1, &forced);
+        ctx->winograd_refined = 0;
         const unsigned want = exact ? 0 : winograd_convs(ctx, o.variant, family);
         print_message("  %u convs forced into %s (expected %u)\n", forced,
                       conv_family_name(family), want);
         assert_int_equal(forced, want);
-        snprintf(what, sizeof what, "%s%s, %s", weights,
+        snprintf(what, sizeof what, "%s%s, %s%s", weights,
                  o.variant == IRV2_VARIANT_TF ? " (tf)" : "",
-                 exact ? "exact (Winograd excluded)" : conv_family_name(family));
+                 exact ? "exact (Winograd excluded)" : conv_family_name(family),
+                 refined ? " with F(6, 3)" : "");
         test_check_golden(logits, ref, batch, 1000, tolerance, what);
         free(logits);
     }

@@ -46,8 +46,10 @@ float *test_model_logits(irv2_context *ctx, const char *weights, const irv2_mode
                          const float *input, unsigned batch, int winograd, unsigned *forced);
 /* The Winograd forms' accuracy over the whole network, on weights loaded with opts (its
  * variant; 1000 classes) and input: every conv that has a form of F(4x4, 3x3), then of the
- * fused 1-D and 2-D families, forced into it (test_model_logits), then with IRV2_EXCLUDE_WINOGRAD, where none may take it even forced;
- * both as test_check_golden against ref (the first only where the context offers the form). */
+ * fused 1-D family (F(4, 3) and F(2, 7), then with F(6, 3) down 3-tap columns) and the 2-D
+ * one, forced into it (test_model_logits), then with IRV2_EXCLUDE_WINOGRAD, where none may
+ * take it even forced; each as test_check_golden against ref (the forced runs only where the
+ * context offers the form). */
 void test_check_winograd_golden(irv2_context *ctx, const char *weights,
                                 const irv2_model_options *opts, const float *input, int batch,
                                 const float *ref, double tolerance);

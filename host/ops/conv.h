@@ -49,7 +49,8 @@ typedef enum conv_family_id {
  * of one work-item, vw output positions (8 or 16 vector lanes) x tm output channels; kchunk
  * (direct and phase): input channels per launch, each launch adding to the output, which
  * keeps a long reduction's panels in cache (0: one launch); for fused, panels (pairs) per
- * work-group (0 or 1: one). */
+ * work-group (0 or 1: one); for winograd1d, m of F(m, 3) down the columns (6, or 0: the
+ * default F(4, 3) or F(2, 7)). */
 typedef struct conv_vec_params {
     int vw, tm, kchunk;
 } conv_vec_params;

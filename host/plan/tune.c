@@ -15,7 +15,7 @@
 
 /* Part of every key: bump it when the candidates or the kernels change, so that decisions
  * measured on other code are measured again. */
-#define TUNER_VERSION "27"
+#define TUNER_VERSION "28"
 
 #define MAX_CANDIDATES 64
 
@@ -301,18 +301,23 @@ static int remembered(irv2_context *ctx, const tune_job *job, int vs_clblast, co
 }
 
 /* Tests only (ctx->winograd_everywhere): the first form of the full candidate list in the
- * family it names, untimed; 0 where there is none (another shape, no vector kernels, or
- * excluded). */
+ * family it names (with ctx->winograd_refined, its first refinement in the family where it
+ * has one), untimed; 0 where there is none (another shape, no vector kernels, or excluded). */
 static int winograd_everywhere(irv2_context *ctx, const tune_job *job, conv_form *form)
 {
-    conv_form c[MAX_CANDIDATES];
+    conv_form c[MAX_CANDIDATES], more[OP_MAX_LAUNCHES];
     tune_job full = *job;
     full.tune = IRV2_TUNE_FULL;
     const size_t n = candidates(ctx, &full, c);
     for (size_t i = 0; i < n; i++)
         if ((int)c[i].family == ctx->winograd_everywhere - 1) {
             ctx->winograd_forced++;
-            return *form = c[i], 1;
+            *form = c[i];
+            if (ctx->winograd_refined &&
+                conv_refinements(&job->shape, &c[i], 0, more, OP_MAX_LAUNCHES) > 0 &&
+                more[0].family == c[i].family)
+                *form = more[0];
+            return 1;
         }
     return 0;
 }

@@ -68,6 +68,8 @@ struct irv2_context {
      * that has a form of it takes it, untimed, where the model's exclude bits allow
      * (plan/tune.c); winograd_forced counts the convs it was given to. */
     int winograd_everywhere;
+    int winograd_refined; /* tests only: with winograd_everywhere, its first refinement in
+                             the family where there is one (winograd1d: F(6, 3)) */
     unsigned winograd_forced;
 };
 
