@@ -200,9 +200,9 @@ const conv_family conv_panels_row = {
 };
 
 const conv_family conv_fused_row = {
-    .name = "fused", .fast_refines = 1, .default_rank = 2, .offered = conv_vec_offered, .at_tiling = fused_at,
-    .fast = conv_fast_tiling, .refinements = fused_blocks, .guard = conv_vec_guard,
-    .guard_bound = conv_vec_guard_bound,
+    .name = "fused", .fast_refines = 1, .default_rank = 2, .offered = conv_vec_offered,
+    .at_tiling = fused_at, .fast = conv_fast_tiling, .refinements = fused_blocks,
+    .guard = conv_vec_guard, .guard_bound = conv_vec_guard_bound,
     .packed_count = conv_vec_packed_count, .pack = conv_vec_pack, .launches = fused_launches,
     .default_form = fused_default, .format = conv_vec_format, .parse = conv_vec_parse,
 };
