@@ -5,7 +5,7 @@
  * Usage: irv2-kernels [device-spec] [groups] [case-filter] [form-filter] [cold-MiB]
  * (filters: substrings of the case name and of the form as tuning.txt writes it,
  * "direct 16 6 0"; cold-MiB: a host buffer of that size written before each timed run, to
- * time each form with cold caches, as a layer meets its input in the network). */
+ * time each form from cold caches). */
 #include "ops/conv.h"
 #include "runtime/context.h"
 
@@ -82,12 +82,12 @@ static double run_ops(irv2_context *ctx, const op_launch *ops, int nops, int rep
     return now_s() - t0;
 }
 
-static char *evict;    /* written before each timed run with --cold, else NULL */
+static char *evict;    /* written before each timed run (cold-MiB), else NULL */
 static size_t evict_n; /* its bytes */
 
 /* Seconds per run: two warm-ups (the first compiles), then the best of `groups` groups of
  * about 20 ms each; with an eviction buffer, of `groups` single runs each after writing it,
- * so that the run starts with its buffers out of the caches as in the network. */
+ * so that the run starts with its buffers out of the caches. */
 static double time_ops(irv2_context *ctx, const op_launch *ops, int nops, int groups)
 {
     if (run_ops(ctx, ops, nops, 1) < 0) return -1;

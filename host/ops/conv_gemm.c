@@ -121,6 +121,7 @@ static irv2_status fused_launches(const conv_job *j, op_launch *ops, int *n)
     const conv_shape *s = j->s;
     irv2_status st = conv_vec_check(j, 1);
     if (st != IRV2_OK) return st;
+    /* one work-group per qp panels: ceil(ceil(npos/qp)/vw) = ceil(npos/(qp*vw)) of them */
     const int qp = fused_panels(j->f);
     char extra[32];
     snprintf(extra, sizeof extra, " -DQP=%d", qp);
