@@ -145,7 +145,7 @@ static int bench(irv2_context *ctx, const bench_case *bc, int groups)
     cl_mem bias = filled(ctx, (size_t)s.cout);
     int failed = !in || !out || !scratch || !w || !bias;
     const conv_bufs b = {{in, guard}, {scratch, guard}, 0, w, bias, NULL, NULL,
-                         conv_out_one((op_buf){out, guard})};
+                         conv_out_one((op_buf){out, guard}), NULL};
     for (size_t i = 0; !failed && i < nforms; i++) {
         op_launch ops[OP_MAX_LAUNCHES];
         int nops = 0;

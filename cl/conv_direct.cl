@@ -22,11 +22,12 @@
  *              of a stride-2 conv reads plane ((kh-PH)&1, (kw-PW)&1) shifted by
  *              (floor((kh-PH)/2), floor((kw-PW)/2)), which makes it a stride-1 pass.
  *   conv_rows  lanes along one output row (any stride SH).
- * NDRange (ceil(Cout/TM), tiles, N), local (1,1,1); tiles = ceil(H_out*W/VW) for conv_grid,
- * H_out * ceil(W_out/VW) for conv_rows.
+ * NDRange (ceil(Cout/TM) + R, tiles, N), local (1,1,1); tiles = ceil(H_out*W/VW) for
+ * conv_grid, H_out * ceil(W_out/VW) for conv_rows; R = 0, or with RIDER the columns of
+ * work-items that run the pool of the RIDER_ARGS after the kernel's own arguments.
  *
  * -D flags (defaults and meanings below; VW's in lanes.h, TM's in conv_common.h): VW, TM, KH,
- * KW, SH, PH, PW, PHASE; the epilogue's RELU1, AFFINE, RELU2 (optional).
+ * KW, SH, PH, PW, PHASE, RIDER; the epilogue's RELU1, AFFINE, RELU2 (optional).
  *
  * Output parts: see cl/conv_out.h. Runtime arguments c0, c1 restrict the sum to input
  * channels [c0, c1), so a long reduction can run as several launches (chunks that keep their
@@ -53,11 +54,31 @@
 #ifndef PHASE
 #define PHASE 0 // 1: conv_grid reads the parity planes of a stride-2 conv
 #endif
+#ifndef RIDER
+#define RIDER 0 // 1: work-items past the channel tiles run a max pool (cl/pool_rider.h)
+#endif
 
 #include "lanes.h"
 #include "epilogue.h"
 #include "conv_out.h"
 #include "conv_common.h"
+#if RIDER
+#include "pool_rider.h"
+#define DIRECT_RIDER_ARGS , RIDER_ARGS
+/* Work-items from the channel tiles on (dimension 0) run the pool, a plane each, and
+ * leave. */
+#define DIRECT_RIDER_TAKE(mt, tile, n, cout)                                                    \
+    const int ctiles = (cout + TM - 1) / TM;                                                    \
+    if (mt >= ctiles) {                                                                         \
+        const uint g1 = get_global_size(1), g2 = get_global_size(2);                            \
+        RIDER_PLANES(((uint)(mt - ctiles) * g1 + (uint)tile) * g2 + (uint)n,                    \
+                     ((uint)get_global_size(0) - (uint)ctiles) * g1 * g2);                      \
+        return;                                                                                 \
+    }
+#else
+#define DIRECT_RIDER_ARGS
+#define DIRECT_RIDER_TAKE(mt, tile, n, cout)
+#endif
 
 /* Tap k of a conv with padding p reads the input shifted by k - p; in parity planes, plane
  * tap_plane(k, p) shifted by tap_shift(k, p). */
@@ -78,11 +99,12 @@ __kernel void conv_grid(__global const float *in, uint in_off, __global const fl
                         __global const float *shift, __global float *out, uint out_off,
                         int seg1, uint off1, int seg2, uint off2, int cin, int cout, int H,
                         int W, int Ho, int Wo, int in_cstride, int out_cstride, int c0, int c1,
-                        int accumulate, int finish)
+                        int accumulate, int finish DIRECT_RIDER_ARGS)
 {
     const int mt = get_global_id(0);
     const int tile = get_global_id(1);
     const int n = get_global_id(2);
+    DIRECT_RIDER_TAKE(mt, tile, n, cout);
     __global const float *src = in + in_off + n * (PHASE ? 4 : 1) * H * W;
     __global const float *wt = weights + (size_t)mt * KH * KW * cin * TM;
 
@@ -128,11 +150,12 @@ __kernel void conv_rows(__global const float *in, uint in_off, __global const fl
                         __global const float *shift, __global float *out, uint out_off,
                         int seg1, uint off1, int seg2, uint off2, int cin, int cout, int H,
                         int W, int Ho, int Wo, int in_cstride, int out_cstride, int c0, int c1,
-                        int accumulate, int finish)
+                        int accumulate, int finish DIRECT_RIDER_ARGS)
 {
     const int mt = get_global_id(0);
     const int tile = get_global_id(1);
     const int n = get_global_id(2);
+    DIRECT_RIDER_TAKE(mt, tile, n, cout);
     __global const float *src = in + in_off + n * H * W;
     __global const float *wt = weights + (size_t)mt * KH * KW * cin * TM;
 

@@ -25,6 +25,8 @@
  * 1.2 makes global memory visible across work-groups only through atomics: the partial sums
  * are written and read by atomics too (atomic_xchg; atomic_or with 0).
  * Output parts: cl/conv_out.h. `accumulate` adds the output's old value (in-place residual).
+ * With RIDER, both kernels take the RIDER_ARGS of a max pool after `epi` (before the split's
+ * arguments) and R more rows of work-groups in dimension 1 (ceil(Cout/BM) + R), which run it.
  *
  * -D flags below; the epilogue's RELU1, AFFINE, RELU2 (cl/epilogue.h). KH, KW, SH, PH, PW
  * all given fix the geometry; none given, the kernels read their arguments kh ... pw (the
@@ -45,6 +47,9 @@
 #endif
 #ifndef RN
 #define RN 8 // output positions per work-item (4 or 8)
+#endif
+#ifndef RIDER
+#define RIDER 0 // 1: work-groups past the channel tiles run a max pool (cl/pool_rider.h)
 #endif
 #ifndef VECX
 #define VECX 0 // 1: float4 input loads (1x1 stride-1 unpadded only, run as n = h = 1, w = npos; in_off, in_cstride multiples of 4)
@@ -80,6 +85,23 @@ typedef float xval;
 
 #include "epilogue.h"
 #include "conv_out.h"
+#if RIDER
+#include "pool_rider.h"
+#define SIMT_RIDER_ARGS , RIDER_ARGS
+/* Work-groups from the channel tiles on (dimension 1) run the pool and leave: a whole group
+ * at once, before any barrier. */
+#define SIMT_RIDER_TAKE                                                                         \
+    if ((int)get_group_id(1) >= (cout + BM - 1) / BM) {                                         \
+        const uint nx = get_num_groups(0), ny = get_num_groups(1) - (cout + BM - 1) / BM;       \
+        const uint r = (get_group_id(2) * ny + get_group_id(1) - (cout + BM - 1) / BM) * nx +   \
+                       get_group_id(0);                                                         \
+        RIDER_RUN(r * GROUP + lid, nx * ny * get_num_groups(2) * GROUP);                        \
+        return;                                                                                 \
+    }
+#else
+#define SIMT_RIDER_ARGS
+#define SIMT_RIDER_TAKE
+#endif
 DEFINE_FINISH(finish_one, float)
 #ifndef SIMT_FN /* every helper inlined, so the sums stay in registers (-O0: -DSIMT_FN=static) */
 #define SIMT_FN static inline __attribute__((always_inline))
@@ -308,7 +330,7 @@ SIMT_FN void store_tile(const float2 acc[RM][RN / 2], int tx, int ty, conv_dst d
         __global const float *bias, __global const float *scale, __global const float *shift,   \
         __global float *out, uint out_off, int seg1, uint off1, int seg2, uint off2, int cin,   \
         int cout, int n, int h, int w, int ho, int wo, int in_cstride, int accumulate, int kh,  \
-        int kw, int sh, int ph, int pw, int epi
+        int kw, int sh, int ph, int pw, int epi SIMT_RIDER_ARGS
 
 /* What both kernels begin with. */
 #define SIMT_PROLOGUE                                                                           \
@@ -324,6 +346,7 @@ SIMT_FN void store_tile(const float2 acc[RM][RN / 2], int tx, int ty, conv_dst d
 __kernel SIMT_GROUP void conv_simt(CONV_SIMT_ARGS)
 {
     SIMT_PROLOGUE;
+    SIMT_RIDER_TAKE;
     tile_sums(g, in, in_off, weights, cin, npos, h, w, ho, wo, in_cstride, 0, S, wtile, xtile,
               t.x, t.y, acc);
     store_tile(acc, t.x, t.y, d, e, npos, accumulate);
@@ -337,6 +360,7 @@ __kernel SIMT_GROUP void conv_simt_split(CONV_SIMT_ARGS, __global float *part, u
                                          int sper)
 {
     SIMT_PROLOGUE;
+    SIMT_RIDER_TAKE;
     __local int last;
     const int z = get_group_id(2), parts = get_num_groups(2);
     tile_sums(g, in, in_off, weights, cin, npos, h, w, ho, wo, in_cstride, z * sper,

@@ -22,54 +22,25 @@
  */
 
 #include "epilogue.h"
-
-static float8 pool_epilogue8(float8 v, int c, __global const float *scale,
-                             __global const float *shift, int epi)
-{
-    if (EPI_AFFINE_ON(epi)) v = fma(v, (float8)(scale[c]), (float8)(shift[c]));
-    if (EPI_RELU2_ON(epi)) v = fmax(v, 0.0f);
-    return v;
-}
+#include "pool_rider.h"
 
 static float pool_epilogue(float v, int c, __global const float *scale,
                            __global const float *shift, int epi)
 {
-    return pool_epilogue8((float8)(v), c, scale, shift, epi).s0;
+    if (EPI_AFFINE_ON(epi)) v = fma(v, scale[c], shift[c]);
+    if (EPI_RELU2_ON(epi)) v = fmax(v, 0.0f);
+    return v;
 }
 
-/* One work-item per plane: eight outputs at a time from three 16-wide loads per input row,
- * the even lanes of each (columns 2x, 2x + 1 and 2x + 2), the ragged end one by one. Loads
- * may read two floats past a row (the arena's guard covers the last row). Only even lanes
- * are taken: Oclgrind 21.10's uninitialised-value checker marks lane 11 of a 16-lane shuffle
- * (as in `.odd`) uninitialised whatever it holds. */
+/* One work-item per plane (cl/pool_rider.h max_plane). */
 __kernel void maxpool(__global const float *in, uint in_off, __global float *out, uint out_off,
                       __global const float *scale, __global const float *shift, int epi, int N,
                       int H, int W, int Ho, int Wo)
 {
     const int p = get_global_id(0), c = p / N;
-    __global const float *plane = in + in_off + (size_t)p * H * W;
-    __global float *dst = out + out_off + (size_t)p * Ho * Wo;
-    for (int oy = 0; oy < Ho; oy++) {
-        __global const float *row = plane + (2 * oy) * W;
-        int ox = 0;
-        for (; ox + 8 <= Wo; ox += 8) {
-            float8 m = vload16(0, row + 2 * ox).even;
-            for (int ky = 0; ky < 3; ky++) {
-                __global const float *r = row + ky * W + 2 * ox;
-                const float8 a = vload16(0, r).even, b = vload16(0, r + 1).even,
-                             d = vload16(0, r + 2).even;
-                m = fmax(m, fmax(fmax(a, b), d));
-            }
-            vstore8(pool_epilogue8(m, c, scale, shift, epi), 0, dst + oy * Wo + ox);
-        }
-        for (; ox < Wo; ox++) {
-            __global const float *src = row + 2 * ox;
-            float m = src[0];
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++) m = fmax(m, src[ky * W + kx]);
-            dst[oy * Wo + ox] = pool_epilogue(m, c, scale, shift, epi);
-        }
-    }
+    const int affine = EPI_AFFINE_ON(epi);
+    max_plane(in + in_off + (size_t)p * H * W, out + out_off + (size_t)p * Ho * Wo, W, Ho, Wo,
+              affine ? scale[c] : 1.0f, affine ? shift[c] : 0.0f, affine, EPI_RELU2_ON(epi));
 }
 
 /* One work-item per output: item i writes output float i, so neighbouring items write
@@ -84,10 +55,7 @@ __kernel void maxpool_wg(__global const float *in, uint in_off, __global float *
     if (i >= total) return;
     const uint per_plane = (uint)(Ho * Wo), p = i / per_plane, r = i - p * per_plane;
     const uint oy = r / (uint)Wo, ox = r - oy * (uint)Wo;
-    __global const float *src = in + in_off + (size_t)p * H * W + (2 * oy) * W + 2 * ox;
-    float m = src[0];
-    for (int ky = 0; ky < 3; ky++)
-        for (int kx = 0; kx < 3; kx++) m = fmax(m, src[ky * W + kx]);
+    const float m = max3x3(in + in_off + (size_t)p * H * W + (2 * oy) * W + 2 * ox, W);
     out[(size_t)out_off + i] = pool_epilogue(m, (int)(p / (uint)N), scale, shift, epi);
 }
 

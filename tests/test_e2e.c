@@ -414,6 +414,18 @@ static void test_golden_winograd(void **state)
                                GOLDEN_TOLERANCE);
 }
 
+/* Every conv in the direct family, which takes riders: the stem's two max pools and the
+ * reductions' ride the 3x3 stride-2 convs next to them, and no max pool keeps a launch
+ * (testutil.h). */
+static void test_golden_riders(void **state)
+{
+    e2e *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
+    test_check_riders_golden(s->ctx, "synthetic:1", &opts, s->input, BATCH, s->golden,
+                             GOLDEN_TOLERANCE, 0);
+}
+
 /* The host float64 reference (testutil.h) against PyTorch's on the golden input, so that it
  * stands in for PyTorch on the random checkpoints below. */
 static void test_reference_matches_golden(void **state)
@@ -717,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_golden_native),
         cmocka_unit_test(test_golden_untuned),
         cmocka_unit_test(test_golden_winograd),
+        cmocka_unit_test(test_golden_riders),
         cmocka_unit_test(test_reference_matches_golden),
         cmocka_unit_test(test_winograd_random_checkpoints),
         cmocka_unit_test(test_softmax),

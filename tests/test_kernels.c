@@ -832,10 +832,71 @@ static cl_mem packed_weights(const conv_shape *s, const conv_form *f, const floa
     return m;
 }
 
-static void test_conv_case(void **state)
+static double pool_window(pool_kind kind, const float *src, int h, int w, int oy, int ox);
+
+/* A max pool run by a conv's launch (conv_bufs.rider), on its own input of c planes of n
+ * images of h x w: in the network a sibling of the conv, here any tensor. */
+typedef struct rider_case {
+    const char *name;
+    conv_case conv;
+    int c, n, h, w;
+    op_epilogue epi;
+} rider_case;
+
+/* A rider's input (random), output (NaN inside NaN guards) and epilogue parameters. */
+typedef struct rider_bufs {
+    float *x, *scale, *shift;
+    guarded in, out;
+    cl_mem sb, hb;
+    conv_rider rider;
+} rider_bufs;
+
+static void rider_new(const rider_case *r, uint64_t seed, rider_bufs *b)
 {
-    const conv_case *c = *state;
-    const uint64_t seed = 1000 + (uint64_t)(c - conv_cases) * 16;
+    const size_t in_count = (size_t)r->c * r->n * r->h * r->w;
+    const size_t out_count = (size_t)r->c * r->n * ((r->h - 3) / 2 + 1) * ((r->w - 3) / 2 + 1);
+    memset(b, 0, sizeof *b);
+    b->x = random_floats(in_count, seed, -1.0f, 1.0f);
+    if (r->epi.affine) affine_params((size_t)r->c, seed + 1, &b->scale, &b->shift);
+    b->in = guarded_new(in_count, OUT_MARGIN, b->x);
+    b->out = guarded_new(out_count, OUT_MARGIN, NULL);
+    b->sb = b->scale ? dev_from(b->scale, (size_t)r->c) : NULL;
+    b->hb = b->shift ? dev_from(b->shift, (size_t)r->c) : NULL;
+    b->rider = (conv_rider){guarded_buf(&b->in), guarded_buf(&b->out), b->sb, b->hb, r->epi,
+                            r->c, r->n, r->h, r->w};
+}
+
+/* The rider's output against pool_window's max and the epilogue in double (the tolerance
+ * of test_pool_case: a max is exact, then one affine fma), its guards unchanged. */
+static void rider_check(const rider_case *r, rider_bufs *b)
+{
+    const int ho = (r->h - 3) / 2 + 1, wo = (r->w - 3) / 2 + 1;
+    const size_t out_count = (size_t)r->c * r->n * ho * wo;
+    double *ref = host_doubles(out_count);
+    for (int ch = 0; ch < r->c; ch++)
+        for (int n = 0; n < r->n; n++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    const float *src = b->x + ((size_t)ch * r->n + n) * r->h * r->w;
+                    ref[(((size_t)ch * r->n + n) * ho + oy) * wo + ox] = epilogue_ref(
+                        pool_window(POOL_MAX3S2, src, r->h, r->w, oy, ox), r->epi, 0.0, 0.0,
+                        b->scale ? b->scale[ch] : 1.0, b->shift ? b->shift[ch] : 0.0);
+                }
+    float *now = guarded_read(&b->out);
+    char label[160];
+    snprintf(label, sizeof label, "%s (its pool)", r->name);
+    expect_unchanged_outside(label, now, b->out.init, b->out.total, b->out.margin,
+                             b->out.margin + b->out.count);
+    expect_close(label, now + b->out.margin, ref, out_count, 1e-6, 0.0);
+    free(now), free(ref);
+    release(b->sb), release(b->hb);
+    guarded_free(&b->in), guarded_free(&b->out);
+    free(b->x), free(b->scale), free(b->shift);
+}
+
+/* The conv of c (and, with r, its rider) against the references. */
+static void check_conv_case(const conv_case *c, uint64_t seed, const rider_case *r)
+{
     conv_shape s = {.cin = c->cin, .cout = c->cout, .kh = c->kh, .kw = c->kw, .stride = c->stride,
                     .ph = c->ph, .pw = c->pw, .n = c->n, .h = c->h, .w = c->w};
     if (c->flat) s.n = 1, s.h = 1, s.w = c->n * c->h * c->w;
@@ -900,12 +961,15 @@ static void test_conv_case(void **state)
         } else {
             assert_int_equal(scratch_count, 0);
         }
+        rider_bufs rb;
+        if (r) rider_new(r, seed + 8, &rb);
         const conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, sbuf, hbuf,
-                             conv_out_one(guarded_buf(&out))};
+                             conv_out_one(guarded_buf(&out)), r ? &rb.rider : NULL};
         const ctx_kernels kernels = g_ctx->kernels;
         if (pass == 1) g_ctx->kernels = KERNELS_COMPACT;
         run_conv(&s, &form, c->epi, &b);
         g_ctx->kernels = kernels;
+        if (r) rider_check(r, &rb);
 
         float *now = guarded_read(&out);
         expect_unchanged_outside(c->name, now, out.init, out.total, out.margin,
@@ -923,6 +987,64 @@ static void test_conv_case(void **state)
     release(wbuf), release(bbuf), release(sbuf), release(hbuf);
     guarded_free(&in);
     free(x), free(w), free(bias), free(scale), free(shift), free(old);
+}
+
+static void test_conv_case(void **state)
+{
+    const conv_case *c = *state;
+    check_conv_case(c, 1000 + (uint64_t)(c - conv_cases) * 16, NULL);
+}
+
+/* The families that take riders (conv_takes_rider): the pool in the conv's first launch of
+ * its main kernel, on work-items (direct, phase) or work-groups (SIMT, split or not) past
+ * the channel tiles; odd sizes, batches unlike the conv's, either epilogue. */
+static const rider_case rider_cases[] = {
+    {"rider: maxpool 17x17 n3 c5 affine relu2 on conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8",
+     {"", 3, 3, 2, 0, 0, 3, 17, 17, 3, 21, T8, 0, EPI_RELU1, CONV_DIRECT, 0}, 5, 3, 17, 17,
+     EPI_AFF},
+    {"rider: maxpool 8x9 n2 c3 on conv 1x1 flat 8x8 n3 cin40 cout21 T8 in 3 chunks",
+     {"", 1, 1, 1, 0, 0, 3, 8, 8, 40, 21, T8, 1, EPI_RES, CONV_DIRECT, 16}, 3, 2, 8, 9,
+     EPI_NONE},
+    {"rider: maxpool 35x35 n1 c4 on conv 3x3 s2 p0 phase 35x35 n1 cin17 cout5 T16 bn",
+     {"", 3, 3, 2, 0, 0, 1, 35, 35, 17, 5, T16, 0, EPI_BN, CONV_PHASE, 0}, 4, 1, 35, 35,
+     EPI_NONE},
+    {"rider: maxpool 35x35 n1 c3 affine relu2 on conv 3x3 s2 p0 simt 35x35 n1 cin3 cout29 TW128",
+     {"", 3, 3, 2, 0, 0, 1, 35, 35, 3, 29, TW128, 0, EPI_RELU1, CONV_SIMT, 0}, 3, 1, 35, 35,
+     EPI_AFF},
+    {"rider: maxpool 9x19 n2 c3 on conv 3x3 p1 simt 9x9 n2 cin33 cout37 TS32 bn 3 parts",
+     {"", 3, 3, 1, 1, 1, 2, 9, 9, 33, 37, TS32, 0, EPI_BN, CONV_SIMT, 3}, 3, 2, 9, 19,
+     EPI_NONE},
+};
+
+static void test_rider_case(void **state)
+{
+    const rider_case *r = *state;
+    check_conv_case(&r->conv, 3000 + (uint64_t)(r - rider_cases) * 16, r);
+}
+
+/* A family that does not take riders refuses one, naming itself; a pool too small for a
+ * 3x3 window is refused by shape. */
+static void test_rider_refused(void **state)
+{
+    (void)state;
+    conv_shape s = {.cin = 8, .cout = 8, .kh = 1, .kw = 1, .stride = 1, .n = 1, .h = 1, .w = 64};
+    assert_ok(conv_shape_finish(&s));
+    conv_rider r = {.c = 2, .n = 1, .h = 9, .w = 9};
+    conv_bufs b = {.out = {NULL, 1, {0}, {0}}, .rider = &r};
+    op_launch ops[OP_MAX_LAUNCHES];
+    int n = -1;
+    const conv_form fused = conv_vec_form(CONV_FUSED, 8, 8, 0);
+    assert_false(conv_takes_rider(&fused));
+    assert_int_equal(conv_launches(g_ctx, &s, &fused, (op_epilogue){0}, &b, ops, &n),
+                     IRV2_ERR_UNSUPPORTED);
+    assert_non_null(strstr(irv2_last_error(), "fused family runs no pool"));
+    assert_int_equal(n, 0);
+    const conv_form direct = conv_vec_form(CONV_DIRECT, 8, 8, 0);
+    assert_true(conv_takes_rider(&direct));
+    r.h = 2;
+    assert_int_equal(conv_launches(g_ctx, &s, &direct, (op_epilogue){0}, &b, ops, &n),
+                     IRV2_ERR_SHAPE);
+    assert_non_null(strstr(irv2_last_error(), "max pool of 2 x 1 planes of 2x9"));
 }
 
 /* Stacked sibling convs: one conv whose output channels go to three places in parts of 5,
@@ -959,7 +1081,7 @@ static void test_conv_output_parts(void **state)
         const size_t need = conv_scratch(&s, &forms[f]) ? conv_scratch(&s, &forms[f]) : 1;
         guarded scratch = guarded_new(need, conv_guard(&s, &forms[f]), NULL);
         conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, wbuf, bbuf, NULL, NULL,
-                       {out.mem, 3, {0, 5, 14}, {0}}};
+                       {out.mem, 3, {0, 5, 14}, {0}}, NULL};
         for (int k = 0; k < 3; k++) b.out.off[k] = out.margin + off[k];
         run_conv(&s, &forms[f], c.epi, &b);
         float *now = guarded_read(&out);
@@ -1028,7 +1150,7 @@ static void test_im2col_rows(void **state)
         guarded out = guarded_new(out_count, 16, NULL);
         cl_mem bias = dev_from(x, (size_t)s.cout);
         const conv_bufs b = {guarded_buf(&in), guarded_buf(&scratch), 0, bias, bias, NULL, NULL,
-                             conv_out_one(guarded_buf(&out))};
+                             conv_out_one(guarded_buf(&out)), NULL};
         op_launch ops[OP_MAX_LAUNCHES];
         int nops = 0;
         assert_ok(conv_launches(g_ctx, &s, &f, (op_epilogue){0, 0, 0, 0}, &b, ops, &nops));
@@ -1092,9 +1214,9 @@ static void test_conv_shared_panels(void **state)
     cl_mem bb1 = dev_from(b1, 21), bb2 = dev_from(b2, 13);
     cl_mem sb = dev_from(scale, 13), hb = dev_from(shift, 13);
     const conv_bufs first = {guarded_buf(&in), guarded_buf(&scratch), 0, wb1, bb1, NULL, NULL,
-                             conv_out_one(guarded_buf(&o1))};
+                             conv_out_one(guarded_buf(&o1)), NULL};
     const conv_bufs second = {guarded_buf(&in), guarded_buf(&scratch), 1, wb2, bb2, sb, hb,
-                              conv_out_one(guarded_buf(&o2))};
+                              conv_out_one(guarded_buf(&o2)), NULL};
     run_conv(&s1, &f, c1.epi, &first);
     run_conv(&s2, &f, c2.epi, &second);
 
@@ -2096,7 +2218,8 @@ static int matches_any(const char *name, const char *list)
 
 int main(void)
 {
-    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(pool_cases) + COUNT(epi_cases) + 13];
+    struct CMUnitTest tests[COUNT(conv_cases) + COUNT(rider_cases) + COUNT(pool_cases) +
+                            COUNT(epi_cases) + 14];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_tiling_and_packing);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_conv_output_parts);
@@ -2107,6 +2230,10 @@ int main(void)
     for (size_t i = 0; i < COUNT(conv_cases); i++)
         tests[t++] = (struct CMUnitTest){conv_cases[i].name, test_conv_case, NULL, NULL,
                                          (void *)&conv_cases[i]};
+    for (size_t i = 0; i < COUNT(rider_cases); i++)
+        tests[t++] = (struct CMUnitTest){rider_cases[i].name, test_rider_case, NULL, NULL,
+                                         (void *)&rider_cases[i]};
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_rider_refused);
     for (size_t i = 0; i < COUNT(pool_cases); i++)
         tests[t++] = (struct CMUnitTest){pool_cases[i].name, test_pool_case, NULL, NULL,
                                          (void *)&pool_cases[i]};

@@ -189,6 +189,19 @@ static void test_golden_winograd(void **state)
                                GOLDEN_TOLERANCE);
 }
 
+/* Every conv in the direct family, which takes riders: mixed_6a's and mixed_7a's max pools
+ * ride the convs next to them; maxpool_3a and maxpool_5a, whose outputs the next convs read,
+ * keep theirs (testutil.h). */
+static void test_golden_riders(void **state)
+{
+    tf *s = *state;
+    SKIP_WITHOUT_DEVICE(s);
+    irv2_model_options opts = test_model_options(IRV2_GEMM_NATIVE);
+    opts.variant = IRV2_VARIANT_TF;
+    test_check_riders_golden(s->ctx, "synthetic:1", &opts, s->input, BATCH, s->golden,
+                             GOLDEN_TOLERANCE, 2);
+}
+
 /* The host float64 reference (testutil.h) against PyTorch's on the golden input, so that it
  * stands in for PyTorch on the random checkpoint below. */
 static void test_reference_matches_golden(void **state)
@@ -413,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_golden_native),
         cmocka_unit_test(test_golden_clblast),
         cmocka_unit_test(test_golden_winograd),
+        cmocka_unit_test(test_golden_riders),
         cmocka_unit_test(test_reference_matches_golden),
         cmocka_unit_test(test_winograd_random_checkpoint),
         cmocka_unit_test(test_batch1_matches_batch2),

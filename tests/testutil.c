@@ -305,6 +305,37 @@ void test_check_winograd_golden(irv2_context *ctx, const char *weights,
     }
 }
 
+void test_check_riders_golden(irv2_context *ctx, const char *weights,
+                              const irv2_model_options *opts, const float *input, int batch,
+                              const float *ref, double tolerance, unsigned pools_launched)
+{
+    irv2_model *m = NULL;
+    if (irv2_model_load(ctx, weights, opts, &m) != IRV2_OK)
+        fail_msg("loading %s: %s", weights, irv2_last_error());
+    float *out = malloc((size_t)batch * 1000 * sizeof(float));
+    assert_non_null(out);
+    assert_int_equal(irv2_model_set_profiling(m, 1), IRV2_OK);
+    ctx->winograd_everywhere = CONV_DIRECT + 1, ctx->winograd_forced = 0;
+    irv2_status st = irv2_model_run(m, input, (unsigned)batch, out, 0);
+    ctx->winograd_everywhere = 0;
+    if (st != IRV2_OK) fail_msg("running %s: %s", weights, irv2_last_error());
+    irv2_layer_profile kinds[32];
+    size_t n = 0;
+    assert_int_equal(irv2_model_profile(m, kinds, 32, &n), IRV2_OK);
+    unsigned pools = 0, seen = 0;
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(kinds[k].kind, "maxpool") == 0) pools += kinds[k].launches, seen = 1;
+    print_message("  %u convs forced into direct; max pools in their own launches: %u "
+                  "(expected %u)\n", ctx->winograd_forced, pools, pools_launched);
+    assert_true(seen);
+    assert_int_equal(pools, pools_launched);
+    char what[160];
+    snprintf(what, sizeof what, "%s, direct with the max pools riding", weights);
+    test_check_golden(out, ref, batch, 1000, tolerance, what);
+    free(out);
+    irv2_model_free(m);
+}
+
 /* ---- a float64 reference of the whole network ---- */
 
 /* The epilogue (net.h) on v, the conv's sum plus its bias, at channel co; old is the output's

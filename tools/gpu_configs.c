@@ -19,7 +19,9 @@
  *            classifier (classifier_offered: batches up to CLASSIFIER_MAX_BATCH), one step
  *            of kind "pool+classifier" in their place, named as the plan names it: cin the
  *            features, cout the classes, h and w the pool's input, its one form
- *            "classifier|1|file|options". */
+ *            "classifier|1|file|options". Pooling steps have one more field: the conv
+ *            step whose launch can run the pool (net_rider_host, where its form takes
+ *            riders, as the SIMT family's do), or nothing. */
 #include "net/graph.h"
 #include "ops/classifier.h"
 #include "ops/conv_family.h"
@@ -77,18 +79,21 @@ static int conv_shape_at(const net *n, const net_layer *l, int batch, conv_shape
     return conv_shape_finish(s) == IRV2_OK;
 }
 
-/* Every candidate and refinement of the conv, launched in record mode. */
-static void record_conv(irv2_context *ctx, listing *l, const conv_shape *s)
+/* Every candidate and refinement of the conv, launched in record mode; with a rider (a max
+ * pool in its launch), those of the families that take one. */
+static void record_conv(irv2_context *ctx, listing *l, const conv_shape *s,
+                        const conv_rider *rider)
 {
     conv_form c[128];
     size_t n = conv_candidates(ctx, s, 1, ROWS_OWN, 0, c, 64);
     for (size_t i = 0, end = n; i < end; i++) n += conv_refinements(s, &c[i], 0, c + n, 128 - n);
-    snprintf(l->label, sizeof l->label, "k%dx%d s%d p%dx%d%s", s->kh, s->kw, s->stride, s->ph,
-             s->pw, conv_is_gemm(s) ? " gemm" : "");
+    snprintf(l->label, sizeof l->label, "k%dx%d s%d p%dx%d%s%s", s->kh, s->kw, s->stride, s->ph,
+             s->pw, conv_is_gemm(s) ? " gemm" : "", rider ? " rider" : "");
     for (size_t i = 0; i < n; i++) {
         op_launch ops[OP_MAX_LAUNCHES];
         int nops = 0;
-        conv_bufs b = {.out = {NULL, 1, {0}, {0}}};
+        conv_bufs b = {.out = {NULL, 1, {0}, {0}}, .rider = rider};
+        if (rider && !conv_takes_rider(&c[i])) continue;
         if (conv_launches(ctx, s, &c[i], (op_epilogue){1, 0, 0, 0}, &b, ops, &nops) == IRV2_OK)
             while (nops > 0) op_release(&ops[--nops]);
         irv2_clear_error();
@@ -259,8 +264,10 @@ static int print_steps(irv2_context *ctx, net_variant v, int batch)
             continue;
         }
         if (l->kind != LAYER_CONV) {
-            printf("%s\t%d\t%s\t%s\t%d\t%d\t0\t0\t0\t0\t0\t%d\t%d\t%d\t0\t\n", variant, batch,
-                   l->name, net_layer_kind_name(l), x->c, x->c, batch, x->h, x->w);
+            const int host = net_rider_host(&n, lead, i, NULL, NULL);
+            printf("%s\t%d\t%s\t%s\t%d\t%d\t0\t0\t0\t0\t0\t%d\t%d\t%d\t0\t\t%s\n", variant,
+                   batch, l->name, net_layer_kind_name(l), x->c, x->c, batch, x->h, x->w,
+                   host >= 0 ? n.layers[host].name : "");
             continue;
         }
         if (!conv_shape_at(&n, l, batch, &s)) continue;
@@ -293,17 +300,31 @@ static int record_vendor(const char *name, device_profile p, listing *l)
             ok = 0;
             break;
         }
+        int *lead = malloc((size_t)n.nlayers * sizeof *lead);
+        if (!lead) {
+            net_free(&n);
+            ok = 0;
+            break;
+        }
+        net_siblings(&n, OUT_MAX_PARTS, lead);
         static const int batches[] = {1, 64};
         for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
             for (int i = 0; i < n.nlayers; i++) {
                 conv_shape s;
                 if (n.layers[i].kind == LAYER_CONV &&
                     conv_shape_at(&n, &n.layers[i], batches[b], &s))
-                    record_conv(ctx, l, &s);
+                    record_conv(ctx, l, &s, NULL);
+                /* the conv a max pool can ride, with it (as plan.c attaches riders) */
+                const int host = net_rider_host(&n, lead, i, NULL, NULL);
+                const net_tensor *x = &n.tensors[n.layers[i].in];
+                const conv_rider rider = {.c = x->c, .n = batches[b], .h = x->h, .w = x->w};
+                if (host >= 0 && conv_shape_at(&n, &n.layers[host], batches[b], &s))
+                    record_conv(ctx, l, &s, &rider);
             }
             record_small(ctx, l, &n, batches[b]);
         }
         record_classifier(ctx, l, &n);
+        free(lead);
         net_free(&n);
     }
     free(ctx);

@@ -65,8 +65,8 @@ unset IRV2_KERNELS IRV2_TEST_FILTER IRV2_TEST_SKIP
 SKIP='*clblast*|test_gemm_*|test_sgemm_peak'
 # The --ci subset: every kernel in cl/ at least once, each -D variant that changes which
 # code runs at least once (vw 8 and 16, tm 24, stride 2 rows, parity planes, chunks of the
-# reduction, residual and epilogue flags, the Winograd transforms), and each pooling kernel in
-# every shape.
+# reduction, residual and epilogue flags, the Winograd transforms, a max pool riding a conv's
+# launch in either shape), and each pooling kernel in every shape.
 CI_CASES='test_conv_output_parts|conv 1x1 7x9 n1 cin17 cout13 T8|conv 1x1 on 1x1 n3 cin3 cout5 T16'
 CI_CASES="$CI_CASES|conv 1x1 flat 7x9 n3 cin17 cout21 T8 res|conv 3x3 p1 13x13 n1 cin17 cout21 T16"
 CI_CASES="$CI_CASES|conv 3x3 p2 (rows) 7x9 n3 cin3 cout5 T8|conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8"
@@ -86,6 +86,8 @@ CI_CASES="$CI_CASES|conv 3x3 p1 wino2d 9x40 n1 cin3 cout5 T8 res|conv 3x3 p0 win
 CI_CASES="$CI_CASES|conv 3x3 p1 wino1d F63 9x5 n2 cin3 cout5 T8 (lane by lane)"
 CI_CASES="$CI_CASES|conv 3x1 p1x0 wino1d F63 8x8 n3 cin17 cout13 T16"
 CI_CASES="$CI_CASES|conv 3x3 s2 p1 simt 9x10 n2 cin3 cout13 TW64 bn|conv 3x3 p1 simt 9x9 n2 cin33 cout37 TS32 bn 3 parts"
+CI_CASES="$CI_CASES|rider: maxpool 17x17 n3 c5 affine relu2 on conv 3x3 s2 p0 17x17 n3 cin3 cout21 T8"
+CI_CASES="$CI_CASES|rider: maxpool 9x19 n2 c3 on conv 3x3 p1 simt 9x9 n2 cin33 cout37 TS32 bn 3 parts"
 CI_CASES="$CI_CASES|maxpool 17x17 n3 c5 affine relu2|avgpool 8x9 n2 c3 affine relu2"
 CI_CASES="$CI_CASES|global avg 17x17 n1 c7 affine relu2|channel epilogue relu1 affine relu2"
 CI_CASES="$CI_CASES|test_head_plain|test_head_softmax|test_im2col_rows"

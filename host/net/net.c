@@ -62,6 +62,40 @@ void net_siblings(const net *n, int max_group, int *lead)
     }
 }
 
+/* Whether a layer of the step led by `lead` reads (or writes) the root tensor `root`. */
+static int step_touches(const net *n, const int *time, int lead, int root, int writes)
+{
+    for (int j = lead; j < n->nlayers; j++)
+        if (time[j] == lead &&
+            net_root(n, writes ? n->layers[j].out : n->layers[j].in, NULL) == root)
+            return 1;
+    return 0;
+}
+
+int net_rider_host(const net *n, const int *time, int pool,
+                   int (*takes)(void *user, int lead), void *user)
+{
+    const net_layer *p = &n->layers[pool];
+    int prev = -1, next = -1;
+    if (p->kind != LAYER_MAXPOOL || time[pool] != pool) return -1;
+    for (int j = 0; j < n->nlayers; j++) {
+        if (j != pool && time[j] == pool) return -1; /* not a step of its own */
+        if (time[j] == j && j < pool) prev = j;
+        if (time[j] == j && j > pool && next < 0) next = j;
+    }
+    const int pin = net_root(n, p->in, NULL), pout = net_root(n, p->out, NULL);
+    const int hosts[2] = {prev, next};
+    for (int k = 0; k < 2; k++) {
+        const int h = hosts[k];
+        if (h < 0 || n->layers[h].kind != LAYER_CONV || step_touches(n, time, h, pout, 0) ||
+            step_touches(n, time, h, pin, 1) || !step_touches(n, time, h, pout, 1) ||
+            (h > pool && !step_touches(n, time, h, pin, 0)) || (takes && !takes(user, h)))
+            continue;
+        return h;
+    }
+    return -1;
+}
+
 const net_layer *net_find_layer(const net *n, const char *name)
 {
     for (int i = 0; i < n->nlayers; i++)

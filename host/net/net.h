@@ -69,6 +69,15 @@ const net_layer *net_find_layer(const net *n, const char *name);
  * order that changes the input or touches a later sibling's output. lead[i] is the first
  * layer of i's group (i itself when alone); a group has at most max_group layers. */
 void net_siblings(const net *n, int max_group, int *lead);
+/* The step whose launch can also run max pool layer `pool` (a "rider", ops/conv.h
+ * conv_rider), or -1: with time[i] the first layer of i's step (steps in that order), the
+ * conv step just before the pool's own step, or else the one just after it, that writes into
+ * the tensor the pool writes (so the pool's output is live then), neither reads the pool's
+ * output nor writes its input, and, coming after it, reads the pool's input (live then too);
+ * and for which takes(user, its first layer) holds (its form runs riders; NULL: any). Run at
+ * that step's time, the pool moves no tensor's lifetime. */
+int net_rider_host(const net *n, const int *time, int pool,
+                   int (*takes)(void *user, int lead), void *user);
 /* Multiply-adds x 2 of one image through the whole network. */
 double net_flops(const net *n);
 /* A short name for a layer's kind, used by profiles: "conv1x1", "conv3x3s2", "maxpool", ... */

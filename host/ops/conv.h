@@ -105,6 +105,16 @@ static inline conv_out conv_out_one(op_buf b)
     return (conv_out){b.mem, 1, {0}, {b.off}};
 }
 
+/* A 3x3 stride-2 max pool (no padding) of c planes of n images of h x w, run by the conv's
+ * own launch (cl/pool_rider.h): its input must be ready when the conv's is, and neither
+ * reads what the other writes. epi: AFFINE and RELU2 only (scale, shift [c] with AFFINE). */
+typedef struct conv_rider {
+    op_buf in, out;
+    cl_mem scale, shift;
+    op_epilogue epi;
+    int c, n, h, w;
+} conv_rider;
+
 /* The buffers of one conv. in and scratch must have conv_guard() readable floats on either
  * side. weights are packed by conv_pack() for the form. */
 typedef struct conv_bufs {
@@ -116,12 +126,15 @@ typedef struct conv_bufs {
     cl_mem bias;           /* [cout] */
     cl_mem scale, shift;   /* [cout] with epi.affine, else NULL */
     conv_out out;          /* [cout][n][ho][wo]; the old values are read with epi.residual */
+    const conv_rider *rider; /* a pool the launches also run (conv_takes_rider), or NULL */
 } conv_bufs;
 
 /* Computes ho, wo; fails if the window does not fit. */
 irv2_status conv_shape_finish(conv_shape *s);
 /* A 1x1 stride-1 conv without padding: one GEMM over all positions. */
 int conv_is_gemm(const conv_shape *s);
+/* The form's launches can also run a max pool (conv_bufs.rider). */
+int conv_takes_rider(const conv_form *f);
 
 /* Which families a question is about: irv2's own kernels, a library's (CLBlast), or both. */
 typedef enum conv_rows { ROWS_OWN = 1, ROWS_LIBRARY = 2, ROWS_ALL = 3 } conv_rows;

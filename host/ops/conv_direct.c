@@ -37,28 +37,33 @@ typedef struct conv_source {
  * without waste. */
 static int use_rows(const conv_shape *s) { return s->stride != 1 || s->wo > s->w; }
 
-/* One launch of cl/conv_direct.cl over input channels [c0, c1). */
+/* One launch of cl/conv_direct.cl over input channels [c0, c1), with the job's rider if
+ * `rider` (in extra columns of work-items past the channel tiles). */
 static irv2_status direct_op(const conv_job *j, const conv_source *src, int c0, int c1,
-                             op_launch *op)
+                             int rider, op_launch *op)
 {
     const conv_shape *s = j->s;
     const out_args *o = &j->o;
     const conv_vec_params *t = &j->f->p.vec;
     const int rows = !src->phase && use_rows(s);
     char opts[256];
-    conv_vec_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE, src->phase ? " -DPHASE=1" : "",
+    conv_vec_options(j, OPT_TM | OPT_GEOMETRY | OPT_EPILOGUE,
+                     src->phase ? (rider ? " -DPHASE=1 -DRIDER=1" : " -DPHASE=1")
+                                : (rider ? " -DRIDER=1" : ""),
                      opts, sizeof opts);
     cl_int accumulate = j->residual || c0 > 0, finish = c1 == s->cin;
     cl_uint in_off = (cl_uint)src->in.off;
     cl_int out_cstride = s->n * s->ho * s->wo;
-    const kernel_arg args[] = {
+    kernel_arg args[24 + RIDER_NARGS] = {
         ARG(src->in.mem), ARG(in_off),      ARG(j->b->weights), ARG(j->b->bias), ARG(j->scale),
         ARG(j->shift),    ARG(o->mem),      ARG(o->off0),       ARG(o->seg1),    ARG(o->off1),
         ARG(o->seg2),     ARG(o->off2),     ARG(s->cin),        ARG(s->cout),    ARG(src->h),
         ARG(src->w),      ARG(s->ho),       ARG(s->wo),         ARG(src->cstride), ARG(out_cstride),
         ARG(c0),          ARG(c1),          ARG(accumulate),    ARG(finish)};
+    rider_vals rv;
+    if (rider) conv_rider_args(j, &rv, args + 24);
     irv2_status st = op_kernel(j->ctx, "conv_direct.cl", opts, rows ? "conv_rows" : "conv_grid",
-                               sizeof args / sizeof args[0], args, op);
+                               rider ? 24 + RIDER_NARGS : 24, args, op);
     if (st != IRV2_OK) return st;
     op->dims = 3;
     op_local_one(op);
@@ -66,6 +71,11 @@ static irv2_status direct_op(const conv_job *j, const conv_source *src, int c0, 
     op->gws[1] = rows ? (size_t)s->ho * ((s->wo + t->vw - 1) / t->vw)
                       : ((size_t)s->ho * src->w + t->vw - 1) / t->vw;
     op->gws[2] = (size_t)s->n;
+    if (rider) { /* a plane of the pool per work-item */
+        const conv_rider *r = j->b->rider;
+        const size_t items = op->gws[1] * op->gws[2], planes = (size_t)r->c * r->n;
+        op->gws[0] += (planes + items - 1) / items;
+    }
     return IRV2_OK;
 }
 
@@ -111,7 +121,8 @@ static irv2_status direct_ops(const conv_job *j, int phase, op_launch *ops, int 
         (*n)++;
     }
     for (int k = 0; k < chunks; k++) {
-        st = direct_op(j, &src, k * s->cin / chunks, (k + 1) * s->cin / chunks, &ops[*n]);
+        st = direct_op(j, &src, k * s->cin / chunks, (k + 1) * s->cin / chunks,
+                       k == 0 && j->b->rider, &ops[*n]);
         if (st != IRV2_OK) return st;
         (*n)++;
     }
@@ -177,7 +188,8 @@ static int direct_default(const irv2_context *ctx, const conv_shape *s, conv_for
 }
 
 const conv_family conv_direct_row = {
-    .name = "direct", .default_rank = 4, .offered = conv_vec_offered, .at_tiling = direct_at,
+    .name = "direct", .takes_rider = 1, .default_rank = 4, .offered = conv_vec_offered,
+    .at_tiling = direct_at,
     .fast = never_fast, .refinements = chunked, .guard = conv_vec_guard,
     .guard_bound = conv_vec_guard_bound, .packed_count = conv_vec_packed_count,
     .pack = conv_vec_pack, .launches = direct_launches, .default_form = direct_default,
@@ -185,7 +197,8 @@ const conv_family conv_direct_row = {
 };
 
 const conv_family conv_phase_row = {
-    .name = "phase", .offered = conv_vec_offered, .at_tiling = phase_at, .fast = never_fast,
+    .name = "phase", .takes_rider = 1, .offered = conv_vec_offered, .at_tiling = phase_at,
+    .fast = never_fast,
     .refinements = chunked, .scratch = phase_form_scratch,
     .guard = conv_vec_guard, .guard_bound = conv_vec_guard_bound,
     .packed_count = conv_vec_packed_count, .pack = conv_vec_pack, .launches = phase_launches,

@@ -227,6 +227,44 @@ static irv2_status form_failure(irv2_status st, const conv_form *f)
     return irv2_fail(st, "conv %s: %s", form, msg);
 }
 
+int conv_takes_rider(const conv_form *f)
+{
+    const conv_family *r = conv_family_of(f->family);
+    return r && r->takes_rider;
+}
+
+size_t conv_rider_outputs(const conv_rider *r)
+{
+    return (size_t)r->c * r->n * ((r->h - 3) / 2 + 1) * ((r->w - 3) / 2 + 1);
+}
+
+void conv_rider_args(const conv_job *j, rider_vals *v, kernel_arg *args)
+{
+    const conv_rider *r = j->b->rider;
+    *v = (rider_vals){r->in.mem, r->out.mem, r->scale ? r->scale : r->in.mem,
+                      r->shift ? r->shift : r->in.mem, (cl_uint)r->in.off, (cl_uint)r->out.off,
+                      (cl_uint)conv_rider_outputs(r), epilogue_bits(r->epi), r->n, r->h, r->w};
+    const kernel_arg a[RIDER_NARGS] = {ARG(v->in),    ARG(v->in_off), ARG(v->out),
+                                       ARG(v->out_off), ARG(v->scale), ARG(v->shift),
+                                       ARG(v->epi),   ARG(v->n),      ARG(v->h),
+                                       ARG(v->w),     ARG(v->total)};
+    memcpy(args, a, sizeof a);
+}
+
+/* The rider's shape, and that the family runs it. */
+static irv2_status check_rider(const conv_family *r, const conv_rider *p)
+{
+    if (!p) return IRV2_OK;
+    if (!r->takes_rider)
+        return irv2_fail(IRV2_ERR_UNSUPPORTED, "the %s family runs no pool in its launches",
+                         r->name);
+    if (p->c <= 0 || p->n <= 0 || p->h < 3 || p->w < 3 || p->epi.relu1 || p->epi.residual ||
+        conv_rider_outputs(p) > 0xffffffffu)
+        return irv2_fail(IRV2_ERR_SHAPE, "a max pool of %d x %d planes of %dx%d cannot ride a "
+                         "conv's launch", p->c, p->n, p->h, p->w);
+    return IRV2_OK;
+}
+
 irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_form *f,
                           op_epilogue epi, const conv_bufs *b, op_launch *ops, int *count)
 {
@@ -240,6 +278,7 @@ irv2_status conv_launches(irv2_context *ctx, const conv_shape *s, const conv_for
     if (!r) st = irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "unknown family %d", (int)f->family);
     else if (epi.residual && epi.relu1)
         st = irv2_fail(IRV2_ERR_UNSUPPORTED, "ReLU before a residual sum");
+    if (st == IRV2_OK) st = check_rider(r, b->rider);
     if (st == IRV2_OK) st = out_args_of(&b->out, s->cout, &j.o);
     if (st == IRV2_OK) st = r->launches(&j, ops, &n);
     if (st == IRV2_OK) {

@@ -36,6 +36,7 @@ typedef struct conv_family {
     const char *name;  /* as written in tuning.txt */
     int library;       /* a library's kernels (CLBlast): in conv_rows' ROWS_LIBRARY */
     int fast_refines;  /* fast tuning also times the refinements of its best form */
+    int takes_rider;   /* its launches run conv_bufs.rider's pool (conv_rider_args) */
     int default_rank;  /* conv_default_form asks the rows with a default_form in increasing
                           rank */
     unsigned excluded_by; /* the IRV2_EXCLUDE_* bit that forbids the family; 0: none */
@@ -75,6 +76,18 @@ typedef struct conv_family {
     void (*format)(const conv_form *f, char *dst, size_t cap);
     int (*parse)(const char *text, conv_form *f);
 } conv_family;
+
+/* The values behind a rider's kernel arguments (cl/pool_rider.h RIDER_ARGS). */
+typedef struct rider_vals {
+    cl_mem in, out, scale, shift;
+    cl_uint in_off, out_off, total;
+    cl_int epi, n, h, w;
+} rider_vals;
+#define RIDER_NARGS 11
+/* Fills v from j's rider and args[0 .. RIDER_NARGS) from v (which must outlive them). */
+void conv_rider_args(const conv_job *j, rider_vals *v, kernel_arg *args);
+/* The rider's outputs (checked below 2^32 by conv_launches). */
+size_t conv_rider_outputs(const conv_rider *r);
 
 /* The row of a family; NULL for an id outside the table. */
 const conv_family *conv_family_of(conv_family_id id);

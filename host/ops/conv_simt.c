@@ -17,6 +17,8 @@
 /* Splits offered: 2, 4, ... up to this many parts, each keeping SIMT_MIN_SLICES slices. */
 #define SIMT_MAX_PARTS 16
 #define SIMT_MIN_SLICES 4
+/* Outputs of a rider (a max pool in the conv's launch) per work-item of its work-groups. */
+#define SIMT_RIDER_PER_ITEM 4
 /* Registers per work-item that give a 256-work-item group 16 warps per SM on NVIDIA (64K
  * registers per SM, 2 groups of 8 warps), as build option text. */
 #define SIMT_NV_REGS "128"
@@ -216,13 +218,13 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
     const int split = t->slices > 1, vecx = vecx_of(j), gemm = conv_is_gemm(s);
     if (split && b->scratch.mem == NULL && !j->ctx->record_program)
         return irv2_fail(IRV2_ERR_INVALID_ARGUMENT, "a split reduction needs scratch");
-    char eflags[96], opts[288];
+    char eflags[96], opts[300];
     epilogue_options(j->ctx, j->epi, eflags, sizeof eflags);
     snprintf(opts, sizeof opts,
              "-DBM=%d -DBN=%d -DBK=%d -DRM=%d -DRN=%d -DVECX=%d -DKH=%d -DKW=%d -DSH=%d -DPH=%d "
-             "-DPW=%d%s%s",
+             "-DPW=%d%s%s%s",
              t->channels, t->positions, SIMT_BK, SIMT_R, SIMT_R, vecx, s->kh, s->kw, s->stride,
-             s->ph, s->pw, eflags, nv_regs_option(j->ctx, t));
+             s->ph, s->pw, eflags, b->rider ? " -DRIDER=1" : "", nv_regs_option(j->ctx, t));
     const cl_int npos = s->n * s->ho * s->wo, in_cstride = s->n * s->h * s->w;
     /* the GEMM form: one image of one row of npos positions */
     const cl_int n1 = gemm ? 1 : s->n, h = gemm ? 1 : s->h, w = gemm ? npos : s->w,
@@ -231,17 +233,24 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
     const cl_uint in_off = (cl_uint)b->in.off, part_off = (cl_uint)b->scratch.off,
                   count_off = (cl_uint)weight_count(s, t->channels);
     cl_mem part = b->scratch.mem;
-    const kernel_arg args[] = {
+    /* the conv's 27, the rider's after them (cl/conv_simt.cl CONV_SIMT_ARGS), then the
+     * split's 5 */
+    kernel_arg args[32 + RIDER_NARGS] = {
         ARG(b->in.mem), ARG(in_off),    ARG(b->weights),  ARG(b->bias),   ARG(j->scale),
         ARG(j->shift),  ARG(o->mem),    ARG(o->off0),     ARG(o->seg1),   ARG(o->off1),
         ARG(o->seg2),   ARG(o->off2),   ARG(s->cin),      ARG(s->cout),   ARG(n1),
         ARG(h),         ARG(w),         ARG(ho),          ARG(wo),        ARG(in_cstride),
         ARG(j->residual), ARG(s->kh),   ARG(s->kw),       ARG(s->stride), ARG(s->ph),
-        ARG(s->pw),     ARG(epi),       ARG(part),        ARG(part_off),  ARG(b->weights),
-        ARG(count_off), ARG(sper)};
+        ARG(s->pw),     ARG(epi)};
+    const kernel_arg split_args[] = {ARG(part), ARG(part_off), ARG(b->weights), ARG(count_off),
+                                     ARG(sper)};
+    rider_vals rv;
+    unsigned nargs = 27;
+    if (b->rider) conv_rider_args(j, &rv, args + nargs), nargs += RIDER_NARGS;
+    if (split) memcpy(args + nargs, split_args, sizeof split_args), nargs += 5;
     op_launch *op = &ops[*n];
     const char *name = split ? "conv_simt_split" : "conv_simt";
-    irv2_status st = op_kernel(j->ctx, "conv_simt.cl", opts, name, split ? 32 : 27, args, op);
+    irv2_status st = op_kernel(j->ctx, "conv_simt.cl", opts, name, nargs, args, op);
     const size_t group = simt_group(*t);
     if (st == IRV2_OK) st = op_check_group(j->ctx, op->kernel, name, group);
     if (st != IRV2_OK) return op_release(op), st;
@@ -250,6 +259,10 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
     op->gws[1] = ((size_t)s->cout + t->channels - 1) / t->channels;
     op->gws[2] = (size_t)parts_of(s, t->slices);
     op->lws[0] = group, op->lws[1] = op->lws[2] = 1;
+    if (b->rider) { /* rows of work-groups past the channel tiles, SIMT_RIDER_PER_ITEM each */
+        const size_t items = op->gws[0] * op->gws[2] * SIMT_RIDER_PER_ITEM;
+        op->gws[1] += (conv_rider_outputs(b->rider) + items - 1) / items;
+    }
     (*n)++;
     return IRV2_OK;
 }
@@ -258,7 +271,8 @@ static irv2_status simt_launches(const conv_job *j, op_launch *ops, int *n)
  * form on GPUs (simt_default). Reads nothing outside its input: no guard. Its parameters are
  * written as the work-group family's. */
 const conv_family conv_simt_row = {
-    .name = "simt", .fast_refines = 1, .default_rank = 0, .offered = simt_offered,
+    .name = "simt", .fast_refines = 1, .takes_rider = 1, .default_rank = 0,
+    .offered = simt_offered,
     .default_form = simt_default, .candidates = simt_candidates,
     .refinements = simt_splits, .scratch = simt_scratch,
     .packed_count = simt_packed_count, .pack = simt_pack, .launches = simt_launches,

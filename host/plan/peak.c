@@ -15,7 +15,7 @@ static double best_gflops(irv2_context *ctx, const conv_shape *s, const conv_for
         op_launch ops[OP_MAX_LAUNCHES];
         int nops = 0;
         conv_bufs b = {{bufs[PEAK_B], guard}, {bufs[PEAK_SCRATCH], 0}, 0, bufs[PEAK_A],
-                       bufs[PEAK_BIAS], NULL, NULL, conv_out_one((op_buf){bufs[PEAK_C], guard})};
+                       bufs[PEAK_BIAS], NULL, NULL, conv_out_one((op_buf){bufs[PEAK_C], guard}), NULL};
         if (conv_launches(ctx, s, &c[i], (op_epilogue){0}, &b, ops, &nops) != IRV2_OK) continue;
         double t = time_ops(ctx, ops, nops);
         if (t > 0 && flop / t * 1e-9 > best) best = flop / t * 1e-9;

@@ -26,6 +26,8 @@ typedef struct plan_step {
     conv_shape shape;            /* convs: as run, stacked couts summed */
     conv_form form;
     int shared_panels;           /* its input's panels are in scratch already */
+    int host, rider;             /* a max pool run by the launch of step host - 1; the step
+                                    rider - 1 run by this conv's launch (0: none) */
     double flops;                /* for the whole batch */
     cl_mem w, bias, scale, shift;
     cl_mem work;                 /* the fused classifier's partial sums */
@@ -247,6 +249,36 @@ static void share_panels(plan *p)
     }
 }
 
+/* The step whose first layer is `lead`. */
+static plan_step *step_led_by(plan *p, int lead)
+{
+    for (int k = 0; k < p->nsteps; k++)
+        if (p->steps[k].members[0] == lead) return &p->steps[k];
+    return NULL;
+}
+
+/* A conv step takes a rider where its form runs one and it has none yet. */
+static int takes_rider(void *user, int lead)
+{
+    const plan_step *h = step_led_by(user, lead);
+    return h && !h->rider && conv_takes_rider(&h->form);
+}
+
+/* Each max pool that can ride the launch of a conv step next to it (net_rider_host) is run
+ * by that launch (conv_bufs.rider): one launch fewer. Its time becomes the conv's, which
+ * moves no tensor's lifetime. */
+static void attach_riders(plan *p)
+{
+    for (int k = 0; k < p->nsteps; k++) {
+        const int pool = p->steps[k].members[0];
+        const int lead = net_rider_host(p->net, p->time, pool, takes_rider, p);
+        if (lead < 0) continue;
+        plan_step *h = step_led_by(p, lead);
+        p->steps[k].host = (int)(h - p->steps) + 1, h->rider = k + 1;
+        p->time[pool] = lead;
+    }
+}
+
 /* ---- memory ----------------------------------------------------------------------------- */
 
 /* Guard floats around the arena's tensors for the chosen forms (at least 64). */
@@ -383,15 +415,37 @@ static irv2_status prepare_classifier(plan *p, plan_step *s)
                          view(p, fc->out), &s->ops[0]);
 }
 
-static irv2_status prepare_step(plan *p, plan_step *s)
+/* The step's affine epilogue (a BN after a sum or a concatenation), once. */
+static irv2_status upload_affine(plan *p, plan_step *s)
 {
     const net_layer *l = s->layer;
     const layer_weights *lw = &p->weights[s->members[0]];
-    const net_tensor *x = &p->net->tensors[l->in];
     irv2_status st = IRV2_OK;
-    if (lw->scale) st = upload(p, l->name, lw->scale, (size_t)l->cout, &s->scale);
-    if (st == IRV2_OK && lw->shift) st = upload(p, l->name, lw->shift, (size_t)l->cout, &s->shift);
-    if (st != IRV2_OK) return st;
+    if (lw->scale && !s->scale) st = upload(p, l->name, lw->scale, (size_t)l->cout, &s->scale);
+    if (st == IRV2_OK && lw->shift && !s->shift)
+        st = upload(p, l->name, lw->shift, (size_t)l->cout, &s->shift);
+    return st;
+}
+
+/* The max pool of step `rider` as its host's launch runs it. */
+static irv2_status rider_of(plan *p, plan_step *pool, conv_rider *r)
+{
+    const net_layer *l = pool->layer;
+    const net_tensor *x = &p->net->tensors[l->in];
+    irv2_status st = upload_affine(p, pool);
+    op_epilogue epi = epi_of(l);
+    epi.relu1 = epi.residual = 0;
+    *r = (conv_rider){view(p, l->in), view(p, l->out), pool->scale, pool->shift, epi,
+                      x->c, (int)p->batch, x->h, x->w};
+    return st;
+}
+
+static irv2_status prepare_step(plan *p, plan_step *s)
+{
+    const net_layer *l = s->layer;
+    const net_tensor *x = &p->net->tensors[l->in];
+    irv2_status st = upload_affine(p, s);
+    if (st != IRV2_OK || s->host) return st; /* a rider: its host's launch runs it */
     if (l->kind != LAYER_CONV && s->nmembers == 2) return prepare_classifier(p, s);
     if (l->kind != LAYER_CONV) {
         pool_kind pk = l->kind == LAYER_MAXPOOL   ? POOL_MAX3S2
@@ -401,10 +455,12 @@ static irv2_status prepare_step(plan *p, plan_step *s)
         return pool_op(p->ctx, pk, x->c, (int)p->batch, x->h, x->w, epi_of(l), view(p, l->in),
                        s->scale, s->shift, view(p, l->out), &s->ops[0]);
     }
+    conv_rider rider;
     st = upload_conv(p, s);
+    if (st == IRV2_OK && s->rider) st = rider_of(p, &p->steps[s->rider - 1], &rider);
     if (st != IRV2_OK) return st;
     conv_bufs b = {view(p, l->in), {p->scratch, p->scratch_guard}, s->shared_panels, s->w,
-                   s->bias, s->scale, s->shift, step_out(p, s)};
+                   s->bias, s->scale, s->shift, step_out(p, s), s->rider ? &rider : NULL};
     return conv_launches(p->ctx, &s->shape, &s->form, epi_of(l), &b, s->ops, &s->nops);
 }
 
@@ -457,7 +513,7 @@ irv2_status plan_create(irv2_context *ctx, const net *n, const layer_weights *w,
     if (st == IRV2_OK) st = layer_times(ctx, n, opt.gemm, batch, &p->time);
     if (st == IRV2_OK) st = make_steps(p);
     if (st == IRV2_OK) st = choose_forms(p);
-    if (st == IRV2_OK) share_panels(p);
+    if (st == IRV2_OK) share_panels(p), attach_riders(p);
     if (st == IRV2_OK) st = place_memory(p);
     if (st == IRV2_OK) st = prepare_launches(p);
     if (st == IRV2_OK) st = ctx_cl_check(ctx, clFinish(ctx->queue), "clFinish");

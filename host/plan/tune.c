@@ -130,7 +130,8 @@ static conv_bufs workspace_bufs(const tuner *t, const tune_job *job, size_t guar
     size_t plane = (size_t)s->n * s->ho * s->wo;
     cl_mem bias = t->ws[WS_BIAS].mem;
     conv_bufs b = {{t->ws[WS_IN].mem, guard}, {t->ws[WS_SCRATCH].mem, guard}, 0,
-                   t->ws[WS_WEIGHTS].mem, bias, bias, bias, {t->ws[WS_OUT].mem, job->parts, {0}, {0}}};
+                   t->ws[WS_WEIGHTS].mem, bias, bias, bias,
+                   {t->ws[WS_OUT].mem, job->parts, {0}, {0}}, NULL};
     for (int k = 0; k < job->parts; k++)
         b.out.from[k] = job->from[k], b.out.off[k] = guard + (size_t)job->from[k] * plane;
     return b;

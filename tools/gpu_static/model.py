@@ -86,6 +86,7 @@ def library_steps(text, variant, batch):
         if kind != "conv":
             l = other(STEP_KINDS.get(kind, "head"), name, cin, h, w)
             l["classes"], l["forms"] = cout, parse_forms(f[15])
+            l["host"] = f[16] if len(f) > 16 else ""
             out.append(l)
             continue
         l = conv(name, cin, cout, kh, kw, st, ph, pw, h, w, bool(res))
@@ -178,8 +179,12 @@ def other_time(l, n):
     else:
         byts = 4.0 * c * n * 2
     mem = byts / DRAM
-    return {"tile": "-", "family": "", "split": 0, "bound": 0, "eff": 0, "compute": 0,
-            "memory": mem, "launches": 1, "time": mem + LAUNCH, "flops": 0}
+    # a max pool next to a conv writing the same tensor runs in that conv's launch (a rider:
+    # the SIMT family, the model's pick, takes them): its bytes, no launch of its own
+    launches = 0 if l.get("host") else 1
+    return {"tile": f"in {l['host']}" if l.get("host") else "-", "family": "", "split": 0,
+            "bound": 0, "eff": 0, "compute": 0, "memory": mem, "launches": launches,
+            "time": mem + launches * LAUNCH, "flops": 0}
 
 
 def step_time(l, n, bounds, families):
