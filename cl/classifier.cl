@@ -10,19 +10,31 @@
  * work-items per plane, into local memory; then each work-item multiplies its class's
  * weights (packed [C][Kp], Kp = B*GROUP, zero past K, so neighbouring items read neighbouring
  * floats) by the NB sums, one sum per image in registers. With S > 1 each work-group writes
- * its NB sums to part[b][s][n][item] and counts itself in counters[b] (B ints at count_off,
- * zero before the first launch); the last of block b to arrive adds the S parts in slice
- * order (the result does not depend on which arrives last), writes the logits and sets its
- * counter back to 0. OpenCL 1.2 makes global memory visible across work-groups only through
- * atomics: the parts are written and read by atomics (atomic_xchg; atomic_or with 0).
+ * its NB sums to part[b][s][n][item] and counts itself in counters[b] (B + 1 ints at
+ * count_off, zero before the first launch: one per block, then HEAD 2's count of blocks);
+ * the last of block b to arrive adds the S parts in slice order (the result does not depend
+ * on which arrives last), writes the logits and sets its counter back to 0. OpenCL 1.2
+ * makes global memory visible across work-groups only through atomics: the parts are
+ * written and read by atomics (atomic_xchg; atomic_or with 0).
  *
- * -D flags: GROUP (work-items per group, a multiple of LANES), SLICE (features per slice),
- * NB (images, the batch), SPLIT (1 where S > 1: the hand-over is compiled only where it runs,
- * and its barriers are never under a branch, which PoCL's work-group loops mishandle).
+ * With HEAD the kernel also ends the network (cl/head.cl's work, no launch of its own): the
+ * logits go to out as [NB][K] (HEAD 1), or as probabilities (HEAD 2, softmax over each
+ * image's K, max-subtracted): each block's logits are written by atomics, the block counts
+ * itself in counters[B] (after the blocks' counters), and the last block to arrive reads all
+ * K x NB logits back and rewrites them as probabilities, its work-items taking classes
+ * j, j + GROUP, ... and reducing the max and the sum in local memory.
+ *
+ * -D flags: GROUP (work-items per group, a power of two, a multiple of LANES), SLICE
+ * (features per slice), NB (images, the batch), SPLIT (1 where S > 1: the hand-over is
+ * compiled only where it runs, and its barriers are never under a branch, which PoCL's
+ * work-group loops mishandle), HEAD (0: logits [K][NB]; 1, 2 above).
  */
 
 /* Work-items summing one plane: neighbouring items read neighbouring floats. */
 #define LANES 8
+#ifndef HEAD
+#define HEAD 0
+#endif
 
 /* Orders this work-item's global accesses for the whole device (the hand-over of the parts):
  * OpenCL 1.2 leaves mem_fence's scope open, and NVIDIA's may be the work-group's. */
@@ -68,6 +80,52 @@ static void sum_parts(__global float *parts, int s, int S, float *acc)
     }
 }
 
+#if HEAD == 2
+/* A tree reduction (max or sum) of red[0 .. GROUP) into red[0], by every work-item. */
+static void reduce(__local float *red, int lid, int is_max)
+{
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = GROUP / 2; step > 0; step /= 2) {
+        if (lid < step)
+            red[lid] = is_max ? fmax(red[lid], red[lid + step]) : red[lid] + red[lid + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
+/* After each block's logits are out (done: this work-group wrote its block's), the last block
+ * to arrive turns every image's K logits at out into probabilities; counter: the blocks'
+ * count, back to 0 after. The loop's trip count is the same for the whole work-group, so
+ * its barriers are never under a branch. */
+static void softmax_last(volatile __global int *counter, int done, __global float *out, int K,
+                         __local float *red, __local int *lastb)
+{
+    const int lid = get_local_id(0), B = get_num_groups(1);
+    DEVICE_FENCE(); /* the logits reach memory before the count */
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) *lastb = done && atomic_inc(counter) == B - 1;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int images = *lastb ? NB : 0;
+    if (images) DEVICE_FENCE();
+    for (int n = 0; n < images; n++) {
+        volatile __global int *row = (volatile __global int *)(out + (size_t)n * K);
+        float mx = -INFINITY, sum = 0.0f;
+        for (int k = lid; k < K; k += GROUP) mx = fmax(mx, as_float(atomic_or(row + k, 0)));
+        red[lid] = mx;
+        reduce(red, lid, 1);
+        mx = red[0];
+        barrier(CLK_LOCAL_MEM_FENCE); /* every item has read red[0] before it is overwritten */
+        for (int k = lid; k < K; k += GROUP) sum += exp(as_float(atomic_or(row + k, 0)) - mx);
+        red[lid] = sum;
+        reduce(red, lid, 0);
+        const float inv = 1.0f / red[0];
+        for (int k = lid; k < K; k += GROUP)
+            atomic_xchg(row + k, as_int(exp(as_float(atomic_or(row + k, 0)) - mx) * inv));
+        barrier(CLK_LOCAL_MEM_FENCE); /* red[0] read by all before the next image */
+    }
+    if (images && lid == 0) atomic_xchg(counter, 0); /* ready for the next launch */
+}
+#endif
+
 __kernel __attribute__((reqd_work_group_size(GROUP, 1, 1))) void
 classifier(__global const float *in, uint in_off, __global const float *wt,
            __global const float *bias, volatile __global int *counters, uint count_off,
@@ -75,6 +133,7 @@ classifier(__global const float *in, uint in_off, __global const float *wt,
 {
     __local float pooled[SLICE * NB], red[GROUP];
     __local int last;
+    int done = 1; /* this work-group stores its block's logits */
     const int lid = get_local_id(0), s = get_group_id(0), b = get_group_id(1);
     const int c0 = s * SLICE, fs = min(SLICE, C - c0);
     const int k = b * GROUP + lid;
@@ -106,12 +165,24 @@ classifier(__global const float *in, uint in_off, __global const float *wt,
             sum_parts(part + (size_t)b * S * NB * GROUP + lid, s, S, acc);
             if (lid == 0) atomic_xchg(counters + count_off + b, 0); /* ready for the next launch */
         }
-        store = store && last;
+        store = store && last, done = last;
     }
 #endif
     if (store) {
         const float inv = 1.0f / (float)HW, bk = bias[k];
 #pragma unroll
-        for (int n = 0; n < NB; n++) out[out_off + (size_t)k * NB + n] = fma(acc[n], inv, bk);
+        for (int n = 0; n < NB; n++) {
+            const float v = fma(acc[n], inv, bk);
+#if HEAD == 0
+            out[out_off + (size_t)k * NB + n] = v;
+#elif HEAD == 1
+            out[out_off + (size_t)n * K + k] = v;
+#else
+            atomic_xchg((volatile __global float *)(out + out_off + (size_t)n * K + k), v);
+#endif
+        }
     }
+#if HEAD == 2
+    softmax_last(counters + count_off + get_num_groups(1), done, out + out_off, K, red, &last);
+#endif
 }

@@ -1,6 +1,8 @@
 /* head.cl: the network's output: logits stored [classes][N] (the classifier is a 1x1 conv
  * in channel-major layout) are written as [N][classes], as probabilities with -DSOFTMAX
- * (max-subtracted for range safety). Two launch shapes, chosen by ops/head.c from
+ * (max-subtracted for range safety). Where the plan fuses the global average pool and the
+ * classifier (cl/classifier.cl), that launch writes the output itself and this one is not
+ * run. Two launch shapes, chosen by ops/head.c from
  * ctx_prefers_wg():
  *   head     CPU shape: one work-item per image.  NDRange (N).
  *   head_wg  work-group shape. Plain: one work-item per (class, image), neighbouring

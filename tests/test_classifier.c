@@ -101,10 +101,44 @@ static void reference(const classifier_case *c, int n, const float *x, const flo
     free(mean);
 }
 
+/* Where output (class k, image b) of n images of `classes` lies for `what`. */
+static size_t out_index(classifier_out what, int classes, int n, int k, int b)
+{
+    return what == CLASSIFIER_LOGITS_KN ? (size_t)k * n + b : (size_t)b * classes + k;
+}
+
+/* The logits' reference and bounds (reference) turned into what the launch writes: the same
+ * values moved to [n][classes], or each image's softmax in double with its tolerance. A
+ * logit within tol_k of its reference moves ln p_k by at most tol_k + max_j tol_j <= 2E (E
+ * the image's largest tol), so p_k by at most p_k (exp(2E) - 1); the float evaluation adds
+ * at most p_k (K + 8) FLT_EPSILON (exp within 3 ulp, a sum of K terms, the reciprocal within
+ * 2.5 ulp and one product). */
+static void expected(const classifier_case *c, classifier_out what, int n, const double *ref,
+                     const double *tol, double *want, double *want_tol)
+{
+    for (int b = 0; b < n; b++) {
+        double mx = -INFINITY, sum = 0.0, e = 0.0;
+        for (int k = 0; k < c->classes; k++) {
+            const size_t i = (size_t)k * n + b;
+            mx = fmax(mx, ref[i]), e = fmax(e, tol[i]);
+        }
+        for (int k = 0; k < c->classes; k++) sum += exp(ref[(size_t)k * n + b] - mx);
+        for (int k = 0; k < c->classes; k++) {
+            const size_t i = (size_t)k * n + b, o = out_index(what, c->classes, n, k, b);
+            const double p = exp(ref[i] - mx) / sum;
+            want[o] = what == CLASSIFIER_SOFTMAX ? p : ref[i];
+            want_tol[o] = what == CLASSIFIER_SOFTMAX
+                              ? p * (expm1(2.0 * e) + (c->classes + 8) * FLT_EPSILON) + FLT_MIN
+                              : tol[i];
+        }
+    }
+}
+
 /* One batch: the op run twice (the counters must be back at zero for the second), each result
  * within float rounding of the reference, the margins untouched, both runs equal bit for bit
  * (the parts are added in slice order whichever work-group arrives last). */
-static void check_batch(const classifier_case *c, classifier_form f, int n, uint64_t seed)
+static void check_batch(const classifier_case *c, classifier_form f, classifier_out what, int n,
+                        uint64_t seed)
 {
     const classifier_shape s = {c->features, c->h, c->w, c->classes, n};
     const size_t in_count = (size_t)c->features * n * c->h * c->w;
@@ -113,7 +147,8 @@ static void check_batch(const classifier_case *c, classifier_form f, int n, uint
     float *bias = floats((size_t)c->classes), *packed = floats(classifier_packed_count(&s, &f));
     float *out = floats(out_total), *first = floats(out_total);
     double *ref = malloc(out_count * sizeof *ref), *bound = malloc(out_count * sizeof *bound);
-    assert_true(ref && bound);
+    double *want = malloc(out_count * sizeof *want), *tol = malloc(out_count * sizeof *tol);
+    assert_true(ref && bound && want && tol);
     for (int i = 0; i < MARGIN; i++) x[i] = x[in_count + MARGIN + i] = NAN;
     test_fill_random(x + MARGIN, in_count, seed, -1.0f, 2.0f);
     test_fill_random(w, (size_t)c->classes * c->features, seed + 1, -0.2f, 0.2f);
@@ -121,12 +156,17 @@ static void check_batch(const classifier_case *c, classifier_form f, int n, uint
     for (size_t i = 0; i < out_total; i++) out[i] = NAN;
     classifier_pack(&s, &f, w, packed);
     reference(c, n, x + MARGIN, w, bias, ref, bound);
+    /* float sums of m terms are within m * FLT_EPSILON / 2 of the sum of their magnitudes:
+     * the plane's hw floats, then features products and the bias (twice that, for margin) */
+    const double terms = c->h * c->w + c->features + 2;
+    for (size_t i = 0; i < out_count; i++) bound[i] *= terms * FLT_EPSILON;
+    expected(c, what, n, ref, bound, want, tol);
 
     cl_mem xb = buffer(x, in_count + 2 * MARGIN), bb = buffer(bias, (size_t)c->classes);
     cl_mem wb = buffer(packed, classifier_packed_count(&s, &f));
     cl_mem pb = buffer(NULL, classifier_partials(&s, &f)), ob = buffer(out, out_total);
     op_launch op;
-    expect_ok(classifier_op(g_ctx, &s, &f, (op_buf){xb, MARGIN}, wb, bb, pb,
+    expect_ok(classifier_op(g_ctx, &s, &f, what, (op_buf){xb, MARGIN}, wb, bb, pb,
                             (op_buf){ob, MARGIN}, &op));
     assert_int_equal(op.lws[0], (size_t)f.group);
     assert_int_equal(op.gws[0] % op.lws[0], 0);
@@ -135,24 +175,22 @@ static void check_batch(const classifier_case *c, classifier_form f, int n, uint
         read_back(ob, run ? out : first, out_total);
     }
     op_release(&op);
-    /* float sums of m terms are within m * FLT_EPSILON / 2 of the sum of their magnitudes:
-     * the plane's hw floats, then features products and the bias (twice that, for margin) */
-    const double terms = c->h * c->w + c->features + 2;
     for (size_t i = 0; i < out_total; i++) {
         const int inside = i >= MARGIN && i < MARGIN + out_count;
         if (!inside) {
             if (!isnan(first[i]) || !isnan(out[i])) fail_msg("%s, batch %d: margin %zu written: %g %g", c->name, n, i, first[i], out[i]);
             continue;
         }
-        const double want = ref[i - MARGIN], tol = terms * FLT_EPSILON * bound[i - MARGIN];
-        if (!(fabs(first[i] - want) <= tol))
-            fail_msg("%s, batch %d: logit %zu is %.9g, want %.9g (tolerance %.3g)", c->name, n,
-                     i - MARGIN, first[i], want, tol);
+        const double w_i = want[i - MARGIN], t_i = tol[i - MARGIN];
+        if (!(fabs(first[i] - w_i) <= t_i))
+            fail_msg("%s, batch %d, output %d: value %zu is %.9g, want %.9g (tolerance %.3g)",
+                     c->name, n, (int)what, i - MARGIN, first[i], w_i, t_i);
         assert_memory_equal(&first[i], &out[i], sizeof(float));
     }
     clReleaseMemObject(xb), clReleaseMemObject(bb), clReleaseMemObject(wb);
     clReleaseMemObject(pb), clReleaseMemObject(ob);
     free(x), free(w), free(bias), free(packed), free(out), free(first), free(ref), free(bound);
+    free(want), free(tol);
 }
 
 static void test_case(void **state)
@@ -161,7 +199,14 @@ static void test_case(void **state)
     classifier_form f = c->form.group ? c->form : classifier_form_for(g_ctx);
     assert_true(f.group > 0);
     for (int n = 1; n <= c->max_batch; n++)
-        check_batch(c, f, n, 7000 + (uint64_t)(c - cases) * 64 + (uint64_t)n);
+        check_batch(c, f, CLASSIFIER_LOGITS_KN, n,
+                    7000 + (uint64_t)(c - cases) * 64 + (uint64_t)n);
+    /* as the network's end (the plan's launches): the first, second and largest batches */
+    const int ends[] = {1, 2, c->max_batch};
+    for (int what = CLASSIFIER_LOGITS; what <= CLASSIFIER_SOFTMAX; what++)
+        for (int e = 0; e < 3; e++)
+            check_batch(c, f, (classifier_out)what, ends[e],
+                        7500 + (uint64_t)(c - cases) * 64 + (uint64_t)ends[e]);
 }
 
 /* Shapes it does not run fail before building anything. */
@@ -172,11 +217,12 @@ static void test_rejects(void **state)
     const classifier_form f = {8, 8};
     const classifier_shape big = {8, 2, 2, 5, CLASSIFIER_MAX_BATCH + 1}, empty = {0, 2, 2, 5, 1};
     cl_mem m = buffer(NULL, 64);
-    assert_int_equal(classifier_op(g_ctx, &big, &f, (op_buf){m, 0}, m, m, m, (op_buf){m, 0}, &op),
+    assert_int_equal(classifier_op(g_ctx, &big, &f, CLASSIFIER_LOGITS_KN, (op_buf){m, 0}, m, m,
+                                   m, (op_buf){m, 0}, &op),
                      IRV2_ERR_SHAPE);
     assert_null(op.kernel);
-    assert_int_equal(classifier_op(g_ctx, &empty, &f, (op_buf){m, 0}, m, m, m, (op_buf){m, 0},
-                                   &op),
+    assert_int_equal(classifier_op(g_ctx, &empty, &f, CLASSIFIER_LOGITS_KN, (op_buf){m, 0}, m,
+                                   m, m, (op_buf){m, 0}, &op),
                      IRV2_ERR_SHAPE);
     clReleaseMemObject(m);
 }

@@ -19,9 +19,10 @@
  *            classifier (classifier_offered: batches up to CLASSIFIER_MAX_BATCH), one step
  *            of kind "pool+classifier" in their place, named as the plan names it: cin the
  *            features, cout the classes, h and w the pool's input, its one form
- *            "classifier|1|file|options". Pooling steps have one more field: the conv
- *            step whose launch can run the pool (net_rider_host, where its form takes
- *            riders, as the SIMT family's do), or nothing. */
+ *            "classifier|1|file|options", which also writes the network's output: no
+ *            "head" step follows it (otherwise one ends the listing). Pooling steps have
+ *            one more field: the conv step whose launch can run the pool (net_rider_host,
+ *            where its form takes riders, as the SIMT family's do), or nothing. */
 #include "net/graph.h"
 #include "ops/classifier.h"
 #include "ops/conv_family.h"
@@ -132,9 +133,12 @@ static void record_classifier(irv2_context *ctx, listing *l, const net *n)
             const classifier_shape s = {x->c, x->h, x->w, fc->cout, batches[b]};
             op_launch op;
             snprintf(l->label, sizeof l->label, "pool+classifier");
-            if (classifier_op(ctx, &s, &f, none, NULL, NULL, NULL, none, &op) == IRV2_OK)
-                op_release(&op);
-            irv2_clear_error();
+            for (int what = CLASSIFIER_LOGITS; what <= CLASSIFIER_SOFTMAX; what++) {
+                if (classifier_op(ctx, &s, &f, (classifier_out)what, none, NULL, NULL, NULL,
+                                  none, &op) == IRV2_OK)
+                    op_release(&op);
+                irv2_clear_error();
+            }
         }
     }
 }
@@ -221,7 +225,8 @@ static int print_classifier(irv2_context *ctx, const char *variant, int batch, c
     first_program first = {.seen = 0};
     op_launch op;
     ctx->record_program = record_first, ctx->record_user = &first;
-    irv2_status st = classifier_op(ctx, &s, &f, none, NULL, NULL, NULL, none, &op);
+    irv2_status st = classifier_op(ctx, &s, &f, CLASSIFIER_LOGITS, none, NULL, NULL, NULL,
+                                   none, &op);
     if (st != IRV2_OK) {
         fprintf(stderr, "irv2-gpu-configs: %s\n", irv2_last_error());
         irv2_clear_error();
@@ -251,7 +256,7 @@ static int print_steps(irv2_context *ctx, net_variant v, int batch)
     net_siblings(&n, OUT_MAX_PARTS, lead);
     const char *variant = v == NET_SEED ? "seed" : "tf";
     const int fuse = classifier_offered(ctx, (unsigned)batch);
-    int ok = 1;
+    int ok = 1, head = 1;
     for (int i = 0; ok && i < n.nlayers; i++) {
         const net_layer *l = &n.layers[i];
         const net_tensor *x = &n.tensors[l->in];
@@ -260,7 +265,7 @@ static int print_steps(irv2_context *ctx, net_variant v, int batch)
         if (lead[i] != i) continue; /* stacked into its lead's step */
         if (fc >= 0) {
             ok = print_classifier(ctx, variant, batch, &n, l, &n.layers[fc]);
-            lead[fc] = i; /* run with the pool */
+            lead[fc] = i, head = 0; /* run with the pool; it writes the output too */
             continue;
         }
         if (l->kind != LAYER_CONV) {
@@ -276,7 +281,7 @@ static int print_steps(irv2_context *ctx, net_variant v, int batch)
         const op_epilogue epi = {l->epi.relu1, l->epi.residual, l->epi.affine, l->epi.relu2};
         print_step(ctx, variant, batch, l->name, &s, epi);
     }
-    if (ok)
+    if (ok && head)
         printf("%s\t%d\thead\thead\t%d\t%d\t0\t0\t0\t0\t0\t%d\t1\t1\t0\t\n", variant,
                batch, n.classes, n.classes, batch);
     free(lead);

@@ -39,7 +39,7 @@ static int slices_of(const classifier_shape *s, const classifier_form *f)
 size_t classifier_packed_count(const classifier_shape *s, const classifier_form *f)
 {
     const size_t padded = (size_t)blocks_of(s, f) * f->group;
-    return (size_t)s->features * padded + (size_t)blocks_of(s, f);
+    return (size_t)s->features * padded + (size_t)blocks_of(s, f) + 1;
 }
 
 void classifier_pack(const classifier_shape *s, const classifier_form *f, const float *w,
@@ -50,7 +50,8 @@ void classifier_pack(const classifier_shape *s, const classifier_form *f, const 
         for (size_t k = 0; k < padded; k++)
             packed[c * padded + k] = (int)k < s->classes ? w[k * s->features + c] : 0.0f;
     /* the counters: float 0.0f is int 0 */
-    memset(packed + (size_t)s->features * padded, 0, (size_t)blocks_of(s, f) * sizeof(float));
+    memset(packed + (size_t)s->features * padded, 0,
+           ((size_t)blocks_of(s, f) + 1) * sizeof(float));
 }
 
 size_t classifier_partials(const classifier_shape *s, const classifier_form *f)
@@ -59,18 +60,19 @@ size_t classifier_partials(const classifier_shape *s, const classifier_form *f)
 }
 
 irv2_status classifier_op(irv2_context *ctx, const classifier_shape *s, const classifier_form *f,
-                          op_buf in, cl_mem packed, cl_mem bias, cl_mem partials, op_buf out,
-                          op_launch *op)
+                          classifier_out what, op_buf in, cl_mem packed, cl_mem bias,
+                          cl_mem partials, op_buf out, op_launch *op)
 {
     memset(op, 0, sizeof *op);
     if (s->features <= 0 || s->classes <= 0 || s->h <= 0 || s->w <= 0 || s->n <= 0 ||
-        s->n > CLASSIFIER_MAX_BATCH || f->group < CLASSIFIER_LANES || f->slice <= 0)
+        s->n > CLASSIFIER_MAX_BATCH || f->group < CLASSIFIER_LANES || f->slice <= 0 ||
+        (f->group & (f->group - 1)) || (unsigned)what > CLASSIFIER_SOFTMAX)
         return irv2_fail(IRV2_ERR_SHAPE, "classifier: unsupported %d features of %dx%d, %d "
                          "classes, batch %d", s->features, s->h, s->w, s->classes, s->n);
     const size_t padded = (size_t)blocks_of(s, f) * f->group;
-    char opts[96];
-    snprintf(opts, sizeof opts, "-DGROUP=%d -DSLICE=%d -DNB=%d -DSPLIT=%d", f->group, f->slice,
-             s->n, slices_of(s, f) > 1);
+    char opts[112];
+    snprintf(opts, sizeof opts, "-DGROUP=%d -DSLICE=%d -DNB=%d -DSPLIT=%d -DHEAD=%d", f->group,
+             f->slice, s->n, slices_of(s, f) > 1, (int)what);
     cl_uint in_off = (cl_uint)in.off, out_off = (cl_uint)out.off;
     cl_uint count_off = (cl_uint)((size_t)s->features * padded);
     cl_int features = s->features, hw = s->h * s->w, classes = s->classes, kp = (cl_int)padded;

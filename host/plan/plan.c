@@ -28,6 +28,8 @@ typedef struct plan_step {
     int shared_panels;           /* its input's panels are in scratch already */
     int host, rider;             /* a max pool run by the launch of step host - 1; the step
                                     rider - 1 run by this conv's launch (0: none) */
+    int ends_net;                /* the fused classifier writing the output: ops[0] logits,
+                                    ops[1] probabilities, one of them run */
     double flops;                /* for the whole batch */
     cl_mem w, bias, scale, shift;
     cl_mem work;                 /* the fused classifier's partial sums */
@@ -51,7 +53,9 @@ struct plan {
     cl_mem arena, scratch, out;
     size_t arena_floats, scratch_floats, scratch_guard, out_floats;
     uint64_t weight_bytes;
-    op_launch head[2];         /* logits, probabilities */
+    op_launch head[2];         /* logits, probabilities (none where a step ends_net) */
+    int head_fused;            /* a step ends_net: no head launch */
+    cl_event head_event;       /* the head's, when profiling */
     float *staging;            /* input transposed to [3][N][299][299] */
     int profiling, have_events, binaries_saved;
 };
@@ -390,8 +394,9 @@ static conv_out step_out(const plan *p, const plan_step *s)
     return o;
 }
 
-/* The global average pool and the classifier in one launch: the classifier's weights packed
- * with its counters, its bias, and its own buffer for the partial sums. */
+/* The global average pool and the classifier in one launch, which also writes the network's
+ * output (the head's work; two launches prepared: logits, probabilities): the classifier's
+ * weights packed with its counters, its bias, and its own buffer for the partial sums. */
 static irv2_status prepare_classifier(plan *p, plan_step *s)
 {
     const net_layer *fc = &p->net->layers[s->members[1]];
@@ -409,10 +414,14 @@ static irv2_status prepare_classifier(plan *p, plan_step *s)
     if (st == IRV2_OK)
         st = ctx_buffer(p->ctx, classifier_partials(&shape, &form) * sizeof(float),
                         CL_MEM_READ_WRITE, "classifier partial sums", &s->work);
-    if (st != IRV2_OK) return st;
-    s->nops = 1;
-    return classifier_op(p->ctx, &shape, &form, view(p, s->layer->in), s->w, s->bias, s->work,
-                         view(p, fc->out), &s->ops[0]);
+    for (int k = 0; st == IRV2_OK && k < 2; k++) {
+        st = classifier_op(p->ctx, &shape, &form, k ? CLASSIFIER_SOFTMAX : CLASSIFIER_LOGITS,
+                           view(p, s->layer->in), s->w, s->bias, s->work,
+                           (op_buf){p->out, 0}, &s->ops[k]);
+        if (st == IRV2_OK) s->nops = k + 1;
+    }
+    s->ends_net = 1, p->head_fused = 1;
+    return st;
 }
 
 /* The step's affine epilogue (a BN after a sum or a concatenation), once. */
@@ -471,7 +480,7 @@ static irv2_status prepare_launches(plan *p)
     for (int k = 0; st == IRV2_OK && k < p->nsteps; k++)
         if ((st = prepare_step(p, &p->steps[k])) == IRV2_OK)
             progress_step(&p->progress, p->steps[k].name);
-    for (int k = 0; st == IRV2_OK && k < 2; k++)
+    for (int k = 0; st == IRV2_OK && k < 2 && !p->head_fused; k++)
         st = head_op(p->ctx, p->net->classes, (int)p->batch, k, view(p, p->net->logits), p->out,
                      &p->head[k]);
     if (st == IRV2_OK) progress_step(&p->progress, "head");
@@ -487,7 +496,7 @@ static irv2_status note_usage(plan *p)
     for (int i = 0; st == IRV2_OK && i < p->nsteps; i++)
         for (int k = 0; st == IRV2_OK && k < p->steps[i].nops; k++)
             st = usage_add_kernel(p->ctx, p->used, p->steps[i].ops[k].kernel);
-    for (int k = 0; st == IRV2_OK && k < 2; k++)
+    for (int k = 0; st == IRV2_OK && k < 2 && !p->head_fused; k++)
         st = usage_add_kernel(p->ctx, p->used, p->head[k].kernel);
     return st;
 }
@@ -593,6 +602,7 @@ static void release_events(plan *p)
     for (int i = 0; i < p->nsteps; i++)
         for (int k = 0; k < OP_MAX_LAUNCHES; k++)
             if (p->steps[i].events[k]) clReleaseEvent(p->steps[i].events[k]), p->steps[i].events[k] = NULL;
+    if (p->head_event) clReleaseEvent(p->head_event), p->head_event = NULL;
     p->have_events = 0;
 }
 
@@ -649,10 +659,12 @@ irv2_status plan_run(plan *p, const float *input, float *output, int softmax)
     for (int i = 0; st == IRV2_OK && i < p->nsteps; i++) {
         plan_step *s = &p->steps[i];
         for (int k = 0; st == IRV2_OK && k < s->nops; k++)
-            st = op_enqueue(ctx, &s->ops[k], p->profiling ? &s->events[k] : NULL);
+            if (!s->ends_net || k == (softmax != 0))
+                st = op_enqueue(ctx, &s->ops[k], p->profiling ? &s->events[k] : NULL);
         p->have_events |= p->profiling;
     }
-    if (st == IRV2_OK) st = op_enqueue(ctx, &p->head[softmax ? 1 : 0], NULL);
+    if (st == IRV2_OK && !p->head_fused)
+        st = op_enqueue(ctx, &p->head[softmax ? 1 : 0], p->profiling ? &p->head_event : NULL);
     if (st == IRV2_OK)
         st = ctx_cl_check(ctx, clEnqueueReadBuffer(ctx->queue, p->out, CL_TRUE, 0,
                                                    p->out_floats * sizeof(float), output, 0,
@@ -696,8 +708,10 @@ irv2_status plan_profile(const plan *p, int by_layer, irv2_layer_profile *out, s
         }
         for (int e = 0; e < s->nops; e++) out[k].ms += event_ms(s->events[e]);
         out[k].gflop += s->flops * 1e-9;
-        out[k].launches += (unsigned)s->nops;
+        out[k].launches += s->ends_net ? 1u : (unsigned)s->nops;
     }
+    if (!p->head_fused && nk < capacity) /* the output's own launch */
+        out[nk++] = (irv2_layer_profile){"head", event_ms(p->head_event), 0.0, 1};
     *count = nk;
     return IRV2_OK;
 }
