@@ -164,7 +164,12 @@ static void check_batch(const classifier_case *c, classifier_form f, classifier_
 
     cl_mem xb = buffer(x, in_count + 2 * MARGIN), bb = buffer(bias, (size_t)c->classes);
     cl_mem wb = buffer(packed, classifier_packed_count(&s, &f));
-    cl_mem pb = buffer(NULL, classifier_partials(&s, &f)), ob = buffer(out, out_total);
+    /* the partial sums zero-filled as the plan fills them (only atomics touch them: an
+     * exchange reads the old value) */
+    float *zeros = calloc(classifier_partials(&s, &f) + 1, sizeof *zeros);
+    assert_non_null(zeros);
+    cl_mem pb = buffer(zeros, classifier_partials(&s, &f)), ob = buffer(out, out_total);
+    free(zeros);
     op_launch op;
     expect_ok(classifier_op(g_ctx, &s, &f, what, (op_buf){xb, MARGIN}, wb, bb, pb,
                             (op_buf){ob, MARGIN}, &op));

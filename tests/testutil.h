@@ -70,7 +70,8 @@ void test_check_winograd_reference(irv2_context *ctx, const char *weights, irv2_
 /* The network with every conv forced into the direct family (which takes riders,
  * conv_bufs.rider): the max pools next to a conv that writes into the same tensor run in
  * that conv's launch. Checks, from the run's profile, that pools_launched max pools kept
- * launches of their own, and test_check_golden against ref. */
+ * launches of their own, and test_check_golden against ref; only where the context offers
+ * the direct family (the vector kernels; not with IRV2_KERNELS=wg). */
 void test_check_riders_golden(irv2_context *ctx, const char *weights,
                               const irv2_model_options *opts, const float *input, int batch,
                               const float *ref, double tolerance, unsigned pools_launched);

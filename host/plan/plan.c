@@ -338,9 +338,9 @@ static irv2_status place_memory(plan *p)
     if (st == IRV2_OK) st = zeroed_buffer(p->ctx, p->arena_floats, "activations", &p->arena);
     if (st == IRV2_OK && p->scratch_floats)
         st = zeroed_buffer(p->ctx, p->scratch_floats, "scratch", &p->scratch);
-    if (st == IRV2_OK)
-        st = ctx_buffer(p->ctx, p->out_floats * sizeof(float), CL_MEM_WRITE_ONLY, "output",
-                        &p->out);
+    /* read-write and zero-filled: the fused classifier's softmax reads the logits it wrote
+     * there back, by atomics */
+    if (st == IRV2_OK) st = zeroed_buffer(p->ctx, p->out_floats, "output", &p->out);
     return st;
 }
 
@@ -411,9 +411,10 @@ static irv2_status prepare_classifier(plan *p, plan_step *s)
     irv2_status st = upload(p, s->name, packed, count, &s->w);
     free(packed);
     if (st == IRV2_OK) st = upload(p, s->name, lw->bias, (size_t)fc->cout, &s->bias);
+    /* zero-filled: only atomics touch them, and an exchange reads the old value */
     if (st == IRV2_OK)
-        st = ctx_buffer(p->ctx, classifier_partials(&shape, &form) * sizeof(float),
-                        CL_MEM_READ_WRITE, "classifier partial sums", &s->work);
+        st = zeroed_buffer(p->ctx, classifier_partials(&shape, &form),
+                           "classifier partial sums", &s->work);
     for (int k = 0; st == IRV2_OK && k < 2; k++) {
         st = classifier_op(p->ctx, &shape, &form, k ? CLASSIFIER_SOFTMAX : CLASSIFIER_LOGITS,
                            view(p, s->layer->in), s->w, s->bias, s->work,

@@ -239,11 +239,12 @@ def read_library(binary, families=None):
         key = (file, options)
         if key not in progs:
             meta = meta_from_options(file, options)
-            geo = LIBRARY_GEOMETRIES.get(label.replace(" gemm", ""), "")
+            geo = LIBRARY_GEOMETRIES.get(label.replace(" gemm", "").replace(" rider", ""), "")
             tile = f"{meta['tn']}x{meta['tm']}" if meta else ""
             if fam == "conv_simt":
                 tile += f"/{_flag(options, 'RN', 8)}x{_flag(options, 'RM', 8)}"
-            name = f"{tile} {geo}" + (" vecx" if "-DVECX=1" in options else "") if meta else label
+            name = (f"{tile} {geo}" + (" vecx" if "-DVECX=1" in options else "") +
+                    (" rider" if "-DRIDER=1" in options else "") if meta else label)
             progs[key] = Config(fam, file, [], options, name, tile, geo, meta)
         c = progs[key]
         if kernel not in c.kernels:
