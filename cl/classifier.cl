@@ -81,16 +81,7 @@ static void sum_parts(__global float *parts, int s, int S, float *acc)
 }
 
 #if HEAD == 2
-/* A tree reduction (max or sum) of red[0 .. GROUP) into red[0], by every work-item. */
-static void reduce(__local float *red, int lid, int is_max)
-{
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int step = GROUP / 2; step > 0; step /= 2) {
-        if (lid < step)
-            red[lid] = is_max ? fmax(red[lid], red[lid + step]) : red[lid] + red[lid + step];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-}
+#include "reduce.h"
 
 /* After each block's logits are out (done: this work-group wrote its block's), the last block
  * to arrive turns every image's K logits at out into probabilities; counter: the blocks'
@@ -111,12 +102,12 @@ static void softmax_last(volatile __global int *counter, int done, __global floa
         float mx = -INFINITY, sum = 0.0f;
         for (int k = lid; k < K; k += GROUP) mx = fmax(mx, as_float(atomic_or(row + k, 0)));
         red[lid] = mx;
-        reduce(red, lid, 1);
+        tree_reduce(red, lid, GROUP, 1);
         mx = red[0];
         barrier(CLK_LOCAL_MEM_FENCE); /* every item has read red[0] before it is overwritten */
         for (int k = lid; k < K; k += GROUP) sum += exp(as_float(atomic_or(row + k, 0)) - mx);
         red[lid] = sum;
-        reduce(red, lid, 0);
+        tree_reduce(red, lid, GROUP, 0);
         const float inv = 1.0f / red[0];
         for (int k = lid; k < K; k += GROUP)
             atomic_xchg(row + k, as_int(exp(as_float(atomic_or(row + k, 0)) - mx) * inv));

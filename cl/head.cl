@@ -35,17 +35,7 @@ __kernel void head(__global const float *logits, uint off, __global float *out, 
 }
 
 #ifdef SOFTMAX
-/* A tree reduction (max or sum) of part[0 .. L) into part[0], called by every item of the
- * work-group after writing its own part[j]; part[0] is final when it returns. */
-static void reduce(__local float *part, int j, int L, int is_max)
-{
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int step = L / 2; step > 0; step /= 2) {
-        if (j < step)
-            part[j] = is_max ? fmax(part[j], part[j + step]) : part[j] + part[j + step];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-}
+#include "reduce.h"
 
 __kernel void head_wg(__global const float *logits, uint off, __global float *out, int classes,
                       int N, __local float *part)
@@ -56,13 +46,13 @@ __kernel void head_wg(__global const float *logits, uint off, __global float *ou
     float mx = -INFINITY;
     for (int k = j; k < classes; k += L) mx = fmax(mx, src[k * N]);
     part[j] = mx;
-    reduce(part, j, L, 1);
+    tree_reduce(part, j, L, 1);
     mx = part[0];
     barrier(CLK_LOCAL_MEM_FENCE); /* every item has read part[0] before it is overwritten */
     float sum = 0.0f;
     for (int k = j; k < classes; k += L) sum += exp(src[k * N] - mx);
     part[j] = sum;
-    reduce(part, j, L, 0);
+    tree_reduce(part, j, L, 0);
     const float inv = 1.0f / part[0];
     for (int k = j; k < classes; k += L) dst[k] = exp(src[k * N] - mx) * inv;
 }

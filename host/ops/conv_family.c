@@ -2,6 +2,7 @@
  * about forms answered by asking its rows: candidates, refinements, defaults, buffers,
  * weights, launches and the text of a form. */
 #include "ops/conv_family.h"
+#include "ops/pool.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -235,7 +236,9 @@ int conv_takes_rider(const conv_form *f)
 
 size_t conv_rider_outputs(const conv_rider *r)
 {
-    return (size_t)r->c * r->n * ((r->h - 3) / 2 + 1) * ((r->w - 3) / 2 + 1);
+    int ho, wo;
+    pool_out_size(POOL_MAX3S2, r->h, r->w, &ho, &wo);
+    return (size_t)r->c * r->n * ho * wo;
 }
 
 void conv_rider_args(const conv_job *j, rider_vals *v, kernel_arg *args)
